@@ -1,0 +1,186 @@
+//! Names: what a request may name, checked the same way on both sides.
+//!
+//! A [`Name`] is a relative path inside a served folder with components
+//! separated by `/`. The rules refuse everything that could climb out of the
+//! folder or hide from a person reading a terminal: `.` and `..`, absolute
+//! paths, backslashes, control characters, bidi controls, over-long names and
+//! the reserved prefix of the server's own temporary files. The server checks
+//! every requested name and the client checks every name a server sends it,
+//! with this one function. Storage still enforces containment in the kernel;
+//! these rules are the first gate, not the only one.
+
+use core::fmt;
+
+use crate::limits::Limits;
+
+/// Components starting with this prefix are the store's own temporary and
+/// internal files: never listed, served or writable by name.
+pub const RESERVED_PREFIX: &str = ".ferry-";
+
+/// A relative path that obeys the naming rules.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct Name(String);
+
+/// Why a name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameError {
+    /// The name is empty.
+    #[error("name is empty")]
+    Empty,
+    /// The name is longer than the limit.
+    #[error("name of {len} bytes is over the limit of {limit}")]
+    TooLong {
+        /// Length in bytes.
+        len: usize,
+        /// The configured limit.
+        limit: u32,
+    },
+    /// One component is longer than the limit.
+    #[error("name component of {len} bytes is over the limit of {limit}")]
+    ComponentTooLong {
+        /// Length of the component in bytes.
+        len: usize,
+        /// The configured limit.
+        limit: u32,
+    },
+    /// The bytes are not valid UTF-8.
+    #[error("name is not valid UTF-8")]
+    NotUtf8,
+    /// The name starts with `/`.
+    #[error("name is absolute (starts with '/')")]
+    Absolute,
+    /// Two `/` in a row, or a trailing `/`.
+    #[error("name has an empty component")]
+    EmptyComponent,
+    /// A `.` or `..` component.
+    #[error("name has a '.' or '..' component")]
+    DotComponent,
+    /// A `\`, which some systems read as a separator.
+    #[error("name contains a backslash")]
+    Backslash,
+    /// A control character (C0, DEL or C1), NUL included.
+    #[error("name contains the control character U+{0:04X}")]
+    Control(u32),
+    /// A Unicode bidi control, which can make a name display as another.
+    #[error("name contains the bidi control U+{0:04X}")]
+    Bidi(u32),
+    /// A component starts with the reserved prefix of internal files.
+    #[error("name uses the reserved prefix '{RESERVED_PREFIX}'")]
+    Reserved,
+}
+
+impl Name {
+    /// Checks `bytes` against the naming rules.
+    ///
+    /// ```
+    /// use ferry_core::{Limits, Name, NameError};
+    /// let limits = Limits::default();
+    /// assert_eq!(Name::parse(b"docs/a.txt", &limits).unwrap().as_str(), "docs/a.txt");
+    /// assert_eq!(Name::parse(b"../etc/passwd", &limits), Err(NameError::DotComponent));
+    /// ```
+    pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Name, NameError> {
+        if bytes.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if bytes.len() > limits.max_name_len as usize {
+            return Err(NameError::TooLong {
+                len: bytes.len(),
+                limit: limits.max_name_len,
+            });
+        }
+        let text = core::str::from_utf8(bytes).map_err(|_| NameError::NotUtf8)?;
+        if text.starts_with('/') {
+            return Err(NameError::Absolute);
+        }
+        for component in text.split('/') {
+            check_component(component, limits.max_component_len)?;
+        }
+        Ok(Name(text.to_owned()))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The components, in order.
+    pub fn components(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/')
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Valid names hold no control or bidi characters, so they print as is.
+        f.write_str(&self.0)
+    }
+}
+
+/// Checks one path component (also the rule for op 60 user names).
+pub fn check_component(component: &str, max_len: u32) -> Result<(), NameError> {
+    if component.is_empty() {
+        return Err(NameError::EmptyComponent);
+    }
+    if component == "." || component == ".." {
+        return Err(NameError::DotComponent);
+    }
+    if component.len() > max_len as usize {
+        return Err(NameError::ComponentTooLong {
+            len: component.len(),
+            limit: max_len,
+        });
+    }
+    if component.starts_with(RESERVED_PREFIX) {
+        return Err(NameError::Reserved);
+    }
+    for ch in component.chars() {
+        let code = ch as u32;
+        if ch == '\\' {
+            return Err(NameError::Backslash);
+        }
+        if ch.is_control() {
+            return Err(NameError::Control(code));
+        }
+        if matches!(code, 0x202A..=0x202E | 0x2066..=0x2069) {
+            return Err(NameError::Bidi(code));
+        }
+    }
+    Ok(())
+}
+
+/// A name a peer sent that broke the rules, kept for the message to the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("refused name \"{}\": {error}", escape(raw))]
+pub struct BadName {
+    /// The bytes as received.
+    pub raw: Vec<u8>,
+    /// Which rule they broke.
+    pub error: NameError,
+}
+
+/// Renders untrusted bytes for a terminal, a log line or a JSON string:
+/// printable text as is, control and bidi characters as `\u{..}`, invalid
+/// UTF-8 as `\xNN`, so no escape sequence ever reaches a terminal.
+///
+/// ```
+/// assert_eq!(ferry_core::escape(b"a\x1b[2Jb\xff"), "a\\u{1b}[2Jb\\xff");
+/// ```
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for ch in chunk.valid().chars() {
+            let code = ch as u32;
+            if ch.is_control() || matches!(code, 0x202A..=0x202E | 0x2066..=0x2069) || ch == '\\' {
+                out.extend(ch.escape_unicode());
+            } else {
+                out.push(ch);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
