@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::decode::{Decoded, decode_whole};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::limits::Limits;
-use crate::name::{BadName, Name, check_component};
+use crate::name::{BadName, Name, NameError, check_component};
 use crate::wire::{Field, Reader, put_prefixed, put_u8, put_u32};
 
 /// An operation code: the first byte a client sends.
@@ -349,7 +349,13 @@ fn read_name(
     let raw = r.prefixed(Field::NameLen, Field::Name, limits.max_name_len)?;
     let name_at = r.offset() - raw.len() as u64;
     rest(r)?;
-    Name::parse(raw, limits).map_err(|e| r.error_at(name_at, DecodeErrorKind::BadName(e)))
+    Name::parse(raw, limits).map_err(|e| {
+        let kind = match e {
+            NameError::NotUtf8 => DecodeErrorKind::BadUtf8 { field: Field::Name },
+            e => DecodeErrorKind::BadName(e),
+        };
+        r.error_at(name_at, kind)
+    })
 }
 
 /// Decodes op 30's `u32 size`, which the client sends once the server has

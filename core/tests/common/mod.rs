@@ -1,0 +1,485 @@
+//! Test harness: a scripted server application over an in-memory store, a
+//! client driver, and a `Pair` that connects both with a fake clock.
+//!
+//! The drivers follow the contract every frontend follows: offer bytes,
+//! keep what the session did not take, drain outputs in order, answer
+//! events, move bodies outside the session and report them.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use ferry_core::{
+    ClientEvent, ClientSession, Credentials, ListEntry, Name, Output, ResumeAnswer, ServerEvent,
+    ServerSession, SessionError, Timestamp, encode_listing,
+};
+use md5::{Digest, Md5};
+
+/// Bytes from hex, ignoring whitespace (the form docs/protocol.md uses).
+pub fn hex(text: &str) -> Vec<u8> {
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    assert!(digits.len() % 2 == 0, "odd hex: {text}");
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+        .collect()
+}
+
+pub fn md5(bytes: &[u8]) -> [u8; 16] {
+    Md5::digest(bytes).into()
+}
+
+/// A server application answering every event from an in-memory store.
+#[derive(Debug, Default, Clone)]
+pub struct ServerApp {
+    /// Public files by name.
+    pub files: BTreeMap<String, Vec<u8>>,
+    /// Private files, by user then name.
+    pub private: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// user -> password.
+    pub users: BTreeMap<String, String>,
+    /// Names that match masks but cannot be read (op 50 entry status 10).
+    pub vanished: BTreeSet<String>,
+    /// Largest upload accepted; larger sizes get the early refusal.
+    pub max_upload: Option<u32>,
+    user: Option<String>,
+    body_out: VecDeque<u8>,
+    mget: VecDeque<(Name, Option<Vec<u8>>)>,
+    upload: Option<(String, Vec<u8>)>,
+}
+
+impl ServerApp {
+    pub fn with_files(files: &[(&str, &[u8])]) -> Self {
+        let mut app = ServerApp::default();
+        for (name, data) in files {
+            app.files.insert(name.to_string(), data.to_vec());
+        }
+        app
+    }
+
+    fn folder(&mut self) -> &mut BTreeMap<String, Vec<u8>> {
+        match &self.user {
+            Some(user) => self.private.entry(user.clone()).or_default(),
+            None => &mut self.files,
+        }
+    }
+
+    fn answer(&mut self, s: &mut ServerSession, event: ServerEvent) {
+        match event {
+            ServerEvent::Auth(c) => {
+                let ok = self.users.get(c.user()).is_some_and(|p| p == c.pass());
+                if ok {
+                    self.user = Some(c.user().to_owned());
+                }
+                s.answer_auth(ok).unwrap();
+            }
+            ServerEvent::Download { name } => match self.folder().get(name.as_str()).cloned() {
+                Some(data) => {
+                    s.send_file(data.len() as u64).unwrap();
+                    self.body_out.extend(data);
+                }
+                None => s.refuse().unwrap(),
+            },
+            ServerEvent::List => {
+                let entries: Vec<ListEntry> = self
+                    .folder()
+                    .iter()
+                    .map(|(n, d)| ListEntry {
+                        name: n.clone(),
+                        size: d.len() as u64,
+                    })
+                    .collect();
+                s.send_listing(encode_listing(&entries)).unwrap();
+            }
+            ServerEvent::Upload { name } => {
+                if name.as_str().starts_with("readonly") {
+                    s.refuse().unwrap();
+                } else {
+                    self.upload = Some((name.as_str().to_owned(), Vec::new()));
+                    s.accept_upload().unwrap();
+                }
+            }
+            ServerEvent::UploadSize { size } => {
+                if self.max_upload.is_some_and(|max| size > max) {
+                    s.refuse().unwrap();
+                } else {
+                    s.receive_body().unwrap();
+                }
+            }
+            ServerEvent::UploadComplete => {
+                let (name, data) = self.upload.take().unwrap();
+                self.folder().insert(name, data);
+                s.finish_upload(true).unwrap();
+            }
+            ServerEvent::Resume {
+                name,
+                position,
+                md5: digest,
+            } => {
+                let answer = match self.folder().get(name.as_str()).cloned() {
+                    None => ResumeAnswer::NoSuchFile,
+                    Some(data) if position as usize > data.len() => ResumeAnswer::Mismatch,
+                    Some(data) if md5(&data[..position as usize]) != digest => {
+                        ResumeAnswer::Mismatch
+                    }
+                    Some(data) => {
+                        self.body_out.extend(&data[position as usize..]);
+                        ResumeAnswer::Send {
+                            file_size: data.len() as u64,
+                        }
+                    }
+                };
+                s.answer_resume(answer).unwrap();
+            }
+            ServerEvent::MGet { mask } => {
+                let mask = mask.as_str().to_owned();
+                let vanished = self.vanished.clone();
+                let mut entries = Vec::new();
+                for (name, data) in self.folder().iter() {
+                    if glob_match(&mask, name) {
+                        let body = (!vanished.contains(name)).then(|| data.clone());
+                        entries.push((
+                            Name::parse(name.as_bytes(), &Default::default()).unwrap(),
+                            body,
+                        ));
+                    }
+                }
+                s.start_mget(entries.len() as u32).unwrap();
+                self.mget = entries.into();
+            }
+        }
+    }
+
+    /// Gives the next op 50 entry once the previous body has gone out.
+    fn advance(&mut self, s: &mut ServerSession) -> bool {
+        if !self.body_out.is_empty() || s.is_finished() {
+            return false;
+        }
+        let Some((name, body)) = self.mget.pop_front() else {
+            return false;
+        };
+        s.mget_entry(&name, body.as_ref().map(|b| b.len() as u64))
+            .unwrap();
+        if let Some(body) = body {
+            self.body_out.extend(body);
+        }
+        true
+    }
+}
+
+/// A minimal glob for tests: `*` matches within one component.
+pub fn glob_match(mask: &str, name: &str) -> bool {
+    fn go(m: &[u8], n: &[u8]) -> bool {
+        match (m.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&m[1..], n) || (!n.is_empty() && n[0] != b'/' && go(m, &n[1..])),
+            (Some(a), Some(b)) if a == b => go(&m[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    go(mask.as_bytes(), name.as_bytes())
+}
+
+/// What one side did, for comparing runs.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Transcript {
+    /// Every byte written to the peer, bodies included.
+    pub sent: Vec<u8>,
+    /// Events and lifecycle marks, in order.
+    pub log: Vec<String>,
+    /// Bodies received, one per ReceiveBody.
+    pub bodies: Vec<Vec<u8>>,
+    pub closed: bool,
+    pub error: Option<SessionError>,
+}
+
+/// Drives a server session.
+#[derive(Debug)]
+pub struct ServerDriver {
+    pub session: ServerSession,
+    pub app: ServerApp,
+    pub t: Transcript,
+    pub now: Timestamp,
+}
+
+impl ServerDriver {
+    pub fn new(app: ServerApp, limits: ferry_core::Limits) -> Self {
+        Self {
+            session: ServerSession::new(limits, Timestamp::from_micros(0)),
+            app,
+            t: Transcript::default(),
+            now: Timestamp::from_micros(0),
+        }
+    }
+
+    /// Offers `inbox`, removing what was used, and writes to `outbox`, until
+    /// nothing more can happen.
+    pub fn pump(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
+        loop {
+            let mut progress = false;
+            while let Some(output) = self.session.poll_output() {
+                progress = true;
+                match output {
+                    Output::Transmit(bytes) => {
+                        outbox.extend(&bytes);
+                        self.t.sent.extend(bytes);
+                    }
+                    Output::SendBody { len } => {
+                        let body: Vec<u8> = self.app.body_out.drain(..len as usize).collect();
+                        outbox.extend(&body);
+                        self.t.sent.extend(&body);
+                        // Report in two pieces: partial progress must work.
+                        let half = len / 2;
+                        self.session.handle_body(self.now, half).unwrap();
+                        self.session.handle_body(self.now, len - half).unwrap();
+                    }
+                    Output::ReceiveBody { len } => {
+                        self.t.log.push(format!("receive body {len}"));
+                        self.t.bodies.push(Vec::new());
+                    }
+                    Output::Event(event) => {
+                        self.t.log.push(format!("{event:?}"));
+                        self.app.answer(&mut self.session, event);
+                    }
+                    Output::Close => {
+                        self.t.closed = true;
+                        self.t.log.push("close".into());
+                    }
+                }
+            }
+            if self.app.advance(&mut self.session) {
+                continue;
+            }
+            if let Some(remaining) = self.session.receive_remaining() {
+                let n = (remaining as usize).min(inbox.len());
+                if n > 0 {
+                    let chunk: Vec<u8> = inbox.drain(..n).collect();
+                    if let Some((_, data)) = &mut self.app.upload {
+                        data.extend(&chunk);
+                    }
+                    self.t.bodies.last_mut().unwrap().extend(chunk);
+                    self.session.handle_body(self.now, n as u64).unwrap();
+                    continue;
+                }
+            } else if !inbox.is_empty() {
+                match self.session.handle_input(self.now, inbox) {
+                    Ok(n) => {
+                        progress |= n > 0;
+                        inbox.drain(..n);
+                    }
+                    Err(e) => {
+                        self.t.log.push(format!("error {e:?}"));
+                        self.t.error = Some(e);
+                        progress = true;
+                    }
+                }
+            }
+            if !progress {
+                return;
+            }
+        }
+    }
+
+    /// The client closed: offer what is left, then the end.
+    pub fn eof(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
+        self.pump(inbox, outbox);
+        self.session.handle_eof(self.now);
+        self.pump(inbox, outbox);
+        if self.t.error.is_none() {
+            self.t.error = self.session.error().cloned();
+        }
+    }
+}
+
+/// Feeds a server the client's bytes in the given pieces, then the end of
+/// the stream, and returns what it did.
+pub fn run_server(app: ServerApp, pieces: &[&[u8]]) -> (Transcript, ServerApp, u64) {
+    let mut d = ServerDriver::new(app, Default::default());
+    let mut inbox = Vec::new();
+    let mut outbox = Vec::new();
+    for piece in pieces {
+        inbox.extend_from_slice(piece);
+        d.pump(&mut inbox, &mut outbox);
+    }
+    d.eof(&mut inbox, &mut outbox);
+    let extra = d.session.extra_bytes();
+    (d.t, d.app, extra)
+}
+
+/// Drives a client session, holding the file to upload.
+#[derive(Debug)]
+pub struct ClientDriver {
+    pub session: ClientSession,
+    pub upload: Vec<u8>,
+    pub t: Transcript,
+    pub now: Timestamp,
+    sending: VecDeque<u8>,
+}
+
+impl ClientDriver {
+    pub fn new(
+        request: ferry_core::Request,
+        auth: Option<Credentials>,
+        upload: Vec<u8>,
+        limits: ferry_core::Limits,
+    ) -> Self {
+        Self {
+            session: ClientSession::new(limits, Timestamp::from_micros(0), auth, request),
+            upload,
+            t: Transcript::default(),
+            now: Timestamp::from_micros(0),
+            sending: VecDeque::new(),
+        }
+    }
+
+    pub fn pump(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
+        loop {
+            let mut progress = false;
+            while let Some(output) = self.session.poll_output() {
+                progress = true;
+                match output {
+                    Output::Transmit(bytes) => {
+                        outbox.extend(&bytes);
+                        self.t.sent.extend(bytes);
+                    }
+                    Output::SendBody { len } => {
+                        self.sending = self.upload[..len as usize].iter().copied().collect();
+                    }
+                    Output::ReceiveBody { len } => {
+                        self.t.log.push(format!("receive body {len}"));
+                        self.t.bodies.push(Vec::new());
+                    }
+                    Output::Event(event) => {
+                        self.t.log.push(format!("{event:?}"));
+                        if event == ClientEvent::UploadAccepted {
+                            self.session.send_upload(self.upload.len() as u32).unwrap();
+                        }
+                    }
+                    Output::Close => {
+                        self.t.closed = true;
+                        self.t.log.push("close".into());
+                        self.sending.clear();
+                    }
+                }
+            }
+            // Send the upload body in slices, checking for an early answer
+            // between them, as a real client does.
+            if !self.sending.is_empty() {
+                let n = self.sending.len().min(7);
+                let chunk: Vec<u8> = self.sending.drain(..n).collect();
+                outbox.extend(&chunk);
+                self.t.sent.extend(&chunk);
+                self.session.handle_body(self.now, n as u64).unwrap();
+                progress = true;
+            }
+            if let Some(remaining) = self.session.receive_remaining() {
+                let n = (remaining as usize).min(inbox.len());
+                if n > 0 {
+                    let chunk: Vec<u8> = inbox.drain(..n).collect();
+                    self.t.bodies.last_mut().unwrap().extend(chunk);
+                    self.session.handle_body(self.now, n as u64).unwrap();
+                    progress = true;
+                }
+            } else if !inbox.is_empty() {
+                match self.session.handle_input(self.now, inbox) {
+                    Ok(n) => {
+                        progress |= n > 0;
+                        inbox.drain(..n);
+                    }
+                    Err(e) => {
+                        self.t.log.push(format!("error {e:?}"));
+                        self.t.error = Some(e);
+                        progress = true;
+                    }
+                }
+            }
+            if !progress {
+                return;
+            }
+        }
+    }
+
+    pub fn eof(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
+        self.pump(inbox, outbox);
+        self.session.handle_eof(self.now);
+        self.pump(inbox, outbox);
+        if self.t.error.is_none() {
+            self.t.error = self.session.error().cloned();
+        }
+    }
+}
+
+/// Feeds a client the server's bytes in the given pieces, then the end.
+pub fn run_client(
+    request: ferry_core::Request,
+    auth: Option<Credentials>,
+    upload: &[u8],
+    pieces: &[&[u8]],
+) -> Transcript {
+    let mut d = ClientDriver::new(request, auth, upload.to_vec(), Default::default());
+    let mut inbox = Vec::new();
+    let mut outbox = Vec::new();
+    d.pump(&mut inbox, &mut outbox);
+    for piece in pieces {
+        inbox.extend_from_slice(piece);
+        d.pump(&mut inbox, &mut outbox);
+    }
+    d.eof(&mut inbox, &mut outbox);
+    d.t
+}
+
+/// A client and a server connected in memory.
+#[derive(Debug)]
+pub struct Pair {
+    pub client: ClientDriver,
+    pub server: ServerDriver,
+    to_server: Vec<u8>,
+    to_client: Vec<u8>,
+}
+
+impl Pair {
+    pub fn new(client: ClientDriver, server: ServerDriver) -> Self {
+        Self {
+            client,
+            server,
+            to_server: Vec::new(),
+            to_client: Vec::new(),
+        }
+    }
+
+    /// Runs both sides until neither can move, then delivers the closes.
+    pub fn drive(&mut self) {
+        for _ in 0..10_000 {
+            let before = (
+                self.to_server.len(),
+                self.to_client.len(),
+                self.client.t.clone(),
+                self.server.t.clone(),
+            );
+            self.client.pump(&mut self.to_client, &mut self.to_server);
+            self.server.pump(&mut self.to_server, &mut self.to_client);
+            if self.server.t.closed
+                && !self.client.session.is_finished()
+                && self.to_client.is_empty()
+            {
+                self.client.eof(&mut self.to_client, &mut self.to_server);
+            }
+            if self.client.t.closed
+                && !self.server.session.is_finished()
+                && self.to_server.is_empty()
+            {
+                self.server.eof(&mut self.to_server, &mut self.to_client);
+            }
+            let after = (
+                self.to_server.len(),
+                self.to_client.len(),
+                self.client.t.clone(),
+                self.server.t.clone(),
+            );
+            if before == after {
+                return;
+            }
+        }
+        panic!("pair did not settle");
+    }
+}
