@@ -149,7 +149,9 @@ impl<'a> Reader<'a> {
     pub(crate) fn take(&mut self, field: Field, len: usize) -> Result<&'a [u8], DecodeError> {
         let rest = &self.buf[self.pos..];
         if rest.len() < len {
-            return Err(self.error(DecodeErrorKind::Truncated));
+            // Truncation is reported at the first missing byte.
+            let end = self.base + self.buf.len() as u64;
+            return Err(self.error_at(end, DecodeErrorKind::Truncated));
         }
         self.spans.push(Span {
             field,

@@ -385,19 +385,31 @@ fn client_list_bad_json() {
 
 #[test]
 fn client_upload() {
-    let t = client_invariant(
-        Request::Upload {
-            name: name("a.txt"),
-        },
-        None,
-        b"abc",
-        &hex("00 00"),
-    );
+    // Two phases: the final status can only come after the body was sent.
+    let request = Request::Upload {
+        name: name("a.txt"),
+    };
+    let t = run_client(request, None, b"abc", &[&[0], &[0]]);
     assert_eq!(t.sent, hex("1e 00000005 612e747874 00000003 616263"));
     assert_eq!(
         t.log,
         ["UploadAccepted", "UploadDone { stored: true }", "close"]
     );
+}
+
+#[test]
+fn client_upload_stored_before_the_body_is_a_protocol_error() {
+    let body = [7u8; 5000];
+    let request = Request::Upload {
+        name: name("a.txt"),
+    };
+    let t = run_client(request, None, &body, &[&[0, 0]]);
+    let bad = DecodeErrorKind::BadValue {
+        field: ferry_core::Field::Status,
+        value: 0,
+    };
+    assert_eq!(peer_error(&t), (1, bad));
+    assert!(t.sent.len() < 10 + 5000, "stopped sending");
 }
 
 #[test]

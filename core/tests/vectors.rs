@@ -209,3 +209,170 @@ fn hostile_mget_entry_names_decode_as_bad_names() {
     assert_eq!(raw, b"../");
     assert_eq!(error, ferry_core::NameError::DotComponent);
 }
+
+// ----- malformed input, one documented typed error each -----
+
+fn client_error(bytes: &[u8]) -> (u64, DecodeErrorKind) {
+    let e = ClientMessage::decode(bytes, &limits(), false).unwrap_err();
+    (e.offset, e.kind)
+}
+
+fn too_long(field: Field, len: u64, limit: u64) -> DecodeErrorKind {
+    DecodeErrorKind::TooLong { field, len, limit }
+}
+
+#[test]
+fn unknown_ops() {
+    for op in [0u8, 1, 11, 21, 61, 0xff] {
+        assert_eq!(client_error(&[op]), (0, DecodeErrorKind::UnknownOp(op)));
+    }
+}
+
+#[test]
+fn every_length_field_is_checked_when_read() {
+    let max = "ffffffff";
+    assert_eq!(
+        client_error(&hex(&format!("0a {max}"))),
+        (1, too_long(Field::Name, 0xffff_ffff, 4096))
+    );
+    assert_eq!(
+        client_error(&hex(&format!("1e {max}"))),
+        (1, too_long(Field::Name, 0xffff_ffff, 4096))
+    );
+    assert_eq!(
+        client_error(&hex(&format!("28 {max}"))),
+        (1, too_long(Field::Name, 0xffff_ffff, 4096))
+    );
+    assert_eq!(
+        client_error(&hex(&format!("32 {max}"))),
+        (1, too_long(Field::Mask, 0xffff_ffff, 1024))
+    );
+    assert_eq!(
+        client_error(&hex(&format!("3c {max}"))),
+        (1, too_long(Field::User, 0xffff_ffff, 64))
+    );
+    assert_eq!(
+        client_error(&hex(&format!("3c 00000001 61 {max}"))),
+        (6, too_long(Field::Pass, 0xffff_ffff, 1024))
+    );
+    let e = Reply::decode(
+        &hex(&format!("00 {max}")),
+        Expect::Listing,
+        &limits(),
+        false,
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e.offset, e.kind),
+        (1, too_long(Field::Listing, 0xffff_ffff, 16 << 20))
+    );
+    let e = Reply::decode(
+        &hex(&format!("00 {max}")),
+        Expect::MGetEntry,
+        &limits(),
+        false,
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e.offset, e.kind),
+        (1, too_long(Field::Name, 0xffff_ffff, 4096))
+    );
+}
+
+#[test]
+fn truncation_at_every_point_is_truncated() {
+    let full = hex("28 00000005 612e747874 00000001 0cc175b9c0f1b6a831c399e269772661");
+    for end in 0..full.len() {
+        assert_eq!(
+            client_error(&full[..end]),
+            (end as u64, DecodeErrorKind::Truncated),
+            "cut at {end}"
+        );
+    }
+}
+
+#[test]
+fn invalid_utf8_in_every_text_field() {
+    assert_eq!(
+        client_error(&hex("0a 00000001 ff")),
+        (5, DecodeErrorKind::BadUtf8 { field: Field::Name })
+    );
+    assert_eq!(
+        client_error(&hex("32 00000001 ff")),
+        (5, DecodeErrorKind::BadUtf8 { field: Field::Mask })
+    );
+    assert_eq!(
+        client_error(&hex("3c 00000001 ff 00000000")),
+        (5, DecodeErrorKind::BadUtf8 { field: Field::User })
+    );
+    assert_eq!(
+        client_error(&hex("3c 00000001 61 00000001 ff")),
+        (10, DecodeErrorKind::BadUtf8 { field: Field::Pass })
+    );
+}
+
+#[test]
+fn bad_names_and_empty_mask_are_refused_after_the_whole_request() {
+    // The name is checked only once position and MD5 have arrived, so a
+    // refusal never leaves request bytes unread.
+    let short = hex("28 00000002 2e2e 00000000");
+    assert_eq!(client_error(&short), (11, DecodeErrorKind::Truncated));
+    let mut full = short.clone();
+    full.extend([0; 16]);
+    assert_eq!(
+        client_error(&full),
+        (
+            5,
+            DecodeErrorKind::BadName(ferry_core::NameError::DotComponent)
+        )
+    );
+    assert_eq!(
+        client_error(&hex("32 00000000")),
+        (1, DecodeErrorKind::Empty { field: Field::Mask })
+    );
+    assert_eq!(
+        client_error(&hex("3c 00000002 2e2e 00000000")),
+        (
+            5,
+            DecodeErrorKind::BadName(ferry_core::NameError::DotComponent)
+        )
+    );
+}
+
+#[test]
+fn undefined_status_result_and_entry_status_bytes() {
+    let bad = |hex_text: &str, expect| {
+        let e = Reply::decode(&hex(hex_text), expect, &limits(), false).unwrap_err();
+        (e.offset, e.kind)
+    };
+    assert_eq!(
+        bad("02", Expect::Status),
+        (
+            0,
+            DecodeErrorKind::BadValue {
+                field: Field::Status,
+                value: 2
+            }
+        )
+    );
+    assert_eq!(
+        bad("00 05", Expect::Resume),
+        (
+            1,
+            DecodeErrorKind::BadValue {
+                field: Field::ResumeResult,
+                value: 5
+            }
+        )
+    );
+    assert_eq!(
+        bad("01", Expect::MGetEntry),
+        (
+            0,
+            DecodeErrorKind::BadValue {
+                field: Field::EntryStatus,
+                value: 1
+            }
+        )
+    );
+}

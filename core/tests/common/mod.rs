@@ -18,7 +18,7 @@ use md5::{Digest, Md5};
 /// Bytes from hex, ignoring whitespace (the form docs/protocol.md uses).
 pub fn hex(text: &str) -> Vec<u8> {
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    assert!(digits.len() % 2 == 0, "odd hex: {text}");
+    assert!(digits.len().is_multiple_of(2), "odd hex: {text}");
     digits
         .chunks(2)
         .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
@@ -310,6 +310,8 @@ pub fn run_server(app: ServerApp, pieces: &[&[u8]]) -> (Transcript, ServerApp, u
 #[derive(Debug)]
 pub struct ClientDriver {
     pub session: ClientSession,
+    /// Every event, typed.
+    pub events: Vec<ClientEvent>,
     pub upload: Vec<u8>,
     pub t: Transcript,
     pub now: Timestamp,
@@ -325,6 +327,7 @@ impl ClientDriver {
     ) -> Self {
         Self {
             session: ClientSession::new(limits, Timestamp::from_micros(0), auth, request),
+            events: Vec::new(),
             upload,
             t: Transcript::default(),
             now: Timestamp::from_micros(0),
@@ -354,6 +357,7 @@ impl ClientDriver {
                         if event == ClientEvent::UploadAccepted {
                             self.session.send_upload(self.upload.len() as u32).unwrap();
                         }
+                        self.events.push(event);
                     }
                     Output::Close => {
                         self.t.closed = true;
@@ -361,16 +365,6 @@ impl ClientDriver {
                         self.sending.clear();
                     }
                 }
-            }
-            // Send the upload body in slices, checking for an early answer
-            // between them, as a real client does.
-            if !self.sending.is_empty() {
-                let n = self.sending.len().min(7);
-                let chunk: Vec<u8> = self.sending.drain(..n).collect();
-                outbox.extend(&chunk);
-                self.t.sent.extend(&chunk);
-                self.session.handle_body(self.now, n as u64).unwrap();
-                progress = true;
             }
             if let Some(remaining) = self.session.receive_remaining() {
                 let n = (remaining as usize).min(inbox.len());
@@ -393,14 +387,36 @@ impl ClientDriver {
                     }
                 }
             }
+            // After reading (an early refusal may have arrived), send the
+            // next slice of the upload body.
+            if self.session.is_finished() {
+                self.sending.clear();
+            }
+            if !self.sending.is_empty() {
+                let n = self.sending.len().min(4096);
+                let chunk: Vec<u8> = self.sending.drain(..n).collect();
+                outbox.extend(&chunk);
+                self.t.sent.extend(&chunk);
+                self.session.handle_body(self.now, n as u64).unwrap();
+                // Let the peer run: an early refusal may be on its way.
+                return;
+            }
             if !progress {
                 return;
             }
         }
     }
 
-    pub fn eof(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
+    /// Pumps until the upload body, if any, has gone out.
+    pub fn pump_all(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
         self.pump(inbox, outbox);
+        while !self.sending.is_empty() {
+            self.pump(inbox, outbox);
+        }
+    }
+
+    pub fn eof(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
+        self.pump_all(inbox, outbox);
         self.session.handle_eof(self.now);
         self.pump(inbox, outbox);
         if self.t.error.is_none() {
@@ -419,10 +435,10 @@ pub fn run_client(
     let mut d = ClientDriver::new(request, auth, upload.to_vec(), Default::default());
     let mut inbox = Vec::new();
     let mut outbox = Vec::new();
-    d.pump(&mut inbox, &mut outbox);
+    d.pump_all(&mut inbox, &mut outbox);
     for piece in pieces {
         inbox.extend_from_slice(piece);
-        d.pump(&mut inbox, &mut outbox);
+        d.pump_all(&mut inbox, &mut outbox);
     }
     d.eof(&mut inbox, &mut outbox);
     d.t
@@ -438,6 +454,27 @@ pub struct Pair {
 }
 
 impl Pair {
+    fn fingerprint(&self) -> [usize; 8] {
+        let side = |t: &Transcript| {
+            (
+                t.sent.len(),
+                t.log.len(),
+                t.bodies.iter().map(Vec::len).sum(),
+            )
+        };
+        let (c, s) = (side(&self.client.t), side(&self.server.t));
+        [
+            self.to_server.len(),
+            self.to_client.len(),
+            c.0,
+            c.1,
+            c.2,
+            s.0,
+            s.1,
+            s.2,
+        ]
+    }
+
     pub fn new(client: ClientDriver, server: ServerDriver) -> Self {
         Self {
             client,
@@ -449,13 +486,8 @@ impl Pair {
 
     /// Runs both sides until neither can move, then delivers the closes.
     pub fn drive(&mut self) {
-        for _ in 0..10_000 {
-            let before = (
-                self.to_server.len(),
-                self.to_client.len(),
-                self.client.t.clone(),
-                self.server.t.clone(),
-            );
+        for _ in 0..100_000 {
+            let before = self.fingerprint();
             self.client.pump(&mut self.to_client, &mut self.to_server);
             self.server.pump(&mut self.to_server, &mut self.to_client);
             if self.server.t.closed
@@ -470,13 +502,7 @@ impl Pair {
             {
                 self.server.eof(&mut self.to_server, &mut self.to_client);
             }
-            let after = (
-                self.to_server.len(),
-                self.to_client.len(),
-                self.client.t.clone(),
-                self.server.t.clone(),
-            );
-            if before == after {
+            if self.fingerprint() == before {
                 return;
             }
         }

@@ -1,0 +1,102 @@
+//! The naming rules against the hostile inputs of shared/design/GUARANTEES.md
+//! and more, one test per case.
+
+use ferry_core::{Limits, Name, NameError, escape};
+
+fn check(raw: &[u8]) -> Result<Name, NameError> {
+    Name::parse(raw, &Limits::default())
+}
+
+macro_rules! refused {
+    ($($test:ident: $raw:expr => $err:pat,)*) => {$(
+        #[test]
+        fn $test() {
+            let raw: &[u8] = $raw;
+            let got = check(raw);
+            assert!(matches!(got, Err($err)), "{:?} gave {got:?}", escape(raw));
+        }
+    )*};
+}
+
+macro_rules! accepted {
+    ($($test:ident: $raw:expr;)*) => {$(
+        #[test]
+        fn $test() {
+            let raw: &str = $raw;
+            assert_eq!(check(raw.as_bytes()).map(|n| n.as_str().to_owned()), Ok(raw.to_owned()));
+        }
+    )*};
+}
+
+refused! {
+    parent_etc_passwd: b"../etc/passwd" => NameError::DotComponent,
+    climb_from_inside: b"a/../../x" => NameError::DotComponent,
+    absolute_etc_passwd: b"/etc/passwd" => NameError::Absolute,
+    windows_parent: b"..\\..\\win.ini" => NameError::Backslash,
+    windows_inner_parent: b"a\\..\\..\\x" => NameError::Backslash,
+    nul_after_dots: b"..\0/x" => NameError::Control(0),
+    literal_nul: b"a\0b" => NameError::Control(0),
+    dot: b"." => NameError::DotComponent,
+    dot_dot: b".." => NameError::DotComponent,
+    trailing_dot_dot: b"a/.." => NameError::DotComponent,
+    inner_dot: b"a/./b" => NameError::DotComponent,
+    empty: b"" => NameError::Empty,
+    slash: b"/" => NameError::Absolute,
+    double_slash: b"a//b" => NameError::EmptyComponent,
+    trailing_slash: b"a/" => NameError::EmptyComponent,
+    drive_letter: b"C:\\x" => NameError::Backslash,
+    unc_share: b"\\\\server\\share\\x" => NameError::Backslash,
+    component_256: &[b'a'; 256] => NameError::ComponentTooLong { len: 256, limit: 255 },
+    name_4097: &[b'a'; 4097] => NameError::TooLong { len: 4097, limit: 4096 },
+    invalid_utf8: b"caf\xc3" => NameError::NotUtf8,
+    overlong_slash_utf8: b"\xc0\xafetc" => NameError::NotUtf8,
+    newline: b"a\nb" => NameError::Control(0x0a),
+    escape_sequence: b"\x1b[2Jclear" => NameError::Control(0x1b),
+    delete: b"a\x7f" => NameError::Control(0x7f),
+    c1_control: "a\u{85}b".as_bytes() => NameError::Control(0x85),
+    bidi_override: "evil\u{202e}txt.exe".as_bytes() => NameError::Bidi(0x202e),
+    bidi_isolate: "x\u{2066}y".as_bytes() => NameError::Bidi(0x2066),
+    reserved_temp: b".ferry-upload-1234" => NameError::Reserved,
+    reserved_in_folder: b"docs/.ferry-tmp" => NameError::Reserved,
+    tab: b"a\tb" => NameError::Control(9),
+}
+
+accepted! {
+    plain: "a.txt";
+    nested: "docs/2024/report.pdf";
+    percent_dots_are_literal: "%2e%2e/x";
+    dots_inside: "a..b/...";
+    hidden_file: ".hidden";
+    unicode: "relatório/ação.txt";
+    spaces: "my file (1).txt";
+    colon: "C:x";
+    component_255: &"a".repeat(255);
+    name_4096: &vec!["a".repeat(240); 17].join("/");
+}
+
+#[test]
+fn limits_are_configurable() {
+    let mut limits = Limits::default();
+    limits.max_name_len = 8;
+    limits.max_component_len = 3;
+    assert_eq!(
+        Name::parse(b"abc/def", &limits).map(|n| n.to_string()),
+        Ok("abc/def".into())
+    );
+    assert_eq!(
+        Name::parse(b"abcd", &limits),
+        Err(NameError::ComponentTooLong { len: 4, limit: 3 })
+    );
+    assert_eq!(
+        Name::parse(b"abc/def/g", &limits),
+        Err(NameError::TooLong { len: 9, limit: 8 })
+    );
+}
+
+#[test]
+fn escape_neutralises_terminal_tricks() {
+    assert_eq!(escape(b"plain/name.txt"), "plain/name.txt");
+    assert_eq!(escape("a\u{202e}b".as_bytes()), "a\\u{202e}b");
+    assert_eq!(escape(b"..\\x\n"), "..\\u{5c}x\\u{a}");
+    assert_eq!(escape(b"\xff\xfe"), "\\xff\\xfe");
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every check of the project, installing what is missing first:
+# formatting, clippy (warnings are errors), every test, and the wasm build
+# of the core. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "installing what is missing"
+scripts/setup.sh
+
+step "formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+
+step "lints (cargo clippy -D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "core builds for wasm32-unknown-unknown"
+cargo build -p ferry-core --target wasm32-unknown-unknown --locked
+
+step "tests"
+cargo test --workspace --locked
