@@ -1,0 +1,40 @@
+//! Why a store operation failed.
+
+use std::io;
+
+/// Why a store operation failed, sorted by what the protocol answers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No such file (or a folder on its path is missing).
+    #[error("no such file")]
+    NotFound,
+    /// The name exists but is not a regular file (a folder, FIFO, device,
+    /// socket or symlink), or a folder on its path is not a real folder.
+    #[error("not a regular file")]
+    NotRegular,
+    /// Resolving the name would leave the folder or follow a symlink.
+    #[error("name leads outside the folder or through a symlink")]
+    Escape,
+    /// The mask does not compile as a glob.
+    #[error("bad mask: {0}")]
+    BadMask(String),
+    /// Any other I/O failure.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+impl StoreError {
+    /// Sorts an `openat2`/`statat` failure.
+    pub(crate) fn from_open(err: rustix::io::Errno) -> Self {
+        use rustix::io::Errno;
+        match err {
+            Errno::NOENT | Errno::NOTDIR => StoreError::NotFound,
+            // RESOLVE_NO_SYMLINKS reports a symlink as ELOOP; RESOLVE_BENEATH
+            // reports an escape as EXDEV.
+            Errno::LOOP | Errno::XDEV => StoreError::Escape,
+            Errno::ISDIR | Errno::NXIO => StoreError::NotRegular,
+            other => StoreError::Io(other.into()),
+        }
+    }
+}

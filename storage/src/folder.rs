@@ -1,0 +1,282 @@
+//! A folder served to the network, with containment enforced by the kernel.
+//!
+//! Every path is resolved with `openat2(2)` relative to the folder's own
+//! descriptor and `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`: the kernel refuses
+//! `..` that climbs out, absolute paths and any symlink on the way, including
+//! one swapped in while a request is under way. Names are also checked
+//! against the protocol's rules first, but those string checks are only the
+//! first gate. Files are opened with `O_NOFOLLOW | O_NONBLOCK` and checked
+//! with `fstat` on the open descriptor, so a FIFO never blocks the server and
+//! only regular files are ever read or replaced.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use ferry_core::{Limits, ListEntry, Name, RESERVED_PREFIX};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
+
+use crate::error::StoreError;
+use crate::upload::Upload;
+
+/// The resolution rules every open obeys.
+pub(crate) const RESOLVE: ResolveFlags = ResolveFlags::BENEATH
+    .union(ResolveFlags::NO_SYMLINKS)
+    .union(ResolveFlags::NO_MAGICLINKS);
+
+/// A file opened for reading, with what identifies its version.
+#[derive(Debug)]
+pub struct OpenFile {
+    /// The open file.
+    pub file: File,
+    /// Its size when opened.
+    pub size: u64,
+    /// Identity and change markers, for caches.
+    pub id: FileId,
+}
+
+/// What identifies one version of a file: if any of these changed, the
+/// content may have changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId {
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, seconds and nanoseconds.
+    pub mtime: (i64, i64),
+    /// Status change time, seconds and nanoseconds.
+    pub ctime: (i64, i64),
+}
+
+impl FileId {
+    fn of(st: &rustix::fs::Stat) -> Self {
+        Self {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            size: st.st_size as u64,
+            mtime: (st.st_mtime, st.st_mtime_nsec as i64),
+            ctime: (st.st_ctime, st.st_ctime_nsec as i64),
+        }
+    }
+}
+
+/// A folder that names are resolved beneath.
+#[derive(Debug)]
+pub struct Folder {
+    fd: OwnedFd,
+    path: PathBuf,
+    limits: Limits,
+}
+
+impl Folder {
+    /// Opens `path` as a served folder; names are checked with `limits`.
+    pub fn open(path: &Path, limits: Limits) -> std::io::Result<Folder> {
+        let fd = rustix::fs::open(
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Folder {
+            fd,
+            path: path.to_owned(),
+            limits,
+        })
+    }
+
+    /// The folder's path, for messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Opens a regular file for reading.
+    pub fn open_file(&self, name: &Name) -> Result<OpenFile, StoreError> {
+        let fd = rustix::fs::openat2(
+            &self.fd,
+            name.as_str(),
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+            Mode::empty(),
+            RESOLVE,
+        )
+        .map_err(StoreError::from_open)?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| StoreError::Io(e.into()))?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(StoreError::NotRegular);
+        }
+        Ok(OpenFile {
+            file: File::from(fd),
+            size: st.st_size as u64,
+            id: FileId::of(&st),
+        })
+    }
+
+    /// Every regular file beneath the folder whose name obeys the rules,
+    /// sorted bytewise by name. Symlinks, special files, internal files and
+    /// names that could not be requested are left out.
+    pub fn list(&self) -> Result<Vec<ListEntry>, StoreError> {
+        let mut out = Vec::new();
+        // Breadth-first, one open folder at a time, so a deep tree cannot
+        // exhaust descriptors.
+        let mut queue = VecDeque::from([String::new()]);
+        while let Some(prefix) = queue.pop_front() {
+            let dir = if prefix.is_empty() {
+                rustix::fs::openat(
+                    &self.fd,
+                    ".",
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+            } else {
+                rustix::fs::openat2(
+                    &self.fd,
+                    prefix.as_str(),
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                    RESOLVE,
+                )
+            };
+            // A folder that vanished or turned into a symlink meanwhile is skipped.
+            let Ok(dir) = dir else { continue };
+            let entries = rustix::fs::Dir::read_from(&dir).map_err(|e| StoreError::Io(e.into()))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| StoreError::Io(e.into()))?;
+                let raw = entry.file_name().to_bytes();
+                if raw == b"." || raw == b".." {
+                    continue;
+                }
+                let Ok(component) = std::str::from_utf8(raw) else {
+                    continue;
+                };
+                let full = if prefix.is_empty() {
+                    component.to_owned()
+                } else {
+                    format!("{prefix}/{component}")
+                };
+                if Name::parse(full.as_bytes(), &self.limits).is_err() {
+                    continue;
+                }
+                let Ok(st) = rustix::fs::statat(&dir, raw, AtFlags::SYMLINK_NOFOLLOW) else {
+                    continue;
+                };
+                match FileType::from_raw_mode(st.st_mode) {
+                    FileType::RegularFile => out.push(ListEntry {
+                        name: full,
+                        size: st.st_size as u64,
+                    }),
+                    FileType::Directory => queue.push_back(full),
+                    _ => {}
+                }
+            }
+        }
+        out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// The listing entries whose names match a globset mask (`*` does not
+    /// cross `/`, `**` does), in listing order.
+    pub fn matching(&self, mask: &str) -> Result<Vec<ListEntry>, StoreError> {
+        let glob = globset::GlobBuilder::new(mask)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| StoreError::BadMask(e.kind().to_string()))?
+            .compile_matcher();
+        let mut entries = self.list()?;
+        entries.retain(|e| glob.is_match(&e.name));
+        Ok(entries)
+    }
+
+    /// Starts an atomic upload to `name`: missing parent folders are created
+    /// beneath the folder, and the data goes to a temporary file beside the
+    /// target until [`Upload::commit`]. Refuses a target that exists and is
+    /// not a regular file.
+    pub fn begin_upload(&self, name: &Name) -> Result<Upload, StoreError> {
+        let components: Vec<&str> = name.components().collect();
+        let (file_name, parents) = components.split_last().ok_or(StoreError::NotFound)?;
+        let mut dir = rustix::fs::openat(
+            &self.fd,
+            ".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(StoreError::from_open)?;
+        for part in parents {
+            match rustix::fs::mkdirat(&dir, *part, Mode::from_raw_mode(0o755)) {
+                Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                Err(e) => return Err(StoreError::from_open(e)),
+            }
+            dir = rustix::fs::openat2(
+                &dir,
+                *part,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+                RESOLVE,
+            )
+            .map_err(|e| match e {
+                // O_DIRECTORY | O_NOFOLLOW reports a symlink as ENOTDIR.
+                rustix::io::Errno::NOTDIR => {
+                    match rustix::fs::statat(&dir, *part, AtFlags::SYMLINK_NOFOLLOW) {
+                        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
+                            StoreError::Escape
+                        }
+                        _ => StoreError::NotRegular,
+                    }
+                }
+                e => StoreError::from_open(e),
+            })?;
+        }
+        match rustix::fs::statat(&dir, *file_name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
+                return Err(StoreError::NotRegular);
+            }
+            Ok(_) | Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => return Err(StoreError::from_open(e)),
+        }
+        Upload::create(dir, (*file_name).to_owned())
+    }
+
+    /// Removes temporary files left by uploads that never finished (a crash
+    /// or a power cut); returns how many were removed.
+    pub fn remove_temporaries(&self) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        let mut queue = VecDeque::from([String::from(".")]);
+        while let Some(path) = queue.pop_front() {
+            let Ok(dir) = rustix::fs::openat2(
+                &self.fd,
+                path.as_str(),
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+                RESOLVE,
+            ) else {
+                continue;
+            };
+            let entries = rustix::fs::Dir::read_from(&dir).map_err(|e| StoreError::Io(e.into()))?;
+            for entry in entries {
+                let entry = entry.map_err(|e| StoreError::Io(e.into()))?;
+                let raw = entry.file_name().to_bytes();
+                if raw == b"." || raw == b".." {
+                    continue;
+                }
+                let Ok(st) = rustix::fs::statat(&dir, raw, AtFlags::SYMLINK_NOFOLLOW) else {
+                    continue;
+                };
+                let kind = FileType::from_raw_mode(st.st_mode);
+                if kind == FileType::Directory {
+                    if let Ok(text) = std::str::from_utf8(raw) {
+                        queue.push_back(format!("{path}/{text}"));
+                    }
+                } else if kind == FileType::RegularFile
+                    && raw.starts_with(RESERVED_PREFIX.as_bytes())
+                {
+                    rustix::fs::unlinkat(&dir, raw, AtFlags::empty())
+                        .map_err(|e| StoreError::Io(e.into()))?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+}

@@ -1,0 +1,23 @@
+//! Where ferry keeps files: a folder whose every path is resolved by the
+//! kernel beneath its root, with atomic uploads and remembered digests.
+//!
+//! - [`Folder`]: open, list, match masks and begin uploads, never leaving
+//!   the folder and never following a symlink (`openat2` with
+//!   `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`).
+//! - [`Upload`]: a temporary file renamed into place only when complete.
+//! - [`DigestCache`]: op 40's prefix MD5, keyed by file version.
+//!
+//! Linux only: containment relies on `openat2(2)` (Linux 5.6 or later).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
+
+mod digest;
+mod error;
+mod folder;
+mod upload;
+
+pub use digest::{DigestCache, EMPTY_MD5, md5_prefix};
+pub use error::StoreError;
+pub use folder::{FileId, Folder, OpenFile};
+pub use upload::Upload;

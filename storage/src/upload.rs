@@ -1,0 +1,107 @@
+//! Atomic uploads: a temporary file beside the target, flushed and renamed
+//! into place only when complete.
+//!
+//! Readers never see a partial file: until [`Upload::commit`] the data lives
+//! under a reserved name no request can reach and no listing shows. Commit
+//! flushes the file, renames it over the target (atomically replacing an
+//! existing file) and flushes the folder so the rename survives a crash.
+//! Dropping an upload that was not committed removes the temporary file.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use ferry_core::RESERVED_PREFIX;
+use rustix::fs::{AtFlags, Mode, OFlags};
+
+use crate::error::StoreError;
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// An upload in progress.
+#[derive(Debug)]
+pub struct Upload {
+    dir: OwnedFd,
+    temp: String,
+    target: String,
+    file: Option<File>,
+    written: u64,
+}
+
+impl Upload {
+    pub(crate) fn create(dir: OwnedFd, target: String) -> Result<Upload, StoreError> {
+        loop {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let temp = format!("{RESERVED_PREFIX}upload-{}-{n}", std::process::id());
+            match rustix::fs::openat(
+                &dir,
+                temp.as_str(),
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o644),
+            ) {
+                Ok(fd) => {
+                    return Ok(Upload {
+                        dir,
+                        temp,
+                        target,
+                        file: Some(File::from(fd)),
+                        written: 0,
+                    });
+                }
+                Err(rustix::io::Errno::EXIST) => continue,
+                Err(e) => return Err(StoreError::Io(e.into())),
+            }
+        }
+    }
+
+    /// Appends payload bytes.
+    pub fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| std::io::Error::other("upload already finished"))?;
+        file.write_all(data)?;
+        self.written += data.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Flushes the data, renames it over the target and flushes the folder.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| std::io::Error::other("upload already finished"))?;
+        file.sync_all()?;
+        drop(file);
+        rustix::fs::renameat(
+            &self.dir,
+            self.temp.as_str(),
+            &self.dir,
+            self.target.as_str(),
+        )?;
+        // The temporary name is gone now; nothing to remove on drop.
+        self.temp.clear();
+        rustix::fs::fsync(&self.dir)?;
+        Ok(())
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if !self.temp.is_empty() {
+            self.file = None;
+            if let Err(e) = rustix::fs::unlinkat(&self.dir, self.temp.as_str(), AtFlags::empty()) {
+                log::warn!(
+                    "could not remove the temporary upload file {}: {e}",
+                    self.temp
+                );
+            }
+        }
+    }
+}

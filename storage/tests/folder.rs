@@ -1,0 +1,276 @@
+//! The store against real files, folders, symlinks and FIFOs in a temporary
+//! folder: nothing outside the root is ever read or written.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use ferry_core::{Limits, Name};
+use ferry_storage::{DigestCache, EMPTY_MD5, Folder, StoreError, md5_prefix};
+
+fn name(s: &str) -> Name {
+    Name::parse(s.as_bytes(), &Limits::default()).unwrap()
+}
+
+/// root/ holds the served folder `srv` and a `secret` outside it.
+fn setup() -> (tempfile::TempDir, Folder) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    fs::create_dir_all(root.join("srv/docs/deep")).unwrap();
+    fs::write(root.join("secret"), b"top secret").unwrap();
+    fs::create_dir(root.join("outside")).unwrap();
+    fs::write(root.join("outside/x.txt"), b"outside").unwrap();
+    fs::write(root.join("srv/a.txt"), b"abc").unwrap();
+    fs::write(root.join("srv/a-z.txt"), b"1").unwrap();
+    fs::write(root.join("srv/docs/y.txt"), b"yy").unwrap();
+    fs::write(root.join("srv/docs/deep/z.md"), b"zzz").unwrap();
+    fs::write(root.join("srv/bad\nname.txt"), b"hidden").unwrap();
+    fs::write(root.join("srv/.ferry-upload-1-1"), b"stale").unwrap();
+    symlink(root.join("secret"), root.join("srv/evil")).unwrap();
+    symlink("../secret", root.join("srv/rel")).unwrap();
+    symlink("a.txt", root.join("srv/inner-link")).unwrap();
+    symlink(root.join("outside"), root.join("srv/linkdir")).unwrap();
+    symlink("/etc", root.join("srv/etc")).unwrap();
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        root.join("srv/fifo"),
+        rustix::fs::Mode::from_raw_mode(0o644),
+    )
+    .unwrap();
+    let folder = Folder::open(&root.join("srv"), Limits::default()).unwrap();
+    (tmp, folder)
+}
+
+fn read(folder: &Folder, n: &str) -> Result<Vec<u8>, StoreError> {
+    let open = folder.open_file(&name(n))?;
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut &open.file, &mut data).unwrap();
+    assert_eq!(data.len() as u64, open.size);
+    Ok(data)
+}
+
+#[test]
+fn regular_files_are_read() {
+    let (_tmp, folder) = setup();
+    assert_eq!(read(&folder, "a.txt").unwrap(), b"abc");
+    assert_eq!(read(&folder, "docs/deep/z.md").unwrap(), b"zzz");
+}
+
+#[test]
+fn symlinks_are_never_followed() {
+    let (_tmp, folder) = setup();
+    for n in [
+        "evil",
+        "rel",
+        "inner-link",
+        "linkdir/x.txt",
+        "etc/passwd",
+        "etc/hostname",
+    ] {
+        assert!(
+            matches!(read(&folder, n), Err(StoreError::Escape)),
+            "{n}: {:?}",
+            read(&folder, n)
+        );
+    }
+}
+
+#[test]
+fn special_files_and_folders_are_not_regular() {
+    let (_tmp, folder) = setup();
+    // The FIFO has no writer: opening it must not block.
+    assert!(matches!(read(&folder, "fifo"), Err(StoreError::NotRegular)));
+    assert!(matches!(read(&folder, "docs"), Err(StoreError::NotRegular)));
+    assert!(matches!(
+        read(&folder, "missing"),
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        read(&folder, "a.txt/x"),
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[test]
+fn listing_is_sorted_and_holds_only_requestable_regular_files() {
+    let (_tmp, folder) = setup();
+    let got: Vec<(String, u64)> = folder
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name, e.size))
+        .collect();
+    let want = [
+        ("a-z.txt", 1),
+        ("a.txt", 3),
+        ("docs/deep/z.md", 3),
+        ("docs/y.txt", 2),
+    ];
+    assert_eq!(got, want.map(|(n, s)| (n.to_owned(), s)));
+}
+
+#[test]
+fn masks_match_like_listing_names() {
+    let (_tmp, folder) = setup();
+    let names = |mask: &str| -> Vec<String> {
+        folder
+            .matching(mask)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect()
+    };
+    assert_eq!(names("*.txt"), ["a-z.txt", "a.txt"]);
+    assert_eq!(names("**/*.txt"), ["a-z.txt", "a.txt", "docs/y.txt"]);
+    assert_eq!(names("docs/**"), ["docs/deep/z.md", "docs/y.txt"]);
+    assert_eq!(names("{a.txt,docs/y.txt}"), ["a.txt", "docs/y.txt"]);
+    assert!(names("*.jpg").is_empty());
+    assert!(matches!(
+        folder.matching("[unclosed"),
+        Err(StoreError::BadMask(_))
+    ));
+}
+
+#[test]
+fn upload_is_invisible_until_committed() {
+    let (tmp, folder) = setup();
+    let mut up = folder.begin_upload(&name("new/dir/f.bin")).unwrap();
+    up.write(b"hello ").unwrap();
+    assert!(!tmp.path().join("srv/new/dir/f.bin").exists());
+    assert!(
+        folder
+            .list()
+            .unwrap()
+            .iter()
+            .all(|e| !e.name.starts_with("new")),
+        "temporary is hidden"
+    );
+    up.write(b"world").unwrap();
+    up.commit().unwrap();
+    assert_eq!(
+        fs::read(tmp.path().join("srv/new/dir/f.bin")).unwrap(),
+        b"hello world"
+    );
+    assert_eq!(
+        fs::read_dir(tmp.path().join("srv/new/dir"))
+            .unwrap()
+            .count(),
+        1,
+        "no temporary left"
+    );
+}
+
+#[test]
+fn an_abandoned_upload_leaves_nothing() {
+    let (tmp, folder) = setup();
+    let before = fs::read(tmp.path().join("srv/a.txt")).unwrap();
+    let mut up = folder.begin_upload(&name("a.txt")).unwrap();
+    up.write(b"partial").unwrap();
+    drop(up);
+    assert_eq!(
+        fs::read(tmp.path().join("srv/a.txt")).unwrap(),
+        before,
+        "the old file is untouched"
+    );
+    let temps = fs::read_dir(tmp.path().join("srv")).unwrap().filter(|e| {
+        e.as_ref()
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".ferry-upload-")
+            && !e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with("-1-1")
+    });
+    assert_eq!(temps.count(), 0);
+}
+
+#[test]
+fn upload_replaces_an_existing_file() {
+    let (tmp, folder) = setup();
+    let mut up = folder.begin_upload(&name("a.txt")).unwrap();
+    up.write(b"new content").unwrap();
+    up.commit().unwrap();
+    assert_eq!(
+        fs::read(tmp.path().join("srv/a.txt")).unwrap(),
+        b"new content"
+    );
+}
+
+#[test]
+fn uploads_never_write_through_symlinks_or_over_special_files() {
+    let (tmp, folder) = setup();
+    assert!(matches!(
+        folder.begin_upload(&name("docs")),
+        Err(StoreError::NotRegular)
+    ));
+    assert!(matches!(
+        folder.begin_upload(&name("fifo")),
+        Err(StoreError::NotRegular)
+    ));
+    assert!(matches!(
+        folder.begin_upload(&name("evil")),
+        Err(StoreError::NotRegular)
+    ));
+    assert!(matches!(
+        folder.begin_upload(&name("linkdir/x.txt")),
+        Err(StoreError::Escape)
+    ));
+    assert!(matches!(
+        folder.begin_upload(&name("etc/passwd")),
+        Err(StoreError::Escape)
+    ));
+    assert!(matches!(
+        folder.begin_upload(&name("a.txt/x")),
+        Err(StoreError::NotRegular)
+    ));
+    assert_eq!(fs::read(tmp.path().join("secret")).unwrap(), b"top secret");
+    assert_eq!(
+        fs::read(tmp.path().join("outside/x.txt")).unwrap(),
+        b"outside"
+    );
+    assert_eq!(fs::read_dir(tmp.path().join("outside")).unwrap().count(), 1);
+}
+
+#[test]
+fn stale_temporaries_are_removed() {
+    let (tmp, folder) = setup();
+    fs::write(tmp.path().join("srv/docs/.ferry-upload-9-9"), b"stale").unwrap();
+    assert_eq!(folder.remove_temporaries().unwrap(), 2);
+    assert!(!tmp.path().join("srv/.ferry-upload-1-1").exists());
+    assert!(tmp.path().join("srv/a.txt").exists());
+}
+
+#[test]
+fn digests_are_remembered_per_file_version() {
+    let (tmp, folder) = setup();
+    let cache = DigestCache::new(100);
+    let path = tmp.path().join("srv/big.bin");
+    fs::write(&path, vec![7u8; 300_000]).unwrap();
+    let open = folder.open_file(&name("big.bin")).unwrap();
+    let first = cache.prefix_md5(&open, 299_999).unwrap();
+    assert_eq!(first, md5_prefix(&open.file, 299_999).unwrap());
+    assert_eq!(cache.len(), 1);
+    assert_eq!(cache.prefix_md5(&open, 299_999).unwrap(), first);
+    assert_eq!(cache.len(), 1, "answered from memory");
+    assert_eq!(cache.prefix_md5(&open, 0).unwrap(), EMPTY_MD5);
+    // Rewritten in place with the same size: a new version, a new digest.
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    fs::write(&path, vec![8u8; 300_000]).unwrap();
+    let reopened = folder.open_file(&name("big.bin")).unwrap();
+    assert_ne!(reopened.id, open.id);
+    let second = cache.prefix_md5(&reopened, 299_999).unwrap();
+    assert_ne!(second, first);
+    assert!(
+        md5_prefix(&open.file, 400_000).is_err(),
+        "a prefix past the end is an error"
+    );
+}
+
+#[test]
+fn a_missing_root_is_an_error() {
+    assert!(Folder::open(Path::new("/nonexistent/ferry"), Limits::default()).is_err());
+}
