@@ -66,6 +66,12 @@ impl Upload {
         Ok(())
     }
 
+    /// Bytes free for an unprivileged writer on the upload's file system.
+    pub fn free_space(&self) -> std::io::Result<u64> {
+        let st = rustix::fs::fstatvfs(&self.dir)?;
+        Ok(st.f_bavail.saturating_mul(st.f_frsize))
+    }
+
     /// Bytes written so far.
     pub fn written(&self) -> u64 {
         self.written

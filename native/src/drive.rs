@@ -1,0 +1,163 @@
+//! Moving bytes for a session: reads, writes and `sendfile`, each raced
+//! against the session's deadline.
+//!
+//! Sessions decide; this module only moves bytes. A [`Conn`] owns the socket
+//! and a read buffer that is allocated only when data first arrives, so an
+//! idle connection costs no buffer. Every wait ends either with the I/O done
+//! or with [`Waited::Deadline`], after which the caller calls the session's
+//! `handle_timeout`.
+
+use std::io;
+use std::net::Shutdown;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_io::{Async, Timer};
+use ferry_core::Timestamp;
+use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
+
+/// Read buffer size once a connection has sent data.
+const READ_BUF: usize = 64 * 1024;
+/// Largest single `sendfile` call.
+const SENDFILE_CHUNK: usize = 1 << 30;
+
+/// The clock a session sees: microseconds since the connection began.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock(Instant);
+
+impl Clock {
+    /// A clock starting now.
+    pub fn start() -> Self {
+        Clock(Instant::now())
+    }
+
+    /// The current time as a session timestamp.
+    pub fn now(&self) -> Timestamp {
+        Timestamp::from_micros(self.0.elapsed().as_micros() as u64)
+    }
+
+    /// The instant a session timestamp stands for.
+    pub fn instant(&self, at: Timestamp) -> Instant {
+        self.0 + Duration::from_micros(at.as_micros())
+    }
+}
+
+/// How a wait ended.
+#[derive(Debug)]
+pub enum Waited<T> {
+    /// The operation finished.
+    Done(T),
+    /// The deadline passed first.
+    Deadline,
+}
+
+/// Runs `op` until it finishes or `deadline` passes (never, if `None`).
+pub async fn until<T>(deadline: Option<Instant>, op: impl Future<Output = T>) -> Waited<T> {
+    let op = async { Waited::Done(op.await) };
+    match deadline {
+        None => op.await,
+        Some(at) => {
+            future::or(op, async {
+                Timer::at(at).await;
+                Waited::Deadline
+            })
+            .await
+        }
+    }
+}
+
+/// One TCP connection and the bytes read but not yet used.
+#[derive(Debug)]
+pub struct Conn {
+    io: Arc<Async<std::net::TcpStream>>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl Conn {
+    /// Wraps an accepted or connected stream.
+    pub fn new(io: Arc<Async<std::net::TcpStream>>) -> Self {
+        Conn {
+            io,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Bytes read but not yet used.
+    pub fn pending(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Marks `n` pending bytes as used.
+    pub fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Reads more bytes; `Ok(0)` is the end of the stream. Waits for the
+    /// socket to be readable before allocating the buffer.
+    pub async fn fill(&mut self) -> io::Result<usize> {
+        if self.buf.is_empty() {
+            self.io.readable().await?;
+            self.buf = vec![0; READ_BUF];
+        }
+        if self.end == self.buf.len() {
+            if self.start == 0 {
+                // Never let a full buffer turn a read into a false "end of stream".
+                self.buf.resize(self.buf.len() * 2, 0);
+            } else {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+        }
+        let n = (&*self.io).read(&mut self.buf[self.end..]).await?;
+        self.end += n;
+        Ok(n)
+    }
+
+    /// Writes all of `bytes`.
+    pub async fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
+        (&*self.io).write_all(bytes).await
+    }
+
+    /// Sends up to `len` bytes of `file` from `*offset` with `sendfile`,
+    /// advancing the offset; returns the count (0 means the file ended).
+    pub async fn send_file(
+        &self,
+        file: &std::fs::File,
+        offset: &mut u64,
+        len: u64,
+    ) -> io::Result<usize> {
+        let count = len.min(SENDFILE_CHUNK as u64) as usize;
+        self.io
+            .write_with(|socket| {
+                rustix::fs::sendfile(socket, file, Some(offset), count).map_err(io::Error::from)
+            })
+            .await
+    }
+
+    /// Closes politely: stops writing (the peer sees the end of the
+    /// response), then reads and drops what the peer still sends for up to
+    /// `linger`, so unread request bytes do not turn the close into a reset
+    /// that could destroy the response in flight.
+    pub async fn close(mut self, linger: Duration) {
+        let _ = self.io.get_ref().shutdown(Shutdown::Write);
+        let deadline = Instant::now() + linger;
+        let mut drained = 0usize;
+        while drained < 1 << 20 {
+            self.start = 0;
+            self.end = 0;
+            match until(Some(deadline), self.fill()).await {
+                Waited::Done(Ok(n)) if n > 0 => drained += n,
+                _ => break,
+            }
+        }
+    }
+}
