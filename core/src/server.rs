@@ -204,6 +204,12 @@ impl ServerSession {
         self.state == State::Finished
     }
 
+    /// Whether op 50 is under way and the next entry may be given with
+    /// [`mget_entry`](Self::mget_entry).
+    pub fn wants_mget_entry(&self) -> bool {
+        matches!(self.state, State::MGetNext { .. })
+    }
+
     /// How many of the client's next stream bytes are upload payload, while
     /// a body is being received.
     pub fn receive_remaining(&self) -> Option<u64> {

@@ -146,8 +146,9 @@ impl Conn {
     /// Closes politely: stops writing (the peer sees the end of the
     /// response), then reads and drops what the peer still sends for up to
     /// `linger`, so unread request bytes do not turn the close into a reset
-    /// that could destroy the response in flight.
-    pub async fn close(mut self, linger: Duration) {
+    /// that could destroy the response in flight. Returns how many bytes
+    /// were dropped that way.
+    pub async fn close(mut self, linger: Duration) -> usize {
         let _ = self.io.get_ref().shutdown(Shutdown::Write);
         let deadline = Instant::now() + linger;
         let mut drained = 0usize;
@@ -159,5 +160,6 @@ impl Conn {
                 _ => break,
             }
         }
+        drained
     }
 }

@@ -7,6 +7,7 @@
 //! pool so one client cannot stall the others.
 
 use std::collections::{HashMap, VecDeque};
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,14 +65,21 @@ pub fn run(config: ServeConfig) -> anyhow::Result<()> {
         )
     })?;
     let port = listener.local_addr()?.port();
-    println!(
-        "ferry serving {} on port {port}, reachable at:",
+    // Where to connect. Nobody may be reading stdout (a closed pipe): the
+    // server keeps running whatever happens to these lines.
+    let mut banner = format!(
+        "ferry serving {} on port {port}, reachable at:\n",
         config.root.display()
     );
     for (iface, addr) in crate::listen::reachable(port, ipv6) {
-        println!("  {addr}  ({iface})");
+        banner.push_str(&format!("  {addr}  ({iface})\n"));
     }
-    println!("try: ferry ls 127.0.0.1:{port}");
+    banner.push_str(&format!("try: ferry ls 127.0.0.1:{port}\n"));
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
+    drop(stdout);
     let listener = async_net::TcpListener::try_from(listener)?;
     let shared = Arc::new(Shared {
         root: config.root.clone(),
@@ -200,7 +208,7 @@ async fn serve_connection(stream: async_net::TcpStream, peer: SocketAddr, shared
         .err();
     // Whatever happened, an unfinished upload is dropped here and leaves nothing.
     job.upload = None;
-    conn.close(LINGER).await;
+    let late = conn.close(LINGER).await;
 
     let op = session.op().map_or("-", |op| op.as_str());
     let name = job
@@ -219,7 +227,12 @@ async fn serve_connection(stream: async_net::TcpStream, peer: SocketAddr, shared
         (None, None) if job.outcome.is_empty() => "closed".to_owned(),
         (None, None) => job.outcome.clone(),
     };
-    let extra = match session.extra_bytes() {
+    let late = if session.error().is_none() {
+        late as u64
+    } else {
+        0
+    };
+    let extra = match session.extra_bytes() + late {
         0 => String::new(),
         n => format!(" ({n} extra bytes ignored)"),
     };
@@ -254,11 +267,16 @@ async fn drive(
                 Output::SendBody { len } => send_body(conn, session, job, len, clock).await?,
                 Output::ReceiveBody { .. } => {}
                 Output::Event(event) => answer(session, job, event, shared, peer).await,
-                Output::Close => return Ok(()),
+                Output::Close => {
+                    // Bytes after the request that arrived with it: counted.
+                    let pending = conn.pending().len();
+                    let _ = session.handle_input(clock.now(), conn.pending());
+                    conn.consume(pending);
+                    return Ok(());
+                }
             }
         }
-        if job.sending.is_none()
-            && !session.is_finished()
+        if session.wants_mget_entry()
             && let Some(entry) = job.mget.pop_front()
         {
             next_entry(session, job, entry);
@@ -576,9 +594,10 @@ fn next_entry(session: &mut ServerSession, job: &mut Job, entry: ListEntry) {
     let name = Name::parse(entry.name.as_bytes(), &limits);
     match name.as_ref().map(|n| (n, job.folder.open_file(n))) {
         Ok((name, Ok(file))) => {
-            let fits = file.size <= u32::MAX.into();
+            // Only a body that will be sent holds the file open.
+            let has_body = file.size > 0 && file.size <= u32::MAX.into();
             misuse(session.mget_entry(name, Some(file.size)));
-            if fits {
+            if has_body {
                 job.sending = Some((file.file, 0));
             }
         }

@@ -152,7 +152,7 @@ impl ServerApp {
 
     /// Gives the next op 50 entry once the previous body has gone out.
     fn advance(&mut self, s: &mut ServerSession) -> bool {
-        if !self.body_out.is_empty() || s.is_finished() {
+        if !self.body_out.is_empty() || !s.wants_mget_entry() {
             return false;
         }
         let Some((name, body)) = self.mget.pop_front() else {

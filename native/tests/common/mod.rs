@@ -1,0 +1,246 @@
+//! Fixtures for tests against the real `ferry` binary on 127.0.0.1.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ferry_core::{
+    ClientEvent, ClientSession, Credentials, Limits, Mask, Name, Output, Request, SessionError,
+    Timestamp,
+};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ferry");
+
+/// A `ferry serve` process on a free port, over a temporary root, killed on
+/// drop. `outside` is a folder next to the root that must stay untouched.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub tmp: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn root(&self) -> PathBuf {
+        self.tmp.path().join("root")
+    }
+
+    pub fn public(&self) -> PathBuf {
+        self.root().join("public")
+    }
+
+    pub fn outside(&self) -> PathBuf {
+        self.tmp.path().join("outside")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.tmp.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Starts a server; `prepare` fills the root before it starts.
+    pub fn start(extra: &[&str], prepare: impl FnOnce(&Path)) -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        std::fs::create_dir_all(root.join("public")).unwrap();
+        std::fs::create_dir_all(tmp.path().join("outside")).unwrap();
+        std::fs::write(tmp.path().join("outside/secret.txt"), b"outside secret").unwrap();
+        std::fs::write(tmp.path().join("secret"), b"top secret").unwrap();
+        prepare(&root);
+        let log = std::fs::File::create(tmp.path().join("server.log")).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "0", "--root"])
+            .arg(&root)
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut first).unwrap();
+        // Keep draining what else the server prints.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let port: u16 = first
+            .split("on port ")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {first:?}"));
+        Server {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            tmp,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Adds a user to a root with the real `ferry user add`.
+pub fn add_user(root: &Path, name: &str, pass: &str) {
+    let status = Command::new(BIN)
+        .args(["user", "add", name, "--root"])
+        .arg(root)
+        .env("FERRY_PASSWORD", pass)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// What one request gave.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub events: Vec<ClientEvent>,
+    pub bodies: Vec<Vec<u8>>,
+    pub error: Option<SessionError>,
+}
+
+impl Outcome {
+    /// Every body byte received (a 0-byte file has no body at all).
+    pub fn body(&self) -> Vec<u8> {
+        assert!(self.bodies.len() <= 1, "{:?}", self.events);
+        self.bodies.concat()
+    }
+}
+
+pub fn name(s: &str) -> Name {
+    Name::parse(s.as_bytes(), &Limits::default()).unwrap()
+}
+
+pub fn mask(s: &str) -> Mask {
+    Mask::new(s, &Limits::default()).unwrap()
+}
+
+/// Runs one request over a blocking socket with the core's client session.
+pub fn request(
+    addr: SocketAddr,
+    auth: Option<(&str, &str)>,
+    req: Request,
+    upload: &[u8],
+) -> Outcome {
+    let auth = auth.map(|(u, p)| Credentials::new(u, p, &Limits::default()).unwrap());
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut s = ClientSession::new(Limits::default(), Timestamp::from_micros(0), auth, req);
+    let mut out = Outcome::default();
+    let mut buf = vec![0; 64 * 1024];
+    let (mut start, mut end) = (0, 0);
+    let now = Timestamp::from_micros(0);
+    loop {
+        while let Some(output) = s.poll_output() {
+            match output {
+                Output::Transmit(bytes) => {
+                    if stream.write_all(&bytes).is_err() {
+                        break;
+                    }
+                }
+                Output::SendBody { len } => {
+                    for chunk in upload[..len as usize].chunks(256 * 1024) {
+                        if stream.write_all(chunk).is_err() {
+                            break;
+                        }
+                        s.handle_body(now, chunk.len() as u64).unwrap();
+                    }
+                }
+                Output::ReceiveBody { .. } => out.bodies.push(Vec::new()),
+                Output::Event(event) => {
+                    if event == ClientEvent::UploadAccepted {
+                        s.send_upload(upload.len() as u32).unwrap();
+                    }
+                    out.events.push(event);
+                }
+                Output::Close => {
+                    out.error = s.error().cloned();
+                    return out;
+                }
+            }
+        }
+        if let Some(remaining) = s.receive_remaining()
+            && start < end
+        {
+            let n = (end - start).min(remaining as usize);
+            out.bodies
+                .last_mut()
+                .unwrap()
+                .extend_from_slice(&buf[start..start + n]);
+            start += n;
+            s.handle_body(now, n as u64).unwrap();
+            continue;
+        }
+        if s.receive_remaining().is_none() && start < end {
+            match s.handle_input(now, &buf[start..end]) {
+                Ok(n) => start += n,
+                Err(_) => start = end,
+            }
+            continue;
+        }
+        start = 0;
+        end = 0;
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => s.handle_eof(now),
+            Ok(n) => end = n,
+        }
+    }
+}
+
+/// Sends raw bytes, half-closes, and returns everything the server sent.
+pub fn raw(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(bytes).unwrap();
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    reply
+}
+
+/// Deterministic bytes of any length.
+pub fn data(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| {
+            (i as u32)
+                .wrapping_mul(2_654_435_761)
+                .rotate_left(seed as u32) as u8
+        })
+        .collect()
+}
+
+/// Every path below `dir` with its contents (symlinks as their targets).
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path.clone());
+                out.push((path, b"<dir>".to_vec()));
+            } else if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                out.push((path, target.to_string_lossy().as_bytes().to_vec()));
+            } else if meta.is_file() {
+                let content = std::fs::read(&path).unwrap();
+                out.push((path, content));
+            } else {
+                out.push((path, b"<special>".to_vec()));
+            }
+        }
+    }
+    out.sort();
+    out
+}

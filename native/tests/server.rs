@@ -1,0 +1,792 @@
+//! `ferry serve` over real TCP on 127.0.0.1 with real files: every op,
+//! hostile names, malformed frames, stalls, disconnects, load and AUTH.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::symlink;
+use std::time::{Duration, Instant};
+
+use common::{Server, add_user, data, mask, name, raw, request, snapshot};
+use ferry_core::{ClientEvent, Limits, Name, Request, ResumeOutcome};
+use md5::{Digest, Md5};
+
+const SIZES: [usize; 6] = [0, 1, 1023, 1024, 1025, 5 << 20];
+
+fn md5(bytes: &[u8]) -> [u8; 16] {
+    Md5::digest(bytes).into()
+}
+
+fn sized_server() -> Server {
+    Server::start(&[], |root| {
+        for (i, size) in SIZES.iter().enumerate() {
+            std::fs::write(
+                root.join(format!("public/size-{size}")),
+                data(*size, i as u8),
+            )
+            .unwrap();
+        }
+        std::fs::create_dir_all(root.join("public/docs/deep")).unwrap();
+        std::fs::write(root.join("public/docs/deep/note.txt"), b"deep note").unwrap();
+    })
+}
+
+#[test]
+fn download_every_size_byte_for_byte() {
+    let server = sized_server();
+    for size in SIZES {
+        let file = format!("size-{size}");
+        let expected = std::fs::read(server.public().join(&file)).unwrap();
+        let got = request(
+            server.addr,
+            None,
+            Request::Download { name: name(&file) },
+            &[],
+        );
+        assert_eq!(got.events, [ClientEvent::File { size: size as u32 }]);
+        assert!(got.body() == expected, "{file} differs");
+        assert!(got.error.is_none());
+    }
+    let nested = request(
+        server.addr,
+        None,
+        Request::Download {
+            name: name("docs/deep/note.txt"),
+        },
+        &[],
+    );
+    assert_eq!(nested.body(), b"deep note");
+    let missing = request(
+        server.addr,
+        None,
+        Request::Download { name: name("nope") },
+        &[],
+    );
+    assert_eq!(missing.events, [ClientEvent::Refused]);
+}
+
+#[test]
+fn upload_every_size_byte_for_byte_and_replace() {
+    let server = sized_server();
+    for (i, size) in SIZES.iter().enumerate() {
+        let content = data(*size, 100 + i as u8);
+        let target = format!("up/loaded-{size}.bin");
+        let got = request(
+            server.addr,
+            None,
+            Request::Upload {
+                name: name(&target),
+            },
+            &content,
+        );
+        assert_eq!(
+            got.events,
+            [
+                ClientEvent::UploadAccepted,
+                ClientEvent::UploadDone { stored: true }
+            ]
+        );
+        assert!(
+            std::fs::read(server.public().join(&target)).unwrap() == content,
+            "{target}"
+        );
+    }
+    // Replacing an existing file.
+    let got = request(
+        server.addr,
+        None,
+        Request::Upload {
+            name: name("size-1"),
+        },
+        b"replaced",
+    );
+    assert_eq!(
+        got.events.last(),
+        Some(&ClientEvent::UploadDone { stored: true })
+    );
+    assert_eq!(
+        std::fs::read(server.public().join("size-1")).unwrap(),
+        b"replaced"
+    );
+    // No temporary file is left anywhere.
+    assert!(
+        snapshot(&server.root())
+            .iter()
+            .all(|(p, _)| !p.to_string_lossy().contains(".ferry-"))
+    );
+}
+
+#[test]
+fn resume_every_size_from_several_points() {
+    let server = sized_server();
+    for size in SIZES {
+        let file = format!("size-{size}");
+        let content = std::fs::read(server.public().join(&file)).unwrap();
+        for position in [0, size / 2, size] {
+            let req = Request::Resume {
+                name: name(&file),
+                position: position as u32,
+                md5: md5(&content[..position]),
+            };
+            let got = request(server.addr, None, req, &[]);
+            let remaining = (size - position) as u32;
+            assert_eq!(
+                got.events,
+                [ClientEvent::Resume(ResumeOutcome::Ok { remaining })],
+                "{file}@{position}"
+            );
+            let body: Vec<u8> = got.bodies.concat();
+            assert!(body == content[position..], "{file}@{position}");
+        }
+    }
+    let wrong = Request::Resume {
+        name: name("size-1024"),
+        position: 10,
+        md5: md5(b"not the prefix"),
+    };
+    assert_eq!(
+        request(server.addr, None, wrong, &[]).events,
+        [ClientEvent::Resume(ResumeOutcome::Mismatch)]
+    );
+    let past = Request::Resume {
+        name: name("size-1"),
+        position: 5,
+        md5: md5(b""),
+    };
+    assert_eq!(
+        request(server.addr, None, past, &[]).events,
+        [ClientEvent::Resume(ResumeOutcome::Mismatch)]
+    );
+    let missing = Request::Resume {
+        name: name("nope"),
+        position: 0,
+        md5: md5(b""),
+    };
+    assert_eq!(
+        request(server.addr, None, missing, &[]).events,
+        [ClientEvent::Resume(ResumeOutcome::NoSuchFile)]
+    );
+}
+
+#[test]
+fn resume_after_the_file_changed_in_place_is_a_mismatch() {
+    let server = sized_server();
+    let path = server.public().join("size-1025");
+    let old = std::fs::read(&path).unwrap();
+    let req = || Request::Resume {
+        name: name("size-1025"),
+        position: 1000,
+        md5: md5(&old[..1000]),
+    };
+    assert_eq!(
+        request(server.addr, None, req(), &[]).bodies.concat(),
+        old[1000..]
+    );
+    // Same size, new content: the remembered digest must not be reused.
+    let mut new = old.clone();
+    new[0] ^= 0xff;
+    std::thread::sleep(Duration::from_millis(10));
+    std::fs::write(&path, &new).unwrap();
+    assert_eq!(
+        request(server.addr, None, req(), &[]).events,
+        [ClientEvent::Resume(ResumeOutcome::Mismatch)]
+    );
+}
+
+#[test]
+fn list_and_mget_report_every_file() {
+    let server = sized_server();
+    let got = request(server.addr, None, Request::List, &[]);
+    let [ClientEvent::Listing(entries)] = &got.events[..] else {
+        panic!("{:?}", got.events)
+    };
+    let names: Vec<(&str, u64)> = entries.iter().map(|e| (e.name.as_str(), e.size)).collect();
+    assert_eq!(
+        names,
+        [
+            ("docs/deep/note.txt", 9),
+            ("size-0", 0),
+            ("size-1", 1),
+            ("size-1023", 1023),
+            ("size-1024", 1024),
+            ("size-1025", 1025),
+            ("size-5242880", 5 << 20)
+        ]
+    );
+    let got = request(
+        server.addr,
+        None,
+        Request::MGet {
+            mask: mask("size-*"),
+        },
+        &[],
+    );
+    assert_eq!(got.events[0], ClientEvent::MGetStart { count: 6 });
+    assert!(got.error.is_none(), "{:?}", got.error);
+    // Entries come in listing order; size-0 has no body at all.
+    let order = [
+        "size-1",
+        "size-1023",
+        "size-1024",
+        "size-1025",
+        "size-5242880",
+    ];
+    assert_eq!(got.bodies.len(), order.len());
+    for (body, file) in got.bodies.iter().zip(order) {
+        assert!(
+            *body == std::fs::read(server.public().join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    let entry_names: Vec<String> = got
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::MGetEntry(entry) => Some(entry.name.as_ref().unwrap().to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        entry_names,
+        [
+            "size-0",
+            "size-1",
+            "size-1023",
+            "size-1024",
+            "size-1025",
+            "size-5242880"
+        ]
+    );
+    let deep = request(
+        server.addr,
+        None,
+        Request::MGet {
+            mask: mask("**/*.txt"),
+        },
+        &[],
+    );
+    assert_eq!(deep.bodies, [b"deep note".to_vec()]);
+    let none = request(
+        server.addr,
+        None,
+        Request::MGet {
+            mask: mask("*.jpg"),
+        },
+        &[],
+    );
+    assert_eq!(none.events, [ClientEvent::MGetStart { count: 0 }]);
+    let bad = request(
+        server.addr,
+        None,
+        Request::MGet {
+            mask: mask("[oops"),
+        },
+        &[],
+    );
+    assert_eq!(bad.events, [ClientEvent::Refused]);
+}
+
+// ----- hostile names -----
+
+fn hostile_names() -> Vec<Vec<u8>> {
+    let mut names: Vec<Vec<u8>> = [
+        "../etc/passwd",
+        "a/../../x",
+        "/etc/passwd",
+        "..\\..\\win.ini",
+        "a\\..\\..\\x",
+        "%2e%2e/x",
+        ".",
+        "..",
+        "",
+        "/",
+        "a//b",
+        "C:\\x",
+        "\\\\server\\share\\x",
+        "evil",
+        "evil/passwd",
+        "evil/hostname",
+        "rel",
+        "linkdir/secret.txt",
+        "linkdir/new.txt",
+        "../outside/secret.txt",
+        "../../secret",
+        "../secret",
+        "./size-1",
+        "size-1/",
+        "size-1/.",
+        "size-1/..",
+        ".ferry-upload-1-1",
+        "docs/.ferry-x",
+        "fifo",
+        "docs",
+        "a\x1b[2Jb",
+        "evil\u{202e}txt.exe",
+        "x\u{85}y",
+        "new\nline",
+        "tab\there",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    names.push(b"..\0/x".to_vec());
+    names.push(b"a\0b".to_vec());
+    names.push(b"\xff\xfe".to_vec());
+    names.push(b"caf\xc3".to_vec());
+    names.push(vec![b'a'; 256]);
+    names.push(vec![b'b'; 4097]);
+    names
+}
+
+fn hostile_server() -> Server {
+    Server::start(&[], |root| {
+        let public = root.join("public");
+        std::fs::write(public.join("size-1"), b"1").unwrap();
+        std::fs::create_dir_all(public.join("docs")).unwrap();
+        let top = root.parent().unwrap();
+        symlink("/etc", public.join("evil")).unwrap();
+        symlink("../../secret", public.join("rel")).unwrap();
+        symlink(top.join("outside"), public.join("linkdir")).unwrap();
+        std::fs::write(public.join(".ferry-upload-1-1"), b"internal").unwrap();
+        let fifo = public.join("fifo");
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+        )
+        .unwrap();
+    })
+}
+
+fn frame(op: u8, name: &[u8], tail: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![op];
+    bytes.extend((name.len() as u32).to_be_bytes());
+    bytes.extend(name);
+    bytes.extend(tail);
+    bytes
+}
+
+#[test]
+fn hostile_names_are_refused_by_every_op_and_nothing_outside_changes() {
+    let server = hostile_server();
+    let before_outside = snapshot(server.tmp.path());
+    let names = hostile_names();
+    assert!(names.len() >= 30);
+    let limits = Limits::default();
+    let secrets: [&[u8]; 3] = [b"top secret", b"outside secret", b"root:"];
+    for raw_name in &names {
+        let shown = ferry_core::escape(&raw_name[..raw_name.len().min(40)]);
+        let valid = Name::parse(raw_name, &limits).is_ok();
+        // op 10: status 1.
+        let reply = raw(server.addr, &frame(10, raw_name, &[]));
+        assert_eq!(reply, [1], "DOWNLOAD {shown}");
+        // op 30 with a body: first status 1, nothing stored.
+        let mut body = 6u32.to_be_bytes().to_vec();
+        body.extend(b"PWNED!");
+        let reply = raw(server.addr, &frame(30, raw_name, &body));
+        if raw_name == b"%2e%2e/x" {
+            // A literal name like any other: stored inside the folder.
+            assert_eq!(reply, [0, 0], "UPLOAD {shown}");
+            assert_eq!(
+                std::fs::read(server.public().join("%2e%2e/x")).unwrap(),
+                b"PWNED!"
+            );
+        } else {
+            assert_eq!(reply, [1], "UPLOAD {shown}");
+        }
+        // op 40: status 1 for a name that breaks the rules, result 10 for a
+        // valid name that is not a regular file inside the folder.
+        let mut tail = 0u32.to_be_bytes().to_vec();
+        tail.extend(md5(b""));
+        let reply = raw(server.addr, &frame(40, raw_name, &tail));
+        let expected: &[u8] = match (valid, &raw_name[..]) {
+            // Uploaded just above: a plain download from position 0.
+            (true, b"%2e%2e/x") => b"\0\0\0\0\0\x06PWNED!",
+            (true, _) => &[0, 10],
+            (false, _) => &[1],
+        };
+        assert_eq!(reply, expected, "RESUME {shown}");
+        // Nothing secret ever comes back.
+        for secret in secrets {
+            assert!(!reply.windows(secret.len()).any(|w| w == secret));
+        }
+    }
+    // op 50 with hostile masks: no entry ever comes back.
+    for m in [
+        "../*",
+        "/etc/*",
+        "**/../*",
+        "evil/*",
+        "linkdir/*",
+        "../../*",
+        "rel",
+        "**/secret*",
+        "fifo",
+        ".ferry-*",
+    ] {
+        let reply = raw(server.addr, &frame(50, m.as_bytes(), &[]));
+        assert!(
+            reply == [0, 0, 0, 0, 0] || reply == [1],
+            "MGET {m}: {reply:?}"
+        );
+    }
+    // The listing shows only regular files: the one there and the literal
+    // `%2e%2e/x` uploaded above.
+    let got = request(server.addr, None, Request::List, &[]);
+    let [ClientEvent::Listing(entries)] = &got.events[..] else {
+        panic!()
+    };
+    assert_eq!(
+        entries.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        ["%2e%2e/x", "size-1"]
+    );
+    // Nothing outside the root changed, and nothing new appeared inside but
+    // the literal `%2e%2e/x`.
+    let keep = |(p, _): &(std::path::PathBuf, Vec<u8>)| {
+        !p.ends_with("server.log") && !p.to_string_lossy().contains("%2e%2e")
+    };
+    let after: Vec<_> = snapshot(server.tmp.path())
+        .into_iter()
+        .filter(keep)
+        .collect();
+    let before: Vec<_> = before_outside.into_iter().filter(keep).collect();
+    assert_eq!(after, before);
+}
+
+// ----- malformed input -----
+
+fn still_serving(server: &Server) {
+    let got = request(
+        server.addr,
+        None,
+        Request::Download {
+            name: name("size-1"),
+        },
+        &[],
+    );
+    assert_eq!(got.body(), b"1", "the server stopped serving");
+}
+
+#[test]
+fn malformed_frames_get_status_1_and_the_server_keeps_serving() {
+    let server = hostile_server();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("unknown op", vec![0x63]),
+        ("zero op", vec![0, 1, 2, 3]),
+        ("length 0xffffffff", vec![10, 0xff, 0xff, 0xff, 0xff]),
+        ("mask length 0xffffffff", vec![50, 0xff, 0xff, 0xff, 0xff]),
+        ("user length 0xffffffff", vec![60, 0xff, 0xff, 0xff, 0xff]),
+        ("truncated name", vec![10, 0, 0, 0, 9, b'a']),
+        ("truncated length", vec![40, 0, 0]),
+        (
+            "truncated md5",
+            frame(40, b"size-1", &[0, 0, 0, 0, 1, 2, 3]),
+        ),
+        (
+            "second auth",
+            [
+                frame(60, b"x", &[0, 0, 0, 0]),
+                frame(60, b"x", &[0, 0, 0, 0]),
+            ]
+            .concat(),
+        ),
+        ("garbage", common::data(5000, 3)),
+        ("empty connection", vec![]),
+    ];
+    for (what, bytes) in cases {
+        let reply = raw(server.addr, &bytes);
+        assert_eq!(reply, [1], "{what}");
+        still_serving(&server);
+    }
+    // Trailing bytes after a complete request are ignored, the request answered.
+    let reply = raw(
+        server.addr,
+        &[frame(10, b"size-1", &[]), vec![0xde, 0xad]].concat(),
+    );
+    assert_eq!(reply, [0, 0, 0, 0, 1, b'1']);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        server.log().contains("(2 extra bytes ignored)"),
+        "{}",
+        server.log()
+    );
+    assert!(server.log().contains("unknown op 99"));
+}
+
+#[test]
+fn a_stalled_client_is_cut_at_the_timeout() {
+    let server = Server::start(&["--timeout", "1"], |root| {
+        std::fs::write(root.join("public/f"), b"x").unwrap();
+    });
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    stream.write_all(&[10, 0, 0]).unwrap();
+    let started = Instant::now();
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).unwrap();
+    let waited = started.elapsed();
+    assert_eq!(reply, [1], "status 1 then close");
+    assert!(
+        waited >= Duration::from_millis(900),
+        "cut too early: {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(10), "not cut: {waited:?}");
+    // A slow but moving client is not cut: one byte every 0.4 s.
+    let mut slow = TcpStream::connect(server.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    for byte in frame(10, b"f", &[]) {
+        slow.write_all(&[byte]).unwrap();
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    let mut reply = Vec::new();
+    slow.read_to_end(&mut reply).unwrap();
+    assert_eq!(reply, [0, 0, 0, 0, 1, b'x']);
+}
+
+#[test]
+fn a_disconnect_mid_upload_leaves_nothing() {
+    let server = hostile_server();
+    let before = snapshot(&server.root());
+    {
+        let mut stream = TcpStream::connect(server.addr).unwrap();
+        stream.write_all(&frame(30, b"half/done.bin", &[])).unwrap();
+        let mut status = [9];
+        stream.read_exact(&mut status).unwrap();
+        assert_eq!(status, [0]);
+        stream.write_all(&(1u32 << 20).to_be_bytes()).unwrap();
+        stream.write_all(&data(100_000, 1)).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    } // dropped: the connection closes mid-body
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log().contains("UPLOAD \"half/done.bin\"") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        server.log().contains("UPLOAD \"half/done.bin\""),
+        "{}",
+        server.log()
+    );
+    let after: Vec<_> = snapshot(&server.root());
+    let new: Vec<_> = after
+        .iter()
+        .filter(|entry| !before.contains(entry))
+        .collect();
+    // At most the parent folder may have been created; no file, no temporary.
+    assert!(
+        new.iter()
+            .all(|(p, c)| c == b"<dir>" && p.ends_with("half")),
+        "{new:?}"
+    );
+}
+
+#[test]
+fn upload_refused_early_when_larger_than_free_space() {
+    let server = hostile_server();
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(&frame(30, b"huge.bin", &[])).unwrap();
+    let mut status = [9];
+    stream.read_exact(&mut status).unwrap();
+    assert_eq!(status, [0]);
+    // 4 GiB - 1 is more than a test machine's temporary folder should hold;
+    // if it is not, the server simply waits for data, so only check a refusal
+    // when one arrives.
+    let free = rustix::fs::statvfs(server.public().as_path()).unwrap();
+    if free.f_bavail * free.f_frsize < u64::from(u32::MAX) {
+        stream.write_all(&u32::MAX.to_be_bytes()).unwrap();
+        let mut final_status = [9];
+        stream.read_exact(&mut final_status).unwrap();
+        assert_eq!(final_status, [1], "early final status");
+        assert!(!server.public().join("huge.bin").exists());
+    }
+}
+
+// ----- load -----
+
+#[test]
+fn two_hundred_concurrent_clients_mixing_ops() {
+    let server = sized_server();
+    let addr = server.addr;
+    let public = server.public();
+    let threads: Vec<_> = (0..200)
+        .map(|i| {
+            let public = public.clone();
+            std::thread::spawn(move || match i % 5 {
+                0 => {
+                    let file = format!("size-{}", SIZES[i % SIZES.len()]);
+                    let got = request(addr, None, Request::Download { name: name(&file) }, &[]);
+                    assert!(
+                        got.body() == std::fs::read(public.join(&file)).unwrap(),
+                        "{file}"
+                    );
+                }
+                1 => {
+                    let got = request(addr, None, Request::List, &[]);
+                    assert!(matches!(&got.events[..], [ClientEvent::Listing(e)] if e.len() >= 7));
+                }
+                2 => {
+                    let content = data(10_000 + i, i as u8);
+                    let target = format!("conc/u{i}.bin");
+                    let got = request(
+                        addr,
+                        None,
+                        Request::Upload {
+                            name: name(&target),
+                        },
+                        &content,
+                    );
+                    assert_eq!(
+                        got.events.last(),
+                        Some(&ClientEvent::UploadDone { stored: true })
+                    );
+                    assert!(std::fs::read(public.join(&target)).unwrap() == content);
+                }
+                3 => {
+                    let content = std::fs::read(public.join("size-1025")).unwrap();
+                    let req = Request::Resume {
+                        name: name("size-1025"),
+                        position: 500,
+                        md5: md5(&content[..500]),
+                    };
+                    assert!(request(addr, None, req, &[]).bodies.concat() == content[500..]);
+                }
+                _ => {
+                    let got = request(
+                        addr,
+                        None,
+                        Request::MGet {
+                            mask: mask("size-10*"),
+                        },
+                        &[],
+                    );
+                    assert_eq!(got.bodies.len(), 3);
+                    assert!(got.bodies[2] == std::fs::read(public.join("size-1025")).unwrap());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("a client failed");
+    }
+}
+
+#[test]
+fn a_request_succeeds_while_500_idle_connections_are_open() {
+    let server = sized_server();
+    let idle: Vec<TcpStream> = (0..500)
+        .map(|_| TcpStream::connect(server.addr).unwrap())
+        .collect();
+    let got = request(
+        server.addr,
+        None,
+        Request::Download {
+            name: name("size-1025"),
+        },
+        &[],
+    );
+    assert!(got.body() == std::fs::read(server.public().join("size-1025")).unwrap());
+    drop(idle);
+}
+
+// ----- AUTH -----
+
+#[test]
+fn auth_opens_only_the_users_private_folder() {
+    let server = Server::start(&[], |root| {
+        std::fs::write(root.join("public/pub.txt"), b"public").unwrap();
+        add_user(root, "alice", "wonderland");
+        add_user(root, "bob", "builder");
+        std::fs::write(root.join("private/alice/diary.txt"), b"alice's diary").unwrap();
+        std::fs::write(root.join("private/bob/plans.txt"), b"bob's plans").unwrap();
+    });
+    let users = std::fs::read_to_string(server.root().join("users")).unwrap();
+    assert!(
+        users.contains("alice:$argon2id$") && !users.contains("wonderland"),
+        "hashes only"
+    );
+    let alice = Some(("alice", "wonderland"));
+    let got = request(
+        server.addr,
+        alice,
+        Request::Download {
+            name: name("diary.txt"),
+        },
+        &[],
+    );
+    assert_eq!(
+        got.events,
+        [ClientEvent::AuthAccepted, ClientEvent::File { size: 13 }]
+    );
+    assert_eq!(got.body(), b"alice's diary");
+    // Not bob's file, not the public one, not by climbing.
+    for n in ["plans.txt", "pub.txt"] {
+        let got = request(server.addr, alice, Request::Download { name: name(n) }, &[]);
+        assert_eq!(
+            got.events,
+            [ClientEvent::AuthAccepted, ClientEvent::Refused],
+            "{n}"
+        );
+    }
+    let mut climb = frame(60, b"alice", &[]);
+    climb.extend(frame(0, b"wonderland", &[])[1..].iter());
+    climb.extend(frame(10, b"../bob/plans.txt", &[]));
+    assert_eq!(raw(server.addr, &climb), [0, 1]);
+    // Her listing and uploads stay in her folder.
+    let got = request(server.addr, alice, Request::List, &[]);
+    assert!(
+        matches!(&got.events[..], [ClientEvent::AuthAccepted, ClientEvent::Listing(e)] if e.len() == 1 && e[0].name == "diary.txt")
+    );
+    let got = request(
+        server.addr,
+        alice,
+        Request::Upload {
+            name: name("new.txt"),
+        },
+        b"hers",
+    );
+    assert_eq!(
+        got.events.last(),
+        Some(&ClientEvent::UploadDone { stored: true })
+    );
+    assert_eq!(
+        std::fs::read(server.root().join("private/alice/new.txt")).unwrap(),
+        b"hers"
+    );
+    assert!(!server.public().join("new.txt").exists());
+    // Wrong password, unknown user.
+    for creds in [
+        ("alice", "wrong"),
+        ("mallory", "wonderland"),
+        ("bob", "wonderland"),
+    ] {
+        let got = request(server.addr, Some(creds), Request::List, &[]);
+        assert_eq!(got.events, [ClientEvent::AuthDenied], "{creds:?}");
+    }
+    // Anonymous clients see only the public folder.
+    let got = request(server.addr, None, Request::List, &[]);
+    assert!(
+        matches!(&got.events[..], [ClientEvent::Listing(e)] if e.len() == 1 && e[0].name == "pub.txt")
+    );
+}
+
+#[test]
+fn repeated_failed_logins_are_slowed_down() {
+    let server = Server::start(&[], |root| add_user(root, "carol", "right"));
+    let mut waits = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let got = request(server.addr, Some(("carol", "wrong")), Request::List, &[]);
+        assert_eq!(got.events, [ClientEvent::AuthDenied]);
+        waits.push(started.elapsed());
+    }
+    // Each failure doubles the wait before the next check: by the fifth
+    // attempt the server waited at least 0.8 s.
+    assert!(waits[4] >= Duration::from_millis(800), "{waits:?}");
+    assert!(waits[4] > waits[0], "{waits:?}");
+}
