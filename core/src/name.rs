@@ -57,6 +57,9 @@ pub enum NameError {
     /// A `.` or `..` component.
     #[error("name has a '.' or '..' component")]
     DotComponent,
+    /// A `/` inside what must be a single component (a user name).
+    #[error("a single name component cannot contain '/'")]
+    Slash,
     /// A `\`, which some systems read as a separator.
     #[error("name contains a backslash")]
     Backslash,
@@ -139,6 +142,9 @@ pub fn check_component(component: &str, max_len: u32) -> Result<(), NameError> {
         let code = ch as u32;
         if ch == '\\' {
             return Err(NameError::Backslash);
+        }
+        if ch == '/' {
+            return Err(NameError::Slash);
         }
         if ch.is_control() {
             return Err(NameError::Control(code));

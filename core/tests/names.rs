@@ -100,3 +100,17 @@ fn escape_neutralises_terminal_tricks() {
     assert_eq!(escape(b"..\\x\n"), "..\\u{5c}x\\u{a}");
     assert_eq!(escape(b"\xff\xfe"), "\\xff\\xfe");
 }
+
+#[test]
+fn a_single_component_never_holds_a_separator() {
+    use ferry_core::check_component;
+    for user in ["../evil", "a/b", "/root", "x/"] {
+        assert_eq!(check_component(user, 64), Err(NameError::Slash), "{user}");
+    }
+    assert_eq!(check_component("..", 64), Err(NameError::DotComponent));
+    assert_eq!(check_component("alice", 64), Ok(()));
+    assert_eq!(
+        check_component(&"a".repeat(65), 64),
+        Err(NameError::ComponentTooLong { len: 65, limit: 64 })
+    );
+}

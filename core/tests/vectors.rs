@@ -331,6 +331,11 @@ fn bad_names_and_empty_mask_are_refused_after_the_whole_request() {
         (1, DecodeErrorKind::Empty { field: Field::Mask })
     );
     assert_eq!(
+        client_error(&hex("3c 00000007 2e2e2f6576696c 00000000")),
+        (5, DecodeErrorKind::BadName(ferry_core::NameError::Slash)),
+        "a user name \"../evil\" never reaches the server's folder logic"
+    );
+    assert_eq!(
         client_error(&hex("3c 00000002 2e2e 00000000")),
         (
             5,

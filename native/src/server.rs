@@ -38,14 +38,42 @@ const HEAVY_JOBS: usize = 2;
 struct Shared {
     root: PathBuf,
     public: Arc<Folder>,
+    private: Folder,
     config: ServeConfig,
     digests: Arc<DigestCache>,
     heavy: Semaphore,
     throttle: Throttle,
 }
 
+/// Raises the soft limit on open descriptors to the hard limit, so
+/// `--max-connections` and not a default of 1024 bounds the server.
+fn raise_descriptor_limit(wanted: usize) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit
+        .current
+        .is_some_and(|current| current < limit.maximum.unwrap_or(u64::MAX))
+    {
+        let _ = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            },
+        );
+    }
+    let now = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    // Each connection needs a socket and, while sending, a file.
+    if now < 2 * wanted as u64 + 64 {
+        log::warn!(
+            "only {now} open files allowed: fewer than --max-connections {wanted} may be served"
+        );
+    }
+}
+
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(config: ServeConfig) -> anyhow::Result<()> {
+    raise_descriptor_limit(config.max_connections);
     let public_path = config.root.join("public");
     let public = Folder::open(&public_path, config.limits.clone())
         .with_context(|| format!("cannot open {}", public_path.display()))?;
@@ -53,6 +81,9 @@ pub fn run(config: ServeConfig) -> anyhow::Result<()> {
     if removed > 0 {
         log::info!("removed {removed} unfinished upload(s) left from an earlier run");
     }
+    let private_path = config.root.join("private");
+    let private = Folder::open(&private_path, config.limits.clone())
+        .with_context(|| format!("cannot open {}", private_path.display()))?;
     let (listener, ipv6) = crate::listen::bind_all(config.port).map_err(|e| {
         anyhow::anyhow!(
             "cannot listen on port {}: {e}{}",
@@ -84,6 +115,7 @@ pub fn run(config: ServeConfig) -> anyhow::Result<()> {
     let shared = Arc::new(Shared {
         root: config.root.clone(),
         public: Arc::new(public),
+        private,
         digests: Arc::new(DigestCache::new(4096)),
         heavy: Semaphore::new(HEAVY_JOBS),
         throttle: Throttle::default(),
@@ -607,10 +639,11 @@ fn next_entry(session: &mut ServerSession, job: &mut Job, entry: ListEntry) {
 }
 
 fn open_private(shared: &Shared, user: &str) -> anyhow::Result<Folder> {
-    // The user name passed the single-component rules, so it cannot climb.
-    let path = shared.root.join("private").join(user);
-    std::fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
-    Ok(Folder::open(&path, shared.config.limits.clone())?)
+    // Opened by the kernel beneath private/, never through a symlink.
+    shared
+        .private
+        .subfolder(user)
+        .with_context(|| format!("cannot open the private folder of {user}"))
 }
 
 /// Slows down repeated failed logins from one address: each failure doubles

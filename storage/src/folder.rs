@@ -92,6 +92,33 @@ impl Folder {
         &self.path
     }
 
+    /// Opens (creating it if missing) the folder named by one component,
+    /// beneath this one and never through a symlink: a user's private folder.
+    pub fn subfolder(&self, component: &str) -> Result<Folder, StoreError> {
+        ferry_core::check_component(component, self.limits.max_component_len)
+            .map_err(|_| StoreError::Escape)?;
+        match rustix::fs::mkdirat(&self.fd, component, Mode::from_raw_mode(0o755)) {
+            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => return Err(StoreError::from_open(e)),
+        }
+        let fd = rustix::fs::openat2(
+            &self.fd,
+            component,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+            RESOLVE,
+        )
+        .map_err(|e| match e {
+            rustix::io::Errno::NOTDIR => StoreError::Escape,
+            e => StoreError::from_open(e),
+        })?;
+        Ok(Folder {
+            fd,
+            path: self.path.join(component),
+            limits: self.limits.clone(),
+        })
+    }
+
     /// Opens a regular file for reading.
     pub fn open_file(&self, name: &Name) -> Result<OpenFile, StoreError> {
         let fd = rustix::fs::openat2(

@@ -274,3 +274,20 @@ fn digests_are_remembered_per_file_version() {
 fn a_missing_root_is_an_error() {
     assert!(Folder::open(Path::new("/nonexistent/ferry"), Limits::default()).is_err());
 }
+
+#[test]
+fn subfolders_are_created_beneath_and_never_through_symlinks() {
+    let (tmp, folder) = setup();
+    let alice = folder.subfolder("alice").unwrap();
+    assert!(tmp.path().join("srv/alice").is_dir());
+    assert!(alice.list().unwrap().is_empty());
+    assert!(matches!(
+        folder.subfolder("linkdir"),
+        Err(StoreError::Escape)
+    ));
+    assert!(matches!(
+        folder.subfolder("../outside"),
+        Err(StoreError::Escape)
+    ));
+    assert!(matches!(folder.subfolder("a.txt"), Err(StoreError::Escape)));
+}

@@ -1,0 +1,220 @@
+//! The `ferry` command line: startup errors, exit codes, users, shutdown.
+
+mod common;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{BIN, Server, add_user, data, name, request};
+use ferry_core::{ClientEvent, Request};
+
+fn ferry(args: &[&str], dir: &std::path::Path) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn help_lists_the_exit_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out, _) = ferry(&["--help"], tmp.path());
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Exit codes:") && out.contains("serve") && out.contains("user"),
+        "{out}"
+    );
+    let (code, out, _) = ferry(&["serve", "--help"], tmp.path());
+    assert_eq!(code, 0);
+    for flag in ["--root", "--timeout", "--max-connections", "[PORT]"] {
+        assert!(out.contains(flag), "{flag} missing from {out}");
+    }
+}
+
+#[test]
+fn a_missing_root_is_one_clear_sentence_and_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, err) = ferry(&["serve", "0", "--root", "nowhere"], tmp.path());
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("the root folder nowhere does not exist"),
+        "{err}"
+    );
+    assert!(err.contains("leave out --root"), "says what to do: {err}");
+}
+
+#[test]
+fn a_port_in_use_is_one_clear_sentence_and_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("[::]:0")
+        .or_else(|_| TcpListener::bind("0.0.0.0:0"))
+        .unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    std::fs::create_dir(tmp.path().join("root")).unwrap();
+    let (code, _, err) = ferry(&["serve", &port, "--root", "root"], tmp.path());
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(&format!("cannot listen on port {port}")) && err.contains("pick another port"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unreadable_users_file_is_refused_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("root")).unwrap();
+    std::fs::write(tmp.path().join("root/users"), "this line has no colon\n").unwrap();
+    let (code, _, err) = ferry(&["serve", "0", "--root", "root"], tmp.path());
+    assert_eq!(code, 2);
+    assert!(err.contains("users:1: expected `name:hash`"), "{err}");
+}
+
+#[test]
+fn without_root_a_demo_folder_is_made_and_served() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "0"])
+        .current_dir(tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let port: u16 = first
+        .split("on port ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let got = request(
+        ([127, 0, 0, 1], port).into(),
+        None,
+        Request::Download {
+            name: name("hello.txt"),
+        },
+        &[],
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        got.body(),
+        std::fs::read(tmp.path().join("ferry-demo/public/hello.txt")).unwrap()
+    );
+    assert!(tmp.path().join("ferry-demo/private").is_dir());
+}
+
+#[test]
+fn user_commands_manage_hashed_credentials() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    add_user(&root, "dora", "explorer");
+    let run = |args: &[&str], pass: &str| {
+        Command::new(BIN)
+            .args(args)
+            .arg("--root")
+            .arg(&root)
+            .env("FERRY_PASSWORD", pass)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["user", "list"], "");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "dora\n");
+    let out = run(&["user", "add", "dora"], "again");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+    let out = run(&["user", "add", "../evil"], "x");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be a user name"));
+    let before = std::fs::read_to_string(root.join("users")).unwrap();
+    assert!(run(&["user", "passwd", "dora"], "newpass").status.success());
+    let after = std::fs::read_to_string(root.join("users")).unwrap();
+    assert_ne!(before, after);
+    assert!(!after.contains("newpass") && after.starts_with("dora:$argon2id$"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(root.join("users"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert!(run(&["user", "del", "dora"], "").status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&run(&["user", "list"], "").stdout),
+        ""
+    );
+    assert!(
+        root.join("private/dora").is_dir(),
+        "the private folder is kept"
+    );
+}
+
+#[test]
+fn sigterm_lets_a_transfer_in_flight_finish_then_exits_0() {
+    let server = Server::start(&["--grace", "20"], |root| {
+        std::fs::write(root.join("public/big.bin"), data(32 << 20, 9)).unwrap();
+    });
+    let expected = std::fs::read(server.public().join("big.bin")).unwrap();
+    // A slow reader: the download is in flight when SIGTERM arrives.
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    std::io::Write::write_all(&mut stream, &[10, 0, 0, 0, 7]).unwrap();
+    std::io::Write::write_all(&mut stream, b"big.bin").unwrap();
+    let mut head = [0; 5];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(head[0], 0);
+    std::thread::sleep(Duration::from_millis(300));
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(server.child.id() as i32).unwrap(),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // New connections are no longer accepted.
+    assert!(
+        std::net::TcpStream::connect(server.addr).is_err(),
+        "still accepting after SIGTERM"
+    );
+    let mut body = Vec::new();
+    stream.read_to_end(&mut body).unwrap();
+    assert!(
+        body == expected,
+        "the transfer in flight was cut: {} of {} bytes",
+        body.len(),
+        expected.len()
+    );
+    let mut server = server;
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        server.log().contains("stopping: waiting up to"),
+        "{}",
+        server.log()
+    );
+    let _ = ClientEvent::Refused;
+}
