@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 
 use async_io::{Async, Timer};
 use ferry_core::Timestamp;
-use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
+use futures_lite::{AsyncReadExt, future};
 
-/// Read buffer size once a connection has sent data.
-const READ_BUF: usize = 64 * 1024;
+/// Read buffer size once a connection has sent data: requests are small.
+const READ_BUF: usize = 4 * 1024;
+/// Read buffer size while a body streams in.
+const BODY_BUF: usize = 256 * 1024;
 /// Largest single `sendfile` call.
 const SENDFILE_CHUNK: usize = 1 << 30;
 
@@ -66,13 +68,15 @@ pub async fn until<T>(deadline: Option<Instant>, op: impl Future<Output = T>) ->
     }
 }
 
-/// One TCP connection and the bytes read but not yet used.
+/// One TCP connection, the bytes read but not yet used, and the bytes to
+/// send that have not been written yet.
 #[derive(Debug)]
 pub struct Conn {
     io: Arc<Async<std::net::TcpStream>>,
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    out: Vec<u8>,
 }
 
 impl Conn {
@@ -83,6 +87,41 @@ impl Conn {
             buf: Vec::new(),
             start: 0,
             end: 0,
+            out: Vec::new(),
+        }
+    }
+
+    /// Queues bytes to send; they leave with the next body (in the same
+    /// segment where possible) or at [`Conn::flush`].
+    pub fn queue(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// Writes the queued bytes. With `more`, tells the kernel more data
+    /// follows at once (`MSG_MORE`), so a header and the start of its body
+    /// share a segment instead of leaving as two packets.
+    pub async fn flush(&mut self, more: bool) -> io::Result<()> {
+        let flags = if more {
+            rustix::net::SendFlags::MORE
+        } else {
+            rustix::net::SendFlags::empty()
+        };
+        let mut sent = 0;
+        while sent < self.out.len() {
+            let rest = &self.out[sent..];
+            sent += self
+                .io
+                .write_with(|s| rustix::net::send(s, rest, flags).map_err(io::Error::from))
+                .await?;
+        }
+        self.out.clear();
+        Ok(())
+    }
+
+    /// Makes room to receive a large body in big reads.
+    pub fn grow_for_body(&mut self) {
+        if self.buf.len() < BODY_BUF {
+            self.buf.resize(BODY_BUF, 0);
         }
     }
 
@@ -104,8 +143,22 @@ impl Conn {
     /// socket to be readable before allocating the buffer.
     pub async fn fill(&mut self) -> io::Result<usize> {
         if self.buf.is_empty() {
-            self.io.readable().await?;
-            self.buf = vec![0; READ_BUF];
+            // Usually the request is already there: try at once.
+            let mut buf = vec![0; READ_BUF];
+            match std::io::Read::read(&mut self.io.get_ref(), &mut buf) {
+                Ok(n) => {
+                    self.buf = buf;
+                    self.end = n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Idle: wait without holding a buffer.
+                    drop(buf);
+                    self.io.readable().await?;
+                    self.buf = vec![0; READ_BUF];
+                }
+                Err(e) => return Err(e),
+            }
         }
         if self.end == self.buf.len() {
             if self.start == 0 {
@@ -120,11 +173,6 @@ impl Conn {
         let n = (&*self.io).read(&mut self.buf[self.end..]).await?;
         self.end += n;
         Ok(n)
-    }
-
-    /// Writes all of `bytes`.
-    pub async fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
-        (&*self.io).write_all(bytes).await
     }
 
     /// Sends up to `len` bytes of `file` from `*offset` with `sendfile`,

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use async_io::{Async, Timer};
 use ferry_core::{
-    ListEntry, Name, Output, ResumeAnswer, ServerEvent, ServerSession, encode_listing, escape,
+    ListEntry, Name, Output, ResumeAnswer, ServerEvent, ServerSession, Timestamp, encode_listing,
+    escape,
 };
 use ferry_storage::{DigestCache, Folder, StoreError, Upload};
 use futures_lite::{StreamExt, future};
@@ -213,17 +214,35 @@ struct Job {
     mget: VecDeque<ListEntry>,
     bytes: u64,
     outcome: String,
+    /// A request was refused: the client may still be sending.
+    refused: bool,
 }
 
+/// One connection, in two phases. Until its first bytes arrive a connection
+/// holds only its socket and a timer: no session, no buffer. Then the
+/// exchange itself runs boxed, so idle connections stay small.
 async fn serve_connection(stream: async_net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let clock = Clock::start();
+    let _ = stream.set_nodelay(true);
+    let io: Arc<Async<std::net::TcpStream>> = stream.into();
+    let first_bytes_due = clock.instant(Timestamp::from_micros(shared.config.limits.timeout_us));
+    // Either way the session takes over: with data, or to answer the stall.
+    let _ = until(Some(first_bytes_due), io.readable()).await;
+    Box::pin(serve_exchange(io, peer, shared, clock)).await;
+}
+
+async fn serve_exchange(
+    io: Arc<Async<std::net::TcpStream>>,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    clock: Clock,
+) {
     let started = Instant::now();
     // Show IPv4 clients of the dual-stack socket as IPv4.
     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-    let _ = stream.set_nodelay(true);
-    let io: Arc<Async<std::net::TcpStream>> = stream.into();
     let mut conn = Conn::new(io);
-    let clock = Clock::start();
-    let mut session = ServerSession::new(shared.config.limits.clone(), clock.now());
+    // The session's time starts at accept: a silent client is cut on time.
+    let mut session = ServerSession::new(shared.config.limits.clone(), Timestamp::from_micros(0));
     let mut job = Job {
         folder: shared.public.clone(),
         user: None,
@@ -234,13 +253,25 @@ async fn serve_connection(stream: async_net::TcpStream, peer: SocketAddr, shared
         mget: VecDeque::new(),
         bytes: 0,
         outcome: String::new(),
+        refused: false,
     };
     let failure = drive(&mut conn, &mut session, &mut job, &shared, peer, clock)
         .await
         .err();
     // Whatever happened, an unfinished upload is dropped here and leaves nothing.
     job.upload = None;
-    let late = conn.close(LINGER).await;
+    // A clean exchange has nothing left unread: close at once. After a
+    // refusal or an error the client may still be sending; linger so its
+    // unread bytes do not turn our close into a reset that destroys the answer.
+    let late = if failure.is_none() && session.error().is_none() && !job.refused {
+        drop(conn);
+        0
+    } else {
+        conn.close(LINGER).await
+    };
+    if !log::log_enabled!(log::Level::Info) {
+        return;
+    }
 
     let op = session.op().map_or("-", |op| op.as_str());
     let name = job
@@ -290,20 +321,21 @@ async fn drive(
     loop {
         while let Some(output) = session.poll_output() {
             match output {
-                Output::Transmit(bytes) => {
-                    match until(deadline(session), conn.write_all(&bytes)).await {
-                        Waited::Done(result) => result?,
-                        Waited::Deadline => session.handle_timeout(clock.now()),
-                    }
+                // Sent with the next body, or before the next wait.
+                Output::Transmit(bytes) => conn.queue(&bytes),
+                Output::SendBody { len } => {
+                    Box::pin(send_body(conn, session, job, len, clock)).await?
                 }
-                Output::SendBody { len } => send_body(conn, session, job, len, clock).await?,
-                Output::ReceiveBody { .. } => {}
-                Output::Event(event) => answer(session, job, event, shared, peer).await,
+                Output::ReceiveBody { .. } => conn.grow_for_body(),
+                // Boxed: the answers' state is large and short-lived, and
+                // must not weigh on every idle connection.
+                Output::Event(event) => Box::pin(answer(session, job, event, shared, peer)).await,
                 Output::Close => {
                     // Bytes after the request that arrived with it: counted.
                     let pending = conn.pending().len();
                     let _ = session.handle_input(clock.now(), conn.pending());
                     conn.consume(pending);
+                    flush(conn, session, clock).await?;
                     return Ok(());
                 }
             }
@@ -339,6 +371,10 @@ async fn drive(
             session.abort();
             continue;
         }
+        flush(conn, session, clock).await?;
+        if session.is_finished() {
+            continue;
+        }
         match until(deadline(session), conn.fill()).await {
             Waited::Done(Ok(0)) => {
                 eof = true;
@@ -347,6 +383,18 @@ async fn drive(
             Waited::Done(Ok(_)) => {}
             Waited::Done(Err(e)) => return Err(e),
             Waited::Deadline => session.handle_timeout(clock.now()),
+        }
+    }
+}
+
+/// Writes what the session queued, unless the peer stalls past the deadline.
+async fn flush(conn: &mut Conn, session: &mut ServerSession, clock: Clock) -> std::io::Result<()> {
+    let deadline = session.poll_timeout().map(|t| clock.instant(t));
+    match until(deadline, conn.flush(false)).await {
+        Waited::Done(result) => result,
+        Waited::Deadline => {
+            session.handle_timeout(clock.now());
+            Ok(())
         }
     }
 }
@@ -374,7 +422,7 @@ fn store_body(job: &mut Job, data: &[u8]) {
 }
 
 async fn send_body(
-    conn: &Conn,
+    conn: &mut Conn,
     session: &mut ServerSession,
     job: &mut Job,
     len: u64,
@@ -384,6 +432,15 @@ async fn send_body(
         session.abort();
         return Ok(());
     };
+    // The header leaves with the first bytes of the body.
+    let deadline = session.poll_timeout().map(|t| clock.instant(t));
+    match until(deadline, conn.flush(true)).await {
+        Waited::Done(result) => result?,
+        Waited::Deadline => {
+            session.handle_timeout(clock.now());
+            return Ok(());
+        }
+    }
     let mut left = len;
     while left > 0 {
         let deadline = session.poll_timeout().map(|t| clock.instant(t));
@@ -407,6 +464,11 @@ async fn send_body(
         }
     }
     Ok(())
+}
+
+fn refuse(session: &mut ServerSession, job: &mut Job) {
+    job.refused = true;
+    misuse(session.refuse());
 }
 
 fn refusal(e: &StoreError) -> String {
@@ -448,6 +510,7 @@ async fn answer(
                 Err(e) => {
                     shared.throttle.failed(peer.ip());
                     job.outcome = format!("login denied for \"{}\": {e}", escape(user.as_bytes()));
+                    job.refused = true;
                     misuse(session.answer_auth(false));
                 }
             }
@@ -467,7 +530,7 @@ async fn answer(
                 }
                 Err(e) => {
                     job.outcome = refusal(&e);
-                    misuse(session.refuse());
+                    refuse(session, job);
                 }
             }
         }
@@ -488,7 +551,7 @@ async fn answer(
                 }
                 Err(e) => {
                     job.outcome = refusal(&e);
-                    misuse(session.refuse());
+                    refuse(session, job);
                 }
             }
         }
@@ -501,7 +564,7 @@ async fn answer(
                 }
                 Err(e) => {
                     job.outcome = refusal(&e);
-                    misuse(session.refuse());
+                    refuse(session, job);
                 }
             }
         }
@@ -514,7 +577,7 @@ async fn answer(
             if u64::from(size) > free {
                 job.outcome = format!("refused: {size} bytes announced, {free} free");
                 job.upload = None;
-                misuse(session.refuse());
+                refuse(session, job);
             } else {
                 misuse(session.receive_body());
             }
@@ -542,7 +605,7 @@ async fn answer(
             let answer = match job.folder.open_file(&name) {
                 Err(StoreError::Io(e)) => {
                     job.outcome = format!("refused: {e}");
-                    misuse(session.refuse());
+                    refuse(session, job);
                     return;
                 }
                 Err(e) => {
@@ -576,7 +639,7 @@ async fn answer(
                         }
                         Err(e) => {
                             job.outcome = format!("refused: {e}");
-                            misuse(session.refuse());
+                            refuse(session, job);
                             return;
                         }
                     }
@@ -603,7 +666,7 @@ async fn answer(
                             "refused: {} files, {total} bytes match, over the caps",
                             entries.len()
                         );
-                        misuse(session.refuse());
+                        refuse(session, job);
                     } else {
                         job.outcome = format!("ok, {} files", entries.len());
                         misuse(session.start_mget(entries.len() as u32));
@@ -612,7 +675,7 @@ async fn answer(
                 }
                 Err(e) => {
                     job.outcome = refusal(&e);
-                    misuse(session.refuse());
+                    refuse(session, job);
                 }
             }
         }

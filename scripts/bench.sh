@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Benchmarks ferry against the physical limit (raw loopback TCP, iperf3) and
+# a peer (nginx with sendfile), in one run, and prints the ratios:
+#   1. one 1 GiB download over loopback, to nowhere (the same client code
+#      for ferry and nginx: target/release/examples/ferry-load);
+#   2. 4 KiB downloads, one request per connection, 50 clients, 20,000
+#      requests: requests per second and p50/p99 latency (nginx also with ab);
+#   3. server memory (RSS) per idle connection with 1,000 held open.
+# Installs what it needs (Debian: nginx, iperf3, apache2-utils). Not a test:
+# nothing here passes or fails on speed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-3}
+REQUESTS=${REQUESTS:-20000}
+CONCURRENCY=${CONCURRENCY:-50}
+IDLE=${IDLE:-1000}
+
+need=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v iperf3 >/dev/null || need+=(iperf3)
+command -v ab >/dev/null || need+=(apache2-utils)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "bench: installing ${need[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+cargo build --release --locked -p ferry --bin ferry --example ferry-load >&2
+FERRY=target/release/ferry
+LOAD=target/release/examples/ferry-load
+
+WORK=$(mktemp -d /tmp/ferry-bench.XXXXXX)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# Waits until something listens on a port, without connecting to it (iperf3
+# -1 would take a probe for its one client).
+wait_port() { for _ in $(seq 100); do ss -Hltn "sport = :$1" | grep -q . && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
+best() { sort -g | tail -1; }
+field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}x' if b else 'n/a')" "$1" "$2"; }
+gbps() { python3 -c "import sys; print(f'{float(sys.argv[1])/1e9:.2f}')" "$1"; }
+
+echo "bench: preparing files in $WORK" >&2
+mkdir -p "$WORK/files" "$WORK/ferry/public" "$WORK/nginx"
+head -c $((1 << 30)) /dev/zero > "$WORK/files/big.bin"
+head -c 4096 /dev/urandom > "$WORK/files/f4k"
+ln "$WORK/files/big.bin" "$WORK/ferry/public/big.bin"
+ln "$WORK/files/f4k" "$WORK/ferry/public/f4k"
+cat "$WORK/files/big.bin" > /dev/null
+
+# --- servers ---
+FPORT=$(free_port)
+RUST_LOG=warn "$FERRY" serve "$FPORT" --root "$WORK/ferry" --max-connections 4096 > /dev/null &
+FERRY_PID=$!; PIDS+=("$FERRY_PID")
+NPORT=$(free_port)
+cat > "$WORK/nginx/nginx.conf" <<CONF
+worker_processes auto;
+user root;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 0;
+    client_body_temp_path $WORK/nginx/body;
+    proxy_temp_path $WORK/nginx/proxy;
+    fastcgi_temp_path $WORK/nginx/fastcgi;
+    uwsgi_temp_path $WORK/nginx/uwsgi;
+    scgi_temp_path $WORK/nginx/scgi;
+    server { listen 127.0.0.1:$NPORT; root $WORK/files; }
+}
+CONF
+"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
+NGINX_PID=$!; PIDS+=("$NGINX_PID")
+wait_port "$FPORT"; wait_port "$NPORT"
+
+# --- 1. one 1 GiB download ---
+echo "bench: 1 GiB downloads ($RUNS runs each, best kept)" >&2
+iperf() {
+    local port; port=$(free_port)
+    iperf3 -s -1 -p "$port" > /dev/null 2>&1 & local pid=$!
+    wait_port "$port"
+    iperf3 -c 127.0.0.1 -p "$port" -n 1G -J "$@" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/8)'
+    wait "$pid" 2>/dev/null || true
+}
+IPERF_DEFAULT=$(for _ in $(seq "$RUNS"); do iperf; done | best)
+IPERF_1M=$(for _ in $(seq "$RUNS"); do iperf -l 1M; done | best)
+FERRY_DL=$(for _ in $(seq "$RUNS"); do "$LOAD" download ferry "127.0.0.1:$FPORT" big.bin | field bytes_per_second; done | best)
+NGINX_DL=$(for _ in $(seq "$RUNS"); do "$LOAD" download http "127.0.0.1:$NPORT" big.bin | field bytes_per_second; done | best)
+
+# --- 2. small requests ---
+echo "bench: $REQUESTS requests of 4 KiB, $CONCURRENCY clients" >&2
+FERRY_RPS_LINE=$("$LOAD" rps ferry "127.0.0.1:$FPORT" f4k -c "$CONCURRENCY" -n "$REQUESTS")
+NGINX_RPS_LINE=$("$LOAD" rps http "127.0.0.1:$NPORT" f4k -c "$CONCURRENCY" -n "$REQUESTS")
+AB_OUT=$(ab -q -n "$REQUESTS" -c "$CONCURRENCY" "http://127.0.0.1:$NPORT/f4k" 2>/dev/null)
+AB_RPS=$(awk '/Requests per second/ {print $4}' <<< "$AB_OUT")
+AB_P50=$(awk '$1 == "50%" {print $2}' <<< "$AB_OUT")
+AB_P99=$(awk '$1 == "99%" {print $2}' <<< "$AB_OUT")
+
+# --- 3. memory per idle connection ---
+echo "bench: RSS with $IDLE idle connections" >&2
+nginx_rss() { local t=0; for p in $(pgrep -P "$NGINX_PID"); do t=$((t + $(rss_kib "$p"))); done; echo "$t"; }
+idle_rss() { # $1 port, $2 command printing RSS in KiB
+    local before after pid
+    before=$($2)
+    "$LOAD" idle "127.0.0.1:$1" "$IDLE" 4 > "$WORK/idle.out" & pid=$!
+    for _ in $(seq 100); do grep -q holding "$WORK/idle.out" 2>/dev/null && break; sleep 0.05; done
+    sleep 1
+    after=$($2)
+    wait "$pid"
+    python3 -c "import sys; print(f'{(int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3]):.2f}')" "$before" "$after" "$IDLE"
+}
+FERRY_IDLE=$(idle_rss "$FPORT" "rss_kib $FERRY_PID")
+NGINX_IDLE=$(idle_rss "$NPORT" nginx_rss)
+
+# --- report ---
+f() { field "$2" <<< "$1"; }
+cat <<REPORT
+
+ferry benchmark  ($(nproc) cores, $(uname -r))
+
+1 GiB download over loopback, client discards the bytes   GB/s    ferry is
+  ferry (sendfile)                                        $(gbps "$FERRY_DL")
+  nginx $("$NGINX" -v 2>&1 | sed 's/.*\///') (sendfile)                             $(gbps "$NGINX_DL")    $(ratio "$FERRY_DL" "$NGINX_DL") of nginx
+  raw TCP limit: iperf3 default writes                    $(gbps "$IPERF_DEFAULT")    $(ratio "$FERRY_DL" "$IPERF_DEFAULT") of it
+  raw TCP limit: iperf3 -l 1M                             $(gbps "$IPERF_1M")    $(ratio "$FERRY_DL" "$IPERF_1M") of it
+
+4 KiB download, new connection each, $CONCURRENCY clients, $REQUESTS requests
+                                     req/s     p50 ms   p99 ms   failures
+  ferry (ferry-load)                 $(f "$FERRY_RPS_LINE" rps)     $(f "$FERRY_RPS_LINE" p50_ms)    $(f "$FERRY_RPS_LINE" p99_ms)    $(f "$FERRY_RPS_LINE" failures)
+  nginx (ferry-load, HTTP/1.0)       $(f "$NGINX_RPS_LINE" rps)     $(f "$NGINX_RPS_LINE" p50_ms)    $(f "$NGINX_RPS_LINE" p99_ms)    $(f "$NGINX_RPS_LINE" failures)
+  nginx (ab, no keep-alive)          $AB_RPS     $AB_P50       $AB_P99
+  ferry / nginx (same client)        $(ratio "$(f "$FERRY_RPS_LINE" rps)" "$(f "$NGINX_RPS_LINE" rps)")
+
+Memory per idle connection ($IDLE held open)      KiB
+  ferry                                           $FERRY_IDLE
+  nginx (workers)                                 $NGINX_IDLE
+REPORT
