@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 REQUESTS=${REQUESTS:-20000}
 CONCURRENCY=${CONCURRENCY:-50}
 IDLE=${IDLE:-1000}
@@ -45,7 +45,7 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # Waits until something listens on a port, without connecting to it (iperf3
 # -1 would take a probe for its one client).
 wait_port() { for _ in $(seq 100); do ss -Hltn "sport = :$1" | grep -q . && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
-best() { sort -g | tail -1; }
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print(f'{a/b:.2f}x' if b else 'n/a')" "$1" "$2"; }
 gbps() { python3 -c "import sys; print(f'{float(sys.argv[1])/1e9:.2f}')" "$1"; }
@@ -87,7 +87,7 @@ NGINX_PID=$!; PIDS+=("$NGINX_PID")
 wait_port "$FPORT"; wait_port "$NPORT"
 
 # --- 1. one 1 GiB download ---
-echo "bench: 1 GiB downloads ($RUNS runs each, best kept)" >&2
+echo "bench: 1 GiB downloads ($RUNS runs each, interleaved, median kept)" >&2
 iperf() {
     local port; port=$(free_port)
     iperf3 -s -1 -p "$port" > /dev/null 2>&1 & local pid=$!
@@ -96,10 +96,17 @@ iperf() {
         | python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/8)'
     wait "$pid" 2>/dev/null || true
 }
-IPERF_DEFAULT=$(for _ in $(seq "$RUNS"); do iperf; done | best)
-IPERF_1M=$(for _ in $(seq "$RUNS"); do iperf -l 1M; done | best)
-FERRY_DL=$(for _ in $(seq "$RUNS"); do "$LOAD" download ferry "127.0.0.1:$FPORT" big.bin | field bytes_per_second; done | best)
-NGINX_DL=$(for _ in $(seq "$RUNS"); do "$LOAD" download http "127.0.0.1:$NPORT" big.bin | field bytes_per_second; done | best)
+: > "$WORK/dl.ferry"; : > "$WORK/dl.nginx"; : > "$WORK/dl.iperf"; : > "$WORK/dl.iperf1m"
+for _ in $(seq "$RUNS"); do
+    "$LOAD" download ferry "127.0.0.1:$FPORT" big.bin | field bytes_per_second >> "$WORK/dl.ferry"
+    "$LOAD" download http "127.0.0.1:$NPORT" big.bin | field bytes_per_second >> "$WORK/dl.nginx"
+    iperf >> "$WORK/dl.iperf"
+    iperf -l 1M >> "$WORK/dl.iperf1m"
+done
+FERRY_DL=$(median < "$WORK/dl.ferry")
+NGINX_DL=$(median < "$WORK/dl.nginx")
+IPERF_DEFAULT=$(median < "$WORK/dl.iperf")
+IPERF_1M=$(median < "$WORK/dl.iperf1m")
 
 # --- 2. small requests ---
 echo "bench: $REQUESTS requests of 4 KiB, $CONCURRENCY clients" >&2
@@ -132,7 +139,7 @@ cat <<REPORT
 
 ferry benchmark  ($(nproc) cores, $(uname -r))
 
-1 GiB download over loopback, client discards the bytes   GB/s    ferry is
+1 GiB download over loopback, client discards the bytes   GB/s (median of $RUNS)
   ferry (sendfile)                                        $(gbps "$FERRY_DL")
   nginx $("$NGINX" -v 2>&1 | sed 's/.*\///') (sendfile)                             $(gbps "$NGINX_DL")    $(ratio "$FERRY_DL" "$NGINX_DL") of nginx
   raw TCP limit: iperf3 default writes                    $(gbps "$IPERF_DEFAULT")    $(ratio "$FERRY_DL" "$IPERF_DEFAULT") of it

@@ -22,6 +22,7 @@ use ferry_core::{
 };
 use ferry_storage::{DigestCache, Folder, StoreError, Upload};
 use futures_lite::{StreamExt, future};
+use rustix::net::RecvFlags;
 use smol::lock::Semaphore;
 
 use crate::config::ServeConfig;
@@ -226,8 +227,17 @@ async fn serve_connection(stream: async_net::TcpStream, peer: SocketAddr, shared
     let _ = stream.set_nodelay(true);
     let io: Arc<Async<std::net::TcpStream>> = stream.into();
     let first_bytes_due = clock.instant(Timestamp::from_micros(shared.config.limits.timeout_us));
+    // Usually the request is already there; otherwise wait, holding nothing.
     // Either way the session takes over: with data, or to answer the stall.
-    let _ = until(Some(first_bytes_due), io.readable()).await;
+    let mut probe = [0u8; 1];
+    let peeked = rustix::net::recv(
+        io.get_ref(),
+        &mut probe,
+        RecvFlags::PEEK | RecvFlags::DONTWAIT,
+    );
+    if peeked.is_err() {
+        let _ = until(Some(first_bytes_due), io.readable()).await;
+    }
     Box::pin(serve_exchange(io, peer, shared, clock)).await;
 }
 
