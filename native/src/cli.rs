@@ -7,21 +7,12 @@ use clap::{Args, Parser, Subcommand};
 /// ferry: a small, fast, safe file server, client and cache for one binary
 /// protocol (see docs/protocol.md).
 #[derive(Debug, Parser)]
-#[command(name = "ferry", version, about, after_help = EXIT_CODES)]
+#[command(name = "ferry", version, about, after_help = crate::error::CLIENT_EXIT_CODES)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
-
-/// The exit codes, shown at the end of `--help`.
-pub const EXIT_CODES: &str = "\
-Exit codes:
-  0  success
-  1  the operation failed (see the message)
-  2  bad command line or configuration (missing folder, port in use, unreadable users file)
-
-Logging: set RUST_LOG (error, warn, info, debug, trace); the default is info.";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -31,6 +22,85 @@ pub enum Command {
     /// Manage the users who may log in (passwords stored as Argon2id hashes).
     #[command(subcommand)]
     User(UserCommand),
+    /// List the server's files (name and size), or print them as JSON.
+    Ls {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Print the server's listing as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download files into the local folder; an interrupted download resumes.
+    Get {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Names of files on the server (relative, '/' between folders).
+        #[arg(required = true)]
+        names: Vec<String>,
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// Upload files of the local folder.
+    Put {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Files to send, relative to --dir.
+        #[arg(required = true)]
+        files: Vec<String>,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Store the (single) file under this name on the server.
+        #[arg(long = "as", value_name = "NAME")]
+        target: Option<String>,
+    },
+    /// Continue an interrupted download (op 40, checking the part already held).
+    Resume {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Name of the file on the server.
+        name: String,
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// Download every file matching a glob mask (quote it: '*.jpg', '**/*.txt').
+    Mget {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The mask: `*` stays within a folder, `**` crosses folders.
+        mask: String,
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// The interactive client: LIST, DOWNLOAD, UPLOAD, RESUME, MGET, LOGIN, HELP, QUIT.
+    Shell {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(flatten)]
+        dir: DirArg,
+    },
+}
+
+/// How to reach a server.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The server as HOST:PORT: a name, an IPv4 address or a bracketed IPv6
+    /// address, e.g. 127.0.0.1:20000 or [::1]:20000.
+    #[arg(value_name = "HOST:PORT")]
+    pub addr: String,
+    /// Log in as USER first (password from a prompt, or FERRY_PASSWORD).
+    #[arg(long, value_name = "USER", env = "FERRY_USER")]
+    pub user: Option<String>,
+    /// Seconds without progress before giving up.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+}
+
+/// The local folder the client is confined to.
+#[derive(Debug, Args)]
+pub struct DirArg {
+    /// Local folder: uploads are read from it, downloads written to it.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
 }
 
 /// `ferry serve`.

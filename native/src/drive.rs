@@ -175,6 +175,25 @@ impl Conn {
         Ok(n)
     }
 
+    /// Reads whatever has already arrived, without waiting: `Ok(None)` if
+    /// nothing has, `Ok(Some(0))` at the end of the stream.
+    pub fn try_fill(&mut self) -> io::Result<Option<usize>> {
+        if self.buf.is_empty() {
+            self.buf = vec![0; READ_BUF];
+        }
+        if self.end == self.buf.len() {
+            return Ok(Some(self.end - self.start));
+        }
+        match std::io::Read::read(&mut self.io.get_ref(), &mut self.buf[self.end..]) {
+            Ok(n) => {
+                self.end += n;
+                Ok(Some(n))
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Sends up to `len` bytes of `file` from `*offset` with `sendfile`,
     /// advancing the offset; returns the count (0 means the file ended).
     pub async fn send_file(

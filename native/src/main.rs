@@ -3,18 +3,26 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod client;
 mod config;
 mod demo;
 mod drive;
+mod error;
 mod listen;
+mod progress;
 mod server;
+mod shell;
 mod users;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use ferry_core::{Credentials, Limits};
+use ferry_storage::Folder;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, DirArg, ServerArgs};
+use crate::client::Remote;
+use crate::error::ClientError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -23,16 +31,107 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Serve(args) => match config::ServeConfig::try_from_args(args) {
-            Ok(config) => server::run(config).map_err(|e| (2, e)),
-            Err(e) => Err((2, e)),
+            Ok(config) => server::run(config).map_err(|e| (2, format!("{e:#}"))),
+            Err(e) => Err((2, format!("{e:#}"))),
         },
-        Command::User(command) => users::run(command).map_err(|e| (1, e)),
+        Command::User(command) => users::run(command).map_err(|e| (1, format!("{e:#}"))),
+        client_command => run_client(client_command).map_err(|e| (e.exit_code(), e.to_string())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err((code, e)) => {
-            eprintln!("ferry: {e:#}");
+        Err((code, message)) => {
+            eprintln!("ferry: {message}");
             ExitCode::from(code)
         }
+    }
+}
+
+fn remote(args: &ServerArgs) -> Result<Remote, ClientError> {
+    let mut limits = Limits::default();
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout < 1e9) {
+        return Err(ClientError::Usage(format!(
+            "--timeout must be a positive number of seconds, not {}",
+            args.timeout
+        )));
+    }
+    limits.timeout_us = (args.timeout * 1e6) as u64;
+    let auth = match &args.user {
+        Some(user) => {
+            let pass = shell::password(user)?;
+            Some(
+                Credentials::new(user, &pass, &limits)
+                    .map_err(|e| ClientError::Usage(format!("--user: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    Ok(Remote {
+        addr: args.addr.clone(),
+        auth,
+        limits,
+    })
+}
+
+fn folder(dir: &DirArg) -> Result<Folder, ClientError> {
+    Folder::open(&dir.dir, Limits::default()).map_err(|e| {
+        ClientError::Local(format!(
+            "cannot use the local folder {}: {e} (create it, or pick another with --dir)",
+            dir.dir.display()
+        ))
+    })
+}
+
+/// Runs several transfers; all are tried, the first failure decides the exit code.
+fn each(
+    items: &[String],
+    mut run: impl FnMut(&str) -> Result<(), ClientError>,
+) -> Result<(), ClientError> {
+    let mut first = None;
+    for item in items {
+        if let Err(e) = run(item) {
+            if items.len() > 1 {
+                eprintln!("ferry: {e}");
+            }
+            first.get_or_insert(e);
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
+fn run_client(command: Command) -> Result<(), ClientError> {
+    match command {
+        Command::Ls { server, json } => smol::block_on(client::ls(&remote(&server)?, json)),
+        Command::Get { server, names, dir } => {
+            let (remote, folder) = (remote(&server)?, folder(&dir)?);
+            each(&names, |name| {
+                smol::block_on(client::get(&remote, &folder, name, false))
+            })
+        }
+        Command::Put {
+            server,
+            files,
+            dir,
+            target,
+        } => {
+            if target.is_some() && files.len() > 1 {
+                return Err(ClientError::Usage(
+                    "--as names one file; give a single FILE with it".into(),
+                ));
+            }
+            let (remote, folder) = (remote(&server)?, folder(&dir)?);
+            each(&files, |file| {
+                smol::block_on(client::put(&remote, &folder, file, target.as_deref()))
+            })
+        }
+        Command::Resume { server, name, dir } => {
+            let (remote, folder) = (remote(&server)?, folder(&dir)?);
+            smol::block_on(client::get(&remote, &folder, &name, true))
+        }
+        Command::Mget { server, mask, dir } => {
+            let (remote, folder) = (remote(&server)?, folder(&dir)?);
+            smol::block_on(client::mget(&remote, &folder, &mask))
+        }
+        Command::Shell { server, dir } => shell::run(remote(&server)?, folder(&dir)?),
+        Command::Serve(_) | Command::User(_) => unreachable!("dispatched in main"),
     }
 }

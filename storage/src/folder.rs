@@ -18,6 +18,7 @@ use ferry_core::{Limits, ListEntry, Name, RESERVED_PREFIX};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
 
 use crate::error::StoreError;
+use crate::partial::Partial;
 use crate::upload::Upload;
 
 /// The resolution rules every open obeys.
@@ -221,6 +222,28 @@ impl Folder {
     /// target until [`Upload::commit`]. Refuses a target that exists and is
     /// not a regular file.
     pub fn begin_upload(&self, name: &Name) -> Result<Upload, StoreError> {
+        let (dir, file_name) = self.parent_of(name)?;
+        match rustix::fs::statat(&dir, file_name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
+                return Err(StoreError::NotRegular);
+            }
+            Ok(_) | Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => return Err(StoreError::from_open(e)),
+        }
+        Upload::create(dir, file_name)
+    }
+
+    /// Opens (or creates) the partial download `NAME.part` for `name`,
+    /// creating missing parent folders beneath this folder. Refuses a
+    /// target or partial file that exists and is not a regular file.
+    pub fn partial(&self, name: &Name) -> Result<Partial, StoreError> {
+        let (dir, file_name) = self.parent_of(name)?;
+        Partial::open(dir, file_name)
+    }
+
+    /// The folder that holds `name` (created if missing, beneath this one,
+    /// never through a symlink) and the last component.
+    fn parent_of(&self, name: &Name) -> Result<(OwnedFd, String), StoreError> {
         let components: Vec<&str> = name.components().collect();
         let (file_name, parents) = components.split_last().ok_or(StoreError::NotFound)?;
         let mut dir = rustix::fs::openat(
@@ -255,14 +278,7 @@ impl Folder {
                 e => StoreError::from_open(e),
             })?;
         }
-        match rustix::fs::statat(&dir, *file_name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
-                return Err(StoreError::NotRegular);
-            }
-            Ok(_) | Err(rustix::io::Errno::NOENT) => {}
-            Err(e) => return Err(StoreError::from_open(e)),
-        }
-        Upload::create(dir, (*file_name).to_owned())
+        Ok((dir, (*file_name).to_owned()))
     }
 
     /// Removes temporary files left by uploads that never finished (a crash

@@ -5,6 +5,7 @@
 //!   the folder and never following a symlink (`openat2` with
 //!   `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`).
 //! - [`Upload`]: a temporary file renamed into place only when complete.
+//! - [`Partial`]: a download's `NAME.part`, kept across interruptions.
 //! - [`DigestCache`]: op 40's prefix MD5, keyed by file version.
 //!
 //! Linux only: containment relies on `openat2(2)` (Linux 5.6 or later).
@@ -15,9 +16,11 @@
 mod digest;
 mod error;
 mod folder;
+mod partial;
 mod upload;
 
 pub use digest::{DigestCache, EMPTY_MD5, md5_prefix};
 pub use error::StoreError;
 pub use folder::{FileId, Folder, OpenFile};
+pub use partial::{PART_SUFFIX, Partial};
 pub use upload::Upload;

@@ -291,3 +291,65 @@ fn subfolders_are_created_beneath_and_never_through_symlinks() {
     ));
     assert!(matches!(folder.subfolder("a.txt"), Err(StoreError::Escape)));
 }
+
+#[test]
+fn partial_downloads_survive_and_commit_by_rename() {
+    let (tmp, folder) = setup();
+    let mut part = folder.partial(&name("dl/file.bin")).unwrap();
+    assert!(part.is_empty());
+    part.write(b"hello ").unwrap();
+    drop(part); // interrupted
+    assert_eq!(
+        fs::read(tmp.path().join("srv/dl/file.bin.part")).unwrap(),
+        b"hello "
+    );
+    let mut part = folder.partial(&name("dl/file.bin")).unwrap();
+    assert_eq!(part.len(), 6);
+    assert_eq!(
+        part.md5().unwrap(),
+        md5_prefix(
+            &fs::File::open(tmp.path().join("srv/dl/file.bin.part")).unwrap(),
+            6
+        )
+        .unwrap()
+    );
+    part.write(b"world").unwrap();
+    part.commit().unwrap();
+    assert_eq!(
+        fs::read(tmp.path().join("srv/dl/file.bin")).unwrap(),
+        b"hello world"
+    );
+    assert!(!tmp.path().join("srv/dl/file.bin.part").exists());
+    folder
+        .partial(&name("empty-one"))
+        .unwrap()
+        .abandon()
+        .unwrap();
+    assert!(
+        !tmp.path().join("srv/empty-one.part").exists(),
+        "an empty partial is removed"
+    );
+    let mut kept = folder.partial(&name("kept")).unwrap();
+    kept.write(b"x").unwrap();
+    kept.abandon().unwrap();
+    assert!(
+        tmp.path().join("srv/kept.part").exists(),
+        "a partial with bytes stays"
+    );
+    let mut again = folder.partial(&name("a.txt")).unwrap();
+    again.write(b"xyz").unwrap();
+    again.restart().unwrap();
+    assert!(again.is_empty());
+    assert!(matches!(
+        folder.partial(&name("docs")),
+        Err(StoreError::NotRegular)
+    ));
+    assert!(matches!(
+        folder.partial(&name("evil")),
+        Err(StoreError::NotRegular)
+    ));
+    assert!(matches!(
+        folder.partial(&name("linkdir/x")),
+        Err(StoreError::Escape)
+    ));
+}

@@ -1,0 +1,68 @@
+//! What can go wrong for a client, sorted by what a script needs to know:
+//! each class has its own exit code.
+
+use std::fmt;
+
+/// A client failure, with one sentence for the user.
+#[derive(Debug)]
+pub enum ClientError {
+    /// Bad command line (exit 2).
+    Usage(String),
+    /// The server could not be reached (exit 3).
+    Connect(String),
+    /// The server stopped answering (exit 4).
+    Timeout(String),
+    /// The server has no such file, or refused the request (exit 5).
+    Refused(String),
+    /// The server denied the login (exit 6).
+    AuthDenied(String),
+    /// A local file could not be read or written (exit 7).
+    Local(String),
+    /// The server broke the protocol or the connection broke mid-answer (exit 8).
+    Protocol(String),
+}
+
+impl ClientError {
+    /// The process exit code for this class of failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ClientError::Usage(_) => 2,
+            ClientError::Connect(_) => 3,
+            ClientError::Timeout(_) => 4,
+            ClientError::Refused(_) => 5,
+            ClientError::AuthDenied(_) => 6,
+            ClientError::Local(_) => 7,
+            ClientError::Protocol(_) => 8,
+        }
+    }
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (ClientError::Usage(m)
+        | ClientError::Connect(m)
+        | ClientError::Timeout(m)
+        | ClientError::Refused(m)
+        | ClientError::AuthDenied(m)
+        | ClientError::Local(m)
+        | ClientError::Protocol(m)) = self;
+        f.write_str(m)
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+/// The exit codes, for `--help` and the README.
+pub const CLIENT_EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the server failed to start or stopped on an error (serve, user)
+  2  bad command line or configuration (missing folder, port in use, unreadable users file)
+  3  cannot connect to the server (refused, unreachable, unknown host)
+  4  timed out: the server stopped answering
+  5  not found, or refused by the server
+  6  login denied
+  7  a local file could not be read or written
+  8  the server broke the protocol, or the connection broke mid-transfer
+
+Logging: set RUST_LOG (error, warn, info, debug, trace); the default is info.";
