@@ -80,9 +80,9 @@ pub fn run(mut remote: Remote, folder: Folder) -> Result<(), ClientError> {
                 println!("logged out: commands act on the public folder");
                 Ok(())
             }
-            other => Err(ClientError::Usage(format!(
+            _ => Err(ClientError::Usage(format!(
                 "unknown command {}; type HELP",
-                ferry_core::escape(other.as_bytes())
+                ferry_core::escape(command.as_bytes())
             ))),
         };
         if let Err(e) = result {

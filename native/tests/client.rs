@@ -1,0 +1,456 @@
+//! The client commands against the real server and against hostile test
+//! servers, on 127.0.0.1 with real folders: bytes, resumes, names, exit codes.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::{BIN, Server, add_user, data, snapshot};
+
+fn ferry(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FERRY_USER")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn server() -> Server {
+    Server::start(&[], |root| {
+        std::fs::write(root.join("public/a.txt"), b"alpha").unwrap();
+        std::fs::write(root.join("public/big.bin"), data(3 << 20, 5)).unwrap();
+        std::fs::create_dir_all(root.join("public/pics")).unwrap();
+        std::fs::write(root.join("public/pics/1.jpg"), data(5000, 1)).unwrap();
+        std::fs::write(root.join("public/pics/2.jpg"), data(7000, 2)).unwrap();
+        std::fs::write(root.join("public/empty"), b"").unwrap();
+        add_user(root, "alice", "wonderland");
+        std::fs::write(root.join("private/alice/mine.txt"), b"alice only").unwrap();
+    })
+}
+
+fn local() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn ls_prints_a_table_and_json() {
+    let s = server();
+    let dir = local();
+    let out = ferry(dir.path(), &["ls", &s.addr.to_string()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "5 B  a.txt",
+        "3.00 MiB  big.bin",
+        "4.88 KiB  pics/1.jpg",
+        "0 B  empty",
+    ] {
+        assert!(table.contains(line), "{line:?} missing from\n{table}");
+    }
+    let out = ferry(dir.path(), &["ls", &s.addr.to_string(), "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json[0],
+        serde_json::json!({"nome": "a.txt", "tamanho": "5"})
+    );
+    assert_eq!(json.as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn get_put_resume_and_mget_move_exact_bytes() {
+    let s = server();
+    let dir = local();
+    let addr = s.addr.to_string();
+    let out = ferry(
+        dir.path(),
+        &["get", &addr, "a.txt", "big.bin", "pics/2.jpg", "empty"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    for f in ["a.txt", "big.bin", "pics/2.jpg", "empty"] {
+        assert!(
+            std::fs::read(dir.path().join(f)).unwrap()
+                == std::fs::read(s.public().join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    // --dir instead of the current folder.
+    let other = local();
+    let out = ferry(
+        dir.path(),
+        &[
+            "get",
+            &addr,
+            "a.txt",
+            "--dir",
+            other.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code(&out), 0);
+    assert_eq!(std::fs::read(other.path().join("a.txt")).unwrap(), b"alpha");
+    // put, and put --as.
+    std::fs::write(dir.path().join("up.bin"), data(2 << 20, 9)).unwrap();
+    let out = ferry(dir.path(), &["put", &addr, "up.bin"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(std::fs::read(s.public().join("up.bin")).unwrap() == data(2 << 20, 9));
+    let out = ferry(
+        dir.path(),
+        &["put", &addr, "a.txt", "--as", "renamed/b.txt"],
+    );
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        std::fs::read(s.public().join("renamed/b.txt")).unwrap(),
+        b"alpha"
+    );
+    // resume with nothing held: a full download through op 40.
+    let fresh = local();
+    let out = ferry(fresh.path(), &["resume", &addr, "big.bin"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        std::fs::read(fresh.path().join("big.bin")).unwrap()
+            == std::fs::read(s.public().join("big.bin")).unwrap()
+    );
+    // mget with a mask that crosses folders.
+    let out = ferry(fresh.path(), &["mget", &addr, "pics/*.jpg"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("received 2 of 2 files"));
+    for f in ["pics/1.jpg", "pics/2.jpg"] {
+        assert!(
+            std::fs::read(fresh.path().join(f)).unwrap()
+                == std::fs::read(s.public().join(f)).unwrap()
+        );
+    }
+    // No partial file is left behind anywhere.
+    for d in [dir.path(), fresh.path()] {
+        assert!(
+            snapshot(d)
+                .iter()
+                .all(|(p, _)| !p.to_string_lossy().ends_with(".part"))
+        );
+    }
+}
+
+#[test]
+fn login_reaches_the_private_folder() {
+    let s = server();
+    let dir = local();
+    let out = Command::new(BIN)
+        .args(["get", &s.addr.to_string(), "mine.txt", "--user", "alice"])
+        .current_dir(dir.path())
+        .env("FERRY_PASSWORD", "wonderland")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(dir.path().join("mine.txt")).unwrap(),
+        b"alice only"
+    );
+}
+
+#[test]
+fn the_shell_runs_every_command_from_stdin() {
+    let s = server();
+    let dir = local();
+    std::fs::write(dir.path().join("sent.txt"), b"from the shell").unwrap();
+    let mut child = Command::new(BIN)
+        .args(["shell", &s.addr.to_string()])
+        .current_dir(dir.path())
+        .env("FERRY_PASSWORD", "wonderland")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = "help\nLIST\ndownload a.txt\nUpload sent.txt\nmget pics/*\nresume big.bin\nbogus\nLOGIN alice\nlist\nDOWNLOAD mine.txt\nquit\n";
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let err = stderr(&out);
+    assert_eq!(code(&out), 0, "{err}");
+    assert!(stdout.contains("LOGIN user"), "HELP shown: {stdout}");
+    assert!(
+        stdout.contains("a.txt") && stdout.contains("big.bin"),
+        "LIST shown: {stdout}"
+    );
+    assert!(stdout.contains("logged in as alice: 1 files"), "{stdout}");
+    assert!(stdout.contains("mine.txt"), "private LIST: {stdout}");
+    assert!(err.contains("unknown command bogus"), "{err}");
+    assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"alpha");
+    assert_eq!(
+        std::fs::read(s.public().join("sent.txt")).unwrap(),
+        b"from the shell"
+    );
+    assert!(std::fs::read(dir.path().join("pics/2.jpg")).unwrap() == data(7000, 2));
+    assert!(std::fs::read(dir.path().join("big.bin")).unwrap() == data(3 << 20, 5));
+    assert_eq!(
+        std::fs::read(dir.path().join("mine.txt")).unwrap(),
+        b"alice only"
+    );
+}
+
+#[test]
+fn an_interrupted_download_resumes_with_op_40() {
+    let s = server();
+    let dir = local();
+    let original = std::fs::read(s.public().join("big.bin")).unwrap();
+    // What an interrupted run leaves: the first part in big.bin.part.
+    std::fs::write(dir.path().join("big.bin.part"), &original[..1_234_567]).unwrap();
+    let out = ferry(dir.path(), &["get", &s.addr.to_string(), "big.bin"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("resuming big.bin from byte 1234567"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(std::fs::read(dir.path().join("big.bin")).unwrap() == original);
+    assert!(!dir.path().join("big.bin.part").exists());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        s.log().contains("RESUME \"big.bin\" ok from 1234567"),
+        "{}",
+        s.log()
+    );
+}
+
+#[test]
+fn a_corrupt_part_is_restarted_from_zero() {
+    let s = server();
+    let dir = local();
+    std::fs::write(dir.path().join("big.bin.part"), vec![0xAA; 100_000]).unwrap();
+    let out = ferry(dir.path(), &["get", &s.addr.to_string(), "big.bin"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not match"), "{}", stderr(&out));
+    assert!(
+        std::fs::read(dir.path().join("big.bin")).unwrap()
+            == std::fs::read(s.public().join("big.bin")).unwrap()
+    );
+}
+
+/// A test server that answers one connection with `reply` after reading
+/// `request_len` bytes, then closes.
+fn scripted(request_len: usize, reply: Vec<u8>) -> (String, std::thread::JoinHandle<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut request = vec![0; request_len];
+        let _ = stream.read_exact(&mut request);
+        let _ = stream.write_all(&reply);
+        std::thread::sleep(Duration::from_millis(100));
+        request
+    });
+    (addr, handle)
+}
+
+#[test]
+fn a_server_dying_mid_download_leaves_a_part_that_resumes() {
+    let s = server();
+    let dir = local();
+    let original = std::fs::read(s.public().join("big.bin")).unwrap();
+    let mut reply = vec![0];
+    reply.extend((original.len() as u32).to_be_bytes());
+    reply.extend(&original[..400_000]);
+    let (addr, handle) = scripted(1 + 4 + 7, reply);
+    let out = ferry(dir.path(), &["get", &addr, "big.bin"]);
+    handle.join().unwrap();
+    assert_eq!(code(&out), 8, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("closed the connection in the middle"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("big.bin.part"))
+            .unwrap()
+            .len(),
+        400_000
+    );
+    assert!(!dir.path().join("big.bin").exists());
+    // The real server finishes it.
+    let out = ferry(dir.path(), &["get", &s.addr.to_string(), "big.bin"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(std::fs::read(dir.path().join("big.bin")).unwrap() == original);
+}
+
+fn entry(status: u8, name: &[u8], body: Option<&[u8]>) -> Vec<u8> {
+    let mut out = vec![status];
+    out.extend((name.len() as u32).to_be_bytes());
+    out.extend(name);
+    if let Some(body) = body {
+        out.extend((body.len() as u32).to_be_bytes());
+        out.extend(body);
+    }
+    out
+}
+
+#[test]
+fn a_hostile_mget_server_cannot_write_outside_the_folder() {
+    let top = local();
+    let dir = top.path().join("client");
+    std::fs::create_dir(&dir).unwrap();
+    let evil_tmp = format!("/tmp/ferry-evil-{}", std::process::id());
+    let mut reply = vec![0];
+    reply.extend(6u32.to_be_bytes());
+    reply.extend(entry(0, b"../x", Some(b"evil 1")));
+    reply.extend(entry(0, evil_tmp.as_bytes(), Some(b"evil 2")));
+    reply.extend(entry(0, b"a/../../x", Some(b"evil 3")));
+    reply.extend(entry(0, b"..\\y", Some(b"evil 4")));
+    reply.extend(entry(0, b"good.txt", Some(b"good")));
+    // The last entry announces 100 bytes and sends 10.
+    let mut cut = entry(0, b"cut.txt", None);
+    cut.extend(100u32.to_be_bytes());
+    cut.extend([b'c'; 10]);
+    reply.extend(cut);
+    let before = snapshot(top.path());
+    let (addr, handle) = scripted(1 + 4 + 1, reply);
+    let out = ferry(&dir, &["mget", &addr, "*"]);
+    handle.join().unwrap();
+    let err = stderr(&out);
+    assert_eq!(code(&out), 8, "{err}");
+    assert!(err.contains("refused name \"../x\""), "{err}");
+    assert!(err.contains("refused name \"a/../../x\""), "{err}");
+    assert!(
+        err.contains("the server closed the connection in the middle"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(dir.join("good.txt")).unwrap(), b"good");
+    assert!(
+        !dir.join("cut.txt").exists(),
+        "a truncated file is never presented as complete"
+    );
+    assert!(!Path::new(&evil_tmp).exists());
+    // Outside the client folder, nothing changed.
+    let after: Vec<_> = snapshot(top.path())
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(&dir))
+        .collect();
+    let before: Vec<_> = before
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(&dir))
+        .collect();
+    assert_eq!(after, before);
+}
+
+#[test]
+fn an_early_refusal_of_an_upload_is_reported() {
+    let dir = local();
+    std::fs::write(dir.path().join("big.bin"), data(8 << 20, 3)).unwrap();
+    // Accept, read the name and the size, then answer "not stored" at once.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0; 1 + 4 + 7];
+        stream.read_exact(&mut request).unwrap();
+        stream.write_all(&[0]).unwrap();
+        let mut size = [0; 4];
+        stream.read_exact(&mut size).unwrap();
+        stream.write_all(&[1]).unwrap();
+        // Linger as the real server does, so the answer is not reset away.
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut sink = Vec::new();
+        let _ = stream.read_to_end(&mut sink);
+        sink.len()
+    });
+    let out = ferry(dir.path(), &["put", &addr, "big.bin"]);
+    let drained = handle.join().unwrap();
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(stderr(&out).contains("could not store"), "{}", stderr(&out));
+    assert!(
+        drained < 8 << 20,
+        "the client kept sending the whole body: {drained}"
+    );
+}
+
+#[test]
+fn each_error_class_has_its_exit_code() {
+    let s = server();
+    let dir = local();
+    let addr = s.addr.to_string();
+    // 2: bad command line.
+    assert_eq!(
+        code(&ferry(dir.path(), &["get", &addr, "../etc/passwd"])),
+        2
+    );
+    assert_eq!(code(&ferry(dir.path(), &["ls", "no-port"])), 2);
+    assert_eq!(code(&ferry(dir.path(), &["get"])), 2);
+    // 3: nothing listens.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = ferry(dir.path(), &["ls", &format!("127.0.0.1:{port}")]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(stderr(&out).contains("is `ferry serve` running there?"));
+    // 4: a server that accepts and never answers.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap().to_string();
+    let out = ferry(dir.path(), &["ls", &silent_addr, "--timeout", "1"]);
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    drop(silent);
+    // 5: not found.
+    let out = ferry(dir.path(), &["get", &addr, "missing.txt"]);
+    assert_eq!(code(&out), 5);
+    assert!(
+        !dir.path().join("missing.txt.part").exists(),
+        "no empty .part is left"
+    );
+    // 6: login denied.
+    let out = Command::new(BIN)
+        .args(["ls", &addr, "--user", "alice"])
+        .env("FERRY_PASSWORD", "nope")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 6, "{}", stderr(&out));
+    // 7: a local file that is not there.
+    let out = ferry(dir.path(), &["put", &addr, "absent.bin"]);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    // 8: a server that breaks the protocol.
+    let (bad_addr, handle) = scripted(1, vec![7]);
+    let out = ferry(dir.path(), &["ls", &bad_addr]);
+    handle.join().unwrap();
+    assert_eq!(code(&out), 8, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("undefined value 7"),
+        "{}",
+        stderr(&out)
+    );
+    // The codes are documented in --help.
+    let help = String::from_utf8_lossy(&ferry(dir.path(), &["--help"]).stdout).into_owned();
+    for line in [
+        "3  cannot connect",
+        "4  timed out",
+        "5  not found",
+        "6  login denied",
+        "7  a local file",
+        "8  the server broke",
+    ] {
+        assert!(help.contains(line), "{line}");
+    }
+    let _ = TcpStream::connect(&addr);
+}
