@@ -210,6 +210,50 @@ impl Conn {
             .await
     }
 
+    /// Sends `len` bytes of `file` from `offset` on a blocking-pool thread
+    /// that loops `sendfile` and `poll(2)`, as an event loop of its own
+    /// would: for large bodies this avoids a wakeup through the reactor and
+    /// the executor every time the socket buffer fills. Gives up after
+    /// `idle` without progress. Returns the bytes sent (fewer than `len` only
+    /// if the file ended early).
+    pub async fn send_file_blocking(
+        &self,
+        file: std::fs::File,
+        offset: u64,
+        len: u64,
+        idle: Duration,
+    ) -> io::Result<u64> {
+        let io = self.io.clone();
+        smol::unblock(move || {
+            use rustix::event::{PollFd, PollFlags, Timespec};
+            let socket = io.get_ref();
+            let (mut offset, mut sent) = (offset, 0u64);
+            while sent < len {
+                let count = (len - sent).min(SENDFILE_CHUNK as u64) as usize;
+                match rustix::fs::sendfile(socket, &file, Some(&mut offset), count) {
+                    Ok(0) => break,
+                    Ok(n) => sent += n as u64,
+                    Err(rustix::io::Errno::AGAIN) => {
+                        let mut fds = [PollFd::new(socket, PollFlags::OUT)];
+                        let timeout = Timespec {
+                            tv_sec: idle.as_secs() as i64,
+                            tv_nsec: idle.subsec_nanos() as i64,
+                        };
+                        match rustix::event::poll(&mut fds, Some(&timeout)) {
+                            Ok(0) => return Err(io::ErrorKind::TimedOut.into()),
+                            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    Err(rustix::io::Errno::INTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(sent)
+        })
+        .await
+    }
+
     /// Closes politely: stops writing (the peer sees the end of the
     /// response), then reads and drops what the peer still sends for up to
     /// `linger`, so unread request bytes do not turn the close into a reset

@@ -32,6 +32,8 @@ use crate::drive::{Clock, Conn, Waited, until};
 const LINGER: Duration = Duration::from_secs(2);
 /// How long a new connection may wait for a free slot.
 const SLOT_WAIT: Duration = Duration::from_millis(100);
+/// Bodies at least this large are sent by a blocking-pool thread.
+const BLOCKING_BODY: u64 = 8 << 20;
 /// Password checks and digests that may run at once.
 const HEAVY_JOBS: usize = 2;
 
@@ -334,7 +336,15 @@ async fn drive(
                 // Sent with the next body, or before the next wait.
                 Output::Transmit(bytes) => conn.queue(&bytes),
                 Output::SendBody { len } => {
-                    Box::pin(send_body(conn, session, job, len, clock)).await?
+                    Box::pin(send_body(
+                        conn,
+                        session,
+                        job,
+                        len,
+                        clock,
+                        shared.config.limits.timeout_us,
+                    ))
+                    .await?
                 }
                 Output::ReceiveBody { .. } => conn.grow_for_body(),
                 // Boxed: the answers' state is large and short-lived, and
@@ -437,6 +447,7 @@ async fn send_body(
     job: &mut Job,
     len: u64,
     clock: Clock,
+    timeout_us: u64,
 ) -> std::io::Result<()> {
     let Some((file, mut offset)) = job.sending.take() else {
         session.abort();
@@ -450,6 +461,28 @@ async fn send_body(
             session.handle_timeout(clock.now());
             return Ok(());
         }
+    }
+    // Large bodies: one thread loops sendfile and poll, like an event loop.
+    if len >= BLOCKING_BODY {
+        let idle = Duration::from_micros(timeout_us);
+        let result = conn.send_file_blocking(file, offset, len, idle).await;
+        return match result {
+            Ok(sent) => {
+                job.bytes += sent;
+                misuse(session.handle_body(clock.now(), sent));
+                if sent < len {
+                    job.outcome = "aborted: the file shrank while being sent".into();
+                    session.abort();
+                }
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                // No progress for the whole timeout: the session's deadline has passed.
+                session.handle_timeout(clock.now());
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
     }
     let mut left = len;
     while left > 0 {

@@ -790,3 +790,38 @@ fn repeated_failed_logins_are_slowed_down() {
     assert!(waits[4] >= Duration::from_millis(800), "{waits:?}");
     assert!(waits[4] > waits[0], "{waits:?}");
 }
+
+#[test]
+fn a_reader_that_stalls_mid_body_is_cut_at_the_timeout() {
+    // Large enough for the blocking sendfile loop.
+    let server = Server::start(&["--timeout", "1"], |root| {
+        std::fs::write(root.join("public/big.bin"), data(64 << 20, 4)).unwrap();
+    });
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.write_all(&frame(10, b"big.bin", &[])).unwrap();
+    let mut head = [0; 5];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(head[0], 0);
+    // Read nothing more: the server must give up on its own.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !server.log().contains("DOWNLOAD \"big.bin\"") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = server.log();
+    assert!(
+        log.contains("DOWNLOAD \"big.bin\" error: timed out"),
+        "{log}"
+    );
+    still_serving_f(&server);
+}
+
+fn still_serving_f(server: &Server) {
+    std::fs::write(server.public().join("f"), b"x").unwrap();
+    let got = request(
+        server.addr,
+        None,
+        Request::Download { name: name("f") },
+        &[],
+    );
+    assert_eq!(got.body(), b"x");
+}
