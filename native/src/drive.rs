@@ -227,6 +227,9 @@ impl Conn {
         smol::unblock(move || {
             use rustix::event::{PollFd, PollFlags, Timespec};
             let socket = io.get_ref();
+            // Let Nagle fill segments while a large body streams; the last
+            // partial segment is pushed when NODELAY is restored below.
+            let _ = rustix::net::sockopt::set_tcp_nodelay(socket, false);
             let (mut offset, mut sent) = (offset, 0u64);
             while sent < len {
                 let count = (len - sent).min(SENDFILE_CHUNK as u64) as usize;
@@ -249,6 +252,7 @@ impl Conn {
                     Err(e) => return Err(e.into()),
                 }
             }
+            let _ = rustix::net::sockopt::set_tcp_nodelay(socket, true);
             Ok(sent)
         })
         .await
