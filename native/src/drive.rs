@@ -91,6 +91,16 @@ impl Conn {
         }
     }
 
+    /// Makes `bytes` (read elsewhere) the first pending bytes.
+    pub fn put_back(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.buf = vec![0; READ_BUF.max(bytes.len())];
+            self.buf[..bytes.len()].copy_from_slice(bytes);
+            self.start = 0;
+            self.end = bytes.len();
+        }
+    }
+
     /// Queues bytes to send; they leave with the next body (in the same
     /// segment where possible) or at [`Conn::flush`].
     pub fn queue(&mut self, bytes: &[u8]) {

@@ -32,6 +32,9 @@ use crate::drive::{Clock, Conn, Waited, until};
 const LINGER: Duration = Duration::from_secs(2);
 /// How long a new connection may wait for a free slot.
 const SLOT_WAIT: Duration = Duration::from_millis(100);
+/// Bytes an accepted connection reads before it allocates anything: enough
+/// for most requests, small enough to keep idle connections light.
+const FIRST_READ: usize = 96;
 /// Bodies at least this large are sent by a blocking-pool thread.
 const BLOCKING_BODY: u64 = 8 << 20;
 /// Password checks and digests that may run at once.
@@ -115,7 +118,7 @@ pub fn run(config: ServeConfig) -> anyhow::Result<()> {
         .write_all(banner.as_bytes())
         .and_then(|()| stdout.flush());
     drop(stdout);
-    let listener = async_net::TcpListener::try_from(listener)?;
+    let listener = Async::new(listener)?;
     let shared = Arc::new(Shared {
         root: config.root.clone(),
         public: Arc::new(public),
@@ -141,7 +144,7 @@ pub fn run(config: ServeConfig) -> anyhow::Result<()> {
 }
 
 async fn accept_loop(
-    listener: async_net::TcpListener,
+    listener: Async<std::net::TcpListener>,
     shared: Arc<Shared>,
     ex: Arc<smol::Executor<'static>>,
 ) -> anyhow::Result<()> {
@@ -151,7 +154,7 @@ async fn accept_loop(
     let slots = Arc::new(Semaphore::new(shared.config.max_connections));
     let active = Arc::new(AtomicUsize::new(0));
     loop {
-        let accepted = future::or(async { Some(listener.accept().await) }, async {
+        let accepted = future::or(async { Some(accept(&listener).await) }, async {
             signals.next().await;
             None
         })
@@ -204,6 +207,20 @@ async fn accept_loop(
     Ok(())
 }
 
+/// Accepts a connection already non-blocking (no `FIONBIO` round trip).
+async fn accept(
+    listener: &Async<std::net::TcpListener>,
+) -> std::io::Result<(Async<std::net::TcpStream>, SocketAddr)> {
+    let flags = rustix::net::SocketFlags::NONBLOCK | rustix::net::SocketFlags::CLOEXEC;
+    let (fd, addr) = listener
+        .read_with(|l| rustix::net::acceptfrom_with(l, flags).map_err(std::io::Error::from))
+        .await?;
+    let peer = addr
+        .and_then(|a| SocketAddr::try_from(a).ok())
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+    Ok((Async::new_nonblocking(std::net::TcpStream::from(fd))?, peer))
+}
+
 /// What the current operation holds, and what the log line will say.
 #[derive(Debug)]
 struct Job {
@@ -224,27 +241,32 @@ struct Job {
 /// One connection, in two phases. Until its first bytes arrive a connection
 /// holds only its socket and a timer: no session, no buffer. Then the
 /// exchange itself runs boxed, so idle connections stay small.
-async fn serve_connection(stream: async_net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+async fn serve_connection(
+    stream: Async<std::net::TcpStream>,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+) {
     let clock = Clock::start();
-    let _ = stream.set_nodelay(true);
-    let io: Arc<Async<std::net::TcpStream>> = stream.into();
+    let _ = rustix::net::sockopt::set_tcp_nodelay(stream.get_ref(), true);
+    let io = Arc::new(stream);
     let first_bytes_due = clock.instant(Timestamp::from_micros(shared.config.limits.timeout_us));
-    // Usually the request is already there; otherwise wait, holding nothing.
-    // Either way the session takes over: with data, or to answer the stall.
-    let mut probe = [0u8; 1];
-    let peeked = rustix::net::recv(
-        io.get_ref(),
-        &mut probe,
-        RecvFlags::PEEK | RecvFlags::DONTWAIT,
-    );
-    if peeked.is_err() {
-        let _ = until(Some(first_bytes_due), io.readable()).await;
-    }
-    Box::pin(serve_exchange(io, peer, shared, clock)).await;
+    // Usually the request is already there: read its first bytes at once.
+    // Otherwise wait holding nothing but the socket. Either way the session
+    // takes over: with data, or to answer the stall.
+    let mut first = [0u8; FIRST_READ];
+    let got = match rustix::net::recv(io.get_ref(), &mut first, RecvFlags::DONTWAIT) {
+        Ok((n, _)) => n,
+        Err(_) => {
+            let _ = until(Some(first_bytes_due), io.readable()).await;
+            0
+        }
+    };
+    Box::pin(serve_exchange(io, &first[..got], peer, shared, clock)).await;
 }
 
 async fn serve_exchange(
     io: Arc<Async<std::net::TcpStream>>,
+    first: &[u8],
     peer: SocketAddr,
     shared: Arc<Shared>,
     clock: Clock,
@@ -253,6 +275,7 @@ async fn serve_exchange(
     // Show IPv4 clients of the dual-stack socket as IPv4.
     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
     let mut conn = Conn::new(io);
+    conn.put_back(first);
     // The session's time starts at accept: a silent client is cut on time.
     let mut session = ServerSession::new(shared.config.limits.clone(), Timestamp::from_micros(0));
     let mut job = Job {
