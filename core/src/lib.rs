@@ -78,6 +78,7 @@ mod name;
 mod output;
 mod server;
 mod time;
+mod trace;
 mod wire;
 
 pub use client::{ClientEvent, ClientSession};
@@ -92,4 +93,8 @@ pub use name::{BadName, Name, NameError, RESERVED_PREFIX, check_component, escap
 pub use output::Output;
 pub use server::{ResumeAnswer, ServerEvent, ServerSession};
 pub use time::Timestamp;
+pub use trace::{
+    Anomaly, AnomalyKind, CaptureError, Connection, Direction, FieldView, Message, Payload,
+    TraceOptions, Transcript, decode_capture,
+};
 pub use wire::{Field, Span};

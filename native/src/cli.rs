@@ -71,6 +71,21 @@ pub enum Command {
         #[command(flatten)]
         dir: DirArg,
     },
+    /// Explain every ferry message of a pcap/pcapng capture (tcpdump, Wireshark).
+    Decode {
+        /// The capture file.
+        file: PathBuf,
+        /// Print the transcript as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Server ports to decode (20000 and 20001 by default; repeat for more).
+        /// Connections on other ports are decoded when they start with an op.
+        #[arg(long = "port", value_name = "P")]
+        ports: Vec<u16>,
+        /// Explanations in Portuguese.
+        #[arg(long)]
+        pt: bool,
+    },
     /// The interactive client: LIST, DOWNLOAD, UPLOAD, RESUME, MGET, LOGIN, HELP, QUIT.
     Shell {
         #[command(flatten)]

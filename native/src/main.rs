@@ -5,6 +5,7 @@
 mod cli;
 mod client;
 mod config;
+mod decode;
 mod demo;
 mod drive;
 mod error;
@@ -132,6 +133,12 @@ fn run_client(command: Command) -> Result<(), ClientError> {
             smol::block_on(client::mget(&remote, &folder, &mask))
         }
         Command::Shell { server, dir } => shell::run(remote(&server)?, folder(&dir)?),
+        Command::Decode {
+            file,
+            json,
+            ports,
+            pt,
+        } => decode::run(&file, json, &ports, pt),
         Command::Serve(_) | Command::User(_) => unreachable!("dispatched in main"),
     }
 }

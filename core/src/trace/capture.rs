@@ -1,0 +1,232 @@
+//! From capture file bytes to TCP segments: pcap and pcapng containers,
+//! then link, IP and TCP headers (parsed by `pcap-parser` and `etherparse`).
+//!
+//! Packets that are not TCP over IPv4/IPv6, or whose link type is not one of
+//! Ethernet, Linux cooked (SLL, SLL2), BSD loopback/NULL or raw IP, are
+//! counted and skipped. Bytes cut off by the capture's snap length are not
+//! guessed: a segment records how many of its payload bytes are missing.
+
+use std::net::SocketAddr;
+
+use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use pcap_parser::pcapng::Block;
+use pcap_parser::{LegacyPcapSlice, Linktype, PcapBlockOwned, PcapNGSlice};
+
+/// One TCP segment as captured.
+#[derive(Debug, Clone)]
+pub(crate) struct Segment {
+    /// Capture time, microseconds since the Unix epoch.
+    pub ts_us: u64,
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub seq: u32,
+    pub syn: bool,
+    pub ack: bool,
+    pub rst: bool,
+    /// Captured payload bytes.
+    pub payload: Vec<u8>,
+    /// Payload bytes on the wire that the capture did not keep (snap length).
+    pub missing: u64,
+}
+
+/// What reading the container found besides segments.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct CaptureStats {
+    pub format: &'static str,
+    pub packets: u64,
+    pub skipped_not_tcp: u64,
+    pub skipped_link: Vec<i32>,
+    pub truncated_packets: u64,
+    /// The file ended in the middle of a record.
+    pub cut_short: bool,
+}
+
+/// Why a capture could not be read at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaptureError {
+    /// Neither a pcap nor a pcapng file.
+    #[error("not a pcap or pcapng capture (unknown file signature)")]
+    NotACapture,
+}
+
+/// Reads every TCP segment of a capture, in file order.
+pub(crate) fn read_capture(bytes: &[u8]) -> Result<(Vec<Segment>, CaptureStats), CaptureError> {
+    let mut stats = CaptureStats::default();
+    let mut segments = Vec::new();
+    if let Ok(pcap) = LegacyPcapSlice::from_slice(bytes) {
+        stats.format = "pcap";
+        let linktype = pcap.header.network;
+        let nanos = pcap.header.is_nanosecond_precision();
+        for block in pcap {
+            match block {
+                Ok(PcapBlockOwned::Legacy(b)) => {
+                    let sub = if nanos {
+                        u64::from(b.ts_usec) / 1000
+                    } else {
+                        u64::from(b.ts_usec)
+                    };
+                    let ts = u64::from(b.ts_sec) * 1_000_000 + sub;
+                    packet(
+                        linktype,
+                        ts,
+                        b.data,
+                        b.caplen,
+                        b.origlen,
+                        &mut stats,
+                        &mut segments,
+                    );
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    stats.cut_short = true;
+                    break;
+                }
+            }
+        }
+        return Ok((segments, stats));
+    }
+    let Ok(ng) = PcapNGSlice::from_slice(bytes) else {
+        return Err(CaptureError::NotACapture);
+    };
+    stats.format = "pcapng";
+    // Interfaces of the current section: link type and timestamp units.
+    let mut interfaces: Vec<(Linktype, u64, i64)> = Vec::new();
+    for block in ng {
+        match block {
+            Ok(PcapBlockOwned::NG(Block::SectionHeader(_))) => interfaces.clear(),
+            Ok(PcapBlockOwned::NG(Block::InterfaceDescription(idb))) => {
+                let resolution = idb.ts_resolution().unwrap_or(1_000_000);
+                interfaces.push((idb.linktype, resolution, idb.ts_offset()));
+            }
+            Ok(PcapBlockOwned::NG(Block::EnhancedPacket(epb))) => {
+                let Some(&(linktype, resolution, offset)) = interfaces.get(epb.if_id as usize)
+                else {
+                    continue;
+                };
+                let ticks = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let ts = to_micros(ticks, resolution)
+                    .saturating_add_signed(offset.saturating_mul(1_000_000));
+                let caplen = (epb.caplen as usize).min(epb.data.len());
+                packet(
+                    linktype,
+                    ts,
+                    &epb.data[..caplen],
+                    epb.caplen,
+                    epb.origlen,
+                    &mut stats,
+                    &mut segments,
+                );
+            }
+            Ok(PcapBlockOwned::NG(Block::SimplePacket(spb))) => {
+                let Some(&(linktype, _, _)) = interfaces.first() else {
+                    continue;
+                };
+                let len = (spb.origlen as usize).min(spb.data.len());
+                packet(
+                    linktype,
+                    0,
+                    &spb.data[..len],
+                    len as u32,
+                    spb.origlen,
+                    &mut stats,
+                    &mut segments,
+                );
+            }
+            Ok(_) => {}
+            Err(_) => {
+                stats.cut_short = true;
+                break;
+            }
+        }
+    }
+    Ok((segments, stats))
+}
+
+fn to_micros(ticks: u64, resolution: u64) -> u64 {
+    match resolution {
+        0 => ticks,
+        1_000_000 => ticks,
+        r if r > 1_000_000 => ticks / (r / 1_000_000).max(1),
+        r => ticks.saturating_mul(1_000_000 / r.max(1)),
+    }
+}
+
+fn packet(
+    linktype: Linktype,
+    ts_us: u64,
+    data: &[u8],
+    caplen: u32,
+    origlen: u32,
+    stats: &mut CaptureStats,
+    out: &mut Vec<Segment>,
+) {
+    stats.packets += 1;
+    let sliced = match linktype.0 {
+        // Ethernet
+        1 => LaxSlicedPacket::from_ethernet(data).ok(),
+        // Raw IP: LINKTYPE_RAW, IPV4, IPV6
+        101 | 228 | 229 => LaxSlicedPacket::from_ip(data).ok(),
+        // BSD NULL (host order) and LOOP (network order): a 4-byte family.
+        0 | 108 => data
+            .get(4..)
+            .and_then(|ip| LaxSlicedPacket::from_ip(ip).ok()),
+        // Linux cooked v1: protocol at bytes 14..16, 16-byte header.
+        113 => data.get(16..).map(|rest| {
+            LaxSlicedPacket::from_ether_type(
+                EtherType(u16::from_be_bytes([data[14], data[15]])),
+                rest,
+            )
+        }),
+        // Linux cooked v2: protocol at bytes 0..2, 20-byte header.
+        276 => data.get(20..).map(|rest| {
+            LaxSlicedPacket::from_ether_type(
+                EtherType(u16::from_be_bytes([data[0], data[1]])),
+                rest,
+            )
+        }),
+        other => {
+            if !stats.skipped_link.contains(&other) {
+                stats.skipped_link.push(other);
+            }
+            return;
+        }
+    };
+    let Some(sliced) = sliced else {
+        stats.skipped_not_tcp += 1;
+        return;
+    };
+    let (Some(net), Some(TransportSlice::Tcp(tcp))) = (&sliced.net, &sliced.transport) else {
+        stats.skipped_not_tcp += 1;
+        return;
+    };
+    let (src_ip, dst_ip) = match net {
+        LaxNetSlice::Ipv4(ip) => (
+            ip.header().source_addr().into(),
+            ip.header().destination_addr().into(),
+        ),
+        LaxNetSlice::Ipv6(ip) => (
+            ip.header().source_addr().into(),
+            ip.header().destination_addr().into(),
+        ),
+        LaxNetSlice::Arp(_) => {
+            stats.skipped_not_tcp += 1;
+            return;
+        }
+    };
+    let missing = u64::from(origlen.saturating_sub(caplen));
+    if missing > 0 {
+        stats.truncated_packets += 1;
+    }
+    out.push(Segment {
+        ts_us,
+        src: SocketAddr::new(src_ip, tcp.source_port()),
+        dst: SocketAddr::new(dst_ip, tcp.destination_port()),
+        seq: tcp.sequence_number(),
+        syn: tcp.syn(),
+        ack: tcp.ack(),
+        rst: tcp.rst(),
+        payload: tcp.payload().to_vec(),
+        missing,
+    });
+}

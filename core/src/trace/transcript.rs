@@ -1,0 +1,176 @@
+//! The transcript: what a capture holds, message by message and field by
+//! field, in a serde shape stable enough for the browser and for tests.
+
+use serde::Serialize;
+
+use crate::message::Op;
+use crate::wire::Field;
+
+/// Everything decoded from one capture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Transcript {
+    /// `pcap` or `pcapng`.
+    pub format: String,
+    /// Packets in the file.
+    pub packets: u64,
+    /// ferry conversations, in order of their first packet.
+    pub connections: Vec<Connection>,
+    /// Findings about the capture as a whole.
+    pub notes: Vec<Anomaly>,
+}
+
+/// One TCP connection carrying ferry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Connection {
+    /// Client address and port.
+    pub client: String,
+    /// Server address and port.
+    pub server: String,
+    /// First packet, microseconds since the Unix epoch.
+    pub start_us: u64,
+    /// Last packet.
+    pub end_us: u64,
+    /// Stream bytes from client to server (gaps included).
+    pub bytes_to_server: u64,
+    /// Stream bytes from server to client (gaps included).
+    pub bytes_to_client: u64,
+    /// The messages, in protocol order.
+    pub messages: Vec<Message>,
+    /// Findings about this connection.
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Which way bytes travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Client to server.
+    ToServer,
+    /// Server to client.
+    ToClient,
+}
+
+/// One protocol message, or one file body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    /// Which way it went.
+    pub direction: Direction,
+    /// When its first byte was captured (microseconds since the epoch).
+    pub time_us: Option<u64>,
+    /// Offset of its first byte in its direction's stream.
+    pub offset: u64,
+    /// Its length in bytes.
+    pub len: u64,
+    /// The operation it belongs to.
+    pub op: Option<Op>,
+    /// What it is: `request`, `reply`, `upload size`, `final status`,
+    /// `entry`, `body`...
+    pub kind: String,
+    /// A one-line summary.
+    pub summary: String,
+    /// Every field, in order.
+    pub fields: Vec<FieldView>,
+    /// For a body: what was carried.
+    pub payload: Option<Payload>,
+}
+
+/// One field, with the bytes it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldView {
+    /// The field's name (as in docs/protocol.md).
+    pub name: Field,
+    /// Offset of its first byte in its direction's stream.
+    pub offset: u64,
+    /// Its length in bytes.
+    pub len: u64,
+    /// Its bytes in hex (at most 64 shown, then `…`).
+    pub hex: String,
+    /// Its decoded value, escaped for display.
+    pub value: String,
+    /// What it means, in English.
+    pub en: String,
+    /// What it means, in Portuguese.
+    pub pt: String,
+}
+
+/// A file body as captured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Payload {
+    /// Bytes announced.
+    pub size: u64,
+    /// Bytes the capture holds.
+    pub captured: u64,
+    /// MD5 (hex) of the body, when every byte was captured.
+    pub md5: Option<String>,
+    /// The first bytes, as text when printable, otherwise as hex.
+    pub preview: String,
+}
+
+/// Something worth pointing out: a problem in the capture or the protocol,
+/// or a lesson (such as a password sent in the clear).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Anomaly {
+    /// What kind of finding.
+    pub kind: AnomalyKind,
+    /// Which direction it concerns.
+    pub direction: Option<Direction>,
+    /// Stream offset it concerns.
+    pub offset: Option<u64>,
+    /// In English.
+    pub en: String,
+    /// In Portuguese.
+    pub pt: String,
+}
+
+/// The kinds of findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AnomalyKind {
+    /// A message or body ends with the stream.
+    Truncated,
+    /// Bytes the capture never saw.
+    Gap,
+    /// An op byte the protocol does not define.
+    UnknownOp,
+    /// Any other protocol violation.
+    BadMessage,
+    /// Bytes after the end of the exchange.
+    TrailingBytes,
+    /// An op 40 MD5 that cannot match any file.
+    Md5CannotMatch,
+    /// An op 60 password visible to anyone capturing.
+    ClearTextPassword,
+    /// Segments captured twice.
+    Retransmission,
+    /// Segments captured after later ones.
+    OutOfOrder,
+    /// Overlapping segments with different bytes.
+    Conflict,
+    /// The capture started after the connection did.
+    MidStream,
+    /// A stream longer than the decoding limit.
+    Capped,
+    /// The file ends in the middle of a record.
+    CutShort,
+    /// Packets that were not TCP, or on unsupported links.
+    Skipped,
+}
+
+impl Anomaly {
+    pub(crate) fn new(
+        kind: AnomalyKind,
+        direction: Option<Direction>,
+        offset: Option<u64>,
+        en: String,
+        pt: String,
+    ) -> Self {
+        Anomaly {
+            kind,
+            direction,
+            offset,
+            en,
+            pt,
+        }
+    }
+}
