@@ -1,0 +1,617 @@
+//! Capture decoding on hand-built captures: pcap and pcapng, IPv4 and IPv6,
+//! several link types, and every kind of damage a real capture shows.
+
+mod common;
+
+use common::{hex, md5};
+use etherparse::PacketBuilder;
+use ferry_core::{AnomalyKind, Direction, TraceOptions, Transcript, decode_capture};
+use proptest::prelude::*;
+
+/// How frames are wrapped.
+#[derive(Clone, Copy, PartialEq)]
+enum Link {
+    Ethernet,
+    RawIp,
+    Sll2,
+    Null,
+}
+
+impl Link {
+    fn code(self) -> u32 {
+        match self {
+            Link::Ethernet => 1,
+            Link::RawIp => 101,
+            Link::Sll2 => 276,
+            Link::Null => 0,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Seg {
+    ts: u64,
+    from_client: bool,
+    seq: u32,
+    syn: bool,
+    ack: bool,
+    payload: Vec<u8>,
+    /// Bytes of the frame's end the capture drops (snap length).
+    cut: usize,
+}
+
+/// A TCP conversation between 10.0.0.1:40000 (or fd00::1) and port 20000.
+struct Conv {
+    v6: bool,
+    server_port: u16,
+    segs: Vec<Seg>,
+    c_next: u32,
+    s_next: u32,
+    ts: u64,
+}
+
+const C_ISN: u32 = 1000;
+const S_ISN: u32 = 5_000_000;
+
+impl Conv {
+    fn new(v6: bool) -> Self {
+        let mut c = Conv {
+            v6,
+            server_port: 20000,
+            segs: Vec::new(),
+            c_next: C_ISN + 1,
+            s_next: S_ISN + 1,
+            ts: 1_700_000_000_000_000,
+        };
+        c.push(true, C_ISN, true, false, vec![]);
+        c.push(false, S_ISN, true, true, vec![]);
+        c
+    }
+
+    fn push(&mut self, from_client: bool, seq: u32, syn: bool, ack: bool, payload: Vec<u8>) {
+        self.ts += 100;
+        self.segs.push(Seg {
+            ts: self.ts,
+            from_client,
+            seq,
+            syn,
+            ack,
+            payload,
+            cut: 0,
+        });
+    }
+
+    /// Sends bytes in segments of at most `mss`.
+    fn send(&mut self, from_client: bool, bytes: &[u8], mss: usize) -> &mut Self {
+        for chunk in bytes.chunks(mss.max(1)) {
+            let seq = if from_client {
+                self.c_next
+            } else {
+                self.s_next
+            };
+            self.push(from_client, seq, false, true, chunk.to_vec());
+            if from_client {
+                self.c_next = self.c_next.wrapping_add(chunk.len() as u32);
+            } else {
+                self.s_next = self.s_next.wrapping_add(chunk.len() as u32);
+            }
+        }
+        self
+    }
+
+    fn frame(&self, link: Link, seg: &Seg) -> Vec<u8> {
+        let (cport, sport) = (40000, self.server_port);
+        let (src_port, dst_port) = if seg.from_client {
+            (cport, sport)
+        } else {
+            (sport, cport)
+        };
+        let step = match (link, self.v6) {
+            (Link::Ethernet, false) => {
+                let (a, b) = if seg.from_client {
+                    ([10, 0, 0, 1], [10, 0, 0, 2])
+                } else {
+                    ([10, 0, 0, 2], [10, 0, 0, 1])
+                };
+                PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(a, b, 64)
+            }
+            (Link::Ethernet, true) => {
+                let (a, b) = if seg.from_client {
+                    (v6(1), v6(2))
+                } else {
+                    (v6(2), v6(1))
+                };
+                PacketBuilder::ethernet2([2; 6], [4; 6]).ipv6(a, b, 64)
+            }
+            (_, false) => {
+                let (a, b) = if seg.from_client {
+                    ([10, 0, 0, 1], [10, 0, 0, 2])
+                } else {
+                    ([10, 0, 0, 2], [10, 0, 0, 1])
+                };
+                PacketBuilder::ipv4(a, b, 64)
+            }
+            (_, true) => {
+                let (a, b) = if seg.from_client {
+                    (v6(1), v6(2))
+                } else {
+                    (v6(2), v6(1))
+                };
+                PacketBuilder::ipv6(a, b, 64)
+            }
+        };
+        let mut tcp = step.tcp(src_port, dst_port, seg.seq, 65535);
+        if seg.syn {
+            tcp = tcp.syn();
+        }
+        if seg.ack {
+            tcp = tcp.ack(1);
+        }
+        let mut ip = Vec::new();
+        tcp.write(&mut ip, &seg.payload).unwrap();
+        match link {
+            Link::Ethernet | Link::RawIp => ip,
+            Link::Sll2 => {
+                let proto: u16 = if self.v6 { 0x86dd } else { 0x0800 };
+                let mut f = proto.to_be_bytes().to_vec();
+                f.extend([0u8; 18]);
+                f.extend(ip);
+                f
+            }
+            Link::Null => {
+                let family: u32 = if self.v6 { 10 } else { 2 };
+                let mut f = family.to_le_bytes().to_vec();
+                f.extend(ip);
+                f
+            }
+        }
+    }
+
+    fn pcap(&self, link: Link) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend(0xa1b2c3d4u32.to_le_bytes());
+        out.extend(2u16.to_le_bytes());
+        out.extend(4u16.to_le_bytes());
+        out.extend([0; 8]);
+        out.extend(65535u32.to_le_bytes());
+        out.extend(link.code().to_le_bytes());
+        for seg in &self.segs {
+            let frame = self.frame(link, seg);
+            let kept = &frame[..frame.len() - seg.cut];
+            out.extend(((seg.ts / 1_000_000) as u32).to_le_bytes());
+            out.extend(((seg.ts % 1_000_000) as u32).to_le_bytes());
+            out.extend((kept.len() as u32).to_le_bytes());
+            out.extend((frame.len() as u32).to_le_bytes());
+            out.extend(kept);
+        }
+        out
+    }
+
+    fn pcapng(&self, link: Link) -> Vec<u8> {
+        fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+            let mut padded = body.to_vec();
+            while !padded.len().is_multiple_of(4) {
+                padded.push(0);
+            }
+            let len = (padded.len() + 12) as u32;
+            let mut out = kind.to_le_bytes().to_vec();
+            out.extend(len.to_le_bytes());
+            out.extend(padded);
+            out.extend(len.to_le_bytes());
+            out
+        }
+        let mut shb = 0x1A2B3C4Du32.to_le_bytes().to_vec();
+        shb.extend(1u16.to_le_bytes());
+        shb.extend(0u16.to_le_bytes());
+        shb.extend((-1i64).to_le_bytes());
+        let mut out = block(0x0A0D0D0A, &shb);
+        let mut idb = (link.code() as u16).to_le_bytes().to_vec();
+        idb.extend(0u16.to_le_bytes());
+        idb.extend(65535u32.to_le_bytes());
+        out.extend(block(1, &idb));
+        for seg in &self.segs {
+            let frame = self.frame(link, seg);
+            let kept = &frame[..frame.len() - seg.cut];
+            let mut epb = 0u32.to_le_bytes().to_vec();
+            epb.extend(((seg.ts >> 32) as u32).to_le_bytes());
+            epb.extend((seg.ts as u32).to_le_bytes());
+            epb.extend((kept.len() as u32).to_le_bytes());
+            epb.extend((frame.len() as u32).to_le_bytes());
+            epb.extend(kept);
+            out.extend(block(6, &epb));
+        }
+        out
+    }
+}
+
+fn v6(last: u8) -> [u8; 16] {
+    let mut a = [0u8; 16];
+    a[0] = 0xfd;
+    a[15] = last;
+    a
+}
+
+fn decode(bytes: &[u8]) -> Transcript {
+    decode_capture(bytes, &TraceOptions::default()).expect("a capture")
+}
+
+/// The messages without their times: what segmentation must not change.
+fn shape(t: &Transcript) -> Vec<String> {
+    t.connections
+        .iter()
+        .flat_map(|c| c.messages.iter())
+        .map(|m| {
+            let fields: Vec<String> = m
+                .fields
+                .iter()
+                .map(|f| format!("{}@{}+{}={}", f.name.as_str(), f.offset, f.len, f.value))
+                .collect();
+            format!(
+                "{:?} {} [{}] {:?} {:?}",
+                m.direction,
+                m.summary,
+                fields.join(" "),
+                m.payload.as_ref().map(|p| &p.md5),
+                m.offset
+            )
+        })
+        .collect()
+}
+
+fn kinds(t: &Transcript) -> Vec<AnomalyKind> {
+    t.connections
+        .iter()
+        .flat_map(|c| c.anomalies.iter().map(|a| a.kind))
+        .collect()
+}
+
+fn download(body: &[u8], mss: usize, v6: bool) -> Conv {
+    let mut c = Conv::new(v6);
+    c.send(true, &hex("0a 00000005 612e747874"), mss);
+    let mut reply = vec![0];
+    reply.extend((body.len() as u32).to_be_bytes());
+    reply.extend(body);
+    c.send(false, &reply, mss);
+    c
+}
+
+fn hexmd5(bytes: &[u8]) -> String {
+    md5(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn a_download_reads_the_same_from_pcap_and_pcapng() {
+    let body: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+    let conv = download(&body, 1460, false);
+    let a = decode(&conv.pcap(Link::Ethernet));
+    let b = decode(&conv.pcapng(Link::Ethernet));
+    assert_eq!((a.format.as_str(), b.format.as_str()), ("pcap", "pcapng"));
+    assert_eq!(shape(&a), shape(&b));
+    let c = &a.connections[0];
+    assert_eq!(
+        (c.client.as_str(), c.server.as_str()),
+        ("10.0.0.1:40000", "10.0.0.2:20000")
+    );
+    let summaries: Vec<&str> = c.messages.iter().map(|m| m.summary.as_str()).collect();
+    assert_eq!(
+        summaries,
+        [
+            "DOWNLOAD \"a.txt\"",
+            "status 0: the file follows, 5000 bytes",
+            "download: 5000 bytes of file data"
+        ]
+    );
+    let payload = c.messages[2].payload.as_ref().unwrap();
+    assert_eq!((payload.size, payload.captured), (5000, 5000));
+    assert_eq!(payload.md5.as_deref(), Some(hexmd5(&body).as_str()));
+    assert!(c.anomalies.is_empty(), "{:?}", c.anomalies);
+    // Fields point at the right bytes, with both languages.
+    let name = &c.messages[0].fields[2];
+    assert_eq!(
+        (
+            name.offset,
+            name.len,
+            name.hex.as_str(),
+            name.value.as_str()
+        ),
+        (5, 5, "612e747874", "\"a.txt\"")
+    );
+    assert!(name.en.contains("File name") && name.pt.contains("Nome do arquivo"));
+    // Times come from the capture.
+    assert!(c.messages[0].time_us.unwrap() < c.messages[1].time_us.unwrap());
+}
+
+#[test]
+fn ipv6_and_every_link_type_decode_alike() {
+    let body = b"over IPv6 and odd links".to_vec();
+    let reference = shape(&decode(&download(&body, 8, false).pcap(Link::Ethernet)));
+    for v6 in [false, true] {
+        for link in [Link::Ethernet, Link::RawIp, Link::Sll2, Link::Null] {
+            let t = decode(&download(&body, 8, v6).pcapng(link));
+            assert_eq!(shape(&t), reference, "v6={v6} link={}", link.code());
+            if v6 {
+                assert_eq!(t.connections[0].server, "[fd00::2]:20000");
+            }
+        }
+    }
+}
+
+#[test]
+fn any_segmentation_gives_the_same_transcript() {
+    let body: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    let reference = shape(&decode(&download(&body, 1460, false).pcap(Link::Ethernet)));
+    for mss in [1, 2, 3, 7, 100, 4096] {
+        assert_eq!(
+            shape(&decode(&download(&body, mss, false).pcap(Link::Ethernet))),
+            reference,
+            "mss {mss}"
+        );
+    }
+}
+
+#[test]
+fn out_of_order_segments_are_put_back_in_order() {
+    let body: Vec<u8> = (0..4000u32).map(|i| (i % 13) as u8).collect();
+    let reference = shape(&decode(&download(&body, 500, false).pcap(Link::Ethernet)));
+    let mut conv = download(&body, 500, false);
+    let n = conv.segs.len();
+    conv.segs.swap(n - 2, n - 4);
+    conv.segs.swap(n - 5, n - 6);
+    let t = decode(&conv.pcap(Link::Ethernet));
+    assert_eq!(shape(&t), reference);
+    assert!(
+        kinds(&t).contains(&AnomalyKind::OutOfOrder),
+        "{:?}",
+        kinds(&t)
+    );
+}
+
+#[test]
+fn retransmissions_are_counted_not_repeated() {
+    let body: Vec<u8> = (0..4000u32).map(|i| (i % 17) as u8).collect();
+    let reference = shape(&decode(&download(&body, 500, false).pcap(Link::Ethernet)));
+    let mut conv = download(&body, 500, false);
+    let again = conv.segs[5].clone();
+    conv.segs.insert(7, again);
+    let t = decode(&conv.pcap(Link::Ethernet));
+    assert_eq!(shape(&t), reference);
+    let c = &t.connections[0];
+    assert!(
+        c.anomalies
+            .iter()
+            .any(|a| a.kind == AnomalyKind::Retransmission && a.en.contains("(1)")),
+        "{:?}",
+        c.anomalies
+    );
+}
+
+#[test]
+fn a_gap_is_shown_never_guessed_and_decoding_resumes_after_the_body() {
+    // MGET with two entries; a segment of the first body is lost.
+    let mut c = Conv::new(false);
+    c.send(true, &hex("32 00000001 2a"), 100);
+    let first: Vec<u8> = (0..2000u32).map(|i| i as u8).collect();
+    let mut reply = hex("00 00000002");
+    reply.extend(hex("00 00000001 61"));
+    reply.extend((first.len() as u32).to_be_bytes());
+    reply.extend(&first);
+    reply.extend(hex("00 00000001 62 00000003 787978"));
+    c.send(false, &reply, 500);
+    let lost = c
+        .segs
+        .iter()
+        .position(|s| !s.from_client && s.seq == S_ISN + 1 + 1000)
+        .expect("segment");
+    c.segs.remove(lost);
+    let t = decode(&c.pcap(Link::Ethernet));
+    let conn = &t.connections[0];
+    let bodies: Vec<_> = conn
+        .messages
+        .iter()
+        .filter_map(|m| m.payload.as_ref())
+        .collect();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(
+        (bodies[0].size, bodies[0].captured, bodies[0].md5.is_none()),
+        (2000, 1500, true)
+    );
+    assert_eq!(
+        bodies[1].md5.as_deref(),
+        Some(hexmd5(b"xyx").as_str()),
+        "decoding resumed after the gap"
+    );
+    assert!(
+        conn.anomalies
+            .iter()
+            .any(|a| a.kind == AnomalyKind::Gap && a.en.contains("500 of its 2000 bytes")),
+        "{:?}",
+        conn.anomalies
+    );
+}
+
+#[test]
+fn a_gap_inside_a_header_stops_that_direction() {
+    let mut c = Conv::new(false);
+    c.send(true, &hex("0a 00000005 612e747874"), 2);
+    c.segs.remove(4); // part of the name
+    let t = decode(&c.pcap(Link::Ethernet));
+    let conn = &t.connections[0];
+    assert!(conn.messages.is_empty());
+    let gap = conn
+        .anomalies
+        .iter()
+        .find(|a| a.kind == AnomalyKind::Gap)
+        .expect("gap");
+    assert_eq!(
+        (gap.direction, gap.offset),
+        (Some(Direction::ToServer), Some(4))
+    );
+}
+
+#[test]
+fn a_truncated_final_message_is_reported() {
+    let mut c = Conv::new(false);
+    c.send(true, &hex("0a 00000005 612e747874"), 100);
+    c.send(false, &hex("00 00000064 6162"), 100); // 100 bytes announced, 2 sent
+    let t = decode(&c.pcap(Link::Ethernet));
+    let conn = &t.connections[0];
+    let body = conn.messages.last().unwrap().payload.as_ref().unwrap();
+    assert_eq!((body.size, body.captured, body.md5.clone()), (100, 2, None));
+    assert!(
+        conn.anomalies
+            .iter()
+            .any(|a| a.kind == AnomalyKind::Truncated && a.en.contains("100 bytes announced")),
+        "{:?}",
+        conn.anomalies
+    );
+
+    let mut c = Conv::new(false);
+    c.send(true, &hex("28 00000005 612e"), 100); // cut inside the name
+    let t = decode(&c.pcap(Link::Ethernet));
+    let a = &t.connections[0].anomalies[0];
+    assert_eq!((a.kind, a.offset), (AnomalyKind::Truncated, Some(7)));
+}
+
+#[test]
+fn bytes_cut_by_the_snap_length_are_gaps() {
+    let body: Vec<u8> = vec![b'z'; 3000];
+    let mut conv = download(&body, 1000, false);
+    // The reply is 5 + 3000 bytes in 1000-byte segments: cut a full one.
+    let full = conv.segs.len() - 2;
+    assert_eq!(conv.segs[full].payload.len(), 1000);
+    conv.segs[full].cut = 400;
+    let t = decode(&conv.pcap(Link::Ethernet));
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n.kind == AnomalyKind::Gap && n.en.contains("snap length"))
+    );
+    let body = t.connections[0]
+        .messages
+        .last()
+        .unwrap()
+        .payload
+        .clone()
+        .unwrap();
+    assert_eq!((body.size, body.captured), (3000, 2600));
+}
+
+#[test]
+fn lessons_and_violations_are_pointed_out() {
+    let mut c = Conv::new(false);
+    c.send(
+        true,
+        &hex("3c 00000005 616c696365 00000006 736563726574"),
+        100,
+    );
+    c.send(false, &hex("00"), 100);
+    c.send(
+        true,
+        &hex("28 00000001 61 00000000 0cc175b9c0f1b6a831c399e269772661 ffff"),
+        100,
+    );
+    c.send(false, &hex("00 14"), 100);
+    let t = decode(&c.pcap(Link::Ethernet));
+    let k = kinds(&t);
+    for expected in [
+        AnomalyKind::ClearTextPassword,
+        AnomalyKind::Md5CannotMatch,
+        AnomalyKind::TrailingBytes,
+    ] {
+        assert!(k.contains(&expected), "{expected:?} missing from {k:?}");
+    }
+    let auth = &t.connections[0].messages[0];
+    let pass = auth
+        .fields
+        .iter()
+        .find(|f| f.name == ferry_core::Field::Pass)
+        .unwrap();
+    assert_eq!(pass.value, "\"secret\"");
+    assert!(pass.en.contains("in the clear") && pass.pt.contains("texto claro"));
+
+    let mut c = Conv::new(false);
+    c.send(true, &hex("63 0000"), 100);
+    c.send(false, &hex("01"), 100);
+    let t = decode(&c.pcap(Link::Ethernet));
+    let a = &t.connections[0].anomalies;
+    assert!(
+        a.iter()
+            .any(|a| a.kind == AnomalyKind::UnknownOp && a.offset == Some(0)),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn conversations_are_found_by_port_or_by_content() {
+    let mut http = Conv::new(false);
+    http.server_port = 8080;
+    http.send(true, b"GET / HTTP/1.0\r\n\r\n", 100);
+    assert!(decode(&http.pcap(Link::Ethernet)).connections.is_empty());
+    let mut other = Conv::new(false);
+    other.server_port = 9999;
+    other.send(true, &hex("14"), 100);
+    other.send(false, &hex("00 00000002 5b5d"), 100);
+    let t = decode(&other.pcap(Link::Ethernet));
+    assert_eq!(
+        t.connections[0].messages[1].summary,
+        "status 0: listing of 0 files"
+    );
+    let mut only = TraceOptions::default();
+    only.ports = vec![9999];
+    let t = decode_capture(&download(b"x", 10, false).pcap(Link::Ethernet), &only).unwrap();
+    assert_eq!(
+        t.connections.len(),
+        1,
+        "a ferry first byte still counts on other ports"
+    );
+}
+
+#[test]
+fn a_capture_cut_mid_record_keeps_what_it_has() {
+    let bytes = download(b"hello", 100, false).pcap(Link::Ethernet);
+    let t = decode(&bytes[..bytes.len() - 3]);
+    assert!(t.notes.iter().any(|n| n.kind == AnomalyKind::CutShort));
+    assert_eq!(t.connections[0].messages[0].summary, "DOWNLOAD \"a.txt\"");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
+        let _ = decode_capture(&bytes, &TraceOptions::default());
+    }
+
+    #[test]
+    fn arbitrary_records_after_a_valid_header_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..3000)) {
+        let mut bytes = download(b"x", 10, false).pcap(Link::Ethernet)[..24].to_vec();
+        bytes.extend(tail);
+        let _ = decode_capture(&bytes, &TraceOptions::default());
+    }
+
+    #[test]
+    fn dropped_duplicated_and_shuffled_segments_never_panic(
+        body in proptest::collection::vec(any::<u8>(), 0..3000),
+        ops in proptest::collection::vec((0usize..64, 0u8..3), 0..12),
+    ) {
+        let mut conv = download(&body, 97, false);
+        for (i, op) in ops {
+            let n = conv.segs.len();
+            if n < 2 { break; }
+            let i = 2 + i % (n - 2).max(1);
+            if i >= n { continue; }
+            match op {
+                0 => { conv.segs.remove(i); }
+                1 => { let s = conv.segs[i].clone(); conv.segs.push(s); }
+                _ => { let j = n - 1; conv.segs.swap(i, j); }
+            }
+        }
+        let t = decode(&conv.pcapng(Link::Ethernet));
+        // Whatever was lost, a body is never reported complete with a wrong MD5.
+        for m in t.connections.iter().flat_map(|c| &c.messages) {
+            if let Some(md5) = m.payload.as_ref().and_then(|p| p.md5.as_ref()) {
+                prop_assert_eq!(md5, &hexmd5(&body));
+            }
+        }
+    }
+}
