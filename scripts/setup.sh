@@ -17,3 +17,13 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     log "adding rustup target wasm32-unknown-unknown"
     rustup target add wasm32-unknown-unknown
 fi
+
+# Debian packages the tests use: tcpdump records real captures for the
+# capture decoder's end-to-end test.
+missing=()
+command -v tcpdump >/dev/null || missing+=(tcpdump)
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

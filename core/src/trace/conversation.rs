@@ -11,14 +11,14 @@ use md5::{Digest, Md5};
 use super::explain::{Context, describe};
 use super::reassembly::Stream;
 use super::transcript::{Anomaly, AnomalyKind, Direction, FieldView, Message, Payload};
-use crate::decode::Decoded;
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::limits::Limits;
 use crate::message::{
-    ClientMessage, Expect, MGetEntry, Op, Reply, Request, ResumeOutcome, Status,
-    decode_upload_size, parse_listing,
+    ClientMessage, Expect, MGetEntry, Op, Reply, Request, ResumeOutcome, Status, parse_listing,
+    read_upload_size,
 };
 use crate::name::escape;
+use crate::wire::Reader;
 
 /// The MD5 of nothing: the only digest a resume from position 0 can send.
 const EMPTY_MD5: [u8; 16] = [
@@ -30,6 +30,8 @@ struct Cursor<'a> {
     offset: u64,
     dir: Direction,
     stopped: bool,
+    /// A message broke the protocol (as opposed to the stream ending).
+    failed: bool,
 }
 
 struct Out {
@@ -51,32 +53,36 @@ impl<'a> Cursor<'a> {
             offset: 0,
             dir,
             stopped: false,
+            failed: false,
         }
     }
 
-    /// Decodes one message at the cursor, or records why it cannot.
+    /// Decodes one message at the cursor, or records why it cannot. A
+    /// message that breaks the protocol is still shown, with the fields read
+    /// before the problem.
     fn decode<T>(
         &mut self,
         out: &mut Out,
         what: &str,
-        parse: impl FnOnce(&[u8]) -> Result<Decoded<T>, DecodeError>,
+        parse: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
     ) -> Option<(T, Vec<FieldView>, u64, u64)> {
         if self.stopped {
             return None;
         }
         let bytes = self.stream.contiguous(self.offset);
         let start = self.offset;
-        match parse(bytes) {
-            Ok(d) => {
-                let fields = d
-                    .spans
-                    .iter()
-                    .map(|span| {
-                        self.field(span.field, start + span.offset, span.len, context_of(what))
-                    })
-                    .collect();
-                self.offset += d.len as u64;
-                Some((d.value, fields, start, d.len as u64))
+        let mut reader = Reader::new(bytes, 0);
+        let result = parse(&mut reader);
+        let consumed = reader.consumed() as u64;
+        let fields: Vec<FieldView> = reader
+            .into_spans()
+            .iter()
+            .map(|span| self.field(span.field, start + span.offset, span.len, context_of(what)))
+            .collect();
+        match result {
+            Ok(value) => {
+                self.offset += consumed;
+                Some((value, fields, start, consumed))
             }
             Err(e) if e.kind == DecodeErrorKind::Truncated => {
                 self.stopped = true;
@@ -114,25 +120,38 @@ impl<'a> Cursor<'a> {
             }
             Err(e) => {
                 self.stopped = true;
+                self.failed = true;
+                let at = start + e.offset;
                 let kind = if matches!(e.kind, DecodeErrorKind::UnknownOp(_)) {
                     AnomalyKind::UnknownOp
                 } else {
                     AnomalyKind::BadMessage
                 };
+                let op = bytes
+                    .first()
+                    .and_then(|&b| Op::from_byte(b))
+                    .filter(|_| self.dir == Direction::ToServer);
+                let len = fields
+                    .iter()
+                    .map(|f| f.offset + f.len)
+                    .max()
+                    .unwrap_or(start)
+                    .saturating_sub(start)
+                    .max(1);
+                out.messages.push(self.message(
+                    op,
+                    "malformed",
+                    format!("the {what} breaks the protocol: {}", e.kind),
+                    fields,
+                    start,
+                    len,
+                ));
                 out.note(
                     kind,
                     self.dir,
-                    start + e.offset,
-                    format!(
-                        "the {what} breaks the protocol at byte {}: {}",
-                        start + e.offset,
-                        e.kind
-                    ),
-                    format!(
-                        "{what} viola o protocolo no byte {}: {}",
-                        start + e.offset,
-                        e.kind
-                    ),
+                    at,
+                    format!("the {what} breaks the protocol at byte {at}: {}", e.kind),
+                    format!("{what} viola o protocolo no byte {at}: {}", e.kind),
                 );
                 None
             }
@@ -279,6 +298,7 @@ fn context_of(what: &str) -> Context {
         "resume reply" => Context::Resume,
         "mget reply" => Context::MGet,
         "entry" => Context::Entry,
+        "refusal" => Context::Refusal,
         _ => Context::Download,
     }
 }
@@ -326,8 +346,9 @@ pub(crate) fn decode(
 
 fn run(c: &mut Cursor<'_>, s: &mut Cursor<'_>, out: &mut Out, limits: &Limits) {
     let Some((mut first, fields, start, len)) =
-        c.decode(out, "request", |b| ClientMessage::decode(b, limits, true))
+        c.decode(out, "request", |r| ClientMessage::read(r, limits, true))
     else {
+        refusal(c, s, out, limits);
         return;
     };
     if let ClientMessage::Auth(credentials) = &first {
@@ -350,7 +371,7 @@ fn run(c: &mut Cursor<'_>, s: &mut Cursor<'_>, out: &mut Out, limits: &Limits) {
             format!("a senha de \"{}\" atravessa a rede em texto claro: qualquer um que capture pode lê-la", escape(credentials.user().as_bytes())),
         );
         let Some((reply, fields, start, len)) = s.decode(out, "login reply", |b| {
-            Reply::decode(b, Expect::Status, limits, true)
+            Reply::read(b, Expect::Status, limits)
         }) else {
             return;
         };
@@ -367,8 +388,9 @@ fn run(c: &mut Cursor<'_>, s: &mut Cursor<'_>, out: &mut Out, limits: &Limits) {
             return;
         }
         let Some((next, fields, start, len)) =
-            c.decode(out, "request", |b| ClientMessage::decode(b, limits, true))
+            c.decode(out, "request", |r| ClientMessage::read(r, limits, true))
         else {
+            refusal(c, s, out, limits);
             return;
         };
         if let ClientMessage::Auth(_) = next {
@@ -387,9 +409,9 @@ fn run(c: &mut Cursor<'_>, s: &mut Cursor<'_>, out: &mut Out, limits: &Limits) {
                 "a second AUTH on one connection is an unknown op; the server answers status 1".into(),
                 "um segundo AUTH na mesma conexão é uma operação desconhecida; o servidor responde status 1".into(),
             );
-            if let Some((_, fields, start, len)) = s.decode(out, "reply", |b| {
-                Reply::decode(b, Expect::Status, limits, true)
-            }) {
+            if let Some((_, fields, start, len)) =
+                s.decode(out, "reply", |b| Reply::read(b, Expect::Status, limits))
+            {
                 out.messages.push(s.message(
                     Some(Op::Auth),
                     "reply",
@@ -405,6 +427,25 @@ fn run(c: &mut Cursor<'_>, s: &mut Cursor<'_>, out: &mut Out, limits: &Limits) {
         request(c, s, out, limits, first, fields, start, len);
     } else {
         request(c, s, out, limits, first, fields, start, len);
+    }
+}
+
+/// After a request that broke the protocol: the server's status 1, if any.
+fn refusal(c: &Cursor<'_>, s: &mut Cursor<'_>, out: &mut Out, limits: &Limits) {
+    if !c.failed {
+        return;
+    }
+    if let Some((Reply::Status(status), fields, start, len)) =
+        s.decode(out, "refusal", |r| Reply::read(r, Expect::Status, limits))
+    {
+        let summary = match status {
+            Status::Error => {
+                "status 1: refused (the request broke the protocol); the server closes".to_owned()
+            }
+            Status::Ok => "status 0 after a request that broke the protocol".to_owned(),
+        };
+        out.messages
+            .push(s.message(None, "reply", summary, fields, start, len));
     }
 }
 
@@ -433,7 +474,7 @@ fn request(
     out.messages
         .push(c.message(Some(op), "request", summary, fields, start, len));
     let reply = |s: &mut Cursor<'_>, out: &mut Out, what: &str, expect: Expect| {
-        s.decode(out, what, |b| Reply::decode(b, expect, limits, true))
+        s.decode(out, what, |r| Reply::read(r, expect, limits))
     };
     match request {
         Request::Download { .. } => {
@@ -505,8 +546,7 @@ fn request(
             if status == Status::Error {
                 return;
             }
-            let Some((size, fields, start, len)) =
-                c.decode(out, "upload size", |b| decode_upload_size(b, true))
+            let Some((size, fields, start, len)) = c.decode(out, "upload size", read_upload_size)
             else {
                 return;
             };

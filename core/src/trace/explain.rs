@@ -15,6 +15,7 @@ pub(crate) enum Context {
     Resume,
     MGet,
     Entry,
+    Refusal,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -35,18 +36,28 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, S
     let n = u32_of(raw);
     let text = escape(raw);
     let (value, en, pt): (String, String, String) = match field {
-        Field::Op => {
-            let name = crate::message::Op::from_byte(byte).map_or("unknown", |op| op.as_str());
-            (
-                format!("{byte} ({name})"),
+        Field::Op => match crate::message::Op::from_byte(byte) {
+            Some(op) => (
+                format!("{byte} ({})", op.as_str()),
                 format!(
-                    "Operation code: {byte} asks for {name}. Each connection carries one operation."
+                    "Operation code: {byte} asks for {}. Each connection carries one operation.",
+                    op.as_str()
                 ),
                 format!(
-                    "Código da operação: {byte} pede {name}. Cada conexão leva uma única operação."
+                    "Código da operação: {byte} pede {}. Cada conexão leva uma única operação.",
+                    op.as_str()
                 ),
-            )
-        }
+            ),
+            None => (
+                format!("{byte} (undefined)"),
+                format!(
+                    "Operation code {byte} is not defined by the protocol: the server answers status 1 and closes."
+                ),
+                format!(
+                    "O código de operação {byte} não existe no protocolo: o servidor responde status 1 e fecha."
+                ),
+            ),
+        },
         Field::NameLen | Field::MaskLen | Field::UserLen | Field::PassLen | Field::ListingLen => {
             let what = match field {
                 Field::NameLen => ("file name", "nome do arquivo"),
@@ -147,6 +158,10 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, S
                 (Context::Resume, 0) => (
                     "request accepted; a result code follows",
                     "pedido aceito; segue um código de resultado",
+                ),
+                (Context::Refusal, _) => (
+                    "the request broke the protocol: refused, and the server closes",
+                    "o pedido violou o protocolo: recusado, e o servidor fecha",
                 ),
                 (Context::MGet, 0) => (
                     "the mask is valid; a count of files follows",

@@ -1,0 +1,166 @@
+//! `ferry decode` on captures recorded just now: scripts/make-captures.sh
+//! runs the real server and client under tcpdump on the loopback interface,
+//! and the transcript must match what was sent, byte for byte (by MD5).
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use common::BIN;
+use serde_json::Value;
+
+fn record() -> (tempfile::TempDir, u16) {
+    let out = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/make-captures.sh");
+    let status = Command::new("bash")
+        .arg(script)
+        .arg(out.path())
+        .env("FERRY", BIN)
+        .env("PORT", port.to_string())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "make-captures.sh failed (it needs root and tcpdump: scripts/setup.sh installs it)"
+    );
+    (out, port)
+}
+
+fn decode(path: &std::path::Path, port: u16) -> Value {
+    let out = Command::new(BIN)
+        .arg("decode")
+        .arg(path)
+        .args(["--json", "--port", &port.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn real_captures_decode_message_by_message() {
+    let (dir, port) = record();
+    let sums: HashMap<String, String> = std::fs::read_to_string(dir.path().join("files.md5"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            l.split_once("  ")
+                .map(|(s, n)| (n.to_owned(), s.to_owned()))
+        })
+        .collect();
+
+    let tour = decode(&dir.path().join("tour.pcap"), port);
+    let conns = tour["connections"].as_array().unwrap();
+    assert_eq!(conns.len(), 8, "{tour:#}");
+    let ops: Vec<&str> = conns
+        .iter()
+        .map(|c| c["messages"][0]["op"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "LIST", "DOWNLOAD", "DOWNLOAD", "UPLOAD", "MGET", "DOWNLOAD", "AUTH", "AUTH"
+        ]
+    );
+    for c in conns {
+        assert_eq!(c["server"], format!("127.0.0.1:{port}"));
+    }
+    // Names and statuses, field by field.
+    let first = &conns[1]["messages"];
+    assert_eq!(first[0]["fields"][2]["value"], "\"hello.txt\"");
+    assert_eq!(first[1]["fields"][0]["value"], "0");
+    assert_eq!(
+        conns[5]["messages"][1]["fields"][0]["value"], "1",
+        "missing.txt: status 1"
+    );
+    // Every payload's MD5 is the MD5 of the file sent.
+    let payload_md5s: Vec<String> = conns
+        .iter()
+        .flat_map(|c| c["messages"].as_array().unwrap())
+        .filter_map(|m| m["payload"]["md5"].as_str().map(str::to_owned))
+        .collect();
+    let expected: Vec<String> = [
+        "hello.txt",
+        "docs/numbers.txt",
+        "upload.txt",
+        "docs/numbers.txt",
+        "docs/ops.txt",
+        "notes.txt",
+    ]
+    .iter()
+    .map(|f| sums[*f].clone())
+    .collect();
+    assert_eq!(payload_md5s, expected);
+    // The password in the clear is pointed out.
+    assert!(
+        conns[6]["anomalies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "clear_text_password")
+    );
+
+    let resume = decode(&dir.path().join("resume.pcap"), port);
+    let msgs = resume["connections"][0]["messages"].as_array().unwrap();
+    assert_eq!(msgs[0]["summary"], "RESUME \"sample.txt\" from byte 30000");
+    assert_eq!(msgs[2]["payload"]["captured"], msgs[2]["payload"]["size"]);
+
+    let errors = decode(&dir.path().join("errors.pcap"), port);
+    let kinds: Vec<&str> = errors["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["anomalies"].as_array().unwrap())
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["unknown_op", "bad_message"]);
+
+    // The readable ladder shows the same conversation.
+    let out = Command::new(BIN)
+        .arg("decode")
+        .arg(dir.path().join("tour.pcap"))
+        .args(["--port", &port.to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("client ----> server") && text.contains("DOWNLOAD \"hello.txt\""),
+        "{text}"
+    );
+    let out = Command::new(BIN)
+        .arg("decode")
+        .arg(dir.path().join("tour.pcap"))
+        .args(["--pt", "--port", &port.to_string()])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Código da operação"));
+}
+
+#[test]
+fn a_file_that_is_not_a_capture_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.pcap"), b"hello").unwrap();
+    let out = Command::new(BIN)
+        .arg("decode")
+        .arg(dir.path().join("x.pcap"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a pcap or pcapng capture"));
+    let out = Command::new(BIN)
+        .arg("decode")
+        .arg(dir.path().join("missing.pcap"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7));
+}

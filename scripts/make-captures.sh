@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Records real ferry conversations with tcpdump on the loopback interface:
+#   OUTDIR/tour.pcap    every op: LIST, DOWNLOAD, UPLOAD, MGET, a missing
+#                       file, AUTH (right and wrong password)
+#   OUTDIR/resume.pcap  an interrupted download resumed with op 40
+#   OUTDIR/errors.pcap  an unknown op and a hostile name sent by hand
+# Usage: scripts/make-captures.sh [OUTDIR]   (default docs/captures)
+# Environment: FERRY (the binary; built if unset), PORT (default 20000).
+# Needs root (tcpdump) and writes OUTDIR/files.md5 with the sample files' MD5s.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=$(mkdir -p "${1:-docs/captures}" && cd "${1:-docs/captures}" && pwd)
+PORT=${PORT:-20000}
+if [ -z "${FERRY:-}" ]; then
+    cargo build -q -p ferry
+    FERRY=$PWD/target/debug/ferry
+fi
+command -v tcpdump >/dev/null || { echo "make-captures: tcpdump is missing (scripts/setup.sh installs it)" >&2; exit 2; }
+
+WORK=$(mktemp -d /tmp/ferry-captures.XXXXXX)
+SERVER=""
+DUMP=""
+cleanup() {
+    [ -n "$DUMP" ] && kill "$DUMP" 2>/dev/null || true
+    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
+    wait 2>/dev/null || true
+    [ -n "${KEEP:-}" ] && echo "kept $WORK" >&2 || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Deterministic sample files, small so the captures stay small.
+ROOT=$WORK/root
+mkdir -p "$ROOT/public/docs" "$WORK/client"
+printf 'Hello from ferry!\n' > "$ROOT/public/hello.txt"
+seq 1 1500 > "$ROOT/public/docs/numbers.txt"
+printf 'op 10 DOWNLOAD, 20 LIST, 30 UPLOAD, 40 RESUME, 50 MGET, 60 AUTH\n' > "$ROOT/public/docs/ops.txt"
+seq 1 4000 | sed 's/$/ ferry sample line/' > "$ROOT/public/sample.txt"
+FERRY_PASSWORD=secret "$FERRY" user add alice --root "$ROOT" 2>/dev/null
+printf 'alice private notes\n' > "$ROOT/private/alice/notes.txt"
+printf 'uploaded by the client\n' > "$WORK/client/upload.txt"
+
+RUST_LOG=warn "$FERRY" serve "$PORT" --root "$ROOT" > "$WORK/server.out" 2>&1 &
+SERVER=$!
+for _ in $(seq 100); do ss -Hltn "sport = :$PORT" | grep -q . && break; sleep 0.05; done
+
+start_dump() {
+    # Each capture has its own log: wait for this tcpdump, not the last one.
+    local log="$WORK/tcpdump-$1.err"
+    tcpdump -i lo -U --immediate-mode -Z root -s 0 -w "$OUT/$1" "tcp port $PORT" 2> "$log" &
+    DUMP=$!
+    for _ in $(seq 100); do grep -q "listening on" "$log" 2>/dev/null && break; sleep 0.05; done
+    sleep 0.2
+}
+stop_dump() {
+    sleep 0.3
+    kill -INT "$DUMP"
+    wait "$DUMP" 2>/dev/null || true
+    DUMP=""
+}
+run() { (cd "$WORK/client" && "$FERRY" "$@" > /dev/null 2>&1) || true; }
+A=127.0.0.1:$PORT
+
+start_dump tour.pcap
+run ls "$A"
+run get "$A" hello.txt
+run get "$A" docs/numbers.txt
+run put "$A" upload.txt
+run mget "$A" 'docs/*.txt'
+run get "$A" missing.txt
+FERRY_PASSWORD=secret run get "$A" notes.txt --user alice
+FERRY_PASSWORD=wrong run ls "$A" --user alice
+stop_dump
+
+# An interrupted download: the client holds the first 30,000 bytes.
+head -c 30000 "$ROOT/public/sample.txt" > "$WORK/client/sample.txt.part"
+start_dump resume.pcap
+run get "$A" sample.txt
+stop_dump
+
+start_dump errors.pcap
+printf '\x63' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; cat >&3; cat <&3 > /dev/null" || true
+printf '\x0a\x00\x00\x00\x0d../etc/passwd' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; cat >&3; cat <&3 > /dev/null" || true
+stop_dump
+
+( cd "$ROOT/public" && md5sum hello.txt docs/numbers.txt docs/ops.txt sample.txt ) > "$OUT/files.md5"
+( cd "$ROOT/private/alice" && md5sum notes.txt ) >> "$OUT/files.md5"
+( cd "$WORK/client" && md5sum upload.txt ) >> "$OUT/files.md5"
+ls -l "$OUT" >&2
