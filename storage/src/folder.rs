@@ -15,7 +15,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use ferry_core::{Limits, ListEntry, Name, RESERVED_PREFIX};
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
 
 use crate::error::StoreError;
 use crate::partial::Partial;
@@ -146,28 +146,54 @@ impl Folder {
     /// names that could not be requested are left out.
     pub fn list(&self) -> Result<Vec<ListEntry>, StoreError> {
         let mut out = Vec::new();
-        // Breadth-first, one open folder at a time, so a deep tree cannot
-        // exhaust descriptors.
+        self.walk(|_, path, _, st| {
+            // Only what a request could name: folders to descend, files to list.
+            let Some(path) = path.filter(|p| Name::parse(p.as_bytes(), &self.limits).is_ok())
+            else {
+                return Ok(false);
+            };
+            match FileType::from_raw_mode(st.st_mode) {
+                FileType::RegularFile => {
+                    out.push(ListEntry {
+                        name: path.to_owned(),
+                        size: st.st_size as u64,
+                    });
+                    Ok(false)
+                }
+                FileType::Directory => Ok(true),
+                _ => Ok(false),
+            }
+        })?;
+        out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Visits every entry beneath the folder, breadth-first with one folder
+    /// open at a time (a deep tree cannot exhaust descriptors), never
+    /// through a symlink. `visit` gets the folder holding the entry, the
+    /// entry's relative path (`None` if not UTF-8), its raw name and its
+    /// status, and returns whether to descend into it.
+    fn walk(
+        &self,
+        mut visit: impl FnMut(&OwnedFd, Option<&str>, &[u8], &Stat) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
         let mut queue = VecDeque::from([String::new()]);
         while let Some(prefix) = queue.pop_front() {
-            let dir = if prefix.is_empty() {
-                rustix::fs::openat(
-                    &self.fd,
-                    ".",
-                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )
+            let path = if prefix.is_empty() {
+                "."
             } else {
-                rustix::fs::openat2(
-                    &self.fd,
-                    prefix.as_str(),
-                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                    Mode::empty(),
-                    RESOLVE,
-                )
+                prefix.as_str()
             };
             // A folder that vanished or turned into a symlink meanwhile is skipped.
-            let Ok(dir) = dir else { continue };
+            let Ok(dir) = rustix::fs::openat2(
+                &self.fd,
+                path,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+                RESOLVE,
+            ) else {
+                continue;
+            };
             let entries = rustix::fs::Dir::read_from(&dir).map_err(|e| StoreError::Io(e.into()))?;
             for entry in entries {
                 let entry = entry.map_err(|e| StoreError::Io(e.into()))?;
@@ -175,32 +201,24 @@ impl Folder {
                 if raw == b"." || raw == b".." {
                     continue;
                 }
-                let Ok(component) = std::str::from_utf8(raw) else {
-                    continue;
-                };
-                let full = if prefix.is_empty() {
-                    component.to_owned()
-                } else {
-                    format!("{prefix}/{component}")
-                };
-                if Name::parse(full.as_bytes(), &self.limits).is_err() {
-                    continue;
-                }
                 let Ok(st) = rustix::fs::statat(&dir, raw, AtFlags::SYMLINK_NOFOLLOW) else {
                     continue;
                 };
-                match FileType::from_raw_mode(st.st_mode) {
-                    FileType::RegularFile => out.push(ListEntry {
-                        name: full,
-                        size: st.st_size as u64,
-                    }),
-                    FileType::Directory => queue.push_back(full),
-                    _ => {}
+                let full = std::str::from_utf8(raw).ok().map(|c| {
+                    if prefix.is_empty() {
+                        c.to_owned()
+                    } else {
+                        format!("{prefix}/{c}")
+                    }
+                });
+                if visit(&dir, full.as_deref(), raw, &st)?
+                    && let Some(full) = full
+                {
+                    queue.push_back(full);
                 }
             }
         }
-        out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
+        Ok(())
     }
 
     /// The listing entries whose names match a globset mask (`*` does not
@@ -285,41 +303,18 @@ impl Folder {
     /// or a power cut); returns how many were removed.
     pub fn remove_temporaries(&self) -> Result<usize, StoreError> {
         let mut removed = 0;
-        let mut queue = VecDeque::from([String::from(".")]);
-        while let Some(path) = queue.pop_front() {
-            let Ok(dir) = rustix::fs::openat2(
-                &self.fd,
-                path.as_str(),
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
-                RESOLVE,
-            ) else {
-                continue;
-            };
-            let entries = rustix::fs::Dir::read_from(&dir).map_err(|e| StoreError::Io(e.into()))?;
-            for entry in entries {
-                let entry = entry.map_err(|e| StoreError::Io(e.into()))?;
-                let raw = entry.file_name().to_bytes();
-                if raw == b"." || raw == b".." {
-                    continue;
-                }
-                let Ok(st) = rustix::fs::statat(&dir, raw, AtFlags::SYMLINK_NOFOLLOW) else {
-                    continue;
-                };
-                let kind = FileType::from_raw_mode(st.st_mode);
-                if kind == FileType::Directory {
-                    if let Ok(text) = std::str::from_utf8(raw) {
-                        queue.push_back(format!("{path}/{text}"));
-                    }
-                } else if kind == FileType::RegularFile
-                    && raw.starts_with(RESERVED_PREFIX.as_bytes())
-                {
-                    rustix::fs::unlinkat(&dir, raw, AtFlags::empty())
+        self.walk(
+            |dir, path, raw, st| match FileType::from_raw_mode(st.st_mode) {
+                FileType::Directory => Ok(path.is_some()),
+                FileType::RegularFile if raw.starts_with(RESERVED_PREFIX.as_bytes()) => {
+                    rustix::fs::unlinkat(dir, raw, AtFlags::empty())
                         .map_err(|e| StoreError::Io(e.into()))?;
                     removed += 1;
+                    Ok(false)
                 }
-            }
-        }
+                _ => Ok(false),
+            },
+        )?;
         Ok(removed)
     }
 }
