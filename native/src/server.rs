@@ -84,13 +84,15 @@ pub fn run(config: ServeConfig) -> anyhow::Result<()> {
     let public_path = config.root.join("public");
     let public = Folder::open(&public_path, config.limits.clone())
         .with_context(|| format!("cannot open {}", public_path.display()))?;
-    let removed = public.remove_temporaries().unwrap_or(0);
-    if removed > 0 {
-        log::info!("removed {removed} unfinished upload(s) left from an earlier run");
-    }
     let private_path = config.root.join("private");
     let private = Folder::open(&private_path, config.limits.clone())
         .with_context(|| format!("cannot open {}", private_path.display()))?;
+    // Uploads cut short by a crash or a power cut left temporaries behind.
+    let removed =
+        public.remove_temporaries().unwrap_or(0) + private.remove_temporaries().unwrap_or(0);
+    if removed > 0 {
+        log::info!("removed {removed} unfinished upload(s) left from an earlier run");
+    }
     let (listener, ipv6) = crate::listen::bind_all(config.port).map_err(|e| {
         anyhow::anyhow!(
             "cannot listen on port {}: {e}{}",

@@ -218,3 +218,27 @@ fn sigterm_lets_a_transfer_in_flight_finish_then_exits_0() {
     );
     let _ = ClientEvent::Refused;
 }
+
+#[test]
+fn stale_temporaries_are_removed_at_start_in_every_folder() {
+    let server = Server::start(&[], |root| {
+        std::fs::create_dir_all(root.join("private/bob/deep")).unwrap();
+        std::fs::write(root.join("public/.ferry-upload-1-1"), b"stale").unwrap();
+        std::fs::write(root.join("private/bob/deep/.ferry-upload-2-2"), b"stale").unwrap();
+        std::fs::write(root.join("private/bob/keep.txt"), b"kept").unwrap();
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!server.public().join(".ferry-upload-1-1").exists());
+    assert!(
+        !server
+            .root()
+            .join("private/bob/deep/.ferry-upload-2-2")
+            .exists()
+    );
+    assert!(server.root().join("private/bob/keep.txt").exists());
+    assert!(
+        server.log().contains("removed 2 unfinished upload(s)"),
+        "{}",
+        server.log()
+    );
+}

@@ -454,3 +454,24 @@ fn each_error_class_has_its_exit_code() {
     }
     let _ = TcpStream::connect(&addr);
 }
+
+#[test]
+fn host_may_be_a_name_an_ipv4_or_a_bracketed_ipv6_address() {
+    let s = server();
+    let dir = local();
+    let port = s.addr.port();
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        let out = ferry(dir.path(), &["get", &host, "a.txt"]);
+        assert_eq!(code(&out), 0, "{host}: {}", stderr(&out));
+        assert_eq!(
+            std::fs::read(dir.path().join("a.txt")).unwrap(),
+            b"alpha",
+            "{host}"
+        );
+        std::fs::remove_file(dir.path().join("a.txt")).unwrap();
+    }
+}
