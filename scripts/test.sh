@@ -19,5 +19,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "core builds for wasm32-unknown-unknown"
 cargo build -p ferry-core --target wasm32-unknown-unknown --locked
 
+step "documentation builds without warnings"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
 step "tests"
 cargo test --workspace --locked

@@ -1,6 +1,9 @@
 //! The `ferry` binary: parses the command line and dispatches.
 
 #![forbid(unsafe_code)]
+// Doc comments on the command line types are its --help text, where
+// `[::1]:20000` and `private/<user>` are meant literally, not as doc links or HTML.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 mod cli;
 mod client;
