@@ -495,14 +495,17 @@ impl Reply {
         expect: Expect,
         limits: &Limits,
     ) -> Result<Reply, DecodeError> {
-        if expect == Expect::MGetEntry {
-            return read_mget_entry(r, limits).map(Reply::MGetEntry);
-        }
-        let status = Status::read(r, Field::Status)?;
-        if status == Status::Error || expect == Expect::Status {
+        // An op 50 entry starts with its own status byte; every other reply
+        // starts with a status, and status 1 ends it.
+        let status = match expect {
+            Expect::MGetEntry => return read_mget_entry(r, limits).map(Reply::MGetEntry),
+            _ => Status::read(r, Field::Status)?,
+        };
+        if status == Status::Error {
             return Ok(Reply::Status(status));
         }
         Ok(match expect {
+            Expect::Status | Expect::MGetEntry => Reply::Status(status),
             Expect::Download => Reply::Download {
                 size: r.u32(Field::Size)?,
             },
@@ -532,7 +535,6 @@ impl Reply {
             Expect::MGetStart => Reply::MGetStart {
                 count: r.u32(Field::Count)?,
             },
-            Expect::Status | Expect::MGetEntry => unreachable!("handled above"),
         })
     }
 }

@@ -696,7 +696,7 @@ impl Exchange for MGetX<'_> {
 
     fn body(&mut self, data: &[u8]) -> Result<(), ClientError> {
         if self.skipping > 0 {
-            self.skipping -= data.len() as u64;
+            self.skipping = self.skipping.saturating_sub(data.len() as u64);
             return Ok(());
         }
         let Some((part, expected, _)) = self.current.as_mut() else {
