@@ -237,9 +237,11 @@ impl Conn {
         smol::unblock(move || {
             use rustix::event::{PollFd, PollFlags, Timespec};
             let socket = io.get_ref();
-            // Let Nagle fill segments while a large body streams; the last
-            // partial segment is pushed when NODELAY is restored below.
+            // Full segments only while a large body streams (nginx's
+            // tcp_nopush): Nagle on and the socket corked. Uncorking and
+            // restoring NODELAY below push the last partial segment.
             let _ = rustix::net::sockopt::set_tcp_nodelay(socket, false);
+            let _ = rustix::net::sockopt::set_tcp_cork(socket, true);
             let (mut offset, mut sent) = (offset, 0u64);
             while sent < len {
                 let count = (len - sent).min(SENDFILE_CHUNK as u64) as usize;
@@ -262,6 +264,7 @@ impl Conn {
                     Err(e) => return Err(e.into()),
                 }
             }
+            let _ = rustix::net::sockopt::set_tcp_cork(socket, false);
             let _ = rustix::net::sockopt::set_tcp_nodelay(socket, true);
             Ok(sent)
         })
