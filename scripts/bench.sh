@@ -2,7 +2,8 @@
 # Benchmarks ferry against the physical limit (raw loopback TCP, iperf3) and
 # a peer (nginx with sendfile), in one run, and prints the ratios:
 #   1. one 1 GiB download over loopback, to nowhere (the same client code
-#      for ferry and nginx: target/release/examples/ferry-load);
+#      for ferry and nginx: target/release/examples/ferry-load), free and
+#      pinned (servers on CPU 0, client on CPU 1: steadier);
 #   2. 4 KiB downloads, one request per connection, 50 clients, 20,000
 #      requests: requests per second and p50/p99 latency (nginx also with ab);
 #   3. server memory (RSS) per idle connection with 1,000 held open.
@@ -108,6 +109,20 @@ NGINX_DL=$(median < "$WORK/dl.nginx")
 IPERF_DEFAULT=$(median < "$WORK/dl.iperf")
 IPERF_1M=$(median < "$WORK/dl.iperf1m")
 
+# The same, with every server thread on CPU 0 and the client on CPU 1: far
+# steadier than letting the scheduler move them around.
+echo "bench: 1 GiB downloads pinned (servers on CPU 0, client on CPU 1)" >&2
+pin_all() { for pid in "$@"; do taskset -a -p "$PIN_MASK" "$pid" > /dev/null; done; }
+PIN_MASK=1 pin_all "$FERRY_PID" "$NGINX_PID" $(pgrep -P "$NGINX_PID")
+: > "$WORK/pin.ferry"; : > "$WORK/pin.nginx"
+for _ in $(seq "$RUNS"); do
+    taskset -c 1 "$LOAD" download ferry "127.0.0.1:$FPORT" big.bin | field bytes_per_second >> "$WORK/pin.ferry"
+    taskset -c 1 "$LOAD" download http "127.0.0.1:$NPORT" big.bin | field bytes_per_second >> "$WORK/pin.nginx"
+done
+PIN_MASK=$(python3 -c "print(hex((1 << $(nproc)) - 1))") pin_all "$FERRY_PID" "$NGINX_PID" $(pgrep -P "$NGINX_PID")
+FERRY_PIN=$(median < "$WORK/pin.ferry")
+NGINX_PIN=$(median < "$WORK/pin.nginx")
+
 # --- 2. small requests ---
 echo "bench: $REQUESTS requests of 4 KiB, $CONCURRENCY clients" >&2
 FERRY_RPS_LINE=$("$LOAD" rps ferry "127.0.0.1:$FPORT" f4k -c "$CONCURRENCY" -n "$REQUESTS")
@@ -144,6 +159,9 @@ ferry benchmark  ($(nproc) cores, $(uname -r))
   nginx $("$NGINX" -v 2>&1 | sed 's/.*\///') (sendfile)                             $(gbps "$NGINX_DL")    $(ratio "$FERRY_DL" "$NGINX_DL") of nginx
   raw TCP limit: iperf3 default writes                    $(gbps "$IPERF_DEFAULT")    $(ratio "$FERRY_DL" "$IPERF_DEFAULT") of it
   raw TCP limit: iperf3 -l 1M                             $(gbps "$IPERF_1M")    $(ratio "$FERRY_DL" "$IPERF_1M") of it
+  pinned (servers on CPU 0, client on CPU 1):
+  ferry                                                   $(gbps "$FERRY_PIN")
+  nginx                                                   $(gbps "$NGINX_PIN")    $(ratio "$FERRY_PIN" "$NGINX_PIN") of nginx
 
 4 KiB download, new connection each, $CONCURRENCY clients, $REQUESTS requests
                                      req/s     p50 ms   p99 ms   failures
