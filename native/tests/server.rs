@@ -534,6 +534,19 @@ fn a_stalled_client_is_cut_at_the_timeout() {
         "cut too early: {waited:?}"
     );
     assert!(waited < Duration::from_secs(10), "not cut: {waited:?}");
+    // A client that never sends a byte gets the same answer, on time.
+    let mut silent = TcpStream::connect(server.addr).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let started = Instant::now();
+    let mut reply = Vec::new();
+    silent.read_to_end(&mut reply).unwrap();
+    assert_eq!(reply, [1]);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900)
+            && started.elapsed() < Duration::from_secs(10)
+    );
     // A slow but moving client is not cut: one byte every 0.4 s.
     let mut slow = TcpStream::connect(server.addr).unwrap();
     slow.set_read_timeout(Some(Duration::from_secs(15)))
