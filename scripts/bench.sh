@@ -127,6 +127,10 @@ NGINX_PIN=$(median < "$WORK/pin.nginx")
 echo "bench: $REQUESTS requests of 4 KiB, $CONCURRENCY clients" >&2
 FERRY_RPS_LINE=$("$LOAD" rps ferry "127.0.0.1:$FPORT" f4k -c "$CONCURRENCY" -n "$REQUESTS")
 NGINX_RPS_LINE=$("$LOAD" rps http "127.0.0.1:$NPORT" f4k -c "$CONCURRENCY" -n "$REQUESTS")
+PIN_MASK=1 pin_all "$FERRY_PID" "$NGINX_PID" $(pgrep -P "$NGINX_PID")
+FERRY_RPS_PIN=$(taskset -c 1 "$LOAD" rps ferry "127.0.0.1:$FPORT" f4k -c "$CONCURRENCY" -n "$REQUESTS" | field rps)
+NGINX_RPS_PIN=$(taskset -c 1 "$LOAD" rps http "127.0.0.1:$NPORT" f4k -c "$CONCURRENCY" -n "$REQUESTS" | field rps)
+PIN_MASK=$(python3 -c "print(hex((1 << $(nproc)) - 1))") pin_all "$FERRY_PID" "$NGINX_PID" $(pgrep -P "$NGINX_PID")
 AB_OUT=$(ab -q -n "$REQUESTS" -c "$CONCURRENCY" "http://127.0.0.1:$NPORT/f4k" 2>/dev/null)
 AB_RPS=$(awk '/Requests per second/ {print $4}' <<< "$AB_OUT")
 AB_P50=$(awk '$1 == "50%" {print $2}' <<< "$AB_OUT")
@@ -169,6 +173,7 @@ ferry benchmark  ($(nproc) cores, $(uname -r))
   nginx (ferry-load, HTTP/1.0)       $(f "$NGINX_RPS_LINE" rps)     $(f "$NGINX_RPS_LINE" p50_ms)    $(f "$NGINX_RPS_LINE" p99_ms)    $(f "$NGINX_RPS_LINE" failures)
   nginx (ab, no keep-alive)          $AB_RPS     $AB_P50       $AB_P99
   ferry / nginx (same client)        $(ratio "$(f "$FERRY_RPS_LINE" rps)" "$(f "$NGINX_RPS_LINE" rps)")
+  pinned (servers on CPU 0, clients on CPU 1): ferry $FERRY_RPS_PIN, nginx $NGINX_RPS_PIN req/s, $(ratio "$FERRY_RPS_PIN" "$NGINX_RPS_PIN")
 
 Memory per idle connection ($IDLE held open)      KiB
   ferry                                           $FERRY_IDLE
