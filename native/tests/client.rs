@@ -427,9 +427,18 @@ fn each_error_class_has_its_exit_code() {
         .output()
         .unwrap();
     assert_eq!(code(&out), 6, "{}", stderr(&out));
-    // 7: a local file that is not there.
+    // 7: a local file that is not there, or too large for the protocol
+    // (a sparse 5 GiB file: nothing on disk).
     let out = ferry(dir.path(), &["put", &addr, "absent.bin"]);
     assert_eq!(code(&out), 7, "{}", stderr(&out));
+    std::fs::File::create(dir.path().join("huge.bin"))
+        .unwrap()
+        .set_len(5 << 30)
+        .unwrap();
+    let out = ferry(dir.path(), &["put", &addr, "huge.bin"]);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert!(stderr(&out).contains("under 4 GiB"), "{}", stderr(&out));
+    assert!(!s.public().join("huge.bin").exists());
     // 8: a server that breaks the protocol.
     let (bad_addr, handle) = scripted(1, vec![7]);
     let out = ferry(dir.path(), &["ls", &bad_addr]);

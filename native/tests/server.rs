@@ -838,3 +838,57 @@ fn still_serving_f(server: &Server) {
     );
     assert_eq!(got.body(), b"x");
 }
+
+#[test]
+fn files_of_4_gib_or_more_are_refused_and_listed_with_their_true_size() {
+    // A sparse file: 5 GiB on paper, nothing on disk.
+    let server = Server::start(&[], |root| {
+        let f = std::fs::File::create(root.join("public/huge.bin")).unwrap();
+        f.set_len(5 << 30).unwrap();
+        std::fs::write(root.join("public/small.bin"), b"ok").unwrap();
+    });
+    assert_eq!(
+        raw(server.addr, &frame(10, b"huge.bin", &[])),
+        [1],
+        "op 10: status 1"
+    );
+    let mut tail = 0u32.to_be_bytes().to_vec();
+    tail.extend(md5(b""));
+    assert_eq!(
+        raw(server.addr, &frame(40, b"huge.bin", &tail)),
+        [1],
+        "op 40: status 1"
+    );
+    let got = request(
+        server.addr,
+        None,
+        Request::MGet {
+            mask: mask("*.bin"),
+        },
+        &[],
+    );
+    let entries: Vec<(String, Option<u32>)> = got
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::MGetEntry(entry) => {
+                Some((entry.name.as_ref().unwrap().to_string(), entry.size))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("huge.bin".to_owned(), None),
+            ("small.bin".to_owned(), Some(2))
+        ],
+        "op 50: entry status 10"
+    );
+    assert_eq!(got.bodies, [b"ok".to_vec()]);
+    let got = request(server.addr, None, Request::List, &[]);
+    let [ClientEvent::Listing(list)] = &got.events[..] else {
+        panic!("{:?}", got.events)
+    };
+    assert_eq!(list[0].size, 5 << 30, "LIST shows the true size");
+}
