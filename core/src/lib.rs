@@ -86,7 +86,7 @@ pub use decode::Decoded;
 pub use error::{ApiMisuse, DecodeError, DecodeErrorKind, SessionError};
 pub use limits::Limits;
 pub use message::{
-    ClientMessage, Credentials, Expect, ListEntry, MGetEntry, Mask, Op, Reply, Request,
+    ClientMessage, Credentials, EMPTY_MD5, Expect, ListEntry, MGetEntry, Mask, Op, Reply, Request,
     ResumeOutcome, Status, decode_upload_size, encode_listing, parse_listing,
 };
 pub use name::{BadName, Name, NameError, RESERVED_PREFIX, check_component, escape};

@@ -17,6 +17,12 @@ use crate::limits::Limits;
 use crate::name::{BadName, Name, NameError, check_component};
 use crate::wire::{Field, Reader, put_prefixed, put_u8, put_u32};
 
+/// The MD5 of the empty string: what op 40 sends with position 0, a plain
+/// download.
+pub const EMPTY_MD5: [u8; 16] = [
+    0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0xb2, 0x04, 0xe9, 0x80, 0x09, 0x98, 0xec, 0xf8, 0x42, 0x7e,
+];
+
 /// An operation code: the first byte a client sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]

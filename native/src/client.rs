@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use async_io::Async;
 use ferry_core::{
-    ClientEvent, ClientSession, Credentials, DecodeErrorKind, Limits, ListEntry, Mask, Name,
-    Output, Request, ResumeOutcome, SessionError, encode_listing, escape,
+    ClientEvent, ClientSession, Credentials, DecodeErrorKind, EMPTY_MD5, Limits, ListEntry, Mask,
+    Name, Output, Request, ResumeOutcome, SessionError, encode_listing, escape,
 };
-use ferry_storage::{EMPTY_MD5, Folder, Partial, StoreError};
+use ferry_storage::{Folder, Partial, StoreError};
 
-use crate::drive::{Clock, Conn, Waited, until};
+use crate::drive::{Clock, Conn, Waited, misuse, until};
 use crate::error::ClientError;
 use crate::progress::Progress;
 
@@ -228,13 +228,6 @@ async fn read_early_answer(conn: &mut Conn, session: &mut ClientSession, clock: 
             }
             _ => return,
         }
-    }
-}
-
-fn misuse(result: Result<(), ferry_core::ApiMisuse>) {
-    if let Err(e) = result {
-        log::error!("{e}");
-        debug_assert!(false, "{e}");
     }
 }
 

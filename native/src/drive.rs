@@ -291,3 +291,12 @@ impl Conn {
         drained
     }
 }
+
+/// Reports a session call made out of order: a bug in this crate's drive
+/// loops, never something a peer can cause (so it is logged, not fatal).
+pub fn misuse(result: Result<(), ferry_core::ApiMisuse>) {
+    if let Err(e) = result {
+        log::error!("{e}");
+        debug_assert!(false, "{e}");
+    }
+}

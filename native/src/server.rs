@@ -26,7 +26,7 @@ use rustix::net::RecvFlags;
 use smol::lock::Semaphore;
 
 use crate::config::ServeConfig;
-use crate::drive::{Clock, Conn, Waited, until};
+use crate::drive::{Clock, Conn, Waited, misuse, until};
 
 /// How long a closing connection may keep sending before it is dropped.
 const LINGER: Duration = Duration::from_secs(2);
@@ -227,7 +227,6 @@ async fn accept(
 #[derive(Debug)]
 struct Job {
     folder: Arc<Folder>,
-    user: Option<String>,
     name: Option<String>,
     /// The file whose body is being sent, and the offset to send from.
     sending: Option<(std::fs::File, u64)>,
@@ -281,7 +280,6 @@ async fn serve_exchange(
     let mut session = ServerSession::new(shared.config.limits.clone(), Timestamp::from_micros(0));
     let mut job = Job {
         folder: shared.public.clone(),
-        user: None,
         name: None,
         sending: None,
         upload: None,
@@ -315,9 +313,8 @@ async fn serve_exchange(
         .as_deref()
         .map(|n| format!(" \"{}\"", escape(n.as_bytes())))
         .unwrap_or_default();
-    let user = job
-        .user
-        .as_deref()
+    let user = session
+        .user()
         .map(|u| format!(" user={u}"))
         .unwrap_or_default();
     let outcome = match (failure, session.error()) {
@@ -443,14 +440,6 @@ async fn flush(conn: &mut Conn, session: &mut ServerSession, clock: Clock) -> st
     }
 }
 
-fn misuse(result: Result<(), ferry_core::ApiMisuse>) {
-    if let Err(e) = result {
-        // A bug in this file, never something a peer can cause.
-        log::error!("{e}");
-        debug_assert!(false, "{e}");
-    }
-}
-
 fn store_body(job: &mut Job, data: &[u8]) {
     job.bytes += data.len() as u64;
     if job.upload_failed.is_some() {
@@ -571,7 +560,6 @@ async fn answer(
                 Ok(folder) => {
                     shared.throttle.succeeded(peer.ip());
                     job.folder = Arc::new(folder);
-                    job.user = Some(user);
                     misuse(session.answer_auth(true));
                 }
                 Err(e) => {

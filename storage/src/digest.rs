@@ -12,14 +12,10 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::sync::Mutex;
 
+use ferry_core::EMPTY_MD5;
 use md5::{Digest, Md5};
 
 use crate::folder::{FileId, OpenFile};
-
-/// The MD5 of the empty string: a resume from position 0.
-pub const EMPTY_MD5: [u8; 16] = [
-    0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0xb2, 0x04, 0xe9, 0x80, 0x09, 0x98, 0xec, 0xf8, 0x42, 0x7e,
-];
 
 /// Computes the MD5 of the first `len` bytes of `file`, reading with
 /// positioned reads (the file offset is left alone).

@@ -19,7 +19,7 @@ mod folder;
 mod partial;
 mod upload;
 
-pub use digest::{DigestCache, EMPTY_MD5, md5_prefix};
+pub use digest::{DigestCache, md5_prefix};
 pub use error::StoreError;
 pub use folder::{FileId, Folder, OpenFile};
 pub use partial::{PART_SUFFIX, Partial};

@@ -26,7 +26,6 @@ pub struct Upload {
     temp: String,
     target: String,
     file: Option<File>,
-    written: u64,
 }
 
 impl Upload {
@@ -46,7 +45,6 @@ impl Upload {
                         temp,
                         target,
                         file: Some(File::from(fd)),
-                        written: 0,
                     });
                 }
                 Err(rustix::io::Errno::EXIST) => continue,
@@ -61,20 +59,13 @@ impl Upload {
             .file
             .as_mut()
             .ok_or_else(|| std::io::Error::other("upload already finished"))?;
-        file.write_all(data)?;
-        self.written += data.len() as u64;
-        Ok(())
+        file.write_all(data)
     }
 
     /// Bytes free for an unprivileged writer on the upload's file system.
     pub fn free_space(&self) -> std::io::Result<u64> {
         let st = rustix::fs::fstatvfs(&self.dir)?;
         Ok(st.f_bavail.saturating_mul(st.f_frsize))
-    }
-
-    /// Bytes written so far.
-    pub fn written(&self) -> u64 {
-        self.written
     }
 
     /// Flushes the data, renames it over the target and flushes the folder.

@@ -5,8 +5,9 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
+use ferry_core::EMPTY_MD5;
 use ferry_core::{Limits, Name};
-use ferry_storage::{DigestCache, EMPTY_MD5, Folder, StoreError, md5_prefix};
+use ferry_storage::{DigestCache, Folder, StoreError, md5_prefix};
 
 fn name(s: &str) -> Name {
     Name::parse(s.as_bytes(), &Limits::default()).unwrap()

@@ -14,7 +14,7 @@ use pcap_parser::{LegacyPcapSlice, Linktype, PcapBlockOwned, PcapNGSlice};
 
 /// One TCP segment as captured.
 #[derive(Debug, Clone)]
-pub(crate) struct Segment {
+pub(crate) struct Segment<'a> {
     /// Capture time, microseconds since the Unix epoch.
     pub ts_us: u64,
     pub src: SocketAddr,
@@ -23,8 +23,8 @@ pub(crate) struct Segment {
     pub syn: bool,
     pub ack: bool,
     pub rst: bool,
-    /// Captured payload bytes.
-    pub payload: Vec<u8>,
+    /// Captured payload bytes, borrowed from the capture.
+    pub payload: &'a [u8],
     /// Payload bytes on the wire that the capture did not keep (snap length).
     pub missing: u64,
 }
@@ -51,7 +51,7 @@ pub enum CaptureError {
 }
 
 /// Reads every TCP segment of a capture, in file order.
-pub(crate) fn read_capture(bytes: &[u8]) -> Result<(Vec<Segment>, CaptureStats), CaptureError> {
+pub(crate) fn read_capture(bytes: &[u8]) -> Result<(Vec<Segment<'_>>, CaptureStats), CaptureError> {
     let mut stats = CaptureStats::default();
     let mut segments = Vec::new();
     if let Ok(pcap) = LegacyPcapSlice::from_slice(bytes) {
@@ -152,14 +152,14 @@ fn to_micros(ticks: u64, resolution: u64) -> u64 {
     }
 }
 
-fn packet(
+fn packet<'a>(
     linktype: Linktype,
     ts_us: u64,
-    data: &[u8],
+    data: &'a [u8],
     caplen: u32,
     origlen: u32,
     stats: &mut CaptureStats,
-    out: &mut Vec<Segment>,
+    out: &mut Vec<Segment<'a>>,
 ) {
     stats.packets += 1;
     let sliced = match linktype.0 {
@@ -226,7 +226,7 @@ fn packet(
         syn: tcp.syn(),
         ack: tcp.ack(),
         rst: tcp.rst(),
-        payload: tcp.payload().to_vec(),
+        payload: tcp.payload(),
         missing,
     });
 }

@@ -13,17 +13,13 @@ use super::reassembly::Stream;
 use super::transcript::{Anomaly, AnomalyKind, Direction, FieldView, Message, Payload};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::limits::Limits;
+use crate::message::EMPTY_MD5;
 use crate::message::{
     ClientMessage, Expect, MGetEntry, Op, Reply, Request, ResumeOutcome, Status, parse_listing,
     read_upload_size,
 };
 use crate::name::escape;
 use crate::wire::Reader;
-
-/// The MD5 of nothing: the only digest a resume from position 0 can send.
-const EMPTY_MD5: [u8; 16] = [
-    0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0xb2, 0x04, 0xe9, 0x80, 0x09, 0x98, 0xec, 0xf8, 0x42, 0x7e,
-];
 
 struct Cursor<'a> {
     stream: &'a Stream,

@@ -110,7 +110,7 @@ pub fn decode_capture(bytes: &[u8], options: &TraceOptions) -> Result<Transcript
     // Group segments by connection (the unordered pair of endpoints), in
     // order of first appearance.
     let mut order: Vec<(SocketAddr, SocketAddr)> = Vec::new();
-    let mut groups: HashMap<(SocketAddr, SocketAddr), Vec<&Segment>> = HashMap::new();
+    let mut groups: HashMap<(SocketAddr, SocketAddr), Vec<&Segment<'_>>> = HashMap::new();
     for seg in &segments {
         let key = if seg.src <= seg.dst {
             (seg.src, seg.dst)
@@ -142,7 +142,7 @@ pub fn decode_capture(bytes: &[u8], options: &TraceOptions) -> Result<Transcript
 
 /// Decodes one connection if it carries ferry.
 fn connection(
-    group: &[&Segment],
+    group: &[&Segment<'_>],
     key: (SocketAddr, SocketAddr),
     options: &TraceOptions,
 ) -> Option<Connection> {
@@ -165,9 +165,9 @@ fn connection(
         })
         .or_else(|| group.iter().find(|s| !s.payload.is_empty()).map(|s| s.src))?;
     let server = if key.0 == client { key.1 } else { key.0 };
-    let to_server: Vec<&Segment> = group.iter().copied().filter(|s| s.src == client).collect();
-    let to_client: Vec<&Segment> = group.iter().copied().filter(|s| s.src == server).collect();
-    let isn = |segs: &[&Segment]| segs.iter().find(|s| s.syn).map(|s| s.seq);
+    let to_server: Vec<&Segment<'_>> = group.iter().copied().filter(|s| s.src == client).collect();
+    let to_client: Vec<&Segment<'_>> = group.iter().copied().filter(|s| s.src == server).collect();
+    let isn = |segs: &[&Segment<'_>]| segs.iter().find(|s| s.syn).map(|s| s.seq);
     let up = reassemble(&to_server, isn(&to_server), options.max_stream_len);
     let down = reassemble(&to_client, isn(&to_client), options.max_stream_len);
     let first_byte_is_op = up

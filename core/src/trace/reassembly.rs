@@ -71,7 +71,7 @@ impl Stream {
 
 /// Rebuilds a stream from one direction's segments, in capture order.
 /// `isn` is the initial sequence number from the SYN, if one was seen.
-pub(crate) fn reassemble(segments: &[&Segment], isn: Option<u32>, max_len: u64) -> Stream {
+pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u64) -> Stream {
     let mut stream = Stream::default();
     let base = match isn {
         Some(isn) => isn.wrapping_add(1),
@@ -104,7 +104,7 @@ pub(crate) fn reassemble(segments: &[&Segment], isn: Option<u32>, max_len: u64) 
             }
             (0u64, &seg.payload[skip..])
         } else {
-            (rel as u64, &seg.payload[..])
+            (rel as u64, seg.payload)
         };
         let mut end_on_wire = start + payload.len() as u64 + seg.missing;
         if end_on_wire > max_len {
