@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 
 use crate::decode::Assembler;
 use crate::error::{ApiMisuse, DecodeError, DecodeErrorKind, SessionError};
+use crate::field::Field;
 use crate::limits::Limits;
 use crate::message::{
     Credentials, Expect, ListEntry, MGetEntry, Op, Reply, Request, ResumeOutcome, Status,
@@ -20,7 +21,7 @@ use crate::message::{
 };
 use crate::output::Output;
 use crate::time::Timestamp;
-use crate::wire::{Field, put_u32};
+use crate::wire::put_u32;
 
 /// What the server answered.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,8 @@
 //! - [`ApiMisuse`]: the caller drove a session out of order; a bug in the
 //!   caller, never something a peer can cause.
 
+use crate::field::Field;
 use crate::name::NameError;
-use crate::wire::Field;
 
 /// The peer's bytes break the protocol at stream offset `offset`.
 ///

@@ -72,6 +72,7 @@
 mod client;
 mod decode;
 mod error;
+mod field;
 mod limits;
 mod message;
 mod name;
@@ -84,6 +85,7 @@ mod wire;
 pub use client::{ClientEvent, ClientSession};
 pub use decode::Decoded;
 pub use error::{ApiMisuse, DecodeError, DecodeErrorKind, SessionError};
+pub use field::Field;
 pub use limits::Limits;
 pub use message::{
     ClientMessage, Credentials, EMPTY_MD5, Expect, ListEntry, MGetEntry, Mask, Op, Reply, Request,
@@ -97,4 +99,4 @@ pub use trace::{
     Anomaly, AnomalyKind, CaptureError, Connection, Direction, FieldView, Message, Payload,
     TraceOptions, Transcript, decode_capture,
 };
-pub use wire::{Field, Span};
+pub use wire::Span;

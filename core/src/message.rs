@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::decode::{Decoded, decode_whole};
 use crate::error::{DecodeError, DecodeErrorKind};
+use crate::field::Field;
 use crate::limits::Limits;
 use crate::name::{BadName, Name, NameError, check_component};
-use crate::wire::{Field, Reader, put_prefixed, put_u8, put_u32};
+use crate::wire::{Reader, put_prefixed, put_u8, put_u32};
 
 /// The MD5 of the empty string: what op 40 sends with position 0, a plain
 /// download.

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use ferry_core::EMPTY_MD5;
 use md5::{Digest, Md5};
 
-use crate::folder::{FileId, OpenFile};
+use crate::open_file::{FileId, OpenFile};
 
 /// Computes the MD5 of the first `len` bytes of `file`, reading with
 /// positioned reads (the file offset is left alone).

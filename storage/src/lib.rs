@@ -16,11 +16,13 @@
 mod digest;
 mod error;
 mod folder;
+mod open_file;
 mod partial;
 mod upload;
 
 pub use digest::{DigestCache, md5_prefix};
 pub use error::StoreError;
-pub use folder::{FileId, Folder, OpenFile};
+pub use folder::Folder;
+pub use open_file::{FileId, OpenFile};
 pub use partial::{PART_SUFFIX, Partial};
 pub use upload::Upload;

@@ -156,7 +156,7 @@ impl<'a> Cursor<'a> {
 
     fn field(
         &self,
-        name: crate::wire::Field,
+        name: crate::field::Field,
         offset: u64,
         len: u64,
         context: Context,
@@ -222,7 +222,7 @@ impl<'a> Cursor<'a> {
             );
         }
         let mut field = self.field(
-            crate::wire::Field::Body,
+            crate::field::Field::Body,
             start,
             have_end - start,
             Context::Download,

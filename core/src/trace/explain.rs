@@ -1,8 +1,8 @@
 //! Plain-language explanations of every field, in English and Portuguese
 //! (the language of the assignments this protocol comes from).
 
+use crate::field::Field;
 use crate::name::escape;
-use crate::wire::Field;
 
 /// Where a field sits, for the fields whose meaning depends on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
+use crate::field::Field;
 use crate::message::Op;
-use crate::wire::Field;
 
 /// Everything decoded from one capture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

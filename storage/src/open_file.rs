@@ -1,0 +1,43 @@
+//! A file opened for reading and what identifies its version, so caches
+//! (such as the digests of op 40) can tell when its content may have changed.
+
+use std::fs::File;
+
+/// A file opened for reading, with what identifies its version.
+#[derive(Debug)]
+pub struct OpenFile {
+    /// The open file.
+    pub file: File,
+    /// Its size when opened.
+    pub size: u64,
+    /// Identity and change markers, for caches.
+    pub id: FileId,
+}
+
+/// What identifies one version of a file: if any of these changed, the
+/// content may have changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileId {
+    /// Device.
+    pub dev: u64,
+    /// Inode.
+    pub ino: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, seconds and nanoseconds.
+    pub mtime: (i64, i64),
+    /// Status change time, seconds and nanoseconds.
+    pub ctime: (i64, i64),
+}
+
+impl FileId {
+    pub(crate) fn of(st: &rustix::fs::Stat) -> Self {
+        Self {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            size: st.st_size as u64,
+            mtime: (st.st_mtime, st.st_mtime_nsec as i64),
+            ctime: (st.st_ctime, st.st_ctime_nsec as i64),
+        }
+    }
+}
