@@ -20,6 +20,7 @@ use crate::message::{
     parse_listing,
 };
 use crate::output::Output;
+use crate::session::forward_session;
 use crate::time::Timestamp;
 use crate::wire::put_u32;
 
@@ -91,6 +92,8 @@ pub struct ClientSession {
     error: Option<SessionError>,
 }
 
+forward_session!(ClientSession, ClientEvent);
+
 impl ClientSession {
     /// A session that will send `request`, after AUTH if `auth` is given.
     pub fn new(
@@ -137,15 +140,6 @@ impl ClientSession {
     /// Whether the session has finished (successfully or not).
     pub fn is_finished(&self) -> bool {
         self.state == State::Finished
-    }
-
-    /// How many of the server's next stream bytes are payload, while a body
-    /// is being received.
-    pub fn receive_remaining(&self) -> Option<u64> {
-        match self.state {
-            State::ReceiveBody { remaining, .. } => Some(remaining),
-            _ => None,
-        }
     }
 
     // ----- inputs -----
@@ -261,6 +255,14 @@ impl ClientSession {
             };
         }
         Ok(())
+    }
+
+    /// Gives up without another byte (for example when the file being
+    /// uploaded shrank): the session ends and `Close` is queued.
+    pub fn abort(&mut self) {
+        if self.state != State::Finished {
+            self.finish();
+        }
     }
 
     // ----- outputs -----

@@ -17,53 +17,89 @@
 //!
 //! # The drive loop
 //!
-//! Every frontend drives a session the same way. A sketch for the server
-//! side over a blocking stream:
+//! Every frontend drives a session the same way, whichever its role (the
+//! [`Session`] trait): drain [`Output`]s in order, answer events, move
+//! bodies outside the session, offer the peer's bytes and keep what was not
+//! taken. Here a client downloads a file from a server, both in memory:
 //!
-//! ```no_run
-//! use std::io::{Read, Write};
-//! use ferry_core::{Limits, Output, ServerEvent, ServerSession, Timestamp};
+//! ```
+//! use ferry_core::{
+//!     ClientSession, Limits, Name, Output, Request, ServerEvent, ServerSession, Session,
+//!     Timestamp,
+//! };
 //!
-//! fn serve(stream: &mut std::net::TcpStream, now: impl Fn() -> Timestamp) -> std::io::Result<()> {
-//!     let mut session = ServerSession::new(Limits::default(), now());
-//!     let mut buf = vec![0; 64 * 1024];
-//!     let (mut start, mut end) = (0, 0);
+//! /// One end of the connection: the body it will send, the body it gets.
+//! #[derive(Default)]
+//! struct End { outgoing: Vec<u8>, receiving: u64, received: Vec<u8> }
+//!
+//! /// Runs a session until it waits for the peer: `inbox` holds the peer's
+//! /// bytes, `wire` takes this end's.
+//! fn pump<S: Session>(
+//!     s: &mut S,
+//!     end: &mut End,
+//!     inbox: &mut Vec<u8>,
+//!     wire: &mut Vec<u8>,
+//!     mut answer: impl FnMut(&mut S, S::Event, &mut End),
+//! ) {
+//!     let now = Timestamp::from_micros(0); // a real loop reads its clock
 //!     loop {
-//!         // 1. Drain outputs in order, answering events.
-//!         while let Some(output) = session.poll_output() {
+//!         // 1. Do what the session asks, in order.
+//!         while let Some(output) = s.poll_output() {
 //!             match output {
-//!                 Output::Transmit(bytes) => stream.write_all(&bytes)?,
-//!                 Output::Event(ServerEvent::List) => {
-//!                     session.send_listing(b"[]".to_vec()).expect("answers List");
+//!                 Output::Transmit(bytes) => wire.extend(bytes),
+//!                 Output::SendBody { len } => {
+//!                     // Payload bypasses the session (the server uses sendfile).
+//!                     wire.extend(end.outgoing.drain(..len as usize));
+//!                     s.handle_body(now, len).expect("a body is under way");
 //!                 }
-//!                 Output::Event(_) => session.refuse().expect("an event is pending"),
-//!                 Output::SendBody { len } => { /* sendfile `len` bytes, then: */
-//!                     session.handle_body(now(), len).expect("a body is under way");
-//!                 }
-//!                 Output::ReceiveBody { .. } => { /* route the next bytes to the file */ }
-//!                 Output::Close => return Ok(()),
+//!                 Output::ReceiveBody { len } => end.receiving = len,
+//!                 Output::Event(event) => answer(s, event, end),
+//!                 Output::Close => return,
 //!             }
 //!         }
-//!         // 2. Payload bytes go to the file, not to the session.
-//!         if let Some(remaining) = session.receive_remaining() {
-//!             let n = (end - start).min(remaining as usize);
-//!             /* write buf[start..start + n] to the file */
-//!             start += n;
-//!             session.handle_body(now(), n as u64).expect("a body is under way");
+//!         // 2. The next `receiving` bytes are payload: to the file, not the session.
+//!         if end.receiving > 0 && !inbox.is_empty() {
+//!             let n = inbox.len().min(end.receiving as usize);
+//!             end.received.extend(inbox.drain(..n));
+//!             end.receiving -= n as u64;
+//!             s.handle_body(now, n as u64).expect("a body is under way");
+//!             continue;
 //!         }
-//!         // 3. Offer protocol bytes; keep what was not taken.
-//!         if start < end {
-//!             let used = session.handle_input(now(), &buf[start..end]).unwrap_or(end - start);
-//!             start += used;
-//!             if used > 0 || session.poll_output().is_some() { continue; }
+//!         // 3. Protocol bytes: the session keeps none of what it does not take.
+//!         let used = s.handle_input(now, inbox).unwrap_or(inbox.len());
+//!         inbox.drain(..used);
+//!         if used == 0 {
+//!             // 4. Wait for the peer, or until `s.poll_timeout()`, then
+//!             //    call `s.handle_timeout(now)` (or `s.handle_eof(now)`).
+//!             return;
 //!         }
-//!         // 4. Read more (racing a timer set to `session.poll_timeout()`,
-//!         //    which calls `session.handle_timeout(now())` when it fires).
-//!         if start == end { (start, end) = (0, 0); }
-//!         let n = stream.read(&mut buf[end..])?;
-//!         if n == 0 { session.handle_eof(now()); } else { end += n; }
 //!     }
 //! }
+//!
+//! let limits = Limits::default();
+//! let file = b"hello, ferry".to_vec();
+//! let name = Name::parse(b"hello.txt", &limits)?;
+//! let start = Timestamp::from_micros(0);
+//! let mut client = ClientSession::new(limits.clone(), start, None, Request::Download { name });
+//! let mut server = ServerSession::new(limits, start);
+//! let (mut client_end, mut server_end) = (End::default(), End::default());
+//! let (mut to_server, mut to_client) = (Vec::new(), Vec::new());
+//! for _round in 0..3 {
+//!     pump(&mut client, &mut client_end, &mut to_client, &mut to_server, |_, _, _| {});
+//!     pump(&mut server, &mut server_end, &mut to_server, &mut to_client, |s, event, end| {
+//!         match event {
+//!             ServerEvent::Download { name } if name.as_str() == "hello.txt" => {
+//!                 s.send_file(file.len() as u64).expect("answers Download");
+//!                 end.outgoing = file.clone();
+//!             }
+//!             _ => s.refuse().expect("an event is pending"),
+//!         }
+//!     });
+//! }
+//! assert!(client.is_finished() && server.is_finished());
+//! assert_eq!(client_end.received, file);
+//! assert_eq!(client.error(), None);
+//! # Ok::<(), ferry_core::NameError>(())
 //! ```
 
 #![forbid(unsafe_code)]
@@ -78,6 +114,7 @@ mod message;
 mod name;
 mod output;
 mod server;
+mod session;
 mod time;
 mod trace;
 mod wire;
@@ -93,7 +130,8 @@ pub use message::{
 };
 pub use name::{BadName, Name, NameError, RESERVED_PREFIX, check_component, escape};
 pub use output::Output;
-pub use server::{ResumeAnswer, ServerEvent, ServerSession};
+pub use server::{Refusal, ResumeAnswer, ServerEvent, ServerSession};
+pub use session::Session;
 pub use time::Timestamp;
 pub use trace::{
     Anomaly, AnomalyKind, CaptureError, Connection, Direction, FieldView, Message, Payload,

@@ -16,13 +16,18 @@
 //! | `UploadSize` | [`receive_body`](ServerSession::receive_body) or `refuse` (the early final status) |
 //! | `UploadComplete` | [`finish_upload`](ServerSession::finish_upload) |
 //! | `Resume` | [`answer_resume`](ServerSession::answer_resume) or `refuse` |
-//! | `MGet` | [`start_mget`](ServerSession::start_mget) then [`mget_entry`](ServerSession::mget_entry) per entry, or `refuse` |
+//! | `MGet` | [`start_mget`](ServerSession::start_mget) or `refuse` |
+//! | `NextEntry` | [`mget_entry`](ServerSession::mget_entry) |
 //!
 //! While an answer is pending `handle_input` takes no bytes, so whatever the
 //! client sent next stays with the caller until the session can use it.
 //! Answers queue the status bytes and, for files, `SendBody`; the caller moves
 //! the payload itself and reports it with `handle_body`. After the last byte
 //! of the response the session queues `Close`.
+//!
+//! Every refusal carries its reason ([`Refusal`], from
+//! [`ServerSession::refusal`]): the protocol's own rules (4 GiB, the listing
+//! and op 50 caps) are checked here, never by the caller.
 //!
 //! Anything wrong from the peer (a decode error, the end of the stream in the
 //! middle of a message, a stall past the timeout) ends the session the same
@@ -40,6 +45,7 @@ use crate::message::{
 };
 use crate::name::Name;
 use crate::output::Output;
+use crate::session::forward_session;
 use crate::time::Timestamp;
 
 /// What the client asked for; each variant waits for the answer listed in the
@@ -82,6 +88,46 @@ pub enum ServerEvent {
         /// The glob mask.
         mask: Mask,
     },
+    /// Op 50, after `start_mget` and after each entry's body: give the next
+    /// entry.
+    NextEntry,
+}
+
+/// Why a request was answered with status 1.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The caller answered with [`ServerSession::refuse`] (no such file, a
+    /// store error...): the caller knows why.
+    #[error("refused by the store")]
+    Store,
+    /// AUTH was denied.
+    #[error("login denied")]
+    LoginDenied,
+    /// The file has 4 GiB or more: op 10 and op 40 sizes are `u32`.
+    #[error("4 GiB or more")]
+    TooLarge {
+        /// The file's size.
+        size: u64,
+    },
+    /// The listing is longer than `max_listing_len`.
+    #[error("the listing is {len} bytes, over the limit")]
+    ListingTooLong {
+        /// The listing's length.
+        len: u64,
+    },
+    /// Op 50 matched more than `max_mget_entries` files or more than
+    /// `max_mget_bytes` bytes of sendable files.
+    #[error("{count} files, {bytes} bytes match, over the caps")]
+    TooManyMatches {
+        /// Files matched.
+        count: u64,
+        /// Bytes the matched files under 4 GiB hold.
+        bytes: u64,
+    },
+    /// The upload was received but not stored.
+    #[error("not stored")]
+    NotStored,
 }
 
 /// The caller's answer to [`ServerEvent::Resume`].
@@ -109,6 +155,7 @@ enum Pending {
     UploadComplete,
     Resume(u32),
     MGet,
+    NextEntry(u32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,8 +176,6 @@ enum State {
     ReceiveBody { remaining: u64 },
     /// A file body is flowing to the peer.
     SendBody { remaining: u64, then: Then },
-    /// Op 50 under way: waiting for the caller's next entry.
-    MGetNext { left: u32 },
     /// The response is complete (or the session failed); `Close` is queued.
     Finished,
 }
@@ -157,7 +202,10 @@ pub struct ServerSession {
     user: Option<String>,
     extra: u64,
     error: Option<SessionError>,
+    refusal: Option<Refusal>,
 }
+
+forward_session!(ServerSession, ServerEvent);
 
 impl ServerSession {
     /// A session for a connection accepted at `now`.
@@ -173,6 +221,7 @@ impl ServerSession {
             user: None,
             extra: 0,
             error: None,
+            refusal: None,
         }
     }
 
@@ -199,24 +248,14 @@ impl ServerSession {
         self.error.as_ref()
     }
 
+    /// Why the request was answered with status 1, if it was.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        self.refusal.as_ref()
+    }
+
     /// Whether the session has finished (successfully or not).
     pub fn is_finished(&self) -> bool {
         self.state == State::Finished
-    }
-
-    /// Whether op 50 is under way and the next entry may be given with
-    /// [`mget_entry`](Self::mget_entry).
-    pub fn wants_mget_entry(&self) -> bool {
-        matches!(self.state, State::MGetNext { .. })
-    }
-
-    /// How many of the client's next stream bytes are upload payload, while
-    /// a body is being received.
-    pub fn receive_remaining(&self) -> Option<u64> {
-        match self.state {
-            State::ReceiveBody { remaining } => Some(remaining),
-            _ => None,
-        }
     }
 
     // ----- inputs -----
@@ -241,7 +280,7 @@ impl ServerSession {
                     .feed(rest, read_upload_size)
                     .map(|(n, size)| (n, size.map(|s| Err(s.value)))),
                 State::Await(_) | State::ReceiveBody { .. } => break,
-                State::SendBody { .. } | State::MGetNext { .. } | State::Finished => {
+                State::SendBody { .. } | State::Finished => {
                     // After a complete request: ignored, but counted.
                     if self.error.is_none() {
                         self.extra += rest.len() as u64;
@@ -327,7 +366,7 @@ impl ServerSession {
             self.check_eof();
         } else {
             self.user = None;
-            self.refuse_now();
+            self.refuse_now(Refusal::LoginDenied);
         }
         Ok(())
     }
@@ -341,7 +380,7 @@ impl ServerSession {
                 self.reply(Reply::Download { size });
                 self.send_body(size.into(), Then::Finish);
             }
-            Err(_) => self.refuse_now(),
+            Err(_) => self.refuse_now(Refusal::TooLarge { size }),
         }
         Ok(())
     }
@@ -351,7 +390,9 @@ impl ServerSession {
     pub fn send_listing(&mut self, json: Vec<u8>) -> Result<(), ApiMisuse> {
         self.take(Pending::List)?;
         if json.len() > self.limits.max_listing_len as usize {
-            self.refuse_now();
+            self.refuse_now(Refusal::ListingTooLong {
+                len: json.len() as u64,
+            });
         } else {
             self.reply(Reply::Listing(json));
             self.finish();
@@ -393,7 +434,7 @@ impl ServerSession {
             self.reply(Reply::Status(Status::Ok));
             self.finish();
         } else {
-            self.refuse_now();
+            self.refuse_now(Refusal::NotStored);
         }
         Ok(())
     }
@@ -406,7 +447,7 @@ impl ServerSession {
         };
         let outcome = match answer {
             ResumeAnswer::Send { file_size } if file_size > u32::MAX.into() => {
-                self.refuse_now();
+                self.refuse_now(Refusal::TooLarge { size: file_size });
                 return Ok(());
             }
             ResumeAnswer::Send { file_size } => match (file_size as u32).checked_sub(position) {
@@ -424,28 +465,34 @@ impl ServerSession {
         Ok(())
     }
 
-    /// Answers `MGet`: `count` entries follow (give each with
-    /// [`mget_entry`](Self::mget_entry)). More than `max_mget_entries` is
-    /// answered with status 1.
-    pub fn start_mget(&mut self, count: u32) -> Result<(), ApiMisuse> {
+    /// Answers `MGet` with the sizes of the matched files, in the order
+    /// their entries will be given (one `NextEntry` event each). More than
+    /// `max_mget_entries` files, or more than `max_mget_bytes` in the files
+    /// under 4 GiB (the ones that will be sent), is answered with status 1.
+    pub fn start_mget(&mut self, sizes: impl IntoIterator<Item = u64>) -> Result<(), ApiMisuse> {
         self.take(Pending::MGet)?;
-        if count > self.limits.max_mget_entries {
-            self.refuse_now();
-        } else {
-            self.reply(Reply::MGetStart { count });
-            self.then(Then::MGetNext(count));
+        let (count, bytes) = sizes.into_iter().fold((0u64, 0u64), |(n, b), size| {
+            let sent = if size <= u32::MAX.into() { size } else { 0 };
+            (n + 1, b.saturating_add(sent))
+        });
+        match u32::try_from(count) {
+            Ok(count)
+                if count <= self.limits.max_mget_entries && bytes <= self.limits.max_mget_bytes =>
+            {
+                self.reply(Reply::MGetStart { count });
+                self.then(Then::MGetNext(count));
+            }
+            _ => self.refuse_now(Refusal::TooManyMatches { count, bytes }),
         }
         Ok(())
     }
 
-    /// The next op 50 entry: `Some(size)` sends the file (after the previous
-    /// body is done), `None` reports it as matched but unreadable (entry
-    /// status 10). A file of 4 GiB or more is reported with status 10.
+    /// Answers `NextEntry`: `Some(size)` sends the file, `None` reports it as
+    /// matched but unreadable (entry status 10). A file of 4 GiB or more is
+    /// reported with status 10.
     pub fn mget_entry(&mut self, name: &Name, size: Option<u64>) -> Result<(), ApiMisuse> {
-        let State::MGetNext { left } = self.state else {
-            return Err(ApiMisuse(
-                "mget_entry outside op 50 or before the previous body is done",
-            ));
+        let Some(Pending::NextEntry(left)) = self.pending() else {
+            return Err(ApiMisuse("mget_entry without a NextEntry event"));
         };
         let size = size.and_then(|s| u32::try_from(s).ok());
         self.reply(Reply::MGetEntry(MGetEntry {
@@ -461,13 +508,17 @@ impl ServerSession {
     }
 
     /// Refuses the pending request: status 1, then close. For `UploadSize`
-    /// this is the early final status (the body is never read).
+    /// this is the early final status (the body is never read). An op 50
+    /// stream under way cannot be refused: [`abort`](Self::abort) it.
     pub fn refuse(&mut self) -> Result<(), ApiMisuse> {
-        if self.pending().is_none() {
-            return Err(ApiMisuse("refuse without a pending event"));
+        match self.pending() {
+            None => Err(ApiMisuse("refuse without a pending event")),
+            Some(Pending::NextEntry(_)) => Err(ApiMisuse("refuse in the middle of op 50")),
+            Some(_) => {
+                self.refuse_now(Refusal::Store);
+                Ok(())
+            }
         }
-        self.refuse_now();
-        Ok(())
     }
 
     /// Gives up without another byte (for example when a file shrank under a
@@ -493,7 +544,7 @@ impl ServerSession {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         match self.state {
-            State::Await(_) | State::MGetNext { .. } | State::Finished => None,
+            State::Await(_) | State::Finished => None,
             _ => Some(self.last_progress.saturating_add(self.limits.timeout_us)),
         }
     }
@@ -573,7 +624,9 @@ impl ServerSession {
 
     fn then(&mut self, then: Then) {
         match then {
-            Then::MGetNext(left) if left > 0 => self.state = State::MGetNext { left },
+            Then::MGetNext(left) if left > 0 => {
+                self.wait(Pending::NextEntry(left), ServerEvent::NextEntry)
+            }
             _ => self.finish(),
         }
     }
@@ -583,7 +636,8 @@ impl ServerSession {
         self.outputs.push_back(Output::Close);
     }
 
-    fn refuse_now(&mut self) {
+    fn refuse_now(&mut self, why: Refusal) {
+        self.refusal = Some(why);
         self.reply(Reply::Status(Status::Error));
         self.finish();
     }
@@ -593,8 +647,12 @@ impl ServerSession {
     fn fail(&mut self, error: SessionError) -> SessionError {
         match self.state {
             State::Finished => {}
-            State::SendBody { .. } | State::MGetNext { .. } => self.abort(),
-            _ => self.refuse_now(),
+            // Mid-stream: a status byte would be read as body or entry.
+            State::SendBody { .. } | State::Await(Pending::NextEntry(_)) => self.abort(),
+            _ => {
+                self.reply(Reply::Status(Status::Error));
+                self.finish();
+            }
         }
         self.error = Some(error.clone());
         error

@@ -5,8 +5,8 @@ mod common;
 
 use common::{ClientDriver, Pair, ServerApp, ServerDriver, md5};
 use ferry_core::{
-    ApiMisuse, ClientEvent, Credentials, Limits, Mask, Name, Output, Request, ServerSession,
-    SessionError, Timestamp,
+    ApiMisuse, ClientEvent, Credentials, Limits, Mask, Name, Output, Refusal, Request, ServerEvent,
+    ServerSession, SessionError, Timestamp,
 };
 
 fn name(s: &str) -> Name {
@@ -122,8 +122,8 @@ fn resume_continues_the_same_file() {
 #[test]
 fn list_reports_every_file_with_its_size() {
     let p = pair(Request::List, None, vec![], app());
-    let [ClientEvent::Listing(entries)] = &p.client.events[..] else {
-        panic!("{:?}", p.client.events)
+    let [ClientEvent::Listing(entries)] = &p.client.app.events[..] else {
+        panic!("{:?}", p.client.app.events)
     };
     let got: Vec<(&str, u64)> = entries.iter().map(|e| (e.name.as_str(), e.size)).collect();
     assert_eq!(
@@ -145,6 +145,7 @@ fn mget_streams_each_match_in_order() {
     let p = pair(Request::MGet { mask }, None, vec![], app());
     let names: Vec<String> = p
         .client
+        .app
         .events
         .iter()
         .filter_map(|e| match e {
@@ -153,7 +154,7 @@ fn mget_streams_each_match_in_order() {
         })
         .collect();
     assert_eq!(names, ["k1023", "k1024", "k1025"]);
-    assert_eq!(p.client.events[0], ClientEvent::MGetStart { count: 3 });
+    assert_eq!(p.client.app.events[0], ClientEvent::MGetStart { count: 3 });
     let files = &p.server.app.files;
     assert_eq!(
         p.client.t.bodies,
@@ -195,7 +196,7 @@ fn auth_opens_only_the_users_folder() {
         app.clone(),
     );
     assert_eq!(
-        p.client.events,
+        p.client.app.events,
         [ClientEvent::AuthAccepted, ClientEvent::Refused]
     );
     let p = pair(
@@ -208,7 +209,7 @@ fn auth_opens_only_the_users_folder() {
     assert!(!p.server.app.files.contains_key("new"));
     let wrong = Credentials::new("bob", "hunter3", &Limits::default()).unwrap();
     let p = pair(Request::List, Some(wrong), vec![], app);
-    assert_eq!(p.client.events, [ClientEvent::AuthDenied]);
+    assert_eq!(p.client.app.events, [ClientEvent::AuthDenied]);
 }
 
 // ----- time -----
@@ -299,13 +300,15 @@ fn files_of_4_gib_or_more_are_refused_not_truncated() {
     s.send_file(1 << 32).unwrap();
     assert_eq!(s.poll_output(), Some(Output::Transmit(vec![1])));
     assert_eq!(s.poll_output(), Some(Output::Close));
+    assert_eq!(s.refusal(), Some(&Refusal::TooLarge { size: 1 << 32 }));
 
     let mut s = ServerSession::new(Limits::default(), Timestamp::from_micros(0));
     s.handle_input(Timestamp::from_micros(0), &[50, 0, 0, 0, 1, b'*'])
         .unwrap();
     let _ = s.poll_output();
-    s.start_mget(1).unwrap();
+    s.start_mget([5 << 30]).unwrap();
     let _ = s.poll_output();
+    assert_eq!(s.poll_output(), Some(Output::Event(ServerEvent::NextEntry)));
     s.mget_entry(&name("huge"), Some(5 << 30)).unwrap();
     assert_eq!(
         s.poll_output(),
@@ -314,4 +317,32 @@ fn files_of_4_gib_or_more_are_refused_not_truncated() {
         ]))
     );
     assert_eq!(s.poll_output(), Some(Output::Close));
+}
+
+#[test]
+fn mget_caps_count_only_the_bytes_that_would_be_sent() {
+    let now = Timestamp::from_micros(0);
+    let mut limits = Limits::default();
+    limits.max_mget_bytes = 10;
+    // A 5 GiB match is reported as unreadable, never sent: it does not count.
+    let mut s = ServerSession::new(limits.clone(), now);
+    s.handle_input(now, &[50, 0, 0, 0, 1, b'*']).unwrap();
+    let _ = s.poll_output();
+    s.start_mget([6, 4, 5 << 30]).unwrap();
+    assert_eq!(s.poll_output(), Some(Output::Transmit(vec![0, 0, 0, 0, 3])));
+    assert_eq!(s.refusal(), None);
+
+    let mut s = ServerSession::new(limits, now);
+    s.handle_input(now, &[50, 0, 0, 0, 1, b'*']).unwrap();
+    let _ = s.poll_output();
+    s.start_mget([6, 5, 5 << 30]).unwrap();
+    assert_eq!(s.poll_output(), Some(Output::Transmit(vec![1])));
+    assert_eq!(s.poll_output(), Some(Output::Close));
+    assert_eq!(
+        s.refusal(),
+        Some(&Refusal::TooManyMatches {
+            count: 3,
+            bytes: 11
+        })
+    );
 }

@@ -1,9 +1,9 @@
 //! The client: one request per connection, driven by the core's
 //! `ClientSession`, confined to a local folder.
 //!
-//! [`exchange`] is the only drive loop: it moves bytes and hands events and
-//! body bytes to an [`Exchange`], which is where each command (ls, get, put,
-//! resume, mget) keeps its files. Every local path goes through the storage
+//! [`exchange`] connects and runs the one drive loop (`crate::drive`), which
+//! hands events and body bytes to a `Handler`: that is where each command
+//! (ls, get, put, resume, mget) keeps its files. Every local path goes through the storage
 //! crate's `Folder`, so the client, like the server, never reads or writes
 //! outside its folder, and every name a server sends is checked by the core
 //! before anything is written.
@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 use async_io::Async;
 use ferry_core::{
     ClientEvent, ClientSession, Credentials, DecodeErrorKind, EMPTY_MD5, Limits, ListEntry, Mask,
-    Name, Output, Request, ResumeOutcome, SessionError, encode_listing, escape,
+    Name, Request, ResumeOutcome, SessionError, encode_listing, escape,
 };
-use ferry_storage::{Folder, Partial, StoreError};
+use ferry_storage::{Folder, OpenFile, Partial, StoreError};
 
-use crate::drive::{Clock, Conn, Waited, misuse, until};
+use crate::drive::{Body, Clock, Conn, Handler, Sending, Stop, Waited, drive, misuse, until};
 use crate::error::ClientError;
 use crate::progress::Progress;
 
@@ -34,25 +34,14 @@ pub struct Remote {
     pub limits: Limits,
 }
 
+/// Upload bytes per `sendfile` call; between calls the client looks for the
+/// server's early refusal.
+const UPLOAD_CHUNK: u64 = 1 << 20;
+
 impl Remote {
     fn timeout(&self) -> Duration {
         Duration::from_micros(self.limits.timeout_us)
     }
-}
-
-/// What a command does with the server's answers.
-pub trait Exchange {
-    /// An event from the server (answer `UploadAccepted` with `send_upload`).
-    fn event(&mut self, event: ClientEvent, session: &mut ClientSession)
-    -> Result<(), ClientError>;
-    /// Body bytes, in order.
-    fn body(&mut self, data: &[u8]) -> Result<(), ClientError>;
-    /// The file an upload sends.
-    fn upload_file(&self) -> Option<&std::fs::File> {
-        None
-    }
-    /// Upload progress.
-    fn sent(&mut self, _bytes: u64) {}
 }
 
 /// Resolves `HOST:PORT` (a name, `1.2.3.4:P` or `[::1]:P`).
@@ -68,11 +57,12 @@ async fn resolve(addr: &str) -> Result<Vec<SocketAddr>, ClientError> {
     })
 }
 
-/// Runs one request on a fresh connection.
-pub async fn exchange(
+/// Runs one request on a fresh connection; `x` is what the command does
+/// with the answers.
+async fn exchange<X: Handler<ClientSession, Error = ClientError>>(
     remote: &Remote,
     request: Request,
-    x: &mut dyn Exchange,
+    x: &mut X,
 ) -> Result<(), ClientError> {
     let addrs = resolve(&remote.addr).await?;
     let connect_by = Instant::now() + remote.timeout();
@@ -107,127 +97,16 @@ pub async fn exchange(
         remote.auth.clone(),
         request,
     );
-    let deadline = |s: &ClientSession| s.poll_timeout().map(|t| clock.instant(t));
-    loop {
-        while let Some(output) = session.poll_output() {
-            match output {
-                Output::Transmit(bytes) => conn.queue(&bytes),
-                Output::SendBody { len } => {
-                    send_upload(&mut conn, &mut session, x, len, clock).await?
-                }
-                Output::ReceiveBody { .. } => conn.grow_for_body(),
-                Output::Event(event) => x.event(event, &mut session)?,
-                Output::Close => return session_result(&session),
-            }
-        }
-        match until(deadline(&session), conn.flush(false)).await {
-            Waited::Done(Ok(())) => {}
-            Waited::Done(Err(e)) => return Err(lost(&session, e)),
-            Waited::Deadline => {
-                session.handle_timeout(clock.now());
-                continue;
-            }
-        }
-        if let Some(remaining) = session.receive_remaining() {
-            let pending = conn.pending();
-            if !pending.is_empty() {
-                let n = pending.len().min(remaining.min(usize::MAX as u64) as usize);
-                x.body(&pending[..n])?;
-                conn.consume(n);
-                misuse(session.handle_body(clock.now(), n as u64));
-                continue;
-            }
-        } else if !conn.pending().is_empty() {
-            let used = session
-                .handle_input(clock.now(), conn.pending())
-                .unwrap_or(conn.pending().len());
-            conn.consume(used);
-            if used > 0 {
-                continue;
-            }
-        }
-        match until(deadline(&session), conn.fill()).await {
-            Waited::Done(Ok(0)) => session.handle_eof(clock.now()),
-            Waited::Done(Ok(_)) => {}
-            Waited::Done(Err(e)) => return Err(lost(&session, e)),
-            Waited::Deadline => session.handle_timeout(clock.now()),
-        }
-    }
-}
-
-/// Sends an upload body with `sendfile`, watching for the server's early
-/// refusal between chunks.
-async fn send_upload(
-    conn: &mut Conn,
-    session: &mut ClientSession,
-    x: &mut dyn Exchange,
-    len: u64,
-    clock: Clock,
-) -> Result<(), ClientError> {
-    let Some(file) = x.upload_file().map(|f| f.try_clone()) else {
-        return Err(ClientError::Local("no file to upload".into()));
+    let sending = Sending {
+        blocking_from: None,
+        chunk: UPLOAD_CHUNK,
+        watch_peer: true,
+        idle: remote.timeout(),
     };
-    let file =
-        file.map_err(|e| ClientError::Local(format!("cannot read the file to upload: {e}")))?;
-    let deadline = |s: &ClientSession| s.poll_timeout().map(|t| clock.instant(t));
-    match until(deadline(session), conn.flush(true)).await {
-        Waited::Done(result) => result.map_err(|e| lost(session, e))?,
-        Waited::Deadline => {
-            session.handle_timeout(clock.now());
-            return Ok(());
-        }
-    }
-    let mut offset = 0u64;
-    let mut left = len;
-    while left > 0 && !session.is_finished() {
-        let chunk = left.min(1 << 20);
-        match until(deadline(session), conn.send_file(&file, &mut offset, chunk)).await {
-            Waited::Done(Ok(0)) => {
-                return Err(ClientError::Local(
-                    "the file to upload shrank while being sent".into(),
-                ));
-            }
-            Waited::Done(Ok(n)) => {
-                left -= n as u64;
-                misuse(session.handle_body(clock.now(), n as u64));
-                x.sent(n as u64);
-            }
-            Waited::Done(Err(e)) => {
-                // The server may have answered (refused) and closed: read it.
-                read_early_answer(conn, session, clock).await;
-                if session.is_finished() {
-                    return Ok(());
-                }
-                return Err(lost(session, e));
-            }
-            Waited::Deadline => {
-                session.handle_timeout(clock.now());
-                return Ok(());
-            }
-        }
-        // An early final status may already be here.
-        if let Ok(Some(_)) = conn.try_fill() {
-            let used = session
-                .handle_input(clock.now(), conn.pending())
-                .unwrap_or(conn.pending().len());
-            conn.consume(used);
-        }
-    }
-    Ok(())
-}
-
-async fn read_early_answer(conn: &mut Conn, session: &mut ClientSession, clock: Clock) {
-    let by = Instant::now() + Duration::from_secs(1);
-    while !session.is_finished() {
-        match until(Some(by), conn.fill()).await {
-            Waited::Done(Ok(n)) if n > 0 => {
-                let used = session
-                    .handle_input(clock.now(), conn.pending())
-                    .unwrap_or(conn.pending().len());
-                conn.consume(used);
-            }
-            _ => return,
-        }
+    match drive(&mut conn, &mut session, x, clock, sending).await {
+        Ok(()) => session_result(&session),
+        Err(Stop::Io(e)) => Err(lost(&session, e)),
+        Err(Stop::Handler(e)) => Err(e),
     }
 }
 
@@ -295,8 +174,14 @@ struct ListX {
     entries: Option<Vec<ListEntry>>,
 }
 
-impl Exchange for ListX {
-    fn event(&mut self, event: ClientEvent, _: &mut ClientSession) -> Result<(), ClientError> {
+impl Handler<ClientSession> for ListX {
+    type Error = ClientError;
+
+    async fn answer(
+        &mut self,
+        _: &mut ClientSession,
+        event: ClientEvent,
+    ) -> Result<(), ClientError> {
         match event {
             ClientEvent::Listing(entries) => self.entries = Some(entries),
             ClientEvent::AuthDenied => return Err(denied(&self.remote)),
@@ -310,7 +195,7 @@ impl Exchange for ListX {
         Ok(())
     }
 
-    fn body(&mut self, _: &[u8]) -> Result<(), ClientError> {
+    fn received(&mut self, _: &[u8]) -> Result<(), ClientError> {
         Ok(())
     }
 }
@@ -362,8 +247,14 @@ struct DownloadX {
     progress: Progress,
 }
 
-impl Exchange for DownloadX {
-    fn event(&mut self, event: ClientEvent, _: &mut ClientSession) -> Result<(), ClientError> {
+impl Handler<ClientSession> for DownloadX {
+    type Error = ClientError;
+
+    async fn answer(
+        &mut self,
+        _: &mut ClientSession,
+        event: ClientEvent,
+    ) -> Result<(), ClientError> {
         let shown = escape(self.name.as_bytes());
         match event {
             ClientEvent::File { size } => {
@@ -392,7 +283,7 @@ impl Exchange for DownloadX {
         Ok(())
     }
 
-    fn body(&mut self, data: &[u8]) -> Result<(), ClientError> {
+    fn received(&mut self, data: &[u8]) -> Result<(), ClientError> {
         self.part.write(data).map_err(|e| {
             ClientError::Local(format!("cannot write {}: {e}", self.part.part_name()))
         })?;
@@ -504,17 +395,20 @@ async fn download(
 struct UploadX {
     remote: Remote,
     name: String,
-    file: std::fs::File,
+    /// The file to send, until its body starts.
+    file: Option<OpenFile>,
     size: u32,
     stored: Option<bool>,
     progress: Progress,
 }
 
-impl Exchange for UploadX {
-    fn event(
+impl Handler<ClientSession> for UploadX {
+    type Error = ClientError;
+
+    async fn answer(
         &mut self,
-        event: ClientEvent,
         session: &mut ClientSession,
+        event: ClientEvent,
     ) -> Result<(), ClientError> {
         let shown = escape(self.name.as_bytes());
         match event {
@@ -534,12 +428,18 @@ impl Exchange for UploadX {
         Ok(())
     }
 
-    fn body(&mut self, _: &[u8]) -> Result<(), ClientError> {
+    fn received(&mut self, _: &[u8]) -> Result<(), ClientError> {
         Ok(())
     }
 
-    fn upload_file(&self) -> Option<&std::fs::File> {
-        Some(&self.file)
+    fn body(&mut self) -> Option<Body> {
+        self.file.take().map(|open| Body::File { open, offset: 0 })
+    }
+
+    fn short_body(&mut self) -> Result<(), ClientError> {
+        Err(ClientError::Local(
+            "the file to upload shrank while being sent".into(),
+        ))
     }
 
     fn sent(&mut self, bytes: u64) {
@@ -569,7 +469,7 @@ pub async fn put(
     let mut x = UploadX {
         remote: remote.clone(),
         name: target_text.to_owned(),
-        file: open.file,
+        file: Some(open),
         size,
         stored: None,
         progress: Progress::new(text),
@@ -629,8 +529,14 @@ impl MGetX<'_> {
     }
 }
 
-impl Exchange for MGetX<'_> {
-    fn event(&mut self, event: ClientEvent, _: &mut ClientSession) -> Result<(), ClientError> {
+impl Handler<ClientSession> for MGetX<'_> {
+    type Error = ClientError;
+
+    async fn answer(
+        &mut self,
+        _: &mut ClientSession,
+        event: ClientEvent,
+    ) -> Result<(), ClientError> {
         match event {
             ClientEvent::MGetStart { count } => {
                 self.count = count;
@@ -687,7 +593,7 @@ impl Exchange for MGetX<'_> {
         Ok(())
     }
 
-    fn body(&mut self, data: &[u8]) -> Result<(), ClientError> {
+    fn received(&mut self, data: &[u8]) -> Result<(), ClientError> {
         if self.skipping > 0 {
             self.skipping = self.skipping.saturating_sub(data.len() as u64);
             return Ok(());

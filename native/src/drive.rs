@@ -1,11 +1,14 @@
-//! Moving bytes for a session: reads, writes and `sendfile`, each raced
-//! against the session's deadline.
+//! The one drive loop: moves a session's bytes over a TCP connection,
+//! whichever its role, and hands its events and bodies to a [`Handler`].
 //!
-//! Sessions decide; this module only moves bytes. A [`Conn`] owns the socket
-//! and a read buffer that is allocated only when data first arrives, so an
-//! idle connection costs no buffer. Every wait ends either with the I/O done
-//! or with [`Waited::Deadline`], after which the caller calls the session's
-//! `handle_timeout`.
+//! Sessions decide; this module only moves bytes. [`drive`] drains the
+//! session's outputs in order, answers events through the handler, sends
+//! bodies with `sendfile` and receives them into the handler, and races
+//! every wait against the session's deadline (computed in one place,
+//! [`within`]). A [`Conn`] owns the socket and a read buffer that is
+//! allocated only when data first arrives, so an idle connection costs no
+//! buffer. The server, the client and the cache (which runs a server session
+//! downstream and a client session upstream) all use this loop.
 
 use std::io;
 use std::net::Shutdown;
@@ -13,8 +16,291 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_io::{Async, Timer};
-use ferry_core::Timestamp;
+use ferry_core::{Output, Session, Timestamp};
+use ferry_storage::OpenFile;
 use futures_lite::{AsyncReadExt, future};
+
+/// What a role does with its session's events and bodies.
+pub trait Handler<S: Session> {
+    /// Why the handler stopped the exchange (the server never does).
+    type Error;
+
+    /// Answers an event, perhaps after waiting (a store lookup, a login).
+    fn answer(
+        &mut self,
+        session: &mut S,
+        event: S::Event,
+    ) -> impl Future<Output = Result<(), Self::Error>>;
+
+    /// The source of the body `SendBody` announced; `None` aborts the session.
+    fn body(&mut self) -> Option<Body> {
+        None
+    }
+
+    /// Payload bytes received for `ReceiveBody`, in order.
+    fn received(&mut self, data: &[u8]) -> Result<(), Self::Error>;
+
+    /// Payload bytes of a body sent.
+    fn sent(&mut self, _bytes: u64) {}
+
+    /// The body's source ended before its announced size; the session has
+    /// been aborted (a body is never sent short as if whole).
+    fn short_body(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// Where the bytes of a body this side sends come from.
+#[derive(Debug)]
+pub enum Body {
+    /// A regular file, sent with `sendfile` from `offset`.
+    File {
+        /// The open file.
+        open: OpenFile,
+        /// Where the body starts in the file.
+        offset: u64,
+    },
+}
+
+impl Body {
+    /// The body source's full size (not counting the offset).
+    pub fn size(&self) -> u64 {
+        match self {
+            Body::File { open, .. } => open.size,
+        }
+    }
+
+    /// Starts the body at `offset` instead (op 40 sends the rest of a file).
+    pub fn starting_at(self, offset: u64) -> Body {
+        match self {
+            Body::File { open, .. } => Body::File { open, offset },
+        }
+    }
+}
+
+/// How one role sends its bodies.
+#[derive(Debug, Clone, Copy)]
+pub struct Sending {
+    /// Bodies at least this large are sent by a blocking-pool thread that
+    /// loops `sendfile` and `poll` (the server's large downloads).
+    pub blocking_from: Option<u64>,
+    /// Largest single `sendfile` call of the asynchronous path.
+    pub chunk: u64,
+    /// Between chunks, offer the session what the peer has already sent:
+    /// the client stops an upload the server refused early.
+    pub watch_peer: bool,
+    /// How long the blocking-pool sender waits without progress before
+    /// giving up: the operation timeout.
+    pub idle: Duration,
+}
+
+/// Why [`drive`] stopped before the session closed.
+#[derive(Debug)]
+pub enum Stop<E> {
+    /// The socket failed.
+    Io(io::Error),
+    /// The handler gave up.
+    Handler(E),
+}
+
+/// Drives `session` over `conn` until it closes. Protocol trouble (a bad
+/// message, a timeout) ends the session normally and is read from it;
+/// only a failed socket or a handler's error stops the loop early.
+pub async fn drive<S: Session, H: Handler<S>>(
+    conn: &mut Conn,
+    session: &mut S,
+    handler: &mut H,
+    clock: Clock,
+    sending: Sending,
+) -> Result<(), Stop<H::Error>> {
+    let mut receiving = 0u64;
+    let mut eof = false;
+    loop {
+        while let Some(output) = session.poll_output() {
+            match output {
+                // Sent with the next body, or before the next wait.
+                Output::Transmit(bytes) => conn.queue(&bytes),
+                Output::SendBody { len } => {
+                    Box::pin(send_body(conn, session, handler, len, clock, sending)).await?
+                }
+                Output::ReceiveBody { len } => {
+                    receiving = len;
+                    conn.grow_for_body();
+                }
+                // Boxed: the answers' state is large and short-lived, and
+                // must not weigh on every idle connection.
+                Output::Event(event) => Box::pin(handler.answer(session, event))
+                    .await
+                    .map_err(Stop::Handler)?,
+                Output::Close => {
+                    // Bytes after the message that arrived with it: counted.
+                    offer(conn, session, clock);
+                    if let Some(result) = within(session, clock, conn.flush(false)).await {
+                        result.map_err(Stop::Io)?;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        if receiving > 0 {
+            let pending = conn.pending();
+            if !pending.is_empty() {
+                let n = pending.len().min(receiving.min(usize::MAX as u64) as usize);
+                handler.received(&pending[..n]).map_err(Stop::Handler)?;
+                conn.consume(n);
+                receiving -= n as u64;
+                misuse(session.handle_body(clock.now(), n as u64));
+                continue;
+            }
+        } else if offer(conn, session, clock) > 0 {
+            continue;
+        }
+        if eof {
+            // Nothing more will come and the session still waits: give up.
+            session.abort();
+            continue;
+        }
+        match within(session, clock, conn.flush(false)).await {
+            Some(result) => result.map_err(Stop::Io)?,
+            None => continue,
+        }
+        if session.is_finished() {
+            continue;
+        }
+        match within(session, clock, conn.fill()).await {
+            Some(Ok(0)) => {
+                eof = true;
+                session.handle_eof(clock.now());
+            }
+            Some(Ok(_)) | None => {}
+            Some(Err(e)) => return Err(Stop::Io(e)),
+        }
+    }
+}
+
+/// Offers the bytes read but not yet used to the session; returns how many
+/// it took.
+fn offer<S: Session>(conn: &mut Conn, session: &mut S, clock: Clock) -> usize {
+    let pending = conn.pending();
+    if pending.is_empty() {
+        return 0;
+    }
+    let used = session
+        .handle_input(clock.now(), pending)
+        .unwrap_or(pending.len());
+    conn.consume(used);
+    used
+}
+
+/// Runs `op` until it finishes or the session's deadline passes; then tells
+/// the session (`handle_timeout`) and returns `None`.
+pub async fn within<S: Session, T>(
+    session: &mut S,
+    clock: Clock,
+    op: impl Future<Output = T>,
+) -> Option<T> {
+    let deadline = session.poll_timeout().map(|t| clock.instant(t));
+    match until(deadline, op).await {
+        Waited::Done(value) => Some(value),
+        Waited::Deadline => {
+            session.handle_timeout(clock.now());
+            None
+        }
+    }
+}
+
+/// Sends the body `SendBody` announced, `len` bytes from the handler's source.
+async fn send_body<S: Session, H: Handler<S>>(
+    conn: &mut Conn,
+    session: &mut S,
+    handler: &mut H,
+    len: u64,
+    clock: Clock,
+    sending: Sending,
+) -> Result<(), Stop<H::Error>> {
+    let Some(Body::File { open, mut offset }) = handler.body() else {
+        session.abort();
+        return Ok(());
+    };
+    // The header leaves with the first bytes of the body.
+    match within(session, clock, conn.flush(true)).await {
+        Some(result) => result.map_err(Stop::Io)?,
+        None => return Ok(()),
+    }
+    if sending.blocking_from.is_some_and(|from| len >= from) {
+        let sent = match conn
+            .send_file_blocking(open.file, offset, len, sending.idle)
+            .await
+        {
+            Ok(sent) => sent,
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                // No progress for the whole timeout: the deadline has passed.
+                session.handle_timeout(clock.now());
+                return Ok(());
+            }
+            Err(e) => return Err(Stop::Io(e)),
+        };
+        handler.sent(sent);
+        misuse(session.handle_body(clock.now(), sent));
+        if sent < len {
+            session.abort();
+            handler.short_body().map_err(Stop::Handler)?;
+        }
+        return Ok(());
+    }
+    let mut left = len;
+    while left > 0 && !session.is_finished() {
+        let chunk = left.min(sending.chunk);
+        match within(
+            session,
+            clock,
+            conn.send_file(&open.file, &mut offset, chunk),
+        )
+        .await
+        {
+            None => return Ok(()),
+            Some(Ok(0)) => {
+                // The file shrank under us: never send it short as if whole.
+                session.abort();
+                return handler.short_body().map_err(Stop::Handler);
+            }
+            Some(Ok(n)) => {
+                left -= n as u64;
+                handler.sent(n as u64);
+                misuse(session.handle_body(clock.now(), n as u64));
+            }
+            Some(Err(e)) if sending.watch_peer => {
+                // The peer may have answered (refused) and closed: read it.
+                read_early_answer(conn, session, clock).await;
+                return if session.is_finished() {
+                    Ok(())
+                } else {
+                    Err(Stop::Io(e))
+                };
+            }
+            Some(Err(e)) => return Err(Stop::Io(e)),
+        }
+        // An early answer may already be here.
+        if sending.watch_peer && left > 0 && matches!(conn.try_fill(), Ok(Some(_))) {
+            offer(conn, session, clock);
+        }
+    }
+    Ok(())
+}
+
+/// After a failed send, reads for a moment what the peer sent before it
+/// closed (an early final status), so it is not lost to the error.
+async fn read_early_answer<S: Session>(conn: &mut Conn, session: &mut S, clock: Clock) {
+    let by = Instant::now() + Duration::from_secs(1);
+    while !session.is_finished() {
+        match until(Some(by), conn.fill()).await {
+            Waited::Done(Ok(n)) if n > 0 => {
+                offer(conn, session, clock);
+            }
+            _ => return,
+        }
+    }
+}
 
 /// Read buffer size once a connection has sent data: requests are small.
 const READ_BUF: usize = 4 * 1024;

@@ -16,6 +16,7 @@ mod listen;
 mod progress;
 mod server;
 mod shell;
+mod store;
 mod users;
 
 use std::process::ExitCode;

@@ -1,9 +1,11 @@
 //! Test harness: a scripted server application over an in-memory store, a
-//! client driver, and a `Pair` that connects both with a fake clock.
+//! client application, one [`Driver`] for either role, and a `Pair` that
+//! connects both with a fake clock.
 //!
-//! The drivers follow the contract every frontend follows: offer bytes,
-//! keep what the session did not take, drain outputs in order, answer
-//! events, move bodies outside the session and report them.
+//! The driver follows the contract every frontend follows (the same loop as
+//! the crate example and the native `drive`): drain outputs in order, answer
+//! events, move bodies outside the session and report them, offer bytes and
+//! keep what the session did not take.
 
 #![allow(dead_code)]
 
@@ -11,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use ferry_core::{
     ClientEvent, ClientSession, Credentials, ListEntry, Name, Output, ResumeAnswer, ServerEvent,
-    ServerSession, SessionError, Timestamp, encode_listing,
+    ServerSession, Session, SessionError, Timestamp, encode_listing,
 };
 use md5::{Digest, Md5};
 
@@ -64,7 +66,7 @@ impl ServerApp {
         }
     }
 
-    fn answer(&mut self, s: &mut ServerSession, event: ServerEvent) {
+    fn respond(&mut self, s: &mut ServerSession, event: ServerEvent) {
         match event {
             ServerEvent::Auth(c) => {
                 let ok = self.users.get(c.user()).is_some_and(|p| p == c.pass());
@@ -144,26 +146,22 @@ impl ServerApp {
                         ));
                     }
                 }
-                s.start_mget(entries.len() as u32).unwrap();
+                let sizes: Vec<u64> = entries
+                    .iter()
+                    .map(|(_, body)| body.as_ref().map_or(0, |b| b.len() as u64))
+                    .collect();
+                s.start_mget(sizes).unwrap();
                 self.mget = entries.into();
             }
+            ServerEvent::NextEntry => {
+                let (name, body) = self.mget.pop_front().unwrap();
+                s.mget_entry(&name, body.as_ref().map(|b| b.len() as u64))
+                    .unwrap();
+                if let Some(body) = body {
+                    self.body_out.extend(body);
+                }
+            }
         }
-    }
-
-    /// Gives the next op 50 entry once the previous body has gone out.
-    fn advance(&mut self, s: &mut ServerSession) -> bool {
-        if !self.body_out.is_empty() || !s.wants_mget_entry() {
-            return false;
-        }
-        let Some((name, body)) = self.mget.pop_front() else {
-            return false;
-        };
-        s.mget_entry(&name, body.as_ref().map(|b| b.len() as u64))
-            .unwrap();
-        if let Some(body) = body {
-            self.body_out.extend(body);
-        }
-        true
     }
 }
 
@@ -193,27 +191,111 @@ pub struct Transcript {
     pub error: Option<SessionError>,
 }
 
-/// Drives a server session.
+/// What a test application does for one role.
+pub trait App<S: Session> {
+    /// Answers an event.
+    fn answer(&mut self, s: &mut S, event: S::Event);
+    /// The next `len` payload bytes to send for `SendBody`.
+    fn body_out(&mut self, len: u64) -> Vec<u8>;
+    /// Payload bytes received.
+    fn body_in(&mut self, _data: &[u8]) {}
+}
+
+impl App<ServerSession> for ServerApp {
+    fn answer(&mut self, s: &mut ServerSession, event: ServerEvent) {
+        self.respond(s, event)
+    }
+
+    fn body_out(&mut self, len: u64) -> Vec<u8> {
+        self.body_out.drain(..len as usize).collect()
+    }
+
+    fn body_in(&mut self, data: &[u8]) {
+        if let Some((_, upload)) = &mut self.upload {
+            upload.extend(data);
+        }
+    }
+}
+
+/// A client application: uploads `upload` when accepted, records events.
+#[derive(Debug, Default, Clone)]
+pub struct ClientApp {
+    /// Every event, typed.
+    pub events: Vec<ClientEvent>,
+    pub upload: Vec<u8>,
+}
+
+impl App<ClientSession> for ClientApp {
+    fn answer(&mut self, s: &mut ClientSession, event: ClientEvent) {
+        if event == ClientEvent::UploadAccepted {
+            s.send_upload(self.upload.len() as u32).unwrap();
+        }
+        self.events.push(event);
+    }
+
+    fn body_out(&mut self, len: u64) -> Vec<u8> {
+        self.upload[..len as usize].to_vec()
+    }
+}
+
+/// Drives one session of either role for its application.
 #[derive(Debug)]
-pub struct ServerDriver {
-    pub session: ServerSession,
-    pub app: ServerApp,
+pub struct Driver<S, A> {
+    pub session: S,
+    pub app: A,
     pub t: Transcript,
     pub now: Timestamp,
+    /// Payload still to send for the current `SendBody`.
+    sending: VecDeque<u8>,
+    /// Payload still to receive for the current `ReceiveBody`.
+    receiving: u64,
 }
+
+/// Drives a server session.
+pub type ServerDriver = Driver<ServerSession, ServerApp>;
+/// Drives a client session, holding the file to upload.
+pub type ClientDriver = Driver<ClientSession, ClientApp>;
 
 impl ServerDriver {
     pub fn new(app: ServerApp, limits: ferry_core::Limits) -> Self {
+        Driver::with(ServerSession::new(limits, Timestamp::from_micros(0)), app)
+    }
+}
+
+impl ClientDriver {
+    pub fn new(
+        request: ferry_core::Request,
+        auth: Option<Credentials>,
+        upload: Vec<u8>,
+        limits: ferry_core::Limits,
+    ) -> Self {
+        let session = ClientSession::new(limits, Timestamp::from_micros(0), auth, request);
+        let app = ClientApp {
+            events: Vec::new(),
+            upload,
+        };
+        Driver::with(session, app)
+    }
+}
+
+impl<S: Session, A: App<S>> Driver<S, A>
+where
+    S::Event: std::fmt::Debug,
+{
+    pub fn with(session: S, app: A) -> Self {
         Self {
-            session: ServerSession::new(limits, Timestamp::from_micros(0)),
+            session,
             app,
             t: Transcript::default(),
             now: Timestamp::from_micros(0),
+            sending: VecDeque::new(),
+            receiving: 0,
         }
     }
 
     /// Offers `inbox`, removing what was used, and writes to `outbox`, until
-    /// nothing more can happen.
+    /// nothing more can happen or one slice of a body has been sent (so the
+    /// peer can run: an early refusal may be on its way).
     pub fn pump(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
         loop {
             let mut progress = false;
@@ -224,18 +306,11 @@ impl ServerDriver {
                         outbox.extend(&bytes);
                         self.t.sent.extend(bytes);
                     }
-                    Output::SendBody { len } => {
-                        let body: Vec<u8> = self.app.body_out.drain(..len as usize).collect();
-                        outbox.extend(&body);
-                        self.t.sent.extend(&body);
-                        // Report in two pieces: partial progress must work.
-                        let half = len / 2;
-                        self.session.handle_body(self.now, half).unwrap();
-                        self.session.handle_body(self.now, len - half).unwrap();
-                    }
+                    Output::SendBody { len } => self.sending = self.app.body_out(len).into(),
                     Output::ReceiveBody { len } => {
                         self.t.log.push(format!("receive body {len}"));
                         self.t.bodies.push(Vec::new());
+                        self.receiving = len;
                     }
                     Output::Event(event) => {
                         self.t.log.push(format!("{event:?}"));
@@ -244,20 +319,17 @@ impl ServerDriver {
                     Output::Close => {
                         self.t.closed = true;
                         self.t.log.push("close".into());
+                        self.sending.clear();
                     }
                 }
             }
-            if self.app.advance(&mut self.session) {
-                continue;
-            }
-            if let Some(remaining) = self.session.receive_remaining() {
-                let n = (remaining as usize).min(inbox.len());
+            if self.receiving > 0 {
+                let n = (self.receiving as usize).min(inbox.len());
                 if n > 0 {
                     let chunk: Vec<u8> = inbox.drain(..n).collect();
-                    if let Some((_, data)) = &mut self.app.upload {
-                        data.extend(&chunk);
-                    }
+                    self.app.body_in(&chunk);
                     self.t.bodies.last_mut().unwrap().extend(chunk);
+                    self.receiving -= n as u64;
                     self.session.handle_body(self.now, n as u64).unwrap();
                     continue;
                 }
@@ -274,17 +346,37 @@ impl ServerDriver {
                     }
                 }
             }
+            if self.session.is_finished() {
+                self.sending.clear();
+            }
+            if !self.sending.is_empty() {
+                // In slices, reported one by one: partial progress must work.
+                let n = self.sending.len().min(4096);
+                let chunk: Vec<u8> = self.sending.drain(..n).collect();
+                outbox.extend(&chunk);
+                self.t.sent.extend(&chunk);
+                self.session.handle_body(self.now, n as u64).unwrap();
+                return;
+            }
             if !progress {
                 return;
             }
         }
     }
 
-    /// The client closed: offer what is left, then the end.
+    /// Pumps until the body being sent, if any, has gone out.
+    pub fn pump_all(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
+        self.pump(inbox, outbox);
+        while !self.sending.is_empty() {
+            self.pump(inbox, outbox);
+        }
+    }
+
+    /// The peer closed: offer what is left, then the end.
     pub fn eof(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
-        self.pump(inbox, outbox);
+        self.pump_all(inbox, outbox);
         self.session.handle_eof(self.now);
-        self.pump(inbox, outbox);
+        self.pump_all(inbox, outbox);
         if self.t.error.is_none() {
             self.t.error = self.session.error().cloned();
         }
@@ -299,130 +391,11 @@ pub fn run_server(app: ServerApp, pieces: &[&[u8]]) -> (Transcript, ServerApp, u
     let mut outbox = Vec::new();
     for piece in pieces {
         inbox.extend_from_slice(piece);
-        d.pump(&mut inbox, &mut outbox);
+        d.pump_all(&mut inbox, &mut outbox);
     }
     d.eof(&mut inbox, &mut outbox);
     let extra = d.session.extra_bytes();
     (d.t, d.app, extra)
-}
-
-/// Drives a client session, holding the file to upload.
-#[derive(Debug)]
-pub struct ClientDriver {
-    pub session: ClientSession,
-    /// Every event, typed.
-    pub events: Vec<ClientEvent>,
-    pub upload: Vec<u8>,
-    pub t: Transcript,
-    pub now: Timestamp,
-    sending: VecDeque<u8>,
-}
-
-impl ClientDriver {
-    pub fn new(
-        request: ferry_core::Request,
-        auth: Option<Credentials>,
-        upload: Vec<u8>,
-        limits: ferry_core::Limits,
-    ) -> Self {
-        Self {
-            session: ClientSession::new(limits, Timestamp::from_micros(0), auth, request),
-            events: Vec::new(),
-            upload,
-            t: Transcript::default(),
-            now: Timestamp::from_micros(0),
-            sending: VecDeque::new(),
-        }
-    }
-
-    pub fn pump(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
-        loop {
-            let mut progress = false;
-            while let Some(output) = self.session.poll_output() {
-                progress = true;
-                match output {
-                    Output::Transmit(bytes) => {
-                        outbox.extend(&bytes);
-                        self.t.sent.extend(bytes);
-                    }
-                    Output::SendBody { len } => {
-                        self.sending = self.upload[..len as usize].iter().copied().collect();
-                    }
-                    Output::ReceiveBody { len } => {
-                        self.t.log.push(format!("receive body {len}"));
-                        self.t.bodies.push(Vec::new());
-                    }
-                    Output::Event(event) => {
-                        self.t.log.push(format!("{event:?}"));
-                        if event == ClientEvent::UploadAccepted {
-                            self.session.send_upload(self.upload.len() as u32).unwrap();
-                        }
-                        self.events.push(event);
-                    }
-                    Output::Close => {
-                        self.t.closed = true;
-                        self.t.log.push("close".into());
-                        self.sending.clear();
-                    }
-                }
-            }
-            if let Some(remaining) = self.session.receive_remaining() {
-                let n = (remaining as usize).min(inbox.len());
-                if n > 0 {
-                    let chunk: Vec<u8> = inbox.drain(..n).collect();
-                    self.t.bodies.last_mut().unwrap().extend(chunk);
-                    self.session.handle_body(self.now, n as u64).unwrap();
-                    progress = true;
-                }
-            } else if !inbox.is_empty() {
-                match self.session.handle_input(self.now, inbox) {
-                    Ok(n) => {
-                        progress |= n > 0;
-                        inbox.drain(..n);
-                    }
-                    Err(e) => {
-                        self.t.log.push(format!("error {e:?}"));
-                        self.t.error = Some(e);
-                        progress = true;
-                    }
-                }
-            }
-            // After reading (an early refusal may have arrived), send the
-            // next slice of the upload body.
-            if self.session.is_finished() {
-                self.sending.clear();
-            }
-            if !self.sending.is_empty() {
-                let n = self.sending.len().min(4096);
-                let chunk: Vec<u8> = self.sending.drain(..n).collect();
-                outbox.extend(&chunk);
-                self.t.sent.extend(&chunk);
-                self.session.handle_body(self.now, n as u64).unwrap();
-                // Let the peer run: an early refusal may be on its way.
-                return;
-            }
-            if !progress {
-                return;
-            }
-        }
-    }
-
-    /// Pumps until the upload body, if any, has gone out.
-    pub fn pump_all(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
-        self.pump(inbox, outbox);
-        while !self.sending.is_empty() {
-            self.pump(inbox, outbox);
-        }
-    }
-
-    pub fn eof(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
-        self.pump_all(inbox, outbox);
-        self.session.handle_eof(self.now);
-        self.pump(inbox, outbox);
-        if self.t.error.is_none() {
-            self.t.error = self.session.error().cloned();
-        }
-    }
 }
 
 /// Feeds a client the server's bytes in the given pieces, then the end.

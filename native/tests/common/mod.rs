@@ -137,6 +137,7 @@ pub fn request(
     let mut out = Outcome::default();
     let mut buf = vec![0; 64 * 1024];
     let (mut start, mut end) = (0, 0);
+    let mut receiving = 0u64;
     let now = Timestamp::from_micros(0);
     loop {
         while let Some(output) = s.poll_output() {
@@ -154,7 +155,10 @@ pub fn request(
                         s.handle_body(now, chunk.len() as u64).unwrap();
                     }
                 }
-                Output::ReceiveBody { .. } => out.bodies.push(Vec::new()),
+                Output::ReceiveBody { len } => {
+                    out.bodies.push(Vec::new());
+                    receiving = len;
+                }
                 Output::Event(event) => {
                     if event == ClientEvent::UploadAccepted {
                         s.send_upload(upload.len() as u32).unwrap();
@@ -167,10 +171,9 @@ pub fn request(
                 }
             }
         }
-        if let Some(remaining) = s.receive_remaining()
-            && start < end
-        {
-            let n = (end - start).min(remaining as usize);
+        if receiving > 0 && start < end {
+            let n = (end - start).min(receiving as usize);
+            receiving -= n as u64;
             out.bodies
                 .last_mut()
                 .unwrap()
@@ -179,7 +182,7 @@ pub fn request(
             s.handle_body(now, n as u64).unwrap();
             continue;
         }
-        if s.receive_remaining().is_none() && start < end {
+        if receiving == 0 && start < end {
             match s.handle_input(now, &buf[start..end]) {
                 Ok(n) => start += n,
                 Err(_) => start = end,

@@ -1,0 +1,379 @@
+//! One connection: its first bytes, the drive loop, the answer to every
+//! event from the store, a polite close and one log line.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_io::{Async, Timer};
+use ferry_core::{
+    ListEntry, Mask, Name, Refusal, ResumeAnswer, ServerEvent, ServerSession, Timestamp,
+    encode_listing, escape,
+};
+use ferry_storage::StoreError;
+use rustix::net::RecvFlags;
+
+use super::Shared;
+use crate::drive::{Body, Clock, Conn, Handler, Sending, drive, misuse, until};
+use crate::store::{Sink, Store};
+
+/// How long a closing connection may keep sending before it is dropped.
+const LINGER: Duration = Duration::from_secs(2);
+/// Bytes an accepted connection reads before it allocates anything: enough
+/// for most requests, small enough to keep idle connections light.
+const FIRST_READ: usize = 96;
+/// Bodies at least this large are sent by a blocking-pool thread.
+const BLOCKING_BODY: u64 = 8 << 20;
+
+/// One connection, in two phases. Until its first bytes arrive a connection
+/// holds only its socket and a timer: no session, no buffer. Then the
+/// exchange itself runs boxed, so idle connections stay small.
+pub(super) async fn serve_connection<St: Store>(
+    stream: Async<std::net::TcpStream>,
+    peer: SocketAddr,
+    shared: Arc<Shared<St>>,
+) {
+    let clock = Clock::start();
+    let _ = rustix::net::sockopt::set_tcp_nodelay(stream.get_ref(), true);
+    let io = Arc::new(stream);
+    let first_bytes_due = clock.instant(Timestamp::from_micros(shared.config.limits.timeout_us));
+    // Usually the request is already there: read its first bytes at once.
+    // Otherwise wait holding nothing but the socket. Either way the session
+    // takes over: with data, or to answer the stall.
+    let mut first = [0u8; FIRST_READ];
+    let got = match rustix::net::recv(io.get_ref(), &mut first, RecvFlags::DONTWAIT) {
+        Ok((n, _)) => n,
+        Err(_) => {
+            let _ = until(Some(first_bytes_due), io.readable()).await;
+            0
+        }
+    };
+    Box::pin(serve_exchange(io, &first[..got], peer, shared, clock)).await;
+}
+
+async fn serve_exchange<St: Store>(
+    io: Arc<Async<std::net::TcpStream>>,
+    first: &[u8],
+    peer: SocketAddr,
+    shared: Arc<Shared<St>>,
+    clock: Clock,
+) {
+    // Show IPv4 clients of the dual-stack socket as IPv4.
+    let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
+    let mut conn = Conn::new(io);
+    conn.put_back(first);
+    // The session's time starts at accept: a silent client is cut on time.
+    let mut session = ServerSession::new(shared.config.limits.clone(), Timestamp::from_micros(0));
+    let mut answers = Answers::new(&shared, peer);
+    let sending = Sending {
+        blocking_from: Some(BLOCKING_BODY),
+        chunk: u64::MAX,
+        watch_peer: false,
+        idle: Duration::from_micros(shared.config.limits.timeout_us),
+    };
+    let failure = drive(&mut conn, &mut session, &mut answers, clock, sending)
+        .await
+        .err();
+    // Whatever happened, an unfinished upload is dropped here and leaves nothing.
+    answers.upload = None;
+    // A clean exchange has nothing left unread: close at once. After a
+    // refusal or an error the client may still be sending; linger so its
+    // unread bytes do not turn our close into a reset that destroys the answer.
+    let clean = failure.is_none() && session.error().is_none() && session.refusal().is_none();
+    let late = if clean {
+        drop(conn);
+        0
+    } else {
+        conn.close(LINGER).await
+    };
+    if log::log_enabled!(log::Level::Info) {
+        let failure = failure.map(|stop| match stop {
+            crate::drive::Stop::Io(e) => e,
+            crate::drive::Stop::Handler(never) => match never {},
+        });
+        log_line(&session, &answers, failure, late as u64, clock);
+    }
+}
+
+/// The one log line of a connection.
+fn log_line<St: Store>(
+    session: &ServerSession,
+    answers: &Answers<'_, St>,
+    failure: Option<std::io::Error>,
+    late: u64,
+    clock: Clock,
+) {
+    let op = session.op().map_or("-", |op| op.as_str());
+    let name = answers
+        .name
+        .as_deref()
+        .map(|n| format!(" \"{}\"", escape(n.as_bytes())))
+        .unwrap_or_default();
+    let user = session
+        .user()
+        .map(|u| format!(" user={u}"))
+        .unwrap_or_default();
+    let outcome = match (failure, session.error(), session.refusal()) {
+        (Some(e), _, _) => format!("failed: {e}"),
+        (None, Some(e), _) => format!("error: {e}"),
+        // The store's own refusals were described when they were made.
+        (None, None, Some(Refusal::Store | Refusal::LoginDenied | Refusal::NotStored))
+        | (None, None, None) => match answers.outcome.as_str() {
+            "" => "closed".to_owned(),
+            outcome => outcome.to_owned(),
+        },
+        // The protocol's rules, applied by the core.
+        (None, None, Some(rule)) => format!("refused: {rule}"),
+    };
+    let late = if session.error().is_none() { late } else { 0 };
+    let extra = match session.extra_bytes() + late {
+        0 => String::new(),
+        n => format!(" ({n} extra bytes ignored)"),
+    };
+    log::info!(
+        "{peer} {op}{name}{user} {outcome} {} bytes {:.1} ms{extra}",
+        answers.bytes,
+        clock.now().as_micros() as f64 / 1000.0,
+        peer = answers.peer,
+    );
+}
+
+/// Answers one connection's events from the store, and keeps what its log
+/// line will say.
+struct Answers<'a, St: Store> {
+    shared: &'a Shared<St>,
+    peer: SocketAddr,
+    /// Where the request acts: public, or the user's after a login.
+    scope: St::Scope,
+    name: Option<String>,
+    /// The body the next `SendBody` sends.
+    body: Option<Body>,
+    upload: Option<St::Sink>,
+    upload_failed: Option<String>,
+    /// Op 50 matches not yet given.
+    entries: VecDeque<ListEntry>,
+    bytes: u64,
+    outcome: String,
+}
+
+impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
+    type Error = Infallible;
+
+    async fn answer(
+        &mut self,
+        s: &mut ServerSession,
+        event: ServerEvent,
+    ) -> Result<(), Infallible> {
+        match event {
+            ServerEvent::Auth(credentials) => {
+                self.login(s, credentials.user(), credentials.pass()).await
+            }
+            ServerEvent::Download { name } => self.download(s, &name).await,
+            ServerEvent::List => self.list(s).await,
+            ServerEvent::Upload { name } => self.begin_upload(s, &name).await,
+            ServerEvent::UploadSize { size } => self.upload_size(s, size),
+            ServerEvent::UploadComplete => self.finish_upload(s).await,
+            ServerEvent::Resume {
+                name,
+                position,
+                md5,
+            } => self.resume(s, &name, position, md5).await,
+            ServerEvent::MGet { mask } => self.mget(s, &mask).await,
+            ServerEvent::NextEntry => self.next_entry(s).await,
+        }
+        Ok(())
+    }
+
+    fn body(&mut self) -> Option<Body> {
+        self.body.take()
+    }
+
+    fn received(&mut self, data: &[u8]) -> Result<(), Infallible> {
+        self.bytes += data.len() as u64;
+        if self.upload_failed.is_none()
+            && let Some(upload) = self.upload.as_mut()
+            && let Err(e) = upload.write(data)
+        {
+            // Keep reading the body so the client still gets the final status.
+            self.upload_failed = Some(e.to_string());
+            self.upload = None;
+        }
+        Ok(())
+    }
+
+    fn sent(&mut self, bytes: u64) {
+        self.bytes += bytes;
+    }
+
+    fn short_body(&mut self) -> Result<(), Infallible> {
+        self.outcome = "aborted: the file shrank while being sent".into();
+        Ok(())
+    }
+}
+
+impl<'a, St: Store> Answers<'a, St> {
+    fn new(shared: &'a Shared<St>, peer: SocketAddr) -> Self {
+        Answers {
+            shared,
+            peer,
+            scope: shared.store.public(),
+            name: None,
+            body: None,
+            upload: None,
+            upload_failed: None,
+            entries: VecDeque::new(),
+            bytes: 0,
+            outcome: String::new(),
+        }
+    }
+
+    fn refuse(&mut self, s: &mut ServerSession, e: &StoreError) {
+        self.outcome = format!("refused: {e}");
+        misuse(s.refuse());
+    }
+
+    async fn login(&mut self, s: &mut ServerSession, user: &str, pass: &str) {
+        let throttle = &self.shared.throttle;
+        let wait = throttle.delay(self.peer.ip());
+        if !wait.is_zero() {
+            Timer::after(wait).await;
+        }
+        match self.shared.store.login(user, pass).await {
+            Ok(scope) => {
+                throttle.succeeded(self.peer.ip());
+                self.scope = scope;
+                misuse(s.answer_auth(true));
+            }
+            Err(e) => {
+                throttle.failed(self.peer.ip());
+                self.outcome = format!("login denied for \"{}\": {e:#}", escape(user.as_bytes()));
+                misuse(s.answer_auth(false));
+            }
+        }
+    }
+
+    async fn download(&mut self, s: &mut ServerSession, name: &Name) {
+        self.name = Some(name.to_string());
+        match self.shared.store.open(&self.scope, name).await {
+            Ok(body) => {
+                self.outcome = "ok".into();
+                misuse(s.send_file(body.size()));
+                self.body = Some(body);
+            }
+            Err(e) => self.refuse(s, &e),
+        }
+    }
+
+    async fn list(&mut self, s: &mut ServerSession) {
+        match self.shared.store.list(&self.scope).await {
+            Ok(entries) => {
+                let json = encode_listing(&entries);
+                self.outcome = format!("ok, {} files", entries.len());
+                self.bytes = json.len() as u64;
+                misuse(s.send_listing(json));
+            }
+            Err(e) => self.refuse(s, &e),
+        }
+    }
+
+    async fn begin_upload(&mut self, s: &mut ServerSession, name: &Name) {
+        self.name = Some(name.to_string());
+        match self.shared.store.begin_upload(&self.scope, name).await {
+            Ok(upload) => {
+                self.upload = Some(upload);
+                misuse(s.accept_upload());
+            }
+            Err(e) => self.refuse(s, &e),
+        }
+    }
+
+    fn upload_size(&mut self, s: &mut ServerSession, size: u32) {
+        let room = self
+            .upload
+            .as_ref()
+            .and_then(Sink::room)
+            .unwrap_or(u64::MAX);
+        if u64::from(size) > room {
+            self.outcome = format!("refused: {size} bytes announced, {room} free");
+            self.upload = None;
+            misuse(s.refuse());
+        } else {
+            misuse(s.receive_body());
+        }
+    }
+
+    async fn finish_upload(&mut self, s: &mut ServerSession) {
+        let stored = match (self.upload.take(), self.upload_failed.take()) {
+            (Some(upload), None) => upload.commit().await.map_err(|e| e.to_string()),
+            (_, Some(e)) => Err(e),
+            (None, None) => Err("no upload under way".into()),
+        };
+        self.outcome = match &stored {
+            Ok(()) => "ok, stored".into(),
+            Err(e) => format!("failed: {e}"),
+        };
+        misuse(s.finish_upload(stored.is_ok()));
+    }
+
+    async fn resume(&mut self, s: &mut ServerSession, name: &Name, position: u32, md5: [u8; 16]) {
+        self.name = Some(name.to_string());
+        let body = match self.shared.store.open(&self.scope, name).await {
+            Ok(body) => body,
+            Err(e @ StoreError::Io(_)) => return self.refuse(s, &e),
+            Err(e) => {
+                self.outcome = format!("result 10: {e}");
+                return misuse(s.answer_resume(ResumeAnswer::NoSuchFile));
+            }
+        };
+        let file_size = body.size();
+        // Past the end there is no prefix to hash (the core answers 20).
+        let answer = if u64::from(position) > file_size {
+            self.outcome = "result 20: position past the end".into();
+            ResumeAnswer::Mismatch
+        } else {
+            match self.shared.store.prefix_md5(body, position.into()).await {
+                (body, Ok(digest)) if digest == md5 => {
+                    self.outcome = format!("ok from {position}");
+                    self.body = Some(body.starting_at(position.into()));
+                    ResumeAnswer::Send { file_size }
+                }
+                (_, Ok(_)) => {
+                    self.outcome = "result 20: MD5 mismatch".into();
+                    ResumeAnswer::Mismatch
+                }
+                (_, Err(e)) => return self.refuse(s, &StoreError::Io(e)),
+            }
+        };
+        misuse(s.answer_resume(answer));
+    }
+
+    async fn mget(&mut self, s: &mut ServerSession, mask: &Mask) {
+        self.name = Some(mask.as_str().to_owned());
+        match self.shared.store.matching(&self.scope, mask).await {
+            Ok(entries) => {
+                self.outcome = format!("ok, {} files", entries.len());
+                misuse(s.start_mget(entries.iter().map(|e| e.size)));
+                self.entries = entries.into();
+            }
+            Err(e) => self.refuse(s, &e),
+        }
+    }
+
+    async fn next_entry(&mut self, s: &mut ServerSession) {
+        // Listing names obey the configured rules, so this parse cannot fail;
+        // if it did, the stream is cut rather than an entry dropped.
+        let limits = &self.shared.config.limits;
+        let Some(Ok(name)) = self
+            .entries
+            .pop_front()
+            .map(|entry| Name::parse(entry.name.as_bytes(), limits))
+        else {
+            return s.abort();
+        };
+        let body = self.shared.store.open(&self.scope, &name).await.ok();
+        misuse(s.mget_entry(&name, body.as_ref().map(Body::size)));
+        self.body = body;
+    }
+}

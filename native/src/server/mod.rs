@@ -1,0 +1,117 @@
+//! `ferry serve`: one session per connection, answered from a [`Store`].
+//!
+//! - [`accept`]: listening, accepting, the connection cap and the graceful
+//!   stop on Ctrl-C or SIGTERM.
+//! - [`connection`]: one connection, from its first bytes to its log line:
+//!   the drive loop (`crate::drive`) plus the answers to every event.
+//! - [`throttle`]: failed logins slowed down per address, for every store.
+//!
+//! Nothing here parses the protocol; slow work (listing, hashing, password
+//! checks, fsync) runs on the blocking pool inside the store.
+
+mod accept;
+mod connection;
+mod throttle;
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::Context;
+use async_io::Async;
+
+use crate::config::ServeConfig;
+use crate::store::{FolderStore, Store};
+use throttle::Throttle;
+
+/// What every connection shares.
+#[derive(Debug)]
+struct Shared<St> {
+    store: St,
+    config: ServeConfig,
+    throttle: Throttle,
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub fn run(config: ServeConfig) -> anyhow::Result<()> {
+    raise_descriptor_limit(config.max_connections);
+    let store = FolderStore::open(&config.root, &config.limits)?;
+    serve(store, config)
+}
+
+/// Listens, prints where to connect, and serves `store` on one executor
+/// thread per core.
+fn serve<St: Store>(store: St, config: ServeConfig) -> anyhow::Result<()> {
+    let (listener, ipv6) = crate::listen::bind_all(config.port).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on port {}: {e}{}",
+            config.port,
+            if e.kind() == std::io::ErrorKind::AddrInUse {
+                "; another program uses it: stop it or pick another port"
+            } else {
+                ""
+            }
+        )
+    })?;
+    let port = listener.local_addr()?.port();
+    // Where to connect. Nobody may be reading stdout (a closed pipe): the
+    // server keeps running whatever happens to these lines.
+    let mut banner = format!(
+        "ferry serving {} on port {port}, reachable at:\n",
+        config.root.display()
+    );
+    for (iface, addr) in crate::listen::reachable(port, ipv6) {
+        banner.push_str(&format!("  {addr}  ({iface})\n"));
+    }
+    banner.push_str(&format!("try: ferry ls 127.0.0.1:{port}\n"));
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
+    drop(stdout);
+    let listener = Async::new(listener)?;
+    let shared = Arc::new(Shared {
+        store,
+        config,
+        throttle: Throttle::default(),
+    });
+
+    let ex = Arc::new(smol::Executor::new());
+    let (stop, stopped) = smol::channel::unbounded::<()>();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for i in 1..threads {
+        let (ex, stopped) = (ex.clone(), stopped.clone());
+        std::thread::Builder::new()
+            .name(format!("ferry-worker-{i}"))
+            .spawn(move || smol::block_on(ex.run(stopped.recv())))
+            .context("cannot start a worker thread")?;
+    }
+    let result = smol::block_on(ex.run(accept::accept_loop(listener, shared, ex.clone())));
+    drop(stop);
+    result
+}
+
+/// Raises the soft limit on open descriptors to the hard limit, so
+/// `--max-connections` and not a default of 1024 bounds the server.
+fn raise_descriptor_limit(wanted: usize) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit
+        .current
+        .is_some_and(|current| current < limit.maximum.unwrap_or(u64::MAX))
+    {
+        let _ = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            },
+        );
+    }
+    let now = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    // Each connection needs a socket and, while sending, a file.
+    if now < 2 * wanted as u64 + 64 {
+        log::warn!(
+            "only {now} open files allowed: fewer than --max-connections {wanted} may be served"
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! The server's answer seam: everything a server session's events need from
+//! wherever the files live.
+//!
+//! The front ([`crate::server`]) turns each event into one call here and the
+//! result into the session's answer; the protocol's rules stay in the core.
+//! [`FolderStore`] (a public folder and per-user private folders on local
+//! disk) is the first implementation; a cache in front of an origin server
+//! and an object store are the next.
+
+mod folder;
+
+use std::io;
+
+use ferry_core::{ListEntry, Mask, Name};
+use ferry_storage::StoreError;
+
+use crate::drive::Body;
+
+pub use folder::FolderStore;
+
+/// Where the files live, as the server's answers see them.
+///
+/// Every method that may block (disk, network, hashing, password checks)
+/// returns a future, so one client never stalls the others.
+pub trait Store: Send + Sync + 'static {
+    /// What requests act on: the public files, or one user's after a login.
+    type Scope: Send + Sync;
+    /// An upload under way.
+    type Sink: Sink;
+
+    /// The scope of a connection that has not logged in.
+    fn public(&self) -> Self::Scope;
+
+    /// Checks a login; `Ok` is the scope the next request acts on, `Err`
+    /// says why the login is denied (for the log; the client only learns
+    /// that it was).
+    fn login(
+        &self,
+        user: &str,
+        pass: &str,
+    ) -> impl Future<Output = anyhow::Result<Self::Scope>> + Send;
+
+    /// Every file, sorted as op 20 lists them.
+    fn list(
+        &self,
+        scope: &Self::Scope,
+    ) -> impl Future<Output = Result<Vec<ListEntry>, StoreError>> + Send;
+
+    /// Opens a file to send it.
+    fn open(
+        &self,
+        scope: &Self::Scope,
+        name: &Name,
+    ) -> impl Future<Output = Result<Body, StoreError>> + Send;
+
+    /// The MD5 of the first `len` bytes of an opened file (op 40), which
+    /// comes back to be sent from there. `len` is at most its size.
+    fn prefix_md5(
+        &self,
+        body: Body,
+        len: u64,
+    ) -> impl Future<Output = (Body, io::Result<[u8; 16]>)> + Send;
+
+    /// Starts an upload to `name`; nothing is visible until the sink is
+    /// committed, and dropping it leaves nothing behind.
+    fn begin_upload(
+        &self,
+        scope: &Self::Scope,
+        name: &Name,
+    ) -> impl Future<Output = Result<Self::Sink, StoreError>> + Send;
+
+    /// Every file whose name matches the mask, in listing order.
+    fn matching(
+        &self,
+        scope: &Self::Scope,
+        mask: &Mask,
+    ) -> impl Future<Output = Result<Vec<ListEntry>, StoreError>> + Send;
+}
+
+/// An upload under way: bytes in, then an asynchronous commit.
+pub trait Sink: Send + 'static {
+    /// Appends body bytes.
+    fn write(&mut self, data: &[u8]) -> io::Result<()>;
+
+    /// Bytes that can still be stored, if the store knows (free space).
+    fn room(&self) -> Option<u64>;
+
+    /// Makes the upload visible, complete, replacing any file of that name.
+    fn commit(self) -> impl Future<Output = io::Result<()>> + Send;
+}

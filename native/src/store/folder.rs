@@ -1,0 +1,128 @@
+//! The folder store: `ROOT/public/` for everyone, `ROOT/private/<user>/`
+//! after a login checked against the users file, every path contained by the
+//! kernel (see `ferry_storage::Folder`).
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use ferry_core::{Limits, ListEntry, Mask, Name};
+use ferry_storage::{DigestCache, Folder, StoreError, Upload};
+use smol::lock::Semaphore;
+
+use super::{Sink, Store};
+use crate::drive::Body;
+
+/// Password checks and digests that may run at once: both are heavy.
+const HEAVY_JOBS: usize = 2;
+/// Prefix digests remembered.
+const DIGESTS: usize = 4096;
+
+/// A public folder and per-user private folders on local disk.
+#[derive(Debug)]
+pub struct FolderStore {
+    public: Arc<Folder>,
+    private: Folder,
+    users: PathBuf,
+    digests: Arc<DigestCache>,
+    heavy: Semaphore,
+}
+
+impl FolderStore {
+    /// Opens `root/public` and `root/private`, removing the temporaries
+    /// that uploads cut short by a crash or a power cut left behind.
+    pub fn open(root: &std::path::Path, limits: &Limits) -> anyhow::Result<Self> {
+        let open = |sub: &str| {
+            let path = root.join(sub);
+            Folder::open(&path, limits.clone())
+                .with_context(|| format!("cannot open {}", path.display()))
+        };
+        let (public, private) = (open("public")?, open("private")?);
+        let removed =
+            public.remove_temporaries().unwrap_or(0) + private.remove_temporaries().unwrap_or(0);
+        if removed > 0 {
+            log::info!("removed {removed} unfinished upload(s) left from an earlier run");
+        }
+        Ok(FolderStore {
+            public: Arc::new(public),
+            private,
+            users: crate::users::users_path(root),
+            digests: Arc::new(DigestCache::new(DIGESTS)),
+            heavy: Semaphore::new(HEAVY_JOBS),
+        })
+    }
+}
+
+impl Store for FolderStore {
+    type Scope = Arc<Folder>;
+    type Sink = Upload;
+
+    fn public(&self) -> Arc<Folder> {
+        self.public.clone()
+    }
+
+    async fn login(&self, user: &str, pass: &str) -> anyhow::Result<Arc<Folder>> {
+        let (users, user_owned, pass) = (self.users.clone(), user.to_owned(), pass.to_owned());
+        let verified = {
+            let _slot = self.heavy.acquire().await;
+            smol::unblock(move || crate::users::verify(&users, &user_owned, &pass)).await?
+        };
+        anyhow::ensure!(verified, "wrong user name or password");
+        // Opened by the kernel beneath private/, never through a symlink.
+        let folder = self
+            .private
+            .subfolder(user)
+            .with_context(|| format!("cannot open the private folder of {user}"))?;
+        Ok(Arc::new(folder))
+    }
+
+    async fn list(&self, scope: &Arc<Folder>) -> Result<Vec<ListEntry>, StoreError> {
+        let folder = scope.clone();
+        smol::unblock(move || folder.list()).await
+    }
+
+    async fn open(&self, scope: &Arc<Folder>, name: &Name) -> Result<Body, StoreError> {
+        let open = scope.open_file(name)?;
+        Ok(Body::File { open, offset: 0 })
+    }
+
+    async fn prefix_md5(&self, body: Body, len: u64) -> (Body, io::Result<[u8; 16]>) {
+        let _slot = self.heavy.acquire().await;
+        let digests = self.digests.clone();
+        smol::unblock(move || {
+            let digest = match &body {
+                Body::File { open, .. } => digests.prefix_md5(open, len),
+            };
+            (body, digest)
+        })
+        .await
+    }
+
+    async fn begin_upload(&self, scope: &Arc<Folder>, name: &Name) -> Result<Upload, StoreError> {
+        scope.begin_upload(name)
+    }
+
+    async fn matching(
+        &self,
+        scope: &Arc<Folder>,
+        mask: &Mask,
+    ) -> Result<Vec<ListEntry>, StoreError> {
+        let (folder, mask) = (scope.clone(), mask.as_str().to_owned());
+        smol::unblock(move || folder.matching(&mask)).await
+    }
+}
+
+impl Sink for Upload {
+    fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        Upload::write(self, data)
+    }
+
+    fn room(&self) -> Option<u64> {
+        self.free_space().ok()
+    }
+
+    async fn commit(self) -> io::Result<()> {
+        smol::unblock(move || Upload::commit(self)).await
+    }
+}
