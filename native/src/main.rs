@@ -8,6 +8,7 @@
 mod cli;
 mod client;
 mod config;
+mod conn;
 mod decode;
 mod demo;
 mod drive;

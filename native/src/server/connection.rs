@@ -16,7 +16,8 @@ use ferry_storage::StoreError;
 use rustix::net::RecvFlags;
 
 use super::Shared;
-use crate::drive::{Body, Clock, Conn, Handler, Sending, drive, misuse, until};
+use crate::conn::Conn;
+use crate::drive::{Body, Clock, Handler, Sending, drive, misuse, until};
 use crate::store::{Sink, Store};
 
 /// How long a closing connection may keep sending before it is dropped.

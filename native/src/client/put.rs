@@ -1,0 +1,113 @@
+//! `ferry put`: one file of the local folder, sent with `sendfile`.
+
+use ferry_core::{ClientEvent, ClientSession, Request, escape};
+use ferry_storage::{Folder, OpenFile};
+
+use super::{Remote, denied, exchange, human, local_name, store_error};
+use crate::drive::{Body, Handler, misuse};
+use crate::error::ClientError;
+use crate::progress::Progress;
+
+struct UploadX {
+    remote: Remote,
+    name: String,
+    /// The file to send, until its body starts.
+    file: Option<OpenFile>,
+    size: u32,
+    stored: Option<bool>,
+    progress: Progress,
+}
+
+impl Handler<ClientSession> for UploadX {
+    type Error = ClientError;
+
+    async fn answer(
+        &mut self,
+        session: &mut ClientSession,
+        event: ClientEvent,
+    ) -> Result<(), ClientError> {
+        let shown = escape(self.name.as_bytes());
+        match event {
+            ClientEvent::UploadAccepted => {
+                self.progress.start(self.size.into(), 0);
+                misuse(session.send_upload(self.size));
+            }
+            ClientEvent::UploadDone { stored } => self.stored = Some(stored),
+            ClientEvent::Refused => {
+                return Err(ClientError::Refused(format!(
+                    "the server refused to receive \"{shown}\" (bad name, or the target is not a regular file)"
+                )));
+            }
+            ClientEvent::AuthDenied => return Err(denied(&self.remote)),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn received(&mut self, _: &[u8]) -> Result<(), ClientError> {
+        Ok(())
+    }
+
+    fn body(&mut self) -> Option<Body> {
+        self.file.take().map(|open| Body::File { open, offset: 0 })
+    }
+
+    fn short_body(&mut self) -> Result<(), ClientError> {
+        Err(ClientError::Local(
+            "the file to upload shrank while being sent".into(),
+        ))
+    }
+
+    fn sent(&mut self, bytes: u64) {
+        self.progress.advance(bytes);
+    }
+}
+
+/// `ferry put` for one file of the local folder, stored as `target`.
+pub async fn put(
+    remote: &Remote,
+    folder: &Folder,
+    text: &str,
+    target: Option<&str>,
+) -> Result<(), ClientError> {
+    let name = local_name(text, &remote.limits)?;
+    let open = folder
+        .open_file(&name)
+        .map_err(|e| store_error("read", text, e))?;
+    let size = u32::try_from(open.size).map_err(|_| {
+        ClientError::Local(format!(
+            "{text} has {} bytes; the protocol carries files under 4 GiB",
+            open.size
+        ))
+    })?;
+    let target_text = target.unwrap_or(text);
+    let target_name = local_name(target_text, &remote.limits)?;
+    let mut x = UploadX {
+        remote: remote.clone(),
+        name: target_text.to_owned(),
+        file: Some(open),
+        size,
+        stored: None,
+        progress: Progress::new(text),
+    };
+    exchange(remote, Request::Upload { name: target_name }, &mut x).await?;
+    x.progress.finish();
+    match x.stored {
+        Some(true) => {
+            eprintln!(
+                "sent {} as {} ({})",
+                escape(text.as_bytes()),
+                escape(target_text.as_bytes()),
+                human(size.into())
+            );
+            Ok(())
+        }
+        Some(false) => Err(ClientError::Refused(format!(
+            "the server could not store \"{}\" (too large for its disk, or a write error)",
+            escape(target_text.as_bytes())
+        ))),
+        None => Err(ClientError::Protocol(
+            "the server did not say whether it stored the file".into(),
+        )),
+    }
+}

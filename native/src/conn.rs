@@ -1,0 +1,244 @@
+//! One TCP connection's bytes: a read buffer allocated only when data first
+//! arrives (so an idle connection costs no buffer), queued writes that leave
+//! with the next body, `sendfile` for bodies, and a polite close.
+
+use std::io;
+use std::net::Shutdown;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_io::Async;
+use futures_lite::AsyncReadExt;
+
+use crate::drive::{Waited, until};
+
+/// Read buffer size once a connection has sent data: requests are small.
+const READ_BUF: usize = 4 * 1024;
+/// Read buffer size while a body streams in.
+const BODY_BUF: usize = 256 * 1024;
+/// Largest single `sendfile` call.
+const SENDFILE_CHUNK: usize = 1 << 30;
+
+/// One TCP connection, the bytes read but not yet used, and the bytes to
+/// send that have not been written yet.
+#[derive(Debug)]
+pub struct Conn {
+    io: Arc<Async<std::net::TcpStream>>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    out: Vec<u8>,
+}
+
+impl Conn {
+    /// Wraps an accepted or connected stream.
+    pub fn new(io: Arc<Async<std::net::TcpStream>>) -> Self {
+        Conn {
+            io,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            out: Vec::new(),
+        }
+    }
+
+    /// Makes `bytes` (read elsewhere) the first pending bytes.
+    pub fn put_back(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.buf = vec![0; READ_BUF.max(bytes.len())];
+            self.buf[..bytes.len()].copy_from_slice(bytes);
+            self.start = 0;
+            self.end = bytes.len();
+        }
+    }
+
+    /// Queues bytes to send; they leave with the next body (in the same
+    /// segment where possible) or at [`Conn::flush`].
+    pub fn queue(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// Writes the queued bytes. With `more`, tells the kernel more data
+    /// follows at once (`MSG_MORE`), so a header and the start of its body
+    /// share a segment instead of leaving as two packets.
+    pub async fn flush(&mut self, more: bool) -> io::Result<()> {
+        let flags = if more {
+            rustix::net::SendFlags::MORE
+        } else {
+            rustix::net::SendFlags::empty()
+        };
+        let mut sent = 0;
+        while sent < self.out.len() {
+            let rest = &self.out[sent..];
+            sent += self
+                .io
+                .write_with(|s| rustix::net::send(s, rest, flags).map_err(io::Error::from))
+                .await?;
+        }
+        self.out.clear();
+        Ok(())
+    }
+
+    /// Makes room to receive a large body in big reads.
+    pub fn grow_for_body(&mut self) {
+        if self.buf.len() < BODY_BUF {
+            self.buf.resize(BODY_BUF, 0);
+        }
+    }
+
+    /// Bytes read but not yet used.
+    pub fn pending(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Marks `n` pending bytes as used.
+    pub fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Reads more bytes; `Ok(0)` is the end of the stream. Waits for the
+    /// socket to be readable before allocating the buffer.
+    pub async fn fill(&mut self) -> io::Result<usize> {
+        if self.buf.is_empty() {
+            // Usually the request is already there: try at once.
+            let mut buf = vec![0; READ_BUF];
+            match std::io::Read::read(&mut self.io.get_ref(), &mut buf) {
+                Ok(n) => {
+                    self.buf = buf;
+                    self.end = n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Idle: wait without holding a buffer.
+                    drop(buf);
+                    self.io.readable().await?;
+                    self.buf = vec![0; READ_BUF];
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if self.end == self.buf.len() {
+            if self.start == 0 {
+                // Never let a full buffer turn a read into a false "end of stream".
+                self.buf.resize(self.buf.len() * 2, 0);
+            } else {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+        }
+        let n = (&*self.io).read(&mut self.buf[self.end..]).await?;
+        self.end += n;
+        Ok(n)
+    }
+
+    /// Reads whatever has already arrived, without waiting: `Ok(None)` if
+    /// nothing has, `Ok(Some(0))` at the end of the stream.
+    pub fn try_fill(&mut self) -> io::Result<Option<usize>> {
+        if self.buf.is_empty() {
+            self.buf = vec![0; READ_BUF];
+        }
+        if self.end == self.buf.len() {
+            return Ok(Some(self.end - self.start));
+        }
+        match std::io::Read::read(&mut self.io.get_ref(), &mut self.buf[self.end..]) {
+            Ok(n) => {
+                self.end += n;
+                Ok(Some(n))
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends up to `len` bytes of `file` from `*offset` with `sendfile`,
+    /// advancing the offset; returns the count (0 means the file ended).
+    pub async fn send_file(
+        &self,
+        file: &std::fs::File,
+        offset: &mut u64,
+        len: u64,
+    ) -> io::Result<usize> {
+        let count = len.min(SENDFILE_CHUNK as u64) as usize;
+        self.io
+            .write_with(|socket| {
+                rustix::fs::sendfile(socket, file, Some(offset), count).map_err(io::Error::from)
+            })
+            .await
+    }
+
+    /// Sends `len` bytes of `file` from `offset` on a blocking-pool thread
+    /// that loops `sendfile` and `poll(2)`, as an event loop of its own
+    /// would: for large bodies this avoids a wakeup through the reactor and
+    /// the executor every time the socket buffer fills. Gives up after
+    /// `idle` without progress. Returns the bytes sent (fewer than `len` only
+    /// if the file ended early).
+    pub async fn send_file_blocking(
+        &self,
+        file: std::fs::File,
+        offset: u64,
+        len: u64,
+        idle: Duration,
+    ) -> io::Result<u64> {
+        let io = self.io.clone();
+        smol::unblock(move || {
+            use rustix::event::{PollFd, PollFlags, Timespec};
+            let socket = io.get_ref();
+            // Full segments only while a large body streams (nginx's
+            // tcp_nopush): Nagle on and the socket corked. Uncorking and
+            // restoring NODELAY below push the last partial segment.
+            let _ = rustix::net::sockopt::set_tcp_nodelay(socket, false);
+            let _ = rustix::net::sockopt::set_tcp_cork(socket, true);
+            let (mut offset, mut sent) = (offset, 0u64);
+            while sent < len {
+                let count = (len - sent).min(SENDFILE_CHUNK as u64) as usize;
+                match rustix::fs::sendfile(socket, &file, Some(&mut offset), count) {
+                    Ok(0) => break,
+                    Ok(n) => sent += n as u64,
+                    Err(rustix::io::Errno::AGAIN) => {
+                        let mut fds = [PollFd::new(socket, PollFlags::OUT)];
+                        let timeout = Timespec {
+                            tv_sec: idle.as_secs() as i64,
+                            tv_nsec: idle.subsec_nanos() as i64,
+                        };
+                        match rustix::event::poll(&mut fds, Some(&timeout)) {
+                            Ok(0) => return Err(io::ErrorKind::TimedOut.into()),
+                            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                    Err(rustix::io::Errno::INTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let _ = rustix::net::sockopt::set_tcp_cork(socket, false);
+            let _ = rustix::net::sockopt::set_tcp_nodelay(socket, true);
+            Ok(sent)
+        })
+        .await
+    }
+
+    /// Closes politely: stops writing (the peer sees the end of the
+    /// response), then reads and drops what the peer still sends for up to
+    /// `linger`, so unread request bytes do not turn the close into a reset
+    /// that could destroy the response in flight. Returns how many bytes
+    /// were dropped that way.
+    pub async fn close(mut self, linger: Duration) -> usize {
+        let _ = self.io.get_ref().shutdown(Shutdown::Write);
+        let deadline = Instant::now() + linger;
+        let mut drained = 0usize;
+        while drained < 1 << 20 {
+            self.start = 0;
+            self.end = 0;
+            match until(Some(deadline), self.fill()).await {
+                Waited::Done(Ok(n)) if n > 0 => drained += n,
+                _ => break,
+            }
+        }
+        drained
+    }
+}
