@@ -7,6 +7,7 @@
 #   2. 4 KiB downloads, one request per connection, 50 clients, 20,000
 #      requests: requests per second and p50/p99 latency (nginx also with ab);
 #   3. server memory (RSS) per idle connection with 1,000 held open.
+# FERRY=BINARY benchmarks another ferry build with the same client.
 # Installs what it needs (Debian: nginx, iperf3, apache2-utils). Not a test:
 # nothing here passes or fails on speed.
 set -euo pipefail
@@ -29,7 +30,9 @@ fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 cargo build --release --locked -p ferry --bin ferry --example ferry-load >&2
-FERRY=target/release/ferry
+# FERRY=path/to/another/ferry benchmarks that build instead (say, the one
+# before a change, to compare both in one sitting).
+FERRY=${FERRY:-target/release/ferry}
 LOAD=target/release/examples/ferry-load
 
 WORK=$(mktemp -d /tmp/ferry-bench.XXXXXX)
