@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_io::{Async, Timer};
+use async_io::Timer;
 use ferry_core::{
     ListEntry, Mask, Name, Refusal, ResumeAnswer, ServerEvent, ServerSession, Timestamp,
     encode_listing, escape,
@@ -16,7 +16,7 @@ use ferry_storage::StoreError;
 use rustix::net::RecvFlags;
 
 use super::Shared;
-use crate::conn::Conn;
+use crate::conn::{Conn, Socket};
 use crate::drive::{Body, Clock, Handler, Sending, drive, misuse, until};
 use crate::store::{Sink, Store};
 
@@ -32,13 +32,12 @@ const BLOCKING_BODY: u64 = 8 << 20;
 /// holds only its socket and a timer: no session, no buffer. Then the
 /// exchange itself runs boxed, so idle connections stay small.
 pub(super) async fn serve_connection<St: Store>(
-    stream: Async<std::net::TcpStream>,
+    mut io: Socket,
     peer: SocketAddr,
     shared: Arc<Shared<St>>,
 ) {
     let clock = Clock::start();
-    let _ = rustix::net::sockopt::set_tcp_nodelay(stream.get_ref(), true);
-    let io = Arc::new(stream);
+    let _ = rustix::net::sockopt::set_tcp_nodelay(io.get_ref(), true);
     let first_bytes_due = clock.instant(Timestamp::from_micros(shared.config.limits.timeout_us));
     // Usually the request is already there: read its first bytes at once.
     // Otherwise wait holding nothing but the socket. Either way the session
@@ -55,7 +54,7 @@ pub(super) async fn serve_connection<St: Store>(
 }
 
 async fn serve_exchange<St: Store>(
-    io: Arc<Async<std::net::TcpStream>>,
+    io: Socket,
     first: &[u8],
     peer: SocketAddr,
     shared: Arc<Shared<St>>,
@@ -249,7 +248,7 @@ impl<'a, St: Store> Answers<'a, St> {
             }
             Err(e) => {
                 throttle.failed(self.peer.ip());
-                self.outcome = format!("login denied for \"{}\": {e:#}", escape(user.as_bytes()));
+                self.outcome = format!("login denied for \"{}\": {e}", escape(user.as_bytes()));
                 misuse(s.answer_auth(false));
             }
         }
