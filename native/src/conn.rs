@@ -1,17 +1,14 @@
 //! One TCP connection's bytes: a read buffer allocated only when data first
 //! arrives (so an idle connection costs no buffer), queued writes that leave
 //! with the next body, `sendfile` for bodies, and a polite close.
-//!
-//! The socket joins the reactor ([`Socket`]) only when an operation would
-//! block: a request that has already arrived and an answer that fits the
-//! socket buffer cost no `epoll_ctl` at all.
 
 use std::io;
-use std::net::{Shutdown, TcpStream};
+use std::net::Shutdown;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_io::Async;
+use futures_lite::AsyncReadExt;
 
 use crate::drive::{Waited, until};
 
@@ -22,76 +19,11 @@ const BODY_BUF: usize = 256 * 1024;
 /// Largest single `sendfile` call.
 const SENDFILE_CHUNK: usize = 1 << 30;
 
-/// A non-blocking TCP socket that registers with the reactor the first time
-/// an operation would block, and never before.
-#[derive(Debug)]
-pub struct Socket {
-    stream: Arc<TcpStream>,
-    reactor: Option<Async<Arc<TcpStream>>>,
-}
-
-impl Socket {
-    /// Wraps a stream that is already in non-blocking mode.
-    pub fn new(stream: TcpStream) -> Self {
-        Socket {
-            stream: Arc::new(stream),
-            reactor: None,
-        }
-    }
-
-    /// The stream, for plain non-blocking calls.
-    pub fn get_ref(&self) -> &TcpStream {
-        &self.stream
-    }
-
-    fn reactor(&mut self) -> io::Result<&Async<Arc<TcpStream>>> {
-        if self.reactor.is_none() {
-            self.reactor = Some(Async::new_nonblocking(self.stream.clone())?);
-        }
-        self.reactor
-            .as_ref()
-            .ok_or_else(|| io::Error::other("socket not registered"))
-    }
-
-    /// Waits until the socket is readable.
-    pub async fn readable(&mut self) -> io::Result<()> {
-        self.reactor()?.readable().await
-    }
-
-    /// Runs a non-blocking read `op` until it stops saying "would block".
-    pub async fn read_with<T>(
-        &mut self,
-        mut op: impl FnMut(&TcpStream) -> io::Result<T>,
-    ) -> io::Result<T> {
-        loop {
-            match op(&self.stream) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable().await?,
-                result => return result,
-            }
-        }
-    }
-
-    /// Runs a non-blocking write `op` until it stops saying "would block".
-    pub async fn write_with<T>(
-        &mut self,
-        mut op: impl FnMut(&TcpStream) -> io::Result<T>,
-    ) -> io::Result<T> {
-        loop {
-            match op(&self.stream) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.reactor()?.writable().await?
-                }
-                result => return result,
-            }
-        }
-    }
-}
-
 /// One TCP connection, the bytes read but not yet used, and the bytes to
 /// send that have not been written yet.
 #[derive(Debug)]
 pub struct Conn {
-    io: Socket,
+    io: Arc<Async<std::net::TcpStream>>,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -99,8 +31,8 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Wraps an accepted or connected socket.
-    pub fn new(io: Socket) -> Self {
+    /// Wraps an accepted or connected stream.
+    pub fn new(io: Arc<Async<std::net::TcpStream>>) -> Self {
         Conn {
             io,
             buf: Vec::new(),
@@ -199,11 +131,7 @@ impl Conn {
                 self.start = 0;
             }
         }
-        let buf = &mut self.buf[self.end..];
-        let n = self
-            .io
-            .read_with(|mut s| std::io::Read::read(&mut s, buf))
-            .await?;
+        let n = (&*self.io).read(&mut self.buf[self.end..]).await?;
         self.end += n;
         Ok(n)
     }
@@ -230,7 +158,7 @@ impl Conn {
     /// Sends up to `len` bytes of `file` from `*offset` with `sendfile`,
     /// advancing the offset; returns the count (0 means the file ended).
     pub async fn send_file(
-        &mut self,
+        &self,
         file: &std::fs::File,
         offset: &mut u64,
         len: u64,
@@ -256,10 +184,10 @@ impl Conn {
         len: u64,
         idle: Duration,
     ) -> io::Result<u64> {
-        let stream = self.io.stream.clone();
+        let io = self.io.clone();
         smol::unblock(move || {
             use rustix::event::{PollFd, PollFlags, Timespec};
-            let socket = &*stream;
+            let socket = io.get_ref();
             // Full segments only while a large body streams (nginx's
             // tcp_nopush): Nagle on and the socket corked. Uncorking and
             // restoring NODELAY below push the last partial segment.

@@ -13,7 +13,6 @@ use smol::lock::Semaphore;
 
 use super::Shared;
 use super::connection::serve_connection;
-use crate::conn::Socket;
 use crate::drive::{Waited, until};
 use crate::store::Store;
 
@@ -90,9 +89,10 @@ async fn drain(active: &AtomicUsize, grace: Duration) {
     }
 }
 
-/// Accepts a connection already non-blocking (no `FIONBIO` round trip). It
-/// joins the reactor only if it ever has to wait (see `crate::conn::Socket`).
-async fn accept(listener: &Async<std::net::TcpListener>) -> std::io::Result<(Socket, SocketAddr)> {
+/// Accepts a connection already non-blocking (no `FIONBIO` round trip).
+async fn accept(
+    listener: &Async<std::net::TcpListener>,
+) -> std::io::Result<(Async<std::net::TcpStream>, SocketAddr)> {
     let flags = rustix::net::SocketFlags::NONBLOCK | rustix::net::SocketFlags::CLOEXEC;
     let (fd, addr) = listener
         .read_with(|l| rustix::net::acceptfrom_with(l, flags).map_err(std::io::Error::from))
@@ -100,5 +100,5 @@ async fn accept(listener: &Async<std::net::TcpListener>) -> std::io::Result<(Soc
     let peer = addr
         .and_then(|a| SocketAddr::try_from(a).ok())
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-    Ok((Socket::new(std::net::TcpStream::from(fd)), peer))
+    Ok((Async::new_nonblocking(std::net::TcpStream::from(fd))?, peer))
 }

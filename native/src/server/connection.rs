@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_io::Timer;
+use async_io::{Async, Timer};
 use ferry_core::{
     ListEntry, Mask, Name, Refusal, ResumeAnswer, ServerEvent, ServerSession, Timestamp,
     encode_listing, escape,
@@ -16,7 +16,7 @@ use ferry_storage::StoreError;
 use rustix::net::RecvFlags;
 
 use super::Shared;
-use crate::conn::{Conn, Socket};
+use crate::conn::Conn;
 use crate::drive::{Body, Clock, Handler, Sending, drive, misuse, until};
 use crate::store::{Sink, Store};
 
@@ -32,12 +32,13 @@ const BLOCKING_BODY: u64 = 8 << 20;
 /// holds only its socket and a timer: no session, no buffer. Then the
 /// exchange itself runs boxed, so idle connections stay small.
 pub(super) async fn serve_connection<St: Store>(
-    mut io: Socket,
+    stream: Async<std::net::TcpStream>,
     peer: SocketAddr,
     shared: Arc<Shared<St>>,
 ) {
     let clock = Clock::start();
-    let _ = rustix::net::sockopt::set_tcp_nodelay(io.get_ref(), true);
+    let _ = rustix::net::sockopt::set_tcp_nodelay(stream.get_ref(), true);
+    let io = Arc::new(stream);
     let first_bytes_due = clock.instant(Timestamp::from_micros(shared.config.limits.timeout_us));
     // Usually the request is already there: read its first bytes at once.
     // Otherwise wait holding nothing but the socket. Either way the session
@@ -54,7 +55,7 @@ pub(super) async fn serve_connection<St: Store>(
 }
 
 async fn serve_exchange<St: Store>(
-    io: Socket,
+    io: Arc<Async<std::net::TcpStream>>,
     first: &[u8],
     peer: SocketAddr,
     shared: Arc<Shared<St>>,
