@@ -5,9 +5,8 @@
 //! session's outputs in order, answers events through the handler, sends
 //! bodies with `sendfile` and receives them into the handler, and races
 //! every wait against the session's deadline (computed in one place,
-//! [`within`]). A [`Conn`] owns the socket and a read buffer that is
-//! allocated only when data first arrives, so an idle connection costs no
-//! buffer. The server, the client and the cache (which runs a server session
+//! [`within`]). A [`Conn`] (`crate::conn`) owns the socket and the
+//! buffers. The server, the client and the cache (which runs a server session
 //! downstream and a client session upstream) all use this loop.
 
 use std::io;
@@ -16,9 +15,9 @@ use std::time::{Duration, Instant};
 use async_io::Timer;
 use ferry_core::{Output, Session, Timestamp};
 use ferry_storage::OpenFile;
+use futures_lite::future;
 
 use crate::conn::Conn;
-use futures_lite::future;
 
 /// What a role does with its session's events and bodies.
 pub trait Handler<S: Session> {
