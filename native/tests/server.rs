@@ -66,6 +66,43 @@ fn download_every_size_byte_for_byte() {
     assert_eq!(missing.events, [ClientEvent::Refused]);
 }
 
+/// Bodies of 8 MiB and more leave from a blocking-pool thread on its own
+/// descriptor of the socket: op 10, op 40 and op 50 over that path.
+#[test]
+fn large_bodies_leave_whole_from_the_blocking_sender() {
+    let big = data(12 << 20, 7);
+    let server = Server::start(&[], |root| {
+        std::fs::write(root.join("public/big.bin"), &big).unwrap();
+    });
+    let got = request(
+        server.addr,
+        None,
+        Request::Download {
+            name: name("big.bin"),
+        },
+        &[],
+    );
+    assert!(got.error.is_none(), "{:?}", got.error);
+    assert!(got.body() == big, "download differs");
+    let position = 3 << 20;
+    let resume = Request::Resume {
+        name: name("big.bin"),
+        position: position as u32,
+        md5: md5(&big[..position]),
+    };
+    let got = request(server.addr, None, resume, &[]);
+    assert!(got.bodies.concat() == big[position..], "resume differs");
+    let got = request(
+        server.addr,
+        None,
+        Request::MGet {
+            mask: mask("*.bin"),
+        },
+        &[],
+    );
+    assert!(got.bodies.concat() == big, "mget differs");
+}
+
 #[test]
 fn upload_every_size_byte_for_byte_and_replace() {
     let server = sized_server();

@@ -18,7 +18,7 @@ use ferry_core::{
 };
 use ferry_storage::StoreError;
 
-use crate::conn::Conn;
+use crate::conn::{Conn, Socket};
 use crate::drive::{Clock, Handler, Sending, Stop, Waited, drive, until};
 use crate::error::ClientError;
 
@@ -97,8 +97,13 @@ async fn exchange<X: Handler<ClientSession, Error = ClientError>>(
         });
     };
     let _ = stream.set_nodelay(true);
+    // The connection leaves the reactor; `Socket` joins it again if it waits.
     let io: Arc<Async<std::net::TcpStream>> = stream.into();
-    let mut conn = Conn::new(io);
+    let stream = Arc::try_unwrap(io)
+        .map_err(|_| std::io::Error::other("the connection is shared"))
+        .and_then(Async::into_inner)
+        .map_err(|e| ClientError::Connect(format!("cannot use the connection: {e}")))?;
+    let mut conn = Conn::new(Socket::new(stream));
     let clock = Clock::start();
     let mut session = ClientSession::new(
         remote.limits.clone(),

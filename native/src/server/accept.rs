@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use async_io::{Async, Timer};
 use futures_lite::{StreamExt, future};
-use smol::lock::Semaphore;
+use smol::lock::{Semaphore, SemaphoreGuardArc};
 
 use super::Shared;
 use super::connection::serve_connection;
@@ -57,18 +57,39 @@ pub(super) async fn accept_loop<St: Store>(
                 continue;
             }
         };
-        let (shared, active) = (shared.clone(), active.clone());
-        active.fetch_add(1, Ordering::Relaxed);
-        ex.spawn(async move {
-            serve_connection(stream, peer, shared).await;
-            active.fetch_sub(1, Ordering::Relaxed);
-            drop(permit);
-        })
-        .detach();
+        let slot = Slot::take(permit, &active);
+        // The connection's future is the whole task: no wrapper to keep its
+        // arguments a second time (idle connections stay small).
+        ex.spawn(serve_connection(stream, peer, shared.clone(), slot))
+            .detach();
     }
     drop(listener);
     drain(&active, shared.config.grace).await;
     Ok(())
+}
+
+/// A connection's place among the `--max-connections`, counted in flight
+/// until dropped.
+#[derive(Debug)]
+pub(super) struct Slot {
+    _permit: SemaphoreGuardArc,
+    active: Arc<AtomicUsize>,
+}
+
+impl Slot {
+    fn take(permit: SemaphoreGuardArc, active: &Arc<AtomicUsize>) -> Self {
+        active.fetch_add(1, Ordering::Relaxed);
+        Slot {
+            _permit: permit,
+            active: active.clone(),
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.active.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Waits up to `grace` for the connections in flight to finish.
@@ -89,10 +110,11 @@ async fn drain(active: &AtomicUsize, grace: Duration) {
     }
 }
 
-/// Accepts a connection already non-blocking (no `FIONBIO` round trip).
+/// Accepts a connection already non-blocking (no `FIONBIO` round trip). It
+/// joins the reactor only if it ever has to wait (see `crate::conn::Socket`).
 async fn accept(
     listener: &Async<std::net::TcpListener>,
-) -> std::io::Result<(Async<std::net::TcpStream>, SocketAddr)> {
+) -> std::io::Result<(std::net::TcpStream, SocketAddr)> {
     let flags = rustix::net::SocketFlags::NONBLOCK | rustix::net::SocketFlags::CLOEXEC;
     let (fd, addr) = listener
         .read_with(|l| rustix::net::acceptfrom_with(l, flags).map_err(std::io::Error::from))
@@ -100,5 +122,5 @@ async fn accept(
     let peer = addr
         .and_then(|a| SocketAddr::try_from(a).ok())
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-    Ok((Async::new_nonblocking(std::net::TcpStream::from(fd))?, peer))
+    Ok((std::net::TcpStream::from(fd), peer))
 }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_io::{Async, Timer};
+use async_io::Timer;
 use ferry_core::{
     ListEntry, Mask, Name, Refusal, ResumeAnswer, ServerEvent, ServerSession, Timestamp,
     encode_listing, escape,
@@ -16,7 +16,8 @@ use ferry_storage::StoreError;
 use rustix::net::RecvFlags;
 
 use super::Shared;
-use crate::conn::Conn;
+use super::accept::Slot;
+use crate::conn::{Conn, Socket};
 use crate::drive::{Body, Clock, Handler, Sending, drive, misuse, until};
 use crate::store::{Sink, Store};
 
@@ -32,22 +33,27 @@ const BLOCKING_BODY: u64 = 8 << 20;
 /// holds only its socket and a timer: no session, no buffer. Then the
 /// exchange itself runs boxed, so idle connections stay small.
 pub(super) async fn serve_connection<St: Store>(
-    stream: Async<std::net::TcpStream>,
+    stream: std::net::TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared<St>>,
+    _slot: Slot,
 ) {
     let clock = Clock::start();
-    let _ = rustix::net::sockopt::set_tcp_nodelay(stream.get_ref(), true);
-    let io = Arc::new(stream);
+    let _ = rustix::net::sockopt::set_tcp_nodelay(&stream, true);
     let first_bytes_due = clock.instant(Timestamp::from_micros(shared.config.limits.timeout_us));
     // Usually the request is already there: read its first bytes at once.
     // Otherwise wait holding nothing but the socket. Either way the session
     // takes over: with data, or to answer the stall.
     let mut first = [0u8; FIRST_READ];
-    let got = match rustix::net::recv(io.get_ref(), &mut first, RecvFlags::DONTWAIT) {
+    let got = rustix::net::recv(&stream, &mut first, RecvFlags::DONTWAIT);
+    // The socket joins the reactor only if it has to wait.
+    let mut io = Socket::new(stream);
+    let got = match got {
         Ok((n, _)) => n,
         Err(_) => {
-            let _ = until(Some(first_bytes_due), io.readable()).await;
+            if let Ok(readable) = io.readable() {
+                let _ = until(Some(first_bytes_due), readable).await;
+            }
             0
         }
     };
@@ -55,7 +61,7 @@ pub(super) async fn serve_connection<St: Store>(
 }
 
 async fn serve_exchange<St: Store>(
-    io: Arc<Async<std::net::TcpStream>>,
+    io: Socket,
     first: &[u8],
     peer: SocketAddr,
     shared: Arc<Shared<St>>,
