@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use async_io::{Async, Timer};
+use async_signal::Signals;
 use futures_lite::{StreamExt, future};
+use smol::channel::{Receiver, Sender};
 use smol::lock::{Semaphore, SemaphoreGuardArc};
 
 use super::Shared;
@@ -19,53 +20,96 @@ use crate::store::Store;
 /// How long a new connection may wait for a free slot.
 const SLOT_WAIT: Duration = Duration::from_millis(100);
 
-/// Accepts until a stop signal, then waits up to `--grace` for the
-/// connections in flight.
-pub(super) async fn accept_loop<St: Store>(
-    listener: Async<std::net::TcpListener>,
+/// What every thread's accept loop shares: the connection cap and the
+/// count of connections in flight.
+#[derive(Debug)]
+pub(super) struct Front<St> {
     shared: Arc<Shared<St>>,
-    ex: Arc<smol::Executor<'static>>,
-) -> anyhow::Result<()> {
-    let mut signals =
-        async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int])
-            .context("cannot watch for Ctrl-C and SIGTERM")?;
-    let slots = Arc::new(Semaphore::new(shared.config.max_connections));
-    let active = Arc::new(AtomicUsize::new(0));
-    loop {
-        let accepted = future::or(async { Some(accept(&listener).await) }, async {
-            signals.next().await;
-            None
-        })
-        .await;
-        let (stream, peer) = match accepted {
-            None => break,
-            Some(Ok(pair)) => pair,
-            Some(Err(e)) => {
-                // Out of descriptors, for instance: back off instead of spinning.
-                log::warn!("accept failed: {e}");
-                Timer::after(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let permit = match until(Some(Instant::now() + SLOT_WAIT), slots.acquire_arc()).await {
-            Waited::Done(permit) => permit,
-            Waited::Deadline => {
-                log::warn!(
-                    "{peer} refused: {} connections open (--max-connections)",
-                    shared.config.max_connections
-                );
-                continue;
-            }
-        };
-        let slot = Slot::take(permit, &active);
-        // The connection's future is the whole task: no wrapper to keep its
-        // arguments a second time (idle connections stay small).
-        ex.spawn(serve_connection(stream, peer, shared.clone(), slot))
-            .detach();
+    slots: Arc<Semaphore>,
+    active: Arc<AtomicUsize>,
+}
+
+impl<St: Store> Front<St> {
+    pub(super) fn new(shared: Arc<Shared<St>>) -> Self {
+        Front {
+            slots: Arc::new(Semaphore::new(shared.config.max_connections)),
+            active: Arc::new(AtomicUsize::new(0)),
+            shared,
+        }
     }
-    drop(listener);
-    drain(&active, shared.config.grace).await;
-    Ok(())
+
+    /// One thread's share of the server, as nginx's workers do: accepts
+    /// until `stop` closes and serves each connection on this thread (no
+    /// hand-off to another thread), then waits up to `--grace` for the
+    /// connections in flight on every thread. The thread given the `signals`
+    /// closes `stop` for all on Ctrl-C or SIGTERM, and logs the stop.
+    pub(super) fn run_thread(
+        &self,
+        listener: Arc<Async<std::net::TcpListener>>,
+        stop: Receiver<()>,
+        signals: Option<(Signals, Sender<()>)>,
+    ) {
+        let local = smol::LocalExecutor::new();
+        let report = signals.is_some();
+        if let Some((mut signals, stop_all)) = signals {
+            local
+                .spawn(async move {
+                    signals.next().await;
+                    drop(stop_all);
+                })
+                .detach();
+        }
+        smol::block_on(local.run(async {
+            self.accept_until(listener, &stop, &local).await;
+            drain(&self.active, self.shared.config.grace, report).await;
+        }));
+    }
+
+    async fn accept_until(
+        &self,
+        listener: Arc<Async<std::net::TcpListener>>,
+        stop: &Receiver<()>,
+        local: &smol::LocalExecutor<'_>,
+    ) {
+        loop {
+            let accepted = future::or(async { Some(accept(&listener).await) }, async {
+                let _ = stop.recv().await;
+                None
+            })
+            .await;
+            let (stream, peer) = match accepted {
+                None => break,
+                Some(Ok(pair)) => pair,
+                // Another thread took it first.
+                Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Some(Err(e)) => {
+                    // Out of descriptors, for instance: back off instead of spinning.
+                    log::warn!("accept failed: {e}");
+                    Timer::after(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let wait = until(Some(Instant::now() + SLOT_WAIT), self.slots.acquire_arc());
+            let permit = match wait.await {
+                Waited::Done(permit) => permit,
+                Waited::Deadline => {
+                    log::warn!(
+                        "{peer} refused: {} connections open (--max-connections)",
+                        self.shared.config.max_connections
+                    );
+                    continue;
+                }
+            };
+            let slot = Slot::take(permit, &self.active);
+            // The connection's future is the whole task: no wrapper to keep
+            // its arguments a second time (idle connections stay small).
+            local
+                .spawn(serve_connection(stream, peer, self.shared.clone(), slot))
+                .detach();
+        }
+        // The last thread to stop closes the listener: new clients are refused.
+        drop(listener);
+    }
 }
 
 /// A connection's place among the `--max-connections`, counted in flight
@@ -92,21 +136,21 @@ impl Drop for Slot {
     }
 }
 
-/// Waits up to `grace` for the connections in flight to finish.
-async fn drain(active: &AtomicUsize, grace: Duration) {
+/// Waits up to `grace` for the connections in flight (on every thread) to
+/// finish; with `report`, says so in the log.
+async fn drain(active: &AtomicUsize, grace: Duration, report: bool) {
     let deadline = Instant::now() + grace;
     let in_flight = active.load(Ordering::Relaxed);
-    if in_flight > 0 {
+    if report && in_flight > 0 {
         log::info!("stopping: waiting up to {grace:?} for {in_flight} connection(s) in flight");
     }
     while active.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
         Timer::after(Duration::from_millis(20)).await;
     }
-    let left = active.load(Ordering::Relaxed);
-    if left > 0 {
-        log::warn!("stopped with {left} connection(s) cut short");
-    } else {
-        log::info!("stopped");
+    match active.load(Ordering::Relaxed) {
+        _ if !report => {}
+        0 => log::info!("stopped"),
+        left => log::warn!("stopped with {left} connection(s) cut short"),
     }
 }
 

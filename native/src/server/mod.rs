@@ -1,7 +1,8 @@
 //! `ferry serve`: one session per connection, answered from a [`Store`].
 //!
-//! - [`accept`]: listening, accepting, the connection cap and the graceful
-//!   stop on Ctrl-C or SIGTERM.
+//! - [`accept`]: accepting on every thread (each thread serves the
+//!   connections it accepted), the connection cap and the graceful stop on
+//!   Ctrl-C or SIGTERM.
 //! - [`connection`]: one connection, from its first bytes to its log line:
 //!   the drive loop (`crate::drive`) plus the answers to every event.
 //! - [`throttle`]: failed logins slowed down per address, for every store.
@@ -38,8 +39,8 @@ pub fn run(config: ServeConfig) -> anyhow::Result<()> {
     serve(store, config)
 }
 
-/// Listens, prints where to connect, and serves `store` on one executor
-/// thread per core.
+/// Listens, prints where to connect, and serves `store` on one thread per
+/// core, each accepting and serving its own connections.
 fn serve<St: Store>(store: St, config: ServeConfig) -> anyhow::Result<()> {
     let (listener, ipv6) = crate::listen::bind_all(config.port).map_err(|e| {
         anyhow::anyhow!(
@@ -68,26 +69,33 @@ fn serve<St: Store>(store: St, config: ServeConfig) -> anyhow::Result<()> {
         .write_all(banner.as_bytes())
         .and_then(|()| stdout.flush());
     drop(stdout);
-    let listener = Async::new(listener)?;
-    let shared = Arc::new(Shared {
+    let signals =
+        async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int])
+            .context("cannot watch for Ctrl-C and SIGTERM")?;
+    let listener = Arc::new(Async::new(listener)?);
+    let front = Arc::new(accept::Front::new(Arc::new(Shared {
         store,
         config,
         throttle: Throttle::default(),
-    });
-
-    let ex = Arc::new(smol::Executor::new());
-    let (stop, stopped) = smol::channel::unbounded::<()>();
+    })));
+    // Every thread accepts and serves its own connections; closing the
+    // channel (on a signal) stops them all.
+    let (stop_all, stop) = smol::channel::bounded::<()>(1);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut workers = Vec::new();
     for i in 1..threads {
-        let (ex, stopped) = (ex.clone(), stopped.clone());
-        std::thread::Builder::new()
+        let (front, listener, stop) = (front.clone(), listener.clone(), stop.clone());
+        let worker = std::thread::Builder::new()
             .name(format!("ferry-worker-{i}"))
-            .spawn(move || smol::block_on(ex.run(stopped.recv())))
+            .spawn(move || front.run_thread(listener, stop, None))
             .context("cannot start a worker thread")?;
+        workers.push(worker);
     }
-    let result = smol::block_on(ex.run(accept::accept_loop(listener, shared, ex.clone())));
-    drop(stop);
-    result
+    front.run_thread(listener, stop, Some((signals, stop_all)));
+    for worker in workers {
+        let _ = worker.join();
+    }
+    Ok(())
 }
 
 /// Raises the soft limit on open descriptors to the hard limit, so
