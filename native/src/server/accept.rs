@@ -80,8 +80,6 @@ impl<St: Store> Front<St> {
             let (stream, peer) = match accepted {
                 None => break,
                 Some(Ok(pair)) => pair,
-                // Another thread took it first.
-                Some(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
                 Some(Err(e)) => {
                     // Out of descriptors, for instance: back off instead of spinning.
                     log::warn!("accept failed: {e}");
@@ -106,6 +104,10 @@ impl<St: Store> Front<St> {
             local
                 .spawn(serve_connection(stream, peer, self.shared.clone(), slot))
                 .detach();
+            // Serve it before accepting more (nginx's `multi_accept off`):
+            // meanwhile the other threads take the next connections, instead
+            // of one thread taking a whole burst and serving it in a row.
+            future::yield_now().await;
         }
         // The last thread to stop closes the listener: new clients are refused.
         drop(listener);
