@@ -41,6 +41,11 @@ impl Socket {
         Socket(Registration::Plain(stream))
     }
 
+    /// Wraps a stream already registered with the reactor.
+    pub fn registered(io: Async<TcpStream>) -> Self {
+        Socket(Registration::Registered(io))
+    }
+
     /// The stream, for plain non-blocking calls.
     pub fn get_ref(&self) -> io::Result<&TcpStream> {
         match &self.0 {

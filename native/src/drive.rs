@@ -6,8 +6,8 @@
 //! bodies with `sendfile` and receives them into the handler, and races
 //! every wait against the session's deadline (computed in one place,
 //! [`within`]). A [`Conn`] (`crate::conn`) owns the socket and the
-//! buffers. The server, the client and the cache (which runs a server session
-//! downstream and a client session upstream) all use this loop.
+//! buffers. The server and the client use this loop; the cache will run it
+//! twice, a server session downstream and a client session upstream.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -88,8 +88,8 @@ pub struct Sending {
     /// Between chunks, offer the session what the peer has already sent:
     /// the client stops an upload the server refused early.
     pub watch_peer: bool,
-    /// How long the blocking-pool sender waits without progress before
-    /// giving up: the operation timeout.
+    /// The operation timeout, for the waits the session no longer times:
+    /// the blocking-pool sender without progress, the last answer's flush.
     pub idle: Duration,
 }
 
@@ -134,10 +134,13 @@ pub async fn drive<S: Session, H: Handler<S>>(
                 Output::Close => {
                     // Bytes after the message that arrived with it: counted.
                     offer(conn, session, clock);
-                    if let Some(result) = within(session, clock, conn.flush(false)).await {
-                        result.map_err(Stop::Io)?;
-                    }
-                    return Ok(());
+                    // The session no longer keeps time: the last answer (a
+                    // listing, say) gets the operation timeout of its own.
+                    let by = Instant::now() + sending.idle;
+                    return match until(Some(by), conn.flush(false)).await {
+                        Waited::Done(result) => result.map_err(Stop::Io),
+                        Waited::Deadline => Err(Stop::Io(io::ErrorKind::TimedOut.into())),
+                    };
                 }
             }
         }
@@ -193,7 +196,7 @@ fn offer<S: Session>(conn: &mut Conn, session: &mut S, clock: Clock) -> usize {
 
 /// Runs `op` until it finishes or the session's deadline passes; then tells
 /// the session (`handle_timeout`) and returns `None`.
-pub async fn within<S: Session, T>(
+async fn within<S: Session, T>(
     session: &mut S,
     clock: Clock,
     op: impl Future<Output = T>,

@@ -97,13 +97,10 @@ async fn exchange<X: Handler<ClientSession, Error = ClientError>>(
         });
     };
     let _ = stream.set_nodelay(true);
-    // The connection leaves the reactor; `Socket` joins it again if it waits.
     let io: Arc<Async<std::net::TcpStream>> = stream.into();
-    let stream = Arc::try_unwrap(io)
-        .map_err(|_| std::io::Error::other("the connection is shared"))
-        .and_then(Async::into_inner)
-        .map_err(|e| ClientError::Connect(format!("cannot use the connection: {e}")))?;
-    let mut conn = Conn::new(Socket::new(stream));
+    let io = Arc::try_unwrap(io)
+        .map_err(|_| ClientError::Connect("the new connection is shared".into()))?;
+    let mut conn = Conn::new(Socket::registered(io));
     let clock = Clock::start();
     let mut session = ClientSession::new(
         remote.limits.clone(),

@@ -52,34 +52,40 @@ impl<St: Store> Front<St> {
         let local = smol::LocalExecutor::new();
         let report = signals.is_some();
         if let Some((mut signals, stop_all)) = signals {
+            let listener = listener.clone();
             local
                 .spawn(async move {
                     signals.next().await;
                     drop(stop_all);
+                    // Refuse new clients now, whatever each thread is doing.
+                    let _ = rustix::net::shutdown(listener.get_ref(), rustix::net::Shutdown::Read);
                 })
                 .detach();
         }
         smol::block_on(local.run(async {
-            self.accept_until(listener, &stop, &local).await;
+            self.accept_until(&listener, &stop, &local).await;
             drain(&self.active, self.shared.config.grace, report).await;
         }));
     }
 
     async fn accept_until(
         &self,
-        listener: Arc<Async<std::net::TcpListener>>,
+        listener: &Async<std::net::TcpListener>,
         stop: &Receiver<()>,
         local: &smol::LocalExecutor<'_>,
     ) {
         loop {
-            let accepted = future::or(async { Some(accept(&listener).await) }, async {
+            // The stop first: a stream of new clients must not hide it.
+            let stopped = async {
                 let _ = stop.recv().await;
                 None
-            })
-            .await;
+            };
+            let accepted = future::or(stopped, async { Some(accept(listener).await) }).await;
             let (stream, peer) = match accepted {
                 None => break,
                 Some(Ok(pair)) => pair,
+                // The listener was shut down for the stop.
+                Some(Err(_)) if stop.is_closed() => break,
                 Some(Err(e)) => {
                     // Out of descriptors, for instance: back off instead of spinning.
                     log::warn!("accept failed: {e}");
@@ -109,8 +115,6 @@ impl<St: Store> Front<St> {
             // of one thread taking a whole burst and serving it in a row.
             future::yield_now().await;
         }
-        // The last thread to stop closes the listener: new clients are refused.
-        drop(listener);
     }
 }
 

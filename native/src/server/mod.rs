@@ -116,8 +116,9 @@ fn raise_descriptor_limit(wanted: usize) {
         );
     }
     let now = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
-    // Each connection needs a socket and, while sending, a file.
-    if now < 2 * wanted as u64 + 64 {
+    // Each connection needs a socket and, while sending, a file (and, for a
+    // body of 8 MiB or more, a second descriptor of its socket).
+    if now < 3 * wanted as u64 + 64 {
         log::warn!(
             "only {now} open files allowed: fewer than --max-connections {wanted} may be served"
         );
