@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
+use common::proxy::Proxy;
 use common::{BIN, Server, add_user, data, snapshot};
 
 fn ferry(dir: &Path, args: &[&str]) -> Output {
@@ -231,6 +232,46 @@ fn an_interrupted_download_resumes_with_op_40() {
 }
 
 #[test]
+fn a_second_download_of_the_same_file_is_refused_and_the_first_completes() {
+    let s = server();
+    let dir = local();
+    let original = std::fs::read(s.public().join("big.bin")).unwrap();
+    // 3 MiB at 2 MiB/s: the first download is surely still running when the
+    // second starts.
+    let proxy = Proxy::start(s.addr);
+    proxy.pace(2 << 20);
+    let first = Command::new(BIN)
+        .args(["get", &proxy.address(), "big.bin"])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let part = dir.path().join("big.bin.part");
+    for _ in 0..500 {
+        if std::fs::metadata(&part).is_ok_and(|m| m.len() > 0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second = ferry(dir.path(), &["get", &proxy.address(), "big.bin"]);
+    let said = stderr(&second);
+    assert_eq!(code(&second), 7, "{said}");
+    assert!(
+        said.contains(&format!("big.bin.part is in use by process {}", first.id())),
+        "the holder is named: {said}"
+    );
+    assert!(said.contains("ferry get"), "{said}");
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    assert!(
+        std::fs::read(dir.path().join("big.bin")).unwrap() == original,
+        "the file is the server's, byte for byte"
+    );
+    assert!(!part.exists());
+}
+
+#[test]
 fn a_corrupt_part_is_restarted_from_zero() {
     let s = server();
     let dir = local();
@@ -285,6 +326,13 @@ fn a_server_dying_mid_download_leaves_a_part_that_resumes() {
             .unwrap()
             .len(),
         400_000
+    );
+    assert!(
+        stderr(&out).contains(
+            "big.bin.part kept (390.62 KiB of 3.00 MiB); run the same command again to resume"
+        ),
+        "{}",
+        stderr(&out)
     );
     assert!(!dir.path().join("big.bin").exists());
     // The real server finishes it.

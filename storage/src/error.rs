@@ -19,6 +19,14 @@ pub enum StoreError {
     /// The mask does not compile as a glob.
     #[error("bad mask: {0}")]
     BadMask(String),
+    /// Another download holds the partial file.
+    #[error("{file} is in use by {holder}, which is downloading into it")]
+    Busy {
+        /// The partial file, relative to its folder.
+        file: String,
+        /// Who holds it, in words: "process 123 (ferry get …)".
+        holder: String,
+    },
     /// Any other I/O failure.
     #[error(transparent)]
     Io(#[from] io::Error),

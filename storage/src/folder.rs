@@ -218,7 +218,8 @@ impl Folder {
     /// target or partial file that exists and is not a regular file.
     pub fn partial(&self, name: &Name) -> Result<Partial, StoreError> {
         let (dir, file_name) = self.parent_of(name)?;
-        Partial::open(dir, file_name)
+        let parent = &name.as_str()[..name.as_str().len() - file_name.len()];
+        Partial::open(dir, file_name, parent)
     }
 
     /// The folder that holds `name` (created if missing, beneath this one,

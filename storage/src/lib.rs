@@ -24,5 +24,5 @@ pub use digest::{DigestCache, md5_prefix};
 pub use error::StoreError;
 pub use folder::Folder;
 pub use open_file::{FileId, OpenFile};
-pub use partial::{PART_SUFFIX, Partial};
+pub use partial::{HASHED_PART_PREFIX, PART_SUFFIX, Partial, part_name};
 pub use upload::Upload;

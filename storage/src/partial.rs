@@ -5,12 +5,18 @@
 //! its process: it is renamed over the target only once complete, and left
 //! in place otherwise. The client checks its length and MD5 with the server
 //! (op 40) before appending more.
+//!
+//! A download owns its partial file: [`Partial`] holds an exclusive advisory
+//! lock (`flock`) on it for as long as it lives, so a second download of the
+//! same name into the same folder is refused at once instead of appending
+//! to the same file.
 
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::OwnedFd;
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use md5::{Digest, Md5};
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, Stat};
 
 use crate::digest::md5_prefix;
 use crate::error::StoreError;
@@ -18,19 +24,50 @@ use crate::error::StoreError;
 /// The suffix of partial downloads.
 pub const PART_SUFFIX: &str = ".part";
 
+/// The prefix of a partial download whose name with [`PART_SUFFIX`] would
+/// not fit in a file name; the protocol reserves it, so it never names a
+/// file a server sends.
+pub const HASHED_PART_PREFIX: &str = ".ferry-part-";
+
+/// The longest file name (one path component) Linux file systems take.
+const NAME_MAX: usize = 255;
+
+/// How many times a lost race with a rename or an unlink of the partial file
+/// is retried before giving up.
+const LOCK_ATTEMPTS: usize = 8;
+
+/// The partial file's name for a last path component: `NAME.part` when that
+/// fits in 255 bytes, otherwise `.ferry-part-` and the MD5 of the name in hex.
+pub fn part_name(target: &str) -> String {
+    if target.len() + PART_SUFFIX.len() <= NAME_MAX {
+        return format!("{target}{PART_SUFFIX}");
+    }
+    let hex: String = Md5::digest(target.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{HASHED_PART_PREFIX}{hex}")
+}
+
 /// A partial download.
 #[derive(Debug)]
 pub struct Partial {
     dir: OwnedFd,
+    /// The partial file's name in `dir`.
     part: String,
+    /// Its path relative to the folder the download goes to, for messages.
+    shown: String,
     target: String,
     file: File,
     len: u64,
 }
 
 impl Partial {
-    pub(crate) fn open(dir: OwnedFd, target: String) -> Result<Partial, StoreError> {
-        let part = format!("{target}{PART_SUFFIX}");
+    /// Opens and locks the partial file of `target` in `dir`; `parent` is
+    /// the path of `dir` in the download folder ("" or ending in '/').
+    pub(crate) fn open(dir: OwnedFd, target: String, parent: &str) -> Result<Partial, StoreError> {
+        let part = part_name(&target);
+        let shown = format!("{parent}{part}");
         for name in [&target, &part] {
             match rustix::fs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
@@ -40,19 +77,14 @@ impl Partial {
                 Err(e) => return Err(StoreError::from_open(e)),
             }
         }
-        let fd = rustix::fs::openat(
-            &dir,
-            part.as_str(),
-            OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::APPEND,
-            Mode::from_raw_mode(0o644),
-        )
-        .map_err(StoreError::from_open)?;
+        let fd = lock(&dir, &part, &shown)?;
         let len = rustix::fs::fstat(&fd)
             .map_err(|e| StoreError::Io(e.into()))?
             .st_size as u64;
         Ok(Partial {
             dir,
             part,
+            shown,
             target,
             file: File::from(fd),
             len,
@@ -88,9 +120,9 @@ impl Partial {
         Ok(())
     }
 
-    /// The name of the partial file, relative to its folder.
+    /// The partial file's path relative to the download folder.
     pub fn part_name(&self) -> &str {
-        &self.part
+        &self.shown
     }
 
     /// Gives up for now: a partial file holding bytes stays for the next
@@ -113,5 +145,88 @@ impl Partial {
         )?;
         rustix::fs::fsync(&self.dir)?;
         Ok(())
+    }
+}
+
+/// Opens (creating it if missing) and locks the partial file `part`. The
+/// lock is taken without waiting; once held, the name must still lead to the
+/// locked file: the previous holder may have renamed it into place or
+/// removed it between our open and our lock, and then we start again.
+fn lock(dir: &OwnedFd, part: &str, shown: &str) -> Result<OwnedFd, StoreError> {
+    for _ in 0..LOCK_ATTEMPTS {
+        let fd = rustix::fs::openat(
+            dir,
+            part,
+            OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::APPEND,
+            Mode::from_raw_mode(0o644),
+        )
+        .map_err(StoreError::from_open)?;
+        let held = rustix::fs::fstat(&fd).map_err(|e| StoreError::Io(e.into()))?;
+        match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::WOULDBLOCK) => {
+                return Err(StoreError::Busy {
+                    file: shown.to_owned(),
+                    holder: holder(&held),
+                });
+            }
+            Err(e) => return Err(StoreError::Io(e.into())),
+        }
+        match rustix::fs::statat(dir, part, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(now) if now.st_dev == held.st_dev && now.st_ino == held.st_ino => return Ok(fd),
+            Ok(_) | Err(rustix::io::Errno::NOENT) => continue,
+            Err(e) => return Err(StoreError::from_open(e)),
+        }
+    }
+    Err(StoreError::Busy {
+        file: shown.to_owned(),
+        holder: "another process that keeps replacing it".into(),
+    })
+}
+
+/// Who holds the lock on a file, from the kernel's table of locks
+/// (`/proc/locks`): "process 123 (ferry get …)", or "another process" when
+/// the table does not say.
+fn holder(st: &Stat) -> String {
+    let device = format!(
+        "{:02x}:{:02x}:{}",
+        rustix::fs::major(st.st_dev),
+        rustix::fs::minor(st.st_dev),
+        st.st_ino
+    );
+    let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+    // "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters carry "->".
+    let pid = locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.as_slice() {
+            [_, "FLOCK", _, _, pid, file, ..] if *file == device => pid.parse::<u32>().ok(),
+            _ => None,
+        }
+    });
+    let Some(pid) = pid else {
+        return "another process".into();
+    };
+    let command = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|raw| {
+            let words: Vec<String> = raw
+                .split(|&b| b == 0)
+                .filter(|w| !w.is_empty())
+                .map(|w| String::from_utf8_lossy(w).into_owned())
+                .collect();
+            words.join(" ")
+        })
+        .unwrap_or_default();
+    if command.is_empty() {
+        format!("process {pid}")
+    } else {
+        format!("process {pid} ({})", shorten(&command, 120))
+    }
+}
+
+/// `text` cut to at most `max` characters, with "…" when cut.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
     }
 }

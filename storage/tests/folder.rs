@@ -354,3 +354,63 @@ fn partial_downloads_survive_and_commit_by_rename() {
         Err(StoreError::Escape)
     ));
 }
+
+#[test]
+fn a_partial_download_is_owned_by_one_holder() {
+    let (tmp, folder) = setup();
+    let mut first = folder.partial(&name("big.bin")).unwrap();
+    first.write(b"first ").unwrap();
+    match folder.partial(&name("big.bin")) {
+        Err(StoreError::Busy { file, holder }) => {
+            assert_eq!(file, "big.bin.part");
+            let me = format!("process {}", std::process::id());
+            assert!(holder.starts_with(&me), "{holder:?} should name {me}");
+        }
+        other => panic!("a second holder was let in: {other:?}"),
+    }
+    first.write(b"only").unwrap();
+    first.commit().unwrap();
+    assert_eq!(
+        fs::read(tmp.path().join("srv/big.bin")).unwrap(),
+        b"first only"
+    );
+    // Once the first holder is done, the name is free again, and a new
+    // partial file starts empty rather than reopening the renamed one.
+    let again = folder.partial(&name("big.bin")).unwrap();
+    assert!(again.is_empty());
+    again.abandon().unwrap();
+    assert_eq!(
+        fs::read(tmp.path().join("srv/big.bin")).unwrap(),
+        b"first only"
+    );
+}
+
+#[test]
+fn a_name_too_long_for_its_suffix_gets_a_hashed_partial_name() {
+    let (tmp, folder) = setup();
+    let fits = "f".repeat(250);
+    assert_eq!(ferry_storage::part_name(&fits), format!("{fits}.part"));
+    let long = "l".repeat(251);
+    let hashed = ferry_storage::part_name(&long);
+    assert!(
+        hashed.starts_with(ferry_storage::HASHED_PART_PREFIX),
+        "{hashed}"
+    );
+    assert_eq!(hashed.len(), ferry_storage::HASHED_PART_PREFIX.len() + 32);
+    assert_ne!(hashed, ferry_storage::part_name(&"l".repeat(252)));
+    let mut part = folder.partial(&name(&long)).unwrap();
+    assert_eq!(part.part_name(), hashed);
+    part.write(b"held").unwrap();
+    drop(part);
+    assert_eq!(
+        fs::read(tmp.path().join("srv").join(&hashed)).unwrap(),
+        b"held"
+    );
+    let part = folder.partial(&name(&long)).unwrap();
+    assert_eq!(part.len(), 4, "the hashed partial file is found again");
+    part.commit().unwrap();
+    assert_eq!(
+        fs::read(tmp.path().join("srv").join(&long)).unwrap(),
+        b"held"
+    );
+}

@@ -2,7 +2,7 @@
 //! when a part is held, renamed into place when complete.
 
 use ferry_core::{ClientEvent, ClientSession, EMPTY_MD5, Name, Request, ResumeOutcome, escape};
-use ferry_storage::{Folder, Partial};
+use ferry_storage::{Folder, Partial, StoreError};
 
 use super::{Remote, denied, exchange, human, local_name, store_error};
 use crate::drive::Handler;
@@ -73,9 +73,12 @@ pub async fn get(
     force_resume: bool,
 ) -> Result<(), ClientError> {
     let name = local_name(text, &remote.limits)?;
-    let part = folder
-        .partial(&name)
-        .map_err(|e| store_error("write", text, e))?;
+    let part = folder.partial(&name).map_err(|e| match e {
+        busy @ StoreError::Busy { .. } => ClientError::Local(format!(
+            "{busy}; wait for that download to finish (or stop it), then run this command again"
+        )),
+        e => store_error("write", text, e),
+    })?;
     let mut x = DownloadX {
         remote: remote.clone(),
         name: text.to_owned(),
@@ -86,26 +89,35 @@ pub async fn get(
     };
     let result = download(remote, name, force_resume, &mut x).await;
     x.progress.finish();
+    let got = x.part.len();
+    let result = result.and_then(|()| match x.expected {
+        Some(expected) if expected == got => Ok(()),
+        Some(expected) => Err(ClientError::Protocol(format!(
+            "the server sent {got} of {expected} bytes"
+        ))),
+        None => Err(ClientError::Protocol("the server announced no file".into())),
+    });
     if let Err(e) = result {
-        // Bytes already held stay in the .part for the next attempt.
+        // Bytes already held stay in the partial file for the next attempt.
+        if got > 0 {
+            let of = x
+                .expected
+                .map_or(String::new(), |all| format!(" of {}", human(all)));
+            eprintln!(
+                "{} kept ({}{of}); run the same command again to resume",
+                x.part.part_name(),
+                human(got)
+            );
+        }
         let _ = x.part.abandon();
         return Err(e);
     }
-    let got = x.part.len();
-    match x.expected {
-        Some(expected) if expected == got => {
-            let path = x.part.part_name().to_owned();
-            x.part
-                .commit()
-                .map_err(|e| ClientError::Local(format!("cannot rename {path} into place: {e}")))?;
-            eprintln!("received {} ({})", escape(text.as_bytes()), human(got));
-            Ok(())
-        }
-        Some(expected) => Err(ClientError::Protocol(format!(
-            "received {got} of {expected} bytes; run the same command again to resume"
-        ))),
-        None => Err(ClientError::Protocol("the server announced no file".into())),
-    }
+    let path = x.part.part_name().to_owned();
+    x.part
+        .commit()
+        .map_err(|e| ClientError::Local(format!("cannot rename {path} into place: {e}")))?;
+    eprintln!("received {} ({})", escape(text.as_bytes()), human(got));
+    Ok(())
 }
 
 /// Resumes from the part held (op 40) or downloads (op 10); if the server's

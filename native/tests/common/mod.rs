@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+pub mod proxy;
+
 use ferry_core::{
     ClientEvent, ClientSession, Credentials, Limits, Mask, Name, Output, Request, SessionError,
     Timestamp,
