@@ -85,3 +85,8 @@ impl DigestCache {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// Bytes as lowercase hexadecimal.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

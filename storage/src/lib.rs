@@ -7,12 +7,15 @@
 //! - [`Upload`]: a temporary file renamed into place only when complete.
 //! - [`Partial`]: a download's `NAME.part`, kept across interruptions.
 //! - [`DigestCache`]: op 40's prefix MD5, keyed by file version.
+//! - [`CacheFolder`]: the caching proxy's entries, resumable prefixes and
+//!   fills on disk, kept under a size, least recently used evicted first.
 //!
 //! Linux only: containment relies on `openat2(2)` (Linux 5.6 or later).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+mod cache;
 mod digest;
 mod error;
 mod folder;
@@ -20,6 +23,7 @@ mod open_file;
 mod partial;
 mod upload;
 
+pub use cache::{CacheFolder, FillFile, FillFrom, Hit, Usage, age};
 pub use digest::{DigestCache, md5_prefix};
 pub use error::StoreError;
 pub use folder::Folder;

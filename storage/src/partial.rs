@@ -18,7 +18,7 @@ use std::os::fd::OwnedFd;
 use md5::{Digest, Md5};
 use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, Stat};
 
-use crate::digest::md5_prefix;
+use crate::digest::{hex, md5_prefix};
 use crate::error::StoreError;
 
 /// The suffix of partial downloads.
@@ -42,11 +42,10 @@ pub fn part_name(target: &str) -> String {
     if target.len() + PART_SUFFIX.len() <= NAME_MAX {
         return format!("{target}{PART_SUFFIX}");
     }
-    let hex: String = Md5::digest(target.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{HASHED_PART_PREFIX}{hex}")
+    format!(
+        "{HASHED_PART_PREFIX}{}",
+        hex(&Md5::digest(target.as_bytes()))
+    )
 }
 
 /// A partial download.

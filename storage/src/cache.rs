@@ -1,0 +1,571 @@
+//! The cache's disk: complete entries, resumable prefixes of fills the
+//! origin cut short, and fills in progress, under one folder.
+//!
+//! ```text
+//! DIR/entries/<n>/{data,meta}   complete copies, with their size and MD5
+//! DIR/prefixes/<n>/{data,meta}  the first bytes of a fill cut short
+//! DIR/fills/<n>/data            fills in progress (removed at startup)
+//! ```
+//!
+//! A folder's number `n` is never reused, so nothing is ever overwritten in
+//! place: a fill becomes an entry by one `rename` of its folder, written
+//! complete (data, then meta) beforehand, and a newer copy of a name simply
+//! has a larger number. At startup a folder counts only if its meta is
+//! whole and its data has the recorded size, and the newest folder of a
+//! name wins; everything else is removed, so nothing half-written is ever
+//! served. Eviction unlinks: a client still reading an evicted copy keeps
+//! reading it whole from its open descriptor.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use md5::{Digest, Md5};
+
+use crate::digest::hex;
+use crate::open_file::{FileId, OpenFile};
+
+const ENTRIES: &str = "entries";
+const PREFIXES: &str = "prefixes";
+const FILLS: &str = "fills";
+const META_MAGIC: &str = "ferry-cache 1";
+
+/// A complete copy found in the cache.
+#[derive(Debug)]
+pub struct Hit {
+    /// The copy, opened.
+    pub open: OpenFile,
+    /// Its MD5, recorded when it was filled.
+    pub md5: [u8; 16],
+    /// When the origin last confirmed it.
+    pub validated: SystemTime,
+    /// The MD5 state after its last byte, when still in memory, so a file
+    /// the origin appended to can be extended without hashing it again.
+    pub tail: Option<Md5>,
+}
+
+/// Where a new fill starts from.
+#[derive(Debug)]
+pub enum FillFrom {
+    /// Nothing: the whole file comes from the origin.
+    Empty,
+    /// The resumable prefix of an earlier fill of the same name, taken out
+    /// of the cache (it returns as an entry or a longer prefix).
+    Prefix,
+    /// A copy of a complete entry (the origin's file grew: only the rest
+    /// comes from the origin).
+    Entry(Box<Hit>),
+}
+
+/// What the cache's disk holds, in counts and bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Complete entries.
+    pub entries: usize,
+    /// Resumable prefixes.
+    pub prefixes: usize,
+    /// Bytes of both.
+    pub bytes: u64,
+    /// Entries and prefixes evicted since startup.
+    pub evictions: u64,
+}
+
+#[derive(Debug)]
+struct Held {
+    folder: u64,
+    size: u64,
+    md5: [u8; 16],
+    validated: SystemTime,
+    tail: Option<Md5>,
+    used: u64,
+}
+
+#[derive(Debug, Default)]
+struct Index {
+    entries: HashMap<String, Held>,
+    prefixes: HashMap<String, Held>,
+    bytes: u64,
+    clock: u64,
+    next_folder: u64,
+    evictions: u64,
+}
+
+/// The cache's folder: entries, prefixes and fills, kept under a size.
+#[derive(Debug)]
+pub struct CacheFolder {
+    root: PathBuf,
+    max_size: u64,
+    index: Mutex<Index>,
+}
+
+impl CacheFolder {
+    /// Opens (creating) the cache folder `root`, keeping at most `max_size`
+    /// bytes of entries and prefixes: finds the complete entries and
+    /// prefixes again, and removes unfinished fills and anything damaged.
+    pub fn open(root: &Path, max_size: u64) -> io::Result<CacheFolder> {
+        for sub in [ENTRIES, PREFIXES, FILLS] {
+            std::fs::create_dir_all(root.join(sub))?;
+        }
+        let mut index = Index::default();
+        for dir in std::fs::read_dir(root.join(FILLS))? {
+            remove_all(&dir?.path());
+        }
+        for (sub, prefixes) in [(ENTRIES, false), (PREFIXES, true)] {
+            for dir in std::fs::read_dir(root.join(sub))? {
+                let path = dir?.path();
+                let number = path
+                    .file_name()
+                    .and_then(|n| n.to_str()?.parse::<u64>().ok());
+                let found = number.and_then(|n| Some((n, read_meta(&path)?)));
+                let Some((folder, (name, mut held))) = found else {
+                    remove_all(&path);
+                    continue;
+                };
+                held.folder = folder;
+                index.next_folder = index.next_folder.max(folder + 1);
+                let map = if prefixes {
+                    &mut index.prefixes
+                } else {
+                    &mut index.entries
+                };
+                // The newest copy of a name wins.
+                if map.get(&name).is_some_and(|old| old.folder > folder) {
+                    remove_all(&path);
+                } else if let Some(old) = map.insert(name, held) {
+                    remove_all(&root.join(sub).join(old.folder.to_string()));
+                }
+            }
+        }
+        index.bytes = index
+            .entries
+            .values()
+            .chain(index.prefixes.values())
+            .map(|h| h.size)
+            .sum();
+        // Least recently validated first.
+        let mut order: Vec<(SystemTime, u64)> = index
+            .entries
+            .values()
+            .chain(index.prefixes.values())
+            .map(|h| (h.validated, h.folder))
+            .collect();
+        order.sort();
+        let rank: HashMap<u64, u64> = order
+            .iter()
+            .enumerate()
+            .map(|(i, (_, f))| (*f, i as u64))
+            .collect();
+        for held in index
+            .entries
+            .values_mut()
+            .chain(index.prefixes.values_mut())
+        {
+            held.used = rank[&held.folder];
+        }
+        index.clock = order.len() as u64;
+        let cache = CacheFolder {
+            root: root.to_owned(),
+            max_size,
+            index: Mutex::new(index),
+        };
+        cache.evict_to(cache.max_size, None);
+        Ok(cache)
+    }
+
+    /// The most bytes of entries and prefixes kept.
+    pub fn max_size(&self) -> u64 {
+        self.max_size
+    }
+
+    /// What the cache holds now.
+    pub fn usage(&self) -> Usage {
+        let index = self.lock();
+        Usage {
+            entries: index.entries.len(),
+            prefixes: index.prefixes.len(),
+            bytes: index.bytes,
+            evictions: index.evictions,
+        }
+    }
+
+    /// The complete copy of `name`, opened, marked as just used.
+    pub fn hit(&self, name: &str) -> Option<Hit> {
+        let mut index = self.lock();
+        index.clock += 1;
+        let clock = index.clock;
+        let held = index.entries.get_mut(name)?;
+        held.used = clock;
+        let path = self.folder(ENTRIES, held.folder).join("data");
+        let (md5, validated, tail, size) = (held.md5, held.validated, held.tail.clone(), held.size);
+        drop(index);
+        let open = open_data(&path).ok().filter(|o| o.size == size)?;
+        Some(Hit {
+            open,
+            md5,
+            validated,
+            tail,
+        })
+    }
+
+    /// Bytes held in the resumable prefix of `name`, if there is one.
+    pub fn prefix_len(&self, name: &str) -> Option<u64> {
+        self.lock().prefixes.get(name).map(|h| h.size)
+    }
+
+    /// Records that the origin confirmed the entry of `name` (its MD5 is
+    /// still `md5`) now: it is fresh again, here and after a restart.
+    pub fn validated(&self, name: &str, md5: [u8; 16]) {
+        let mut index = self.lock();
+        let now = SystemTime::now();
+        let Some(held) = index.entries.get_mut(name).filter(|h| h.md5 == md5) else {
+            return;
+        };
+        held.validated = now;
+        let meta = self.folder(ENTRIES, held.folder).join("meta");
+        drop(index);
+        if let Ok(file) = File::options().write(true).open(meta) {
+            let _ = file.set_modified(now);
+        }
+    }
+
+    /// Removes the entry and the prefix of `name` (the origin no longer has
+    /// that file, or changed it).
+    pub fn evict(&self, name: &str) {
+        let mut index = self.lock();
+        let removed = [
+            index.entries.remove(name).map(|h| (ENTRIES, h)),
+            index.prefixes.remove(name).map(|h| (PREFIXES, h)),
+        ];
+        for (sub, held) in removed.into_iter().flatten() {
+            index.bytes -= held.size;
+            remove_all(&self.folder(sub, held.folder));
+        }
+    }
+
+    /// Starts a fill of `name`. Reads and copies files: run it where
+    /// blocking is allowed.
+    pub fn begin_fill(&self, name: &str, from: FillFrom) -> io::Result<FillFile> {
+        let folder = {
+            let mut index = self.lock();
+            index.next_folder += 1;
+            index.next_folder - 1
+        };
+        let dir = self.folder(FILLS, folder);
+        let data = dir.join("data");
+        let prefix = match from {
+            FillFrom::Prefix => {
+                let mut index = self.lock();
+                let held = index.prefixes.remove(name);
+                if let Some(held) = &held {
+                    index.bytes -= held.size;
+                }
+                held
+            }
+            _ => None,
+        };
+        let mut hasher = Md5::new();
+        match (prefix, from) {
+            (Some(held), _) => {
+                std::fs::rename(self.folder(PREFIXES, held.folder), &dir)?;
+                hash_file(&data, &mut hasher)?;
+            }
+            (None, FillFrom::Entry(hit)) => {
+                std::fs::create_dir(&dir)?;
+                let mut source = &hit.open.file;
+                source.seek(SeekFrom::Start(0))?;
+                let mut copy = File::create(&data)?;
+                io::copy(&mut source.take(hit.open.size), &mut copy)?;
+                match hit.tail {
+                    Some(tail) => hasher = tail,
+                    None => hash_file(&data, &mut hasher)?,
+                }
+            }
+            (None, _) => {
+                std::fs::create_dir(&dir)?;
+                File::create(&data)?;
+            }
+        }
+        let file = OpenOptions::new().append(true).open(&data)?;
+        let written = file.metadata()?.len();
+        Ok(FillFile {
+            name: name.to_owned(),
+            dir: Some(dir),
+            file,
+            hasher,
+            written,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
+        self.index
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn folder(&self, sub: &str, folder: u64) -> PathBuf {
+        self.root.join(sub).join(folder.to_string())
+    }
+
+    /// Moves a finished fill in as an entry or a prefix of `name`, replacing
+    /// the one held, then evicts to stay under the size.
+    fn adopt(&self, name: &str, dir: &Path, held: Held, prefix: bool) -> io::Result<()> {
+        let sub = if prefix { PREFIXES } else { ENTRIES };
+        std::fs::rename(dir, self.folder(sub, held.folder))?;
+        let size = held.size;
+        {
+            let mut index = self.lock();
+            index.clock += 1;
+            let held = Held {
+                used: index.clock,
+                ..held
+            };
+            index.bytes += size;
+            let map = if prefix {
+                &mut index.prefixes
+            } else {
+                &mut index.entries
+            };
+            if let Some(old) = map.insert(name.to_owned(), held) {
+                index.bytes -= old.size;
+                remove_all(&self.folder(sub, old.folder));
+            }
+            if !prefix && let Some(old) = index.prefixes.remove(name) {
+                index.bytes -= old.size;
+                remove_all(&self.folder(PREFIXES, old.folder));
+            }
+        }
+        self.evict_to(self.max_size, Some(name));
+        Ok(())
+    }
+
+    /// Evicts the least recently used entries and prefixes until at most
+    /// `max` bytes are held, sparing `keep`.
+    fn evict_to(&self, max: u64, keep: Option<&str>) {
+        let mut index = self.lock();
+        while index.bytes > max {
+            let victim = index
+                .entries
+                .iter()
+                .map(|(n, h)| (h.used, false, n))
+                .chain(index.prefixes.iter().map(|(n, h)| (h.used, true, n)))
+                .filter(|(_, _, n)| Some(n.as_str()) != keep)
+                .min()
+                .map(|(_, prefix, n)| (prefix, n.clone()));
+            let Some((prefix, name)) = victim else { break };
+            let (sub, map) = if prefix {
+                (PREFIXES, &mut index.prefixes)
+            } else {
+                (ENTRIES, &mut index.entries)
+            };
+            if let Some(held) = map.remove(&name) {
+                index.bytes -= held.size;
+                index.evictions += 1;
+                remove_all(&self.folder(sub, held.folder));
+            }
+        }
+    }
+}
+
+/// A fill in progress: bytes from the origin appended to a file in the
+/// cache's `fills/` folder, hashed as they arrive. Dropped without
+/// [`FillFile::commit`] or [`FillFile::keep_prefix`], it leaves nothing.
+#[derive(Debug)]
+pub struct FillFile {
+    name: String,
+    dir: Option<PathBuf>,
+    file: File,
+    hasher: Md5,
+    written: u64,
+}
+
+impl FillFile {
+    /// Bytes written so far (those of a prefix or entry it started from
+    /// included).
+    pub fn len(&self) -> u64 {
+        self.written
+    }
+
+    /// Whether nothing is written yet.
+    pub fn is_empty(&self) -> bool {
+        self.written == 0
+    }
+
+    /// The MD5 of the bytes written so far.
+    pub fn md5(&self) -> [u8; 16] {
+        self.hasher.clone().finalize().into()
+    }
+
+    /// A second descriptor of the data, to send what is written with
+    /// `sendfile` while the fill goes on.
+    pub fn reader(&self) -> io::Result<File> {
+        match &self.dir {
+            Some(dir) => File::open(dir.join("data")),
+            None => Err(io::ErrorKind::NotFound.into()),
+        }
+    }
+
+    /// Appends bytes from the origin.
+    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        self.file.write_all(data)?;
+        self.hasher.update(data);
+        self.written += data.len() as u64;
+        Ok(())
+    }
+
+    /// Drops what is written, to fetch the file from its start.
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.file.set_len(0)?;
+        self.hasher = Md5::new();
+        self.written = 0;
+        Ok(())
+    }
+
+    /// Makes the fill the entry of its name, if it holds exactly `size`
+    /// bytes; returns the MD5 recorded. Anything else is an error and the
+    /// fill is dropped: a copy of the wrong size is never an entry.
+    pub fn commit(mut self, cache: &CacheFolder, size: u64) -> io::Result<[u8; 16]> {
+        if self.written != size {
+            return Err(io::Error::other(format!(
+                "the fill holds {} bytes, not the {size} announced",
+                self.written
+            )));
+        }
+        let dir = self.dir.take().ok_or(io::ErrorKind::NotFound)?;
+        let result = self.adopt(cache, &dir, false);
+        if result.is_err() {
+            remove_all(&dir);
+        }
+        result
+    }
+
+    /// Keeps the bytes written as a resumable prefix of the name (never
+    /// served as a file); an empty fill leaves nothing.
+    pub fn keep_prefix(mut self, cache: &CacheFolder) -> io::Result<()> {
+        let dir = self.dir.take().ok_or(io::ErrorKind::NotFound)?;
+        if self.written == 0 {
+            remove_all(&dir);
+            return Ok(());
+        }
+        let result = self.adopt(cache, &dir, true).map(drop);
+        if result.is_err() {
+            remove_all(&dir);
+        }
+        result
+    }
+
+    fn adopt(&self, cache: &CacheFolder, dir: &Path, prefix: bool) -> io::Result<[u8; 16]> {
+        let md5 = self.md5();
+        self.file.sync_data()?;
+        let meta = format!(
+            "{META_MAGIC}\nsize {}\nmd5 {}\nname {}\n",
+            self.written,
+            hex(&md5),
+            self.name
+        );
+        let mut file = File::create(dir.join("meta"))?;
+        file.write_all(meta.as_bytes())?;
+        file.sync_data()?;
+        let folder = {
+            let mut index = cache.lock();
+            index.next_folder += 1;
+            index.next_folder - 1
+        };
+        let held = Held {
+            folder,
+            size: self.written,
+            md5,
+            validated: SystemTime::now(),
+            tail: Some(self.hasher.clone()),
+            used: 0,
+        };
+        cache.adopt(&self.name, dir, held, prefix)?;
+        Ok(md5)
+    }
+}
+
+impl Drop for FillFile {
+    fn drop(&mut self) {
+        if let Some(dir) = self.dir.take() {
+            remove_all(&dir);
+        }
+    }
+}
+
+/// Reads a folder's meta: its name and what is held, if the meta is whole
+/// and the data has the size it records. A prefix's MD5 is not checked
+/// here: it is computed again when the fill resumes.
+fn read_meta(dir: &Path) -> Option<(String, Held)> {
+    let meta = std::fs::read_to_string(dir.join("meta")).ok()?;
+    let rest = meta.strip_prefix(META_MAGIC)?.strip_prefix('\n')?;
+    let (size, rest) = rest.strip_prefix("size ")?.split_once('\n')?;
+    let (md5, rest) = rest.strip_prefix("md5 ")?.split_once('\n')?;
+    let name = rest.strip_prefix("name ")?.strip_suffix('\n')?;
+    let size: u64 = size.parse().ok()?;
+    let md5 = unhex(md5)?;
+    let data = std::fs::metadata(dir.join("data")).ok()?;
+    if data.len() != size || name.is_empty() || name.contains('\n') {
+        return None;
+    }
+    let validated = std::fs::metadata(dir.join("meta"))
+        .and_then(|m| m.modified())
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    Some((
+        name.to_owned(),
+        Held {
+            folder: 0,
+            size,
+            md5,
+            validated,
+            tail: None,
+            used: 0,
+        },
+    ))
+}
+
+fn open_data(path: &Path) -> io::Result<OpenFile> {
+    let file = File::open(path)?;
+    let st = rustix::fs::fstat(&file)?;
+    Ok(OpenFile {
+        size: st.st_size as u64,
+        id: FileId::of(&st),
+        file,
+    })
+}
+
+fn hash_file(path: &Path, hasher: &mut Md5) -> io::Result<()> {
+    let mut file = File::open(path)?;
+    let mut buf = vec![0; 256 * 1024];
+    loop {
+        match file.read(&mut buf)? {
+            0 => return Ok(()),
+            n => hasher.update(&buf[..n]),
+        }
+    }
+}
+
+fn remove_all(path: &Path) {
+    if let Err(e) = std::fs::remove_dir_all(path)
+        && e.kind() != io::ErrorKind::NotFound
+    {
+        log::warn!("cannot remove {}: {e}", path.display());
+    }
+}
+
+fn unhex(text: &str) -> Option<[u8; 16]> {
+    let mut out = [0u8; 16];
+    if text.len() != 32 {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// How long ago `at` was (zero if it is in the future).
+pub fn age(at: SystemTime) -> Duration {
+    SystemTime::now().duration_since(at).unwrap_or_default()
+}
