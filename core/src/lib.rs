@@ -105,6 +105,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+pub mod cache;
 mod client;
 mod decode;
 mod error;

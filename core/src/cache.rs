@@ -1,0 +1,247 @@
+//! The caching proxy's decisions, as pure functions: what to ask the origin
+//! for a name given what the cache holds, and what to do with its answer.
+//!
+//! The cache (`ferry cache`) does the I/O; here is only the policy, so it is
+//! tested without sockets, files or a clock:
+//!
+//! - [`plan`]: serve a fresh entry, or ask the origin: op 10 when nothing is
+//!   held, op 40 from a resumable prefix or to revalidate an entry (position
+//!   = the size held, with the MD5 recorded when it was filled).
+//! - [`next`]: from the origin's answer (or its silence), serve the entry,
+//!   stream bytes into a fill (all of them, or only the rest), fetch again
+//!   from the start, or give up with "not found" or a refusal.
+
+use crate::message::ResumeOutcome;
+
+/// What the cache holds for one name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// Nothing.
+    Nothing,
+    /// The first `len` bytes of a fill the origin cut short.
+    Prefix {
+        /// Bytes held.
+        len: u32,
+        /// Their MD5.
+        md5: [u8; 16],
+    },
+    /// A complete copy.
+    Entry {
+        /// Its size.
+        size: u32,
+        /// Its MD5, recorded when it was filled.
+        md5: [u8; 16],
+        /// Microseconds since the origin last confirmed it.
+        age_us: u64,
+    },
+}
+
+/// What to do for a request, before asking anyone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    /// Serve the entry as held: it is younger than `--fresh-for`.
+    Serve,
+    /// Fetch the whole file (op 10).
+    Fetch,
+    /// Ask with op 40 from `position` bytes whose MD5 is `md5`.
+    Resume {
+        /// Bytes held.
+        position: u32,
+        /// Their MD5.
+        md5: [u8; 16],
+    },
+}
+
+/// Decides how to answer a request for a name the cache holds as `held`,
+/// keeping entries for `fresh_for_us` microseconds without asking the
+/// origin (0: ask every time).
+pub fn plan(held: Held, fresh_for_us: u64) -> Plan {
+    match held {
+        Held::Nothing => Plan::Fetch,
+        Held::Entry { age_us, .. } if age_us < fresh_for_us => Plan::Serve,
+        Held::Entry { size, md5, .. } => Plan::Resume {
+            position: size,
+            md5,
+        },
+        Held::Prefix { len, md5 } => Plan::Resume { position: len, md5 },
+    }
+}
+
+/// What the origin said to the planned request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginAnswer {
+    /// Op 10: the file, `size` bytes, follows.
+    File {
+        /// Its size.
+        size: u32,
+    },
+    /// Op 40's result.
+    Resume(ResumeOutcome),
+    /// Status 1: refused (not found, not a regular file, 4 GiB or more).
+    Refused,
+    /// No answer: the origin is down, timed out or broke the protocol.
+    Unreachable,
+}
+
+/// What the cache does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Serve the entry held: the origin confirmed it.
+    Unchanged,
+    /// Serve the entry held although the origin did not answer (log STALE).
+    Stale,
+    /// Bytes follow: the fill holds `from` bytes already (a prefix, or an
+    /// entry the origin's file grew past) and ends at `size`.
+    Stream {
+        /// Bytes the fill starts with.
+        from: u32,
+        /// The file's full size.
+        size: u64,
+    },
+    /// What is held no longer matches the origin's file: drop it and fetch
+    /// the whole file again (op 10).
+    Refetch,
+    /// The origin has no such file: drop what is held, answer "not found".
+    NotFound,
+    /// Drop what is held and answer status 1 (the origin refused, or it is
+    /// unreachable and nothing complete is held).
+    Refuse,
+}
+
+/// Decides what to do with the origin's answer to the request [`plan`]
+/// made for `held`.
+pub fn next(held: Held, answer: OriginAnswer) -> Next {
+    use OriginAnswer as A;
+    match (held, answer) {
+        (Held::Entry { .. }, A::Unreachable) => Next::Stale,
+        (_, A::Unreachable | A::Refused) => Next::Refuse,
+        // An answer to a request that was not made: the origin broke the
+        // protocol, and nothing it said is trusted.
+        (Held::Nothing, A::Resume(_))
+        | (Held::Prefix { .. } | Held::Entry { .. }, A::File { .. }) => Next::Refuse,
+        (Held::Nothing, A::File { size }) => Next::Stream {
+            from: 0,
+            size: size.into(),
+        },
+        (Held::Entry { .. }, A::Resume(ResumeOutcome::Ok { remaining: 0 })) => Next::Unchanged,
+        (
+            Held::Entry { size: from, .. } | Held::Prefix { len: from, .. },
+            A::Resume(ResumeOutcome::Ok { remaining }),
+        ) => Next::Stream {
+            from,
+            size: u64::from(from) + u64::from(remaining),
+        },
+        (_, A::Resume(ResumeOutcome::Mismatch)) => Next::Refetch,
+        (_, A::Resume(ResumeOutcome::NoSuchFile)) => Next::NotFound,
+    }
+}
+
+/// Whether a file of `size` bytes is kept in a cache of `max_size` bytes;
+/// a larger one is streamed through uncached (PASS).
+pub fn keeps(size: u64, max_size: u64) -> bool {
+    size <= max_size
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MD5: [u8; 16] = [7; 16];
+
+    fn entry(size: u32, age_us: u64) -> Held {
+        Held::Entry {
+            size,
+            md5: MD5,
+            age_us,
+        }
+    }
+
+    #[test]
+    fn plans_follow_what_is_held_and_its_age() {
+        assert_eq!(plan(Held::Nothing, 0), Plan::Fetch);
+        assert_eq!(plan(entry(10, 5), 6), Plan::Serve);
+        assert_eq!(
+            plan(entry(10, 6), 6),
+            Plan::Resume {
+                position: 10,
+                md5: MD5
+            },
+            "an entry as old as --fresh-for is revalidated"
+        );
+        assert_eq!(
+            plan(entry(10, 0), 0),
+            Plan::Resume {
+                position: 10,
+                md5: MD5
+            },
+            "--fresh-for 0 revalidates every hit"
+        );
+        assert_eq!(
+            plan(Held::Prefix { len: 4, md5: MD5 }, u64::MAX),
+            Plan::Resume {
+                position: 4,
+                md5: MD5
+            },
+            "a prefix is never fresh"
+        );
+    }
+
+    #[test]
+    fn answers_to_a_revalidation() {
+        let held = entry(10, 99);
+        let ok = |remaining| OriginAnswer::Resume(ResumeOutcome::Ok { remaining });
+        assert_eq!(next(held, ok(0)), Next::Unchanged);
+        assert_eq!(
+            next(held, ok(5)),
+            Next::Stream { from: 10, size: 15 },
+            "the file grew: only the rest is fetched"
+        );
+        let outcome = |o| OriginAnswer::Resume(o);
+        assert_eq!(next(held, outcome(ResumeOutcome::Mismatch)), Next::Refetch);
+        assert_eq!(
+            next(held, outcome(ResumeOutcome::NoSuchFile)),
+            Next::NotFound
+        );
+        assert_eq!(next(held, OriginAnswer::Refused), Next::Refuse);
+        assert_eq!(next(held, OriginAnswer::Unreachable), Next::Stale);
+        assert_eq!(next(held, OriginAnswer::File { size: 3 }), Next::Refuse);
+    }
+
+    #[test]
+    fn answers_to_a_fetch_and_a_resumed_fill() {
+        assert_eq!(
+            next(Held::Nothing, OriginAnswer::File { size: 9 }),
+            Next::Stream { from: 0, size: 9 }
+        );
+        assert_eq!(next(Held::Nothing, OriginAnswer::Unreachable), Next::Refuse);
+        assert_eq!(next(Held::Nothing, OriginAnswer::Refused), Next::Refuse);
+        let prefix = Held::Prefix { len: 4, md5: MD5 };
+        assert_eq!(
+            next(
+                prefix,
+                OriginAnswer::Resume(ResumeOutcome::Ok {
+                    remaining: u32::MAX
+                })
+            ),
+            Next::Stream {
+                from: 4,
+                size: 4 + u64::from(u32::MAX)
+            }
+        );
+        assert_eq!(
+            next(prefix, OriginAnswer::Resume(ResumeOutcome::Mismatch)),
+            Next::Refetch
+        );
+        assert_eq!(next(prefix, OriginAnswer::Unreachable), Next::Refuse);
+        assert_eq!(
+            next(Held::Nothing, OriginAnswer::Resume(ResumeOutcome::Mismatch)),
+            Next::Refuse
+        );
+    }
+
+    #[test]
+    fn files_larger_than_the_cache_pass_through() {
+        assert!(keeps(10, 10));
+        assert!(!keeps(11, 10));
+    }
+}
