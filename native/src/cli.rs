@@ -19,6 +19,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve a folder: DIR/public to everyone, DIR/private/<user> after login.
     Serve(ServeArgs),
+    /// Run a caching proxy in front of a ferry server: repeat downloads come
+    /// from the cache's own disk, checked with the origin.
+    Cache(CacheArgs),
     /// Manage the users who may log in (passwords stored as Argon2id hashes).
     #[command(subcommand)]
     User(UserCommand),
@@ -128,6 +131,35 @@ pub struct ServeArgs {
     /// Without it, ./ferry-demo is used and filled with sample files if missing.
     #[arg(long, value_name = "DIR", env = "FERRY_ROOT")]
     pub root: Option<PathBuf>,
+    #[command(flatten)]
+    pub front: FrontArgs,
+}
+
+/// `ferry cache`.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// TCP port to listen on, on every address (IPv4 and IPv6).
+    #[arg(default_value_t = 20001)]
+    pub port: u16,
+    /// The server the cache fronts, as HOST:PORT (a `ferry serve` or another cache).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub origin: String,
+    /// Folder for the cached copies (created if missing; found again after a restart).
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Most bytes of copies kept (512MiB, 2GiB, ...); larger files pass through uncached.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB")]
+    pub max_size: String,
+    /// Seconds a copy is served without asking the origin (0: check every time).
+    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
+    pub fresh_for: f64,
+    #[command(flatten)]
+    pub front: FrontArgs,
+}
+
+/// What every server front takes.
+#[derive(Debug, Args)]
+pub struct FrontArgs {
     /// Seconds a connection may go without progress before it is closed.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,

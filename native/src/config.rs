@@ -6,24 +6,46 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use ferry_core::Limits;
 
-use crate::cli::ServeArgs;
+use crate::cli::{CacheArgs, FrontArgs, ServeArgs};
 
 /// The default root folder when `--root` is not given.
 pub const DEMO_ROOT: &str = "ferry-demo";
 
-/// What `ferry serve` runs with.
+/// What every server front (`serve`, `cache`) runs with.
 #[derive(Debug, Clone)]
-pub struct ServeConfig {
+pub struct FrontConfig {
     /// Port to listen on (0: any free port).
     pub port: u16,
-    /// Root folder: public/, private/<user>/, users.
-    pub root: PathBuf,
     /// Protocol limits, the timeout included.
     pub limits: Limits,
     /// Most connections at once.
     pub max_connections: usize,
     /// Time allowed to transfers in flight at shutdown.
     pub grace: Duration,
+}
+
+/// What `ferry serve` runs with.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// The listening side.
+    pub front: FrontConfig,
+    /// Root folder: public/, private/<user>/, users.
+    pub root: PathBuf,
+}
+
+/// What `ferry cache` runs with.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// The listening side.
+    pub front: FrontConfig,
+    /// The origin server, `HOST:PORT`.
+    pub origin: String,
+    /// The cache's folder.
+    pub dir: PathBuf,
+    /// Most bytes of copies kept.
+    pub max_size: u64,
+    /// How long a copy is served without asking the origin.
+    pub fresh_for: Duration,
 }
 
 fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
@@ -33,14 +55,28 @@ fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs_f64(value))
 }
 
-impl ServeConfig {
-    /// Checks the arguments and prepares the root folder.
-    pub fn try_from_args(args: ServeArgs) -> anyhow::Result<Self> {
+impl FrontConfig {
+    fn try_from_args(port: u16, args: &FrontArgs) -> anyhow::Result<Self> {
         let timeout = seconds(args.timeout, "--timeout")?;
         let grace = seconds(args.grace, "--grace")?;
         if args.max_connections == 0 {
             bail!("--max-connections must be at least 1");
         }
+        let mut limits = Limits::default();
+        limits.timeout_us = timeout.as_micros().min(u64::MAX.into()) as u64;
+        Ok(FrontConfig {
+            port,
+            limits,
+            max_connections: args.max_connections,
+            grace,
+        })
+    }
+}
+
+impl ServeConfig {
+    /// Checks the arguments and prepares the root folder.
+    pub fn try_from_args(args: ServeArgs) -> anyhow::Result<Self> {
+        let front = FrontConfig::try_from_args(args.port, &args.front)?;
         let root = match args.root {
             Some(root) => {
                 if !root.is_dir() {
@@ -66,14 +102,77 @@ impl ServeConfig {
         }
         // Fail now, not at the first login, if the users file is unreadable.
         crate::users::load(&crate::users::users_path(&root))?;
-        let mut limits = Limits::default();
-        limits.timeout_us = timeout.as_micros().min(u64::MAX.into()) as u64;
-        Ok(ServeConfig {
-            port: args.port,
-            root,
-            limits,
-            max_connections: args.max_connections,
-            grace,
+        Ok(ServeConfig { front, root })
+    }
+}
+
+impl CacheConfig {
+    /// Checks the arguments; the folder is created if missing.
+    pub fn try_from_args(args: CacheArgs) -> anyhow::Result<Self> {
+        let front = FrontConfig::try_from_args(args.port, &args.front)?;
+        if !args.origin.contains(':') {
+            bail!(
+                "--origin {} has no port: write HOST:PORT, for example 127.0.0.1:20000",
+                args.origin
+            );
+        }
+        let max_size =
+            parse_size(&args.max_size).with_context(|| format!("--max-size {}", args.max_size))?;
+        let fresh_for = if args.fresh_for == 0.0 {
+            Duration::ZERO
+        } else {
+            seconds(args.fresh_for, "--fresh-for")?
+        };
+        std::fs::create_dir_all(&args.dir)
+            .with_context(|| format!("cannot create the cache folder {}", args.dir.display()))?;
+        Ok(CacheConfig {
+            front,
+            origin: args.origin,
+            dir: args.dir,
+            max_size,
+            fresh_for,
         })
+    }
+}
+
+/// Reads a size such as `512MiB`, `2GiB`, `1.5G` or `4096` (bytes).
+pub fn parse_size(text: &str) -> anyhow::Result<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().map_err(|_| {
+        anyhow::anyhow!("is not a size: write a number and a unit, like 512MiB or 2GiB")
+    })?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
+        other => bail!("has an unknown unit \"{other}\": use B, KiB, MiB, GiB or TiB"),
+    };
+    let bytes = number * scale as f64;
+    if !(1.0..1e18).contains(&bytes) {
+        bail!("must be at least one byte");
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("512MiB").unwrap(), 512 << 20);
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_size("1.5G").unwrap(), 3 << 29);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert_eq!(parse_size("10 kb").unwrap(), 10 << 10);
+        for bad in ["", "MiB", "12XB", "0", "-1GiB", "1e30"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 }

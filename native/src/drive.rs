@@ -10,6 +10,7 @@
 //! twice, a server session downstream and a client session upstream.
 
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
@@ -18,6 +19,7 @@ use ferry_storage::OpenFile;
 use futures_lite::future;
 
 use crate::conn::Conn;
+use crate::growing::Growing;
 
 /// What a role does with its session's events and bodies.
 pub trait Handler<S: Session> {
@@ -59,6 +61,13 @@ pub enum Body {
         /// Where the body starts in the file.
         offset: u64,
     },
+    /// A file still being written (a cache fill), sent as its bytes land.
+    Growing {
+        /// The file and its progress.
+        source: Arc<Growing>,
+        /// Where the body starts in the file.
+        offset: u64,
+    },
 }
 
 impl Body {
@@ -66,6 +75,7 @@ impl Body {
     pub fn size(&self) -> u64 {
         match self {
             Body::File { open, .. } => open.size,
+            Body::Growing { source, .. } => source.size,
         }
     }
 
@@ -73,6 +83,7 @@ impl Body {
     pub fn starting_at(self, offset: u64) -> Body {
         match self {
             Body::File { open, .. } => Body::File { open, offset },
+            Body::Growing { source, .. } => Body::Growing { source, offset },
         }
     }
 }
@@ -220,7 +231,7 @@ async fn send_body<S: Session, H: Handler<S>>(
     clock: Clock,
     sending: Sending,
 ) -> Result<(), Stop<H::Error>> {
-    let Some(Body::File { open, mut offset }) = handler.body() else {
+    let Some(body) = handler.body() else {
         session.abort();
         return Ok(());
     };
@@ -229,37 +240,88 @@ async fn send_body<S: Session, H: Handler<S>>(
         Some(result) => result.map_err(Stop::Io)?,
         None => return Ok(()),
     }
-    if sending.blocking_from.is_some_and(|from| len >= from) {
-        let sent = match conn
-            .send_file_blocking(open.file, offset, len, sending.idle)
-            .await
-        {
-            Ok(sent) => sent,
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                // No progress for the whole timeout: the deadline has passed.
-                session.handle_timeout(clock.now());
-                return Ok(());
+    match body {
+        Body::File { open, offset } if sending.blocking_from.is_some_and(|from| len >= from) => {
+            let sent = match conn
+                .send_file_blocking(open.file, offset, len, sending.idle)
+                .await
+            {
+                Ok(sent) => sent,
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    // No progress for the whole timeout: the deadline has passed.
+                    session.handle_timeout(clock.now());
+                    return Ok(());
+                }
+                Err(e) => return Err(Stop::Io(e)),
+            };
+            handler.sent(sent);
+            misuse(session.handle_body(clock.now(), sent));
+            if sent < len {
+                session.abort();
+                handler.short_body().map_err(Stop::Handler)?;
             }
-            Err(e) => return Err(Stop::Io(e)),
-        };
-        handler.sent(sent);
-        misuse(session.handle_body(clock.now(), sent));
-        if sent < len {
-            session.abort();
-            handler.short_body().map_err(Stop::Handler)?;
+            Ok(())
         }
-        return Ok(());
+        Body::File { open, mut offset } => {
+            let end = offset + len;
+            send_range(
+                conn,
+                session,
+                handler,
+                &open.file,
+                &mut offset,
+                end,
+                clock,
+                sending,
+            )
+            .await
+        }
+        Body::Growing { source, mut offset } => {
+            let end = offset + len;
+            while offset < end && !session.is_finished() {
+                match within(session, clock, source.past(offset)).await {
+                    None => return Ok(()),
+                    Some(None) => {
+                        // The writer gave up: end short, never as if whole.
+                        session.abort();
+                        return handler.short_body().map_err(Stop::Handler);
+                    }
+                    Some(Some(written)) => {
+                        let until = written.min(end);
+                        send_range(
+                            conn,
+                            session,
+                            handler,
+                            &source.file,
+                            &mut offset,
+                            until,
+                            clock,
+                            sending,
+                        )
+                        .await?;
+                    }
+                }
+            }
+            Ok(())
+        }
     }
-    let mut left = len;
-    while left > 0 && !session.is_finished() {
-        let chunk = left.min(sending.chunk);
-        match within(
-            session,
-            clock,
-            conn.send_file(&open.file, &mut offset, chunk),
-        )
-        .await
-        {
+}
+
+/// Sends `file` from `offset` up to `end` with `sendfile`, in chunks.
+#[allow(clippy::too_many_arguments)]
+async fn send_range<S: Session, H: Handler<S>>(
+    conn: &mut Conn,
+    session: &mut S,
+    handler: &mut H,
+    file: &std::fs::File,
+    offset: &mut u64,
+    end: u64,
+    clock: Clock,
+    sending: Sending,
+) -> Result<(), Stop<H::Error>> {
+    while *offset < end && !session.is_finished() {
+        let chunk = (end - *offset).min(sending.chunk);
+        match within(session, clock, conn.send_file(file, offset, chunk)).await {
             None => return Ok(()),
             Some(Ok(0)) => {
                 // The file shrank under us: never send it short as if whole.
@@ -267,7 +329,6 @@ async fn send_body<S: Session, H: Handler<S>>(
                 return handler.short_body().map_err(Stop::Handler);
             }
             Some(Ok(n)) => {
-                left -= n as u64;
                 handler.sent(n as u64);
                 misuse(session.handle_body(clock.now(), n as u64));
             }
@@ -283,7 +344,7 @@ async fn send_body<S: Session, H: Handler<S>>(
             Some(Err(e)) => return Err(Stop::Io(e)),
         }
         // An early answer may already be here.
-        if sending.watch_peer && left > 0 && matches!(conn.try_fill(), Ok(Some(_))) {
+        if sending.watch_peer && *offset < end && matches!(conn.try_fill(), Ok(Some(_))) {
             offer(conn, session, clock);
         }
     }

@@ -13,6 +13,7 @@ mod decode;
 mod demo;
 mod drive;
 mod error;
+mod growing;
 mod listen;
 mod progress;
 mod server;
@@ -38,6 +39,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => match config::ServeConfig::try_from_args(args) {
             Ok(config) => server::run(config).map_err(|e| (2, format!("{e:#}"))),
+            Err(e) => Err((2, format!("{e:#}"))),
+        },
+        Command::Cache(args) => match config::CacheConfig::try_from_args(args) {
+            Ok(config) => server::run_cache(config).map_err(|e| (2, format!("{e:#}"))),
             Err(e) => Err((2, format!("{e:#}"))),
         },
         Command::User(command) => users::run(command).map_err(|e| (1, format!("{e:#}"))),
@@ -144,6 +149,8 @@ fn run_client(command: Command) -> Result<(), ClientError> {
             ports,
             pt,
         } => decode::run(&file, json, &ports, pt),
-        Command::Serve(_) | Command::User(_) => unreachable!("dispatched in main"),
+        Command::Serve(_) | Command::Cache(_) | Command::User(_) => {
+            unreachable!("dispatched in main")
+        }
     }
 }

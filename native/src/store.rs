@@ -7,6 +7,7 @@
 //! disk) is the first implementation; a cache in front of an origin server
 //! and an object store are the next.
 
+mod cache;
 mod folder;
 
 use std::io;
@@ -16,7 +17,12 @@ use ferry_storage::StoreError;
 
 use crate::drive::Body;
 
+pub use cache::CacheStore;
 pub use folder::FolderStore;
+
+/// How a store reached an answer, for the request's log line: a cache's
+/// `HIT`, `MISS`, `COALESCED`, `REVALIDATED`, `STALE` or `PASS`.
+pub type Note = Option<&'static str>;
 
 /// Where the files live, as the server's answers see them.
 ///
@@ -44,14 +50,14 @@ pub trait Store: Send + Sync + 'static {
     fn list(
         &self,
         scope: &Self::Scope,
-    ) -> impl Future<Output = Result<Vec<ListEntry>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(Vec<ListEntry>, Note), StoreError>> + Send;
 
     /// Opens a file to send it.
     fn open(
         &self,
         scope: &Self::Scope,
         name: &Name,
-    ) -> impl Future<Output = Result<Body, StoreError>> + Send;
+    ) -> impl Future<Output = Result<(Body, Note), StoreError>> + Send;
 
     /// The MD5 of the first `len` bytes of an opened file (op 40), which
     /// comes back to be sent from there. `len` is at most its size.
@@ -75,6 +81,12 @@ pub trait Store: Send + Sync + 'static {
         scope: &Self::Scope,
         mask: &Mask,
     ) -> impl Future<Output = Result<Vec<ListEntry>, StoreError>> + Send;
+
+    /// A line of counters for the log (at shutdown and on SIGUSR1), if the
+    /// store keeps any.
+    fn report(&self) -> Option<String> {
+        None
+    }
 }
 
 /// An upload under way: bytes in, then an asynchronous commit.

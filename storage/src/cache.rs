@@ -24,9 +24,10 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use md5::{Digest, Md5};
+use rustix::fs::{Mode, OFlags};
 
 use crate::digest::hex;
-use crate::open_file::{FileId, OpenFile};
+use crate::open_file::OpenFile;
 
 const ENTRIES: &str = "entries";
 const PREFIXES: &str = "prefixes";
@@ -299,6 +300,17 @@ impl CacheFolder {
         })
     }
 
+    /// An unnamed file on the cache's disk (an upload on its way to the
+    /// origin): it vanishes when closed, whatever happens.
+    pub fn scratch(&self) -> io::Result<File> {
+        let fd = rustix::fs::open(
+            self.root.join(FILLS),
+            OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o600),
+        )?;
+        Ok(File::from(fd))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
         self.index
             .lock()
@@ -526,13 +538,7 @@ fn read_meta(dir: &Path) -> Option<(String, Held)> {
 }
 
 fn open_data(path: &Path) -> io::Result<OpenFile> {
-    let file = File::open(path)?;
-    let st = rustix::fs::fstat(&file)?;
-    Ok(OpenFile {
-        size: st.st_size as u64,
-        id: FileId::of(&st),
-        file,
-    })
+    OpenFile::new(File::open(path)?)
 }
 
 fn hash_file(path: &Path, hasher: &mut Md5) -> io::Result<()> {

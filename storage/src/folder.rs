@@ -186,15 +186,7 @@ impl Folder {
     /// The listing entries whose names match a globset mask (`*` does not
     /// cross `/`, `**` does), in listing order.
     pub fn matching(&self, mask: &str) -> Result<Vec<ListEntry>, StoreError> {
-        let glob = globset::GlobBuilder::new(mask)
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()
-            .map_err(|e| StoreError::BadMask(e.kind().to_string()))?
-            .compile_matcher();
-        let mut entries = self.list()?;
-        entries.retain(|e| glob.is_match(&e.name));
-        Ok(entries)
+        matching(self.list()?, mask)
     }
 
     /// Starts an atomic upload to `name`: missing parent folders are created
@@ -280,4 +272,17 @@ impl Folder {
         )?;
         Ok(removed)
     }
+}
+
+/// The entries of a listing whose names match a globset mask (`*` does not
+/// cross `/`, `**` does), in the listing's order.
+pub fn matching(mut entries: Vec<ListEntry>, mask: &str) -> Result<Vec<ListEntry>, StoreError> {
+    let glob = globset::GlobBuilder::new(mask)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|e| StoreError::BadMask(e.kind().to_string()))?
+        .compile_matcher();
+    entries.retain(|e| glob.is_match(&e.name));
+    Ok(entries)
 }

@@ -26,7 +26,7 @@ mod upload;
 pub use cache::{CacheFolder, FillFile, FillFrom, Hit, Usage, age};
 pub use digest::{DigestCache, md5_prefix};
 pub use error::StoreError;
-pub use folder::Folder;
+pub use folder::{Folder, matching};
 pub use open_file::{FileId, OpenFile};
 pub use partial::{HASHED_PART_PREFIX, PART_SUFFIX, Partial, part_name};
 pub use upload::Upload;

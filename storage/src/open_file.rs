@@ -14,6 +14,18 @@ pub struct OpenFile {
     pub id: FileId,
 }
 
+impl OpenFile {
+    /// Takes an open file, with its size and version as they are now.
+    pub fn new(file: File) -> std::io::Result<OpenFile> {
+        let st = rustix::fs::fstat(&file)?;
+        Ok(OpenFile {
+            size: st.st_size as u64,
+            id: FileId::of(&st),
+            file,
+        })
+    }
+}
+
 /// What identifies one version of a file: if any of these changed, the
 /// content may have changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

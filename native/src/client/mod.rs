@@ -30,7 +30,7 @@ mod put;
 pub use get::get;
 pub use ls::{list, ls};
 pub use mget::mget;
-pub use put::put;
+pub use put::{put, send};
 
 /// Where and how to reach a server.
 #[derive(Debug, Clone)]
@@ -68,7 +68,7 @@ async fn resolve(addr: &str) -> Result<Vec<SocketAddr>, ClientError> {
 
 /// Runs one request on a fresh connection; `x` is what the command does
 /// with the answers.
-async fn exchange<X: Handler<ClientSession, Error = ClientError>>(
+pub async fn exchange<X: Handler<ClientSession, Error = ClientError>>(
     remote: &Remote,
     request: Request,
     x: &mut X,

@@ -38,6 +38,11 @@ impl<St: Store> Front<St> {
         }
     }
 
+    /// The store's counters, if it keeps any.
+    pub(super) fn report(&self) -> Option<String> {
+        self.shared.store.report()
+    }
+
     /// One thread's share of the server, as nginx's workers do: accepts
     /// until `stop` closes and serves each connection on this thread (no
     /// hand-off to another thread), then waits up to `--grace` for the
@@ -53,9 +58,15 @@ impl<St: Store> Front<St> {
         let report = signals.is_some();
         if let Some((mut signals, stop_all)) = signals {
             let listener = listener.clone();
+            let shared = self.shared.clone();
             local
                 .spawn(async move {
-                    signals.next().await;
+                    // SIGUSR1 asks for the counters; any other signal stops.
+                    while let Some(Ok(async_signal::Signal::Usr1)) = signals.next().await {
+                        if let Some(report) = shared.store.report() {
+                            log::info!("{report}");
+                        }
+                    }
                     drop(stop_all);
                     // Refuse new clients now, whatever each thread is doing.
                     let _ = rustix::net::shutdown(listener.get_ref(), rustix::net::Shutdown::Read);

@@ -264,8 +264,8 @@ impl<'a, St: Store> Answers<'a, St> {
     async fn download(&mut self, s: &mut ServerSession, name: &Name) {
         self.name = Some(name.to_string());
         match self.shared.store.open(&self.scope, name).await {
-            Ok(body) => {
-                self.outcome = "ok".into();
+            Ok((body, note)) => {
+                self.outcome = note.unwrap_or("ok").into();
                 misuse(s.send_file(body.size()));
                 self.body = Some(body);
             }
@@ -275,9 +275,9 @@ impl<'a, St: Store> Answers<'a, St> {
 
     async fn list(&mut self, s: &mut ServerSession) {
         match self.shared.store.list(&self.scope).await {
-            Ok(entries) => {
+            Ok((entries, note)) => {
                 let json = encode_listing(&entries);
-                self.outcome = format!("ok, {} files", entries.len());
+                self.outcome = format!("{}, {} files", note.unwrap_or("ok"), entries.len());
                 self.bytes = json.len() as u64;
                 misuse(s.send_listing(json));
             }
@@ -326,8 +326,8 @@ impl<'a, St: Store> Answers<'a, St> {
 
     async fn resume(&mut self, s: &mut ServerSession, name: &Name, position: u32, md5: [u8; 16]) {
         self.name = Some(name.to_string());
-        let body = match self.shared.store.open(&self.scope, name).await {
-            Ok(body) => body,
+        let (body, note) = match self.shared.store.open(&self.scope, name).await {
+            Ok(opened) => opened,
             Err(e @ StoreError::Io(_)) => return self.refuse(s, &e),
             Err(e) => {
                 self.outcome = format!("result 10: {e}");
@@ -342,7 +342,7 @@ impl<'a, St: Store> Answers<'a, St> {
         } else {
             match self.shared.store.prefix_md5(body, position.into()).await {
                 (body, Ok(digest)) if digest == md5 => {
-                    self.outcome = format!("ok from {position}");
+                    self.outcome = format!("{} from {position}", note.unwrap_or("ok"));
                     self.body = Some(body.starting_at(position.into()));
                     ResumeAnswer::Send { file_size }
                 }
@@ -380,6 +380,7 @@ impl<'a, St: Store> Answers<'a, St> {
             return s.abort();
         };
         let body = self.shared.store.open(&self.scope, &name).await.ok();
+        let body = body.map(|(body, _)| body);
         misuse(s.mget_entry(&name, body.as_ref().map(Body::size)));
         self.body = body;
     }

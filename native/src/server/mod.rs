@@ -20,28 +20,41 @@ use std::sync::Arc;
 use anyhow::Context;
 use async_io::Async;
 
-use crate::config::ServeConfig;
-use crate::store::{FolderStore, Store};
+use crate::config::{CacheConfig, FrontConfig, ServeConfig};
+use crate::store::{CacheStore, FolderStore, Store};
 use throttle::Throttle;
 
 /// What every connection shares.
 #[derive(Debug)]
 struct Shared<St> {
     store: St,
-    config: ServeConfig,
+    config: FrontConfig,
     throttle: Throttle,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(config: ServeConfig) -> anyhow::Result<()> {
-    raise_descriptor_limit(config.max_connections);
-    let store = FolderStore::open(&config.root, &config.limits)?;
-    serve(store, config)
+    raise_descriptor_limit(config.front.max_connections);
+    let store = FolderStore::open(&config.root, &config.front.limits)?;
+    let what = format!("ferry serving {}", config.root.display());
+    serve(store, config.front, &what)
 }
 
-/// Listens, prints where to connect, and serves `store` on one thread per
-/// core, each accepting and serving its own connections.
-fn serve<St: Store>(store: St, config: ServeConfig) -> anyhow::Result<()> {
+/// Runs the cache until Ctrl-C or SIGTERM.
+pub fn run_cache(config: CacheConfig) -> anyhow::Result<()> {
+    raise_descriptor_limit(config.front.max_connections);
+    let what = format!(
+        "ferry caching {} in {}",
+        config.origin,
+        config.dir.display()
+    );
+    let store = CacheStore::open(&config)?;
+    serve(store, config.front, &what)
+}
+
+/// Listens, prints where to connect (after `what`), and serves `store` on
+/// one thread per core, each accepting and serving its own connections.
+fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Result<()> {
     let (listener, ipv6) = crate::listen::bind_all(config.port).map_err(|e| {
         anyhow::anyhow!(
             "cannot listen on port {}: {e}{}",
@@ -56,10 +69,7 @@ fn serve<St: Store>(store: St, config: ServeConfig) -> anyhow::Result<()> {
     let port = listener.local_addr()?.port();
     // Where to connect. Nobody may be reading stdout (a closed pipe): the
     // server keeps running whatever happens to these lines.
-    let mut banner = format!(
-        "ferry serving {} on port {port}, reachable at:\n",
-        config.root.display()
-    );
+    let mut banner = format!("{what} on port {port}, reachable at:\n");
     for (iface, addr) in crate::listen::reachable(port, ipv6) {
         banner.push_str(&format!("  {addr}  ({iface})\n"));
     }
@@ -69,9 +79,12 @@ fn serve<St: Store>(store: St, config: ServeConfig) -> anyhow::Result<()> {
         .write_all(banner.as_bytes())
         .and_then(|()| stdout.flush());
     drop(stdout);
-    let signals =
-        async_signal::Signals::new([async_signal::Signal::Term, async_signal::Signal::Int])
-            .context("cannot watch for Ctrl-C and SIGTERM")?;
+    let signals = async_signal::Signals::new([
+        async_signal::Signal::Term,
+        async_signal::Signal::Int,
+        async_signal::Signal::Usr1,
+    ])
+    .context("cannot watch for Ctrl-C, SIGTERM and SIGUSR1")?;
     let listener = Arc::new(Async::new(listener)?);
     let front = Arc::new(accept::Front::new(Arc::new(Shared {
         store,
@@ -94,6 +107,9 @@ fn serve<St: Store>(store: St, config: ServeConfig) -> anyhow::Result<()> {
     front.run_thread(listener, stop, Some((signals, stop_all)));
     for worker in workers {
         let _ = worker.join();
+    }
+    if let Some(report) = front.report() {
+        log::info!("{report}");
     }
     Ok(())
 }

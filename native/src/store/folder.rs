@@ -11,7 +11,7 @@ use ferry_core::{Limits, ListEntry, Mask, Name};
 use ferry_storage::{DigestCache, Folder, StoreError, Upload};
 use smol::lock::Semaphore;
 
-use super::{Sink, Store};
+use super::{Note, Sink, Store};
 use crate::drive::Body;
 
 /// Password checks and digests that may run at once: both are heavy.
@@ -77,14 +77,14 @@ impl Store for FolderStore {
         Ok(Arc::new(folder))
     }
 
-    async fn list(&self, scope: &Arc<Folder>) -> Result<Vec<ListEntry>, StoreError> {
+    async fn list(&self, scope: &Arc<Folder>) -> Result<(Vec<ListEntry>, Note), StoreError> {
         let folder = scope.clone();
-        smol::unblock(move || folder.list()).await
+        Ok((smol::unblock(move || folder.list()).await?, None))
     }
 
-    async fn open(&self, scope: &Arc<Folder>, name: &Name) -> Result<Body, StoreError> {
+    async fn open(&self, scope: &Arc<Folder>, name: &Name) -> Result<(Body, Note), StoreError> {
         let open = scope.open_file(name)?;
-        Ok(Body::File { open, offset: 0 })
+        Ok((Body::File { open, offset: 0 }, None))
     }
 
     async fn prefix_md5(&self, body: Body, len: u64) -> (Body, io::Result<[u8; 16]>) {
@@ -93,6 +93,8 @@ impl Store for FolderStore {
         smol::unblock(move || {
             let digest = match &body {
                 Body::File { open, .. } => digests.prefix_md5(open, len),
+                // Not made by this store; hashed as it is, uncached.
+                Body::Growing { source, .. } => ferry_storage::md5_prefix(&source.file, len),
             };
             (body, digest)
         })

@@ -1,0 +1,287 @@
+//! One fill: the task that asks the origin about one name and streams its
+//! bytes into the cache, and the header every client of it waits for.
+
+use std::sync::Arc;
+
+use ferry_core::cache::{Held, Next, OriginAnswer, Plan, keeps, next, plan};
+use ferry_core::{ClientEvent, ClientSession, Name, Request};
+use ferry_storage::{FillFile, FillFrom, Hit, age};
+use smol::lock::OnceCell;
+
+use super::{Inner, lock};
+use crate::drive::Handler;
+use crate::error::ClientError;
+use crate::growing::Growing;
+
+/// A fill in flight; its clients wait for its header.
+#[derive(Debug, Default)]
+pub(super) struct Fill {
+    header: OnceCell<Header>,
+}
+
+/// What the clients of a fill get once the origin has answered.
+#[derive(Debug, Clone)]
+pub(super) enum Header {
+    /// Serve the entry held (the origin confirmed it, or did not answer).
+    Entry {
+        /// REVALIDATED or STALE (or HIT, when it became fresh meanwhile).
+        note: &'static str,
+    },
+    /// Bytes as they land in the fill.
+    Growing {
+        /// The file being filled.
+        source: Arc<Growing>,
+        /// Too large to keep: streamed through and dropped (PASS).
+        pass: bool,
+    },
+    /// The origin has no such file.
+    NotFound,
+    /// Status 1, and why (for the log).
+    Refused(Arc<str>),
+}
+
+impl Fill {
+    /// Waits for the origin's answer.
+    pub(super) async fn header(&self) -> Header {
+        self.header.wait().await.clone()
+    }
+
+    fn answer(&self, header: Header) {
+        // The first answer stands; a fill answers once.
+        let _ = self.header.set_blocking(header);
+    }
+}
+
+/// Whether a failed exchange means the origin did not answer at all.
+pub(super) fn unreachable(e: &ClientError) -> bool {
+    matches!(
+        e,
+        ClientError::Connect(_) | ClientError::Timeout(_) | ClientError::Protocol(_)
+    )
+}
+
+/// Runs one fill to its end, then lets the next request see the entry.
+pub(super) async fn run(inner: Arc<Inner>, name: Name, fill: Arc<Fill>) {
+    fetch(&inner, &name, &fill).await;
+    // If nothing was said (a local failure), the clients must not wait.
+    fill.answer(Header::Refused("the cache could not fetch the file".into()));
+    let mut fills = lock(&inner.fills);
+    if fills
+        .get(name.as_str())
+        .is_some_and(|f| Arc::ptr_eq(f, &fill))
+    {
+        fills.remove(name.as_str());
+    }
+}
+
+/// Asks the origin, streams the answer into the fill, and keeps what came:
+/// an entry when whole, a resumable prefix when cut short.
+async fn fetch(inner: &Arc<Inner>, name: &Name, fill: &Fill) {
+    let key = name.as_str();
+    let mut x = FillX {
+        inner: inner.clone(),
+        name: name.clone(),
+        fill,
+        held: Held::Nothing,
+        hit: None,
+        file: None,
+        growing: None,
+        refetch: false,
+    };
+    if let Some(hit) = inner.disk.hit(key) {
+        if let Ok(size) = u32::try_from(hit.open.size) {
+            x.held = Held::Entry {
+                size,
+                md5: hit.md5,
+                age_us: age(hit.validated).as_micros() as u64,
+            };
+            x.hit = Some(hit);
+        }
+    } else if inner.disk.prefix_len(key).is_some() {
+        let (inner2, key2) = (inner.clone(), key.to_owned());
+        match smol::unblock(move || inner2.disk.begin_fill(&key2, FillFrom::Prefix)).await {
+            Ok(file) => {
+                if let Ok(len) = u32::try_from(file.len()) {
+                    x.held = Held::Prefix {
+                        len,
+                        md5: file.md5(),
+                    };
+                    x.file = Some(file);
+                }
+            }
+            Err(e) => log::warn!("cannot reopen the partial fill of {key}: {e}"),
+        }
+    }
+    let mut request = match plan(x.held, inner.fresh_for.as_micros() as u64) {
+        Plan::Serve => return fill.answer(Header::Entry { note: "HIT" }),
+        Plan::Fetch => Request::Download { name: name.clone() },
+        Plan::Resume { position, md5 } => Request::Resume {
+            name: name.clone(),
+            position,
+            md5,
+        },
+    };
+    loop {
+        let result = crate::client::exchange(&inner.origin, request, &mut x).await;
+        if x.refetch {
+            // What was held is wrong: once more from the start.
+            x.refetch = false;
+            x.held = Held::Nothing;
+            request = Request::Download { name: name.clone() };
+            continue;
+        }
+        return x.finish(result).await;
+    }
+}
+
+/// The origin side of a fill: a client session's events and bytes.
+struct FillX<'a> {
+    inner: Arc<Inner>,
+    name: Name,
+    fill: &'a Fill,
+    held: Held,
+    /// The entry held, to extend if the origin's file grew.
+    hit: Option<Hit>,
+    file: Option<FillFile>,
+    growing: Option<Arc<Growing>>,
+    refetch: bool,
+}
+
+impl FillX<'_> {
+    /// Acts on what the origin said.
+    async fn act(&mut self, answer: OriginAnswer) -> Result<(), ClientError> {
+        let key = self.name.as_str();
+        match next(self.held, answer) {
+            Next::Unchanged => {
+                if let Some(hit) = &self.hit {
+                    self.inner.disk.validated(key, hit.md5);
+                }
+                self.fill.answer(Header::Entry {
+                    note: "REVALIDATED",
+                });
+            }
+            // Only without an answer; handled in `finish`.
+            Next::Stale => {}
+            Next::Stream { size, .. } => {
+                let file = match (self.file.take(), self.hit.take()) {
+                    (Some(prefix), _) => prefix,
+                    (None, hit) => {
+                        let from = match hit {
+                            Some(hit) => FillFrom::Entry(Box::new(hit)),
+                            None => FillFrom::Empty,
+                        };
+                        let (inner, key) = (self.inner.clone(), key.to_owned());
+                        smol::unblock(move || inner.disk.begin_fill(&key, from))
+                            .await
+                            .map_err(|e| ClientError::Local(format!("cannot start a fill: {e}")))?
+                    }
+                };
+                let reader = file
+                    .reader()
+                    .map_err(|e| ClientError::Local(format!("cannot read the fill: {e}")))?;
+                let source = Arc::new(Growing::new(reader, size, file.len()));
+                self.file = Some(file);
+                self.growing = Some(source.clone());
+                let pass = !keeps(size, self.inner.disk.max_size());
+                self.fill.answer(Header::Growing { source, pass });
+            }
+            Next::Refetch => {
+                self.inner.disk.evict(key);
+                self.file = None;
+                self.hit = None;
+                self.refetch = true;
+            }
+            Next::NotFound => {
+                self.inner.disk.evict(key);
+                self.file = None;
+                self.fill.answer(Header::NotFound);
+            }
+            Next::Refuse => {
+                self.inner.disk.evict(key);
+                self.file = None;
+                self.fill
+                    .answer(Header::Refused("the origin refused the file".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// After the exchange: keeps what came, and answers clients still
+    /// waiting if the origin never did.
+    async fn finish(mut self, result: Result<(), ClientError>) {
+        let key = self.name.as_str().to_owned();
+        let inner = self.inner.clone();
+        let Some(growing) = self.growing.take() else {
+            if let Err(e) = result {
+                let stale = matches!(self.held, Held::Entry { .. }) && unreachable(&e);
+                if stale {
+                    log::warn!(
+                        "the origin did not answer for {key} ({e}): serving the cached copy"
+                    );
+                    self.fill.answer(Header::Entry { note: "STALE" });
+                } else {
+                    self.fill
+                        .answer(Header::Refused(format!("the origin: {e}").into()));
+                }
+            }
+            // A prefix taken out to resume goes back as it was.
+            if let Some(file) = self.file.take() {
+                let _ = smol::unblock(move || file.keep_prefix(&inner.disk)).await;
+            }
+            return;
+        };
+        let Some(file) = self.file.take() else { return };
+        let (size, got) = (growing.size, file.len());
+        if got < size {
+            growing.cut();
+            log::warn!(
+                "the origin stopped sending {key} after {got} of {size} bytes{}; kept to resume",
+                result.err().map(|e| format!(" ({e})")).unwrap_or_default()
+            );
+            let kept = smol::unblock(move || file.keep_prefix(&inner.disk)).await;
+            if let Err(e) = kept {
+                log::warn!("cannot keep the partial fill of {key}: {e}");
+            }
+            return;
+        }
+        if !keeps(size, inner.disk.max_size()) {
+            return; // PASS: dropped; its readers keep their descriptors.
+        }
+        let committed = smol::unblock(move || file.commit(&inner.disk, size)).await;
+        if let Err(e) = committed {
+            log::warn!("cannot keep the copy of {key}: {e}");
+        }
+    }
+}
+
+impl Handler<ClientSession> for FillX<'_> {
+    type Error = ClientError;
+
+    async fn answer(
+        &mut self,
+        _: &mut ClientSession,
+        event: ClientEvent,
+    ) -> Result<(), ClientError> {
+        let answer = match event {
+            ClientEvent::File { size } => OriginAnswer::File { size },
+            ClientEvent::Resume(outcome) => OriginAnswer::Resume(outcome),
+            ClientEvent::Refused => OriginAnswer::Refused,
+            _ => return Ok(()),
+        };
+        self.act(answer).await
+    }
+
+    fn received(&mut self, data: &[u8]) -> Result<(), ClientError> {
+        let (Some(file), Some(growing)) = (self.file.as_mut(), &self.growing) else {
+            return Ok(());
+        };
+        file.write(data)
+            .map_err(|e| ClientError::Local(format!("cannot write the fill: {e}")))?;
+        growing.advance(file.len());
+        self.inner
+            .counters
+            .origin_bytes
+            .fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
