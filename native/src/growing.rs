@@ -54,6 +54,12 @@ impl Growing {
         self.changed.notify(usize::MAX);
     }
 
+    /// Whether the writer is done: every byte is written, or it gave up.
+    pub fn settled(&self) -> bool {
+        let state = self.lock();
+        state.cut || state.written >= self.size
+    }
+
     /// Waits until more than `at` bytes are written (or all of them are)
     /// and returns how many; `None` if the writer gave up first.
     pub async fn past(&self, at: u64) -> Option<u64> {

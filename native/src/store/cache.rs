@@ -152,30 +152,37 @@ impl Store for CacheStore {
 
     async fn open(&self, _: &(), name: &Name) -> Result<(Body, Note), StoreError> {
         let inner = &self.inner;
-        let (fill, joined) = {
-            let mut fills = lock(&inner.fills);
-            match fills.get(name.as_str()) {
-                Some(fill) => (fill.clone(), true),
-                None => {
-                    if let Some(hit) = inner.disk.hit(name.as_str())
-                        && age(hit.validated) < inner.fresh_for
-                    {
-                        drop(fills);
-                        self.count("HIT");
-                        return Ok((
-                            Body::File {
+        let (fill, joined) = loop {
+            // Decided under the lock; waited for outside it.
+            let (fill, joined) = {
+                let mut fills = lock(&inner.fills);
+                match fills.get(name.as_str()) {
+                    Some(fill) => (fill.clone(), true),
+                    None => {
+                        if let Some(hit) = inner.disk.hit(name.as_str())
+                            && age(hit.validated) < inner.fresh_for
+                        {
+                            drop(fills);
+                            self.count("HIT");
+                            let body = Body::File {
                                 open: hit.open,
                                 offset: 0,
-                            },
-                            Some("HIT"),
-                        ));
+                            };
+                            return Ok((body, Some("HIT")));
+                        }
+                        let fill = Arc::new(Fill::default());
+                        fills.insert(name.as_str().to_owned(), fill.clone());
+                        let task = fill::run(inner.clone(), name.clone(), fill.clone());
+                        smol::spawn(task).detach();
+                        (fill, false)
                     }
-                    let fill = Arc::new(Fill::default());
-                    fills.insert(name.as_str().to_owned(), fill.clone());
-                    smol::spawn(fill::run(inner.clone(), name.clone(), fill.clone())).detach();
-                    (fill, false)
                 }
+            };
+            if !joined || fill.joinable() {
+                break (fill, joined);
             }
+            // Its bytes are all in: wait for the entry, then look again.
+            fill.over().await;
         };
         let header = fill.header().await;
         let (body, note) = match header {

@@ -51,32 +51,92 @@ impl Server {
         std::fs::write(tmp.path().join("outside/secret.txt"), b"outside secret").unwrap();
         std::fs::write(tmp.path().join("secret"), b"top secret").unwrap();
         prepare(&root);
-        let log = std::fs::File::create(tmp.path().join("server.log")).unwrap();
-        let mut child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        command
             .args(["serve", "0", "--root"])
             .arg(&root)
-            .args(extra)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        stdout.read_line(&mut first).unwrap();
-        // Keep draining what else the server prints.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let port: u16 = first
-            .split("on port ")
-            .nth(1)
-            .and_then(|rest| rest.split(',').next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {first:?}"));
-        Server {
+            .args(extra);
+        let (child, addr) = listening(command, &tmp.path().join("server.log"));
+        Server { child, addr, tmp }
+    }
+}
+
+/// Starts a `ferry serve` or `ferry cache` command that listens on a free
+/// port, logging to `log`; returns it and its loopback address.
+pub fn listening(mut command: Command, log: &Path) -> (Child, SocketAddr) {
+    let log = std::fs::File::create(log).unwrap();
+    let mut child = command
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut first).unwrap();
+    // Keep draining what else the server prints.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let port: u16 = first
+        .split("on port ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {first:?}"));
+    (child, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+/// A `ferry cache` process on a free port, killed on drop.
+pub struct Cache {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub dir: PathBuf,
+    log: PathBuf,
+}
+
+impl Cache {
+    /// Starts a cache of `origin` keeping its copies in `dir`; its log goes
+    /// beside `dir`.
+    pub fn start(origin: &str, dir: &Path, extra: &[&str]) -> Cache {
+        let log = dir.with_extension("log");
+        let mut command = Command::new(BIN);
+        command
+            .args(["cache", "0", "--origin", origin, "--dir"])
+            .arg(dir)
+            .args(extra);
+        let (child, addr) = listening(command, &log);
+        Cache {
             child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            tmp,
+            addr,
+            dir: dir.to_owned(),
+            log,
         }
+    }
+
+    pub fn address(&self) -> String {
+        self.addr.to_string()
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits (bounded) until the log has `count` lines containing `text`.
+    pub fn wait_log(&self, text: &str, count: usize) -> String {
+        for _ in 0..200 {
+            let log = self.log();
+            if log.matches(text).count() >= count {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.log()
+    }
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -128,11 +128,13 @@ fn pump(mut from: TcpStream, mut to: TcpStream, s: &Shared, down: bool) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        // Counted before it is passed on, so a reader who got the bytes
+        // always sees them counted.
+        let counter = if down { &s.down } else { &s.up };
+        counter.fetch_add(n as u64, Ordering::SeqCst);
         if to.write_all(&buf[..n]).is_err() {
             break;
         }
-        let counter = if down { &s.down } else { &s.up };
-        counter.fetch_add(n as u64, Ordering::SeqCst);
         let rate = s.rate.load(Ordering::SeqCst);
         if down && rate > 0 {
             std::thread::sleep(Duration::from_secs_f64(n as f64 / rate as f64));

@@ -17,6 +17,8 @@ use crate::growing::Growing;
 #[derive(Debug, Default)]
 pub(super) struct Fill {
     header: OnceCell<Header>,
+    /// Set when the fill is over and its entry (if any) is in place.
+    over: OnceCell<()>,
 }
 
 /// What the clients of a fill get once the origin has answered.
@@ -46,6 +48,23 @@ impl Fill {
         self.header.wait().await.clone()
     }
 
+    /// Whether a new request may still join: the origin has not answered
+    /// yet, or its bytes are still coming (not all in, not cut short). A request that arrives later
+    /// waits for the fill to end, then looks again (and revalidates what
+    /// the fill left, like any other request).
+    pub(super) fn joinable(&self) -> bool {
+        match self.header.get() {
+            None => true,
+            Some(Header::Growing { source, .. }) => !source.settled(),
+            Some(_) => false,
+        }
+    }
+
+    /// Waits until the fill is over.
+    pub(super) async fn over(&self) {
+        self.over.wait().await;
+    }
+
     fn answer(&self, header: Header) {
         // The first answer stands; a fill answers once.
         let _ = self.header.set_blocking(header);
@@ -65,13 +84,16 @@ pub(super) async fn run(inner: Arc<Inner>, name: Name, fill: Arc<Fill>) {
     fetch(&inner, &name, &fill).await;
     // If nothing was said (a local failure), the clients must not wait.
     fill.answer(Header::Refused("the cache could not fetch the file".into()));
-    let mut fills = lock(&inner.fills);
-    if fills
-        .get(name.as_str())
-        .is_some_and(|f| Arc::ptr_eq(f, &fill))
     {
-        fills.remove(name.as_str());
+        let mut fills = lock(&inner.fills);
+        if fills
+            .get(name.as_str())
+            .is_some_and(|f| Arc::ptr_eq(f, &fill))
+        {
+            fills.remove(name.as_str());
+        }
     }
+    let _ = fill.over.set_blocking(());
 }
 
 /// Asks the origin, streams the answer into the fill, and keeps what came:

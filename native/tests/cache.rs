@@ -1,0 +1,438 @@
+//! `ferry cache` between real clients and a real origin on 127.0.0.1, with a
+//! counting, pacing, cutting proxy between the cache and the origin.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use common::proxy::Proxy;
+use common::{BIN, Cache, Server, data, name, request};
+use ferry_core::Request;
+
+/// An origin with `files` in its public folder, a proxy in front of it and
+/// a cache in front of the proxy.
+struct Setup {
+    origin: Server,
+    proxy: Proxy,
+    cache: Cache,
+    tmp: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new(files: &[(&str, &[u8])], extra: &[&str]) -> Setup {
+        let origin = Server::start(&[], |root| {
+            for (name, bytes) in files {
+                let path = root.join("public").join(name);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, bytes).unwrap();
+            }
+        });
+        let proxy = Proxy::start(origin.addr);
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::start(&proxy.address(), &tmp.path().join("cache"), extra);
+        Setup {
+            origin,
+            proxy,
+            cache,
+            tmp,
+        }
+    }
+
+    fn origin_file(&self, name: &str) -> PathBuf {
+        self.origin.public().join(name)
+    }
+
+    /// Restarts the cache on the same folder (after killing it).
+    fn restart_cache(&mut self, extra: &[&str]) {
+        let _ = self.cache.child.kill();
+        let _ = self.cache.child.wait();
+        self.cache = Cache::start(&self.proxy.address(), &self.cache.dir.clone(), extra);
+    }
+}
+
+/// Downloads `file` from `addr` with the core's client session.
+fn download(addr: SocketAddr, file: &str) -> Vec<u8> {
+    let out = request(addr, None, Request::Download { name: name(file) }, &[]);
+    assert_eq!(out.error, None, "{:?}", out.events);
+    out.body()
+}
+
+/// The real client, in a folder of its own.
+fn ferry(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn download_frame(file: &str) -> Vec<u8> {
+    let mut bytes = vec![10];
+    bytes.extend((file.len() as u32).to_be_bytes());
+    bytes.extend(file.as_bytes());
+    bytes
+}
+
+#[test]
+fn a_miss_fills_the_cache_and_a_hit_moves_no_file_bytes_from_the_origin() {
+    let big = data(3 << 20, 1);
+    let s = Setup::new(&[("big.bin", &big), ("a.txt", b"alpha")], &[]);
+    assert!(download(s.cache.addr, "big.bin") == big);
+    let after_miss = s.proxy.down_bytes();
+    assert!(
+        (big.len() as u64..big.len() as u64 + 64).contains(&after_miss),
+        "one fetch: {after_miss}"
+    );
+    // --fresh-for 0: every hit asks the origin with op 40, which sends no file bytes.
+    assert!(download(s.cache.addr, "big.bin") == big);
+    assert!(download(s.cache.addr, "big.bin") == big);
+    let moved = s.proxy.down_bytes() - after_miss;
+    assert!(moved <= 2 * 8, "two revalidations moved {moved} bytes");
+    assert_eq!(s.proxy.connections(), 3);
+    assert_eq!(download(s.cache.addr, "a.txt"), b"alpha");
+    let log = s.cache.wait_log("DOWNLOAD", 4);
+    assert_eq!(log.matches("MISS").count(), 2, "{log}");
+    assert_eq!(log.matches("REVALIDATED").count(), 2, "{log}");
+}
+
+#[test]
+fn a_fresh_entry_is_served_without_asking_the_origin() {
+    let s = Setup::new(&[("a.txt", b"alpha")], &["--fresh-for", "60"]);
+    for _ in 0..3 {
+        assert_eq!(download(s.cache.addr, "a.txt"), b"alpha");
+    }
+    assert_eq!(s.proxy.connections(), 1);
+    let log = s.cache.wait_log("HIT", 2);
+    assert_eq!(log.matches("HIT").count(), 2, "{log}");
+}
+
+#[test]
+fn two_hundred_cold_clients_share_one_origin_fetch_and_stream_as_it_arrives() {
+    const CLIENTS: usize = 200;
+    let file = Arc::new(data(8 << 20, 2));
+    let s = Setup::new(&[("cold.bin", &file)], &[]);
+    // 8 MiB at 4 MiB/s: the fill takes two seconds.
+    s.proxy.pace(4 << 20);
+    let start = Arc::new(Barrier::new(CLIENTS));
+    let began = Instant::now();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let (file, start, addr) = (file.clone(), start.clone(), s.cache.addr);
+            std::thread::spawn(move || {
+                start.wait();
+                let mut stream = TcpStream::connect(addr).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(30)))
+                    .unwrap();
+                stream.write_all(&download_frame("cold.bin")).unwrap();
+                let mut header = [0u8; 5];
+                stream.read_exact(&mut header).unwrap();
+                let first_byte = began.elapsed();
+                assert_eq!(header, [0, 0, 0x80, 0, 0], "status 0, size 8 MiB");
+                let mut at = 0;
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    let n = stream.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    assert!(buf[..n] == file[at..at + n], "byte-exact at {at}");
+                    at += n;
+                }
+                assert_eq!(at, file.len());
+                (first_byte, began.elapsed())
+            })
+        })
+        .collect();
+    let times: Vec<(Duration, Duration)> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let first = times.iter().map(|t| t.0).min().unwrap();
+    let last_first = times.iter().map(|t| t.0).max().unwrap();
+    let done = times.iter().map(|t| t.1).min().unwrap();
+    eprintln!("first bytes between {first:?} and {last_first:?}; first complete at {done:?}");
+    assert_eq!(s.proxy.connections(), 1, "exactly one origin fetch");
+    assert!(s.proxy.down_bytes() < (8 << 20) + 64);
+    assert!(
+        done >= Duration::from_millis(1500),
+        "the paced fill took {done:?}"
+    );
+    assert!(
+        last_first < done / 2,
+        "every client had its first byte ({last_first:?}) long before the fill completed ({done:?})"
+    );
+    let log = s.cache.wait_log("DOWNLOAD", CLIENTS);
+    assert_eq!(log.matches("MISS").count(), 1);
+    assert_eq!(log.matches("COALESCED").count(), CLIENTS - 1);
+}
+
+#[test]
+fn a_changed_file_is_fetched_again_and_an_appended_one_only_for_the_rest() {
+    let s = Setup::new(
+        &[("log.txt", &data(100_000, 3)), ("doc.txt", b"version 1")],
+        &[],
+    );
+    assert_eq!(download(s.cache.addr, "doc.txt"), b"version 1");
+    std::fs::write(s.origin_file("doc.txt"), b"version 2").unwrap();
+    assert_eq!(download(s.cache.addr, "doc.txt"), b"version 2");
+    assert_eq!(download(s.cache.addr, "doc.txt"), b"version 2");
+
+    assert!(download(s.cache.addr, "log.txt") == data(100_000, 3));
+    let before = s.proxy.down_bytes();
+    let mut grown = data(100_000, 3);
+    grown.extend(data(5_000, 4));
+    std::fs::write(s.origin_file("log.txt"), &grown).unwrap();
+    assert!(download(s.cache.addr, "log.txt") == grown);
+    let moved = s.proxy.down_bytes() - before;
+    assert!(
+        (5_000..5_000 + 16).contains(&moved),
+        "only the appended bytes came from the origin: {moved}"
+    );
+    assert!(download(s.cache.addr, "log.txt") == grown);
+}
+
+#[test]
+fn a_fill_the_origin_cuts_is_never_served_whole_and_resumes_from_its_prefix() {
+    let big = data(6 << 20, 5);
+    let s = Setup::new(&[("big.bin", &big)], &[]);
+    s.proxy.pace(2 << 20);
+    let dir = tempfile::tempdir().unwrap();
+    let client = {
+        let (dir, addr) = (dir.path().to_owned(), s.cache.address());
+        std::thread::spawn(move || ferry(&dir, &["get", &addr, "big.bin"]))
+    };
+    // Cut the origin's connection one to two seconds into the fill.
+    std::thread::sleep(Duration::from_millis(1200));
+    s.proxy.cut();
+    let cut = client.join().unwrap();
+    assert_eq!(cut.status.code(), Some(8), "{}", stderr(&cut));
+    assert!(
+        !dir.path().join("big.bin").exists(),
+        "nothing looks complete"
+    );
+    let part = std::fs::read(dir.path().join("big.bin.part")).unwrap();
+    assert!(!part.is_empty() && part.len() < big.len());
+    assert!(part[..] == big[..part.len()]);
+    // The cache keeps what it received as a prefix (never as an entry).
+    let mut prefix = 0;
+    for _ in 0..200 {
+        prefix = walk(&s.cache.dir.join("prefixes"));
+        if prefix > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        prefix >= part.len() as u64 && prefix < big.len() as u64,
+        "{prefix}"
+    );
+    assert_eq!(walk(&s.cache.dir.join("entries")), 0);
+    // The next request resumes the fill from that prefix.
+    let origin_before = s.proxy.down_bytes();
+    s.proxy.pace(0);
+    let out = ferry(dir.path(), &["get", &s.cache.address(), "big.bin"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::read(dir.path().join("big.bin")).unwrap() == big);
+    let moved = s.proxy.down_bytes() - origin_before;
+    let rest = big.len() as u64 - prefix;
+    assert!(
+        (rest..rest + 16).contains(&moved),
+        "the second fill fetched only the {rest} missing bytes: {moved}"
+    );
+    assert!(download(s.cache.addr, "big.bin") == big);
+}
+
+#[test]
+fn with_the_origin_down_a_cached_file_is_served_stale_and_others_refused() {
+    let s = Setup::new(&[("a.txt", b"alpha"), ("b.txt", b"beta")], &[]);
+    assert_eq!(download(s.cache.addr, "a.txt"), b"alpha");
+    let listed = request(s.cache.addr, None, Request::List, &[]);
+    assert_eq!(listed.error, None);
+    let Setup {
+        origin,
+        proxy,
+        cache,
+        tmp: _tmp,
+    } = s;
+    drop(origin);
+    assert_eq!(download(cache.addr, "a.txt"), b"alpha");
+    let refused = request(
+        cache.addr,
+        None,
+        Request::Download {
+            name: name("b.txt"),
+        },
+        &[],
+    );
+    assert_eq!(refused.events, [ferry_core::ClientEvent::Refused]);
+    let stale_list = request(cache.addr, None, Request::List, &[]);
+    assert_eq!(stale_list.events, listed.events, "the last listing");
+    let log = cache.wait_log("STALE", 2);
+    assert!(log.contains("DOWNLOAD \"a.txt\" STALE"), "{log}");
+    assert!(log.contains("LIST STALE"), "{log}");
+    drop(proxy);
+}
+
+#[test]
+fn eviction_keeps_the_size_and_spares_a_copy_being_read() {
+    let (a, b, c) = (data(2 << 20, 6), data(2 << 20, 7), data(2 << 20, 8));
+    let s = Setup::new(
+        &[("a.bin", &a), ("b.bin", &b), ("c.bin", &c)],
+        &["--max-size", "5MiB"],
+    );
+    assert!(download(s.cache.addr, "a.bin") == a);
+    // A slow reader of a, holding it open while b and c push it out.
+    let mut slow = TcpStream::connect(s.cache.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    slow.write_all(&download_frame("a.bin")).unwrap();
+    let mut first = vec![0u8; 5 + 1000];
+    slow.read_exact(&mut first).unwrap();
+    assert!(download(s.cache.addr, "b.bin") == b);
+    assert!(download(s.cache.addr, "c.bin") == c);
+    let mut rest = Vec::new();
+    slow.read_to_end(&mut rest).unwrap();
+    assert!(
+        [&first[5..], &rest[..]].concat() == a,
+        "the evicted copy was read whole"
+    );
+    // c becomes an entry just after its last byte is sent: wait for it.
+    let mut names = Vec::new();
+    for _ in 0..200 {
+        names = entry_names(&s.cache.dir);
+        if names.contains(&"c.bin".to_owned()) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        ["b.bin", "c.bin"],
+        "a, least recently used, went first"
+    );
+    assert_eq!(
+        walk(&s.cache.dir.join("entries")),
+        4 << 20,
+        "within --max-size"
+    );
+    // a was evicted: it is fetched again.
+    assert!(download(s.cache.addr, "a.bin") == a);
+    let log = s.cache.wait_log("MISS", 4);
+    assert_eq!(log.matches("MISS").count(), 4, "{log}");
+}
+
+/// The names of the cache's entries, from their meta files.
+fn entry_names(cache: &std::path::Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(cache.join("entries")).unwrap() {
+        let meta = std::fs::read_to_string(entry.unwrap().path().join("meta")).unwrap_or_default();
+        if let Some(name) = meta.lines().find_map(|l| l.strip_prefix("name ")) {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
+/// Bytes of the data files below `dir`.
+fn walk(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        total += if path.is_dir() {
+            walk(&path)
+        } else if path.ends_with("data") {
+            std::fs::metadata(&path).unwrap().len()
+        } else {
+            0
+        };
+    }
+    total
+}
+
+#[test]
+fn a_restart_keeps_whole_entries_and_never_serves_a_partial_fill() {
+    let big = data(6 << 20, 9);
+    let mut s = Setup::new(&[("a.txt", b"alpha"), ("big.bin", &big)], &[]);
+    assert_eq!(download(s.cache.addr, "a.txt"), b"alpha");
+    // Kill the cache in the middle of a paced fill.
+    s.proxy.pace(2 << 20);
+    let addr = s.cache.addr;
+    let reader = std::thread::spawn(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(&download_frame("big.bin")).unwrap();
+        let mut got = Vec::new();
+        let _ = stream.read_to_end(&mut got);
+        got
+    });
+    std::thread::sleep(Duration::from_millis(800));
+    s.restart_cache(&[]);
+    let got = reader.join().unwrap();
+    assert!(got.len() < 5 + big.len(), "the cut client got a short body");
+    // The origin is gone: the whole entry is served, the partial never.
+    s.proxy.retarget("127.0.0.1:1".parse().unwrap());
+    assert_eq!(download(s.cache.addr, "a.txt"), b"alpha");
+    let out = request(
+        s.cache.addr,
+        None,
+        Request::Download {
+            name: name("big.bin"),
+        },
+        &[],
+    );
+    assert_eq!(out.events, [ferry_core::ClientEvent::Refused]);
+    // Back again: the fill completes.
+    s.proxy.retarget(s.origin.addr);
+    s.proxy.pace(0);
+    assert!(download(s.cache.addr, "big.bin") == big);
+}
+
+#[test]
+fn an_upload_through_the_cache_reaches_the_origin_and_replaces_the_copy() {
+    let s = Setup::new(&[("doc.txt", b"old text")], &["--fresh-for", "60"]);
+    assert_eq!(download(s.cache.addr, "doc.txt"), b"old text");
+    let out = request(
+        s.cache.addr,
+        None,
+        Request::Upload {
+            name: name("doc.txt"),
+        },
+        b"new text, longer",
+    );
+    assert!(
+        out.events
+            .contains(&ferry_core::ClientEvent::UploadDone { stored: true }),
+        "{:?}",
+        out.events
+    );
+    assert_eq!(
+        std::fs::read(s.origin_file("doc.txt")).unwrap(),
+        b"new text, longer"
+    );
+    // Even with --fresh-for 60, the old copy is gone.
+    assert_eq!(download(s.cache.addr, "doc.txt"), b"new text, longer");
+}
+
+#[test]
+fn two_tiers_of_caches_are_byte_exact() {
+    let big = data(3 << 20, 10);
+    let s = Setup::new(&[("big.bin", &big), ("x/y.txt", b"why")], &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let edge = Cache::start(&s.cache.address(), &tmp.path().join("edge"), &[]);
+    for _ in 0..2 {
+        assert!(download(edge.addr, "big.bin") == big);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = ferry(dir.path(), &["mget", &edge.address(), "**/*.txt"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read(dir.path().join("x/y.txt")).unwrap(), b"why");
+    assert!(s.proxy.down_bytes() < big.len() as u64 + 1000);
+}
