@@ -169,6 +169,10 @@ pub struct FrontArgs {
     /// Seconds transfers in flight may take to finish after Ctrl-C or SIGTERM.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub grace: f64,
+    /// An address that stands for many clients (a ferry cache in front):
+    /// its failed logins do not slow it down. Repeat for several.
+    #[arg(long, value_name = "ADDR")]
+    pub trust: Vec<std::net::IpAddr>,
 }
 
 /// `ferry user ...`.

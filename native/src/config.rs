@@ -22,6 +22,8 @@ pub struct FrontConfig {
     pub max_connections: usize,
     /// Time allowed to transfers in flight at shutdown.
     pub grace: Duration,
+    /// Addresses that stand for many clients (caches in front).
+    pub trusted: Vec<std::net::IpAddr>,
 }
 
 /// What `ferry serve` runs with.
@@ -69,6 +71,7 @@ impl FrontConfig {
             limits,
             max_connections: args.max_connections,
             grace,
+            trusted: args.trust.clone(),
         })
     }
 }

@@ -309,6 +309,18 @@ impl Conn {
         .await
     }
 
+    /// Gives up the socket (out of the reactor) and the bytes read but not
+    /// yet used, to hand the connection over as it stands.
+    pub fn into_parts(mut self) -> io::Result<(TcpStream, Vec<u8>)> {
+        let pending = self.pending().to_vec();
+        let stream = match std::mem::replace(&mut self.io.0, Registration::Lost) {
+            Registration::Plain(stream) => stream,
+            Registration::Registered(io) => io.into_inner()?,
+            Registration::Lost => return Err(io::Error::other("the socket was lost")),
+        };
+        Ok((stream, pending))
+    }
+
     /// Closes politely: stops writing (the peer sees the end of the
     /// response), then reads and drops what the peer still sends for up to
     /// `linger`, so unread request bytes do not turn the close into a reset

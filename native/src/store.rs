@@ -82,6 +82,12 @@ pub trait Store: Send + Sync + 'static {
         mask: &Mask,
     ) -> impl Future<Output = Result<Vec<ListEntry>, StoreError>> + Send;
 
+    /// Where logins are relayed instead of checked here: a cache hands a
+    /// connection that logs in to its origin as it stands.
+    fn relays_logins_to(&self) -> Option<&str> {
+        None
+    }
+
     /// A line of counters for the log (at shutdown and on SIGUSR1), if the
     /// store keeps any.
     fn report(&self) -> Option<String> {

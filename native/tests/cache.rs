@@ -436,3 +436,67 @@ fn two_tiers_of_caches_are_byte_exact() {
     assert_eq!(std::fs::read(dir.path().join("x/y.txt")).unwrap(), b"why");
     assert!(s.proxy.down_bytes() < big.len() as u64 + 1000);
 }
+
+#[test]
+fn private_requests_pass_through_to_the_origin_and_never_reach_the_cache_disk() {
+    let origin = Server::start(&[], |root| {
+        common::add_user(root, "alice", "wonderland");
+        std::fs::write(root.join("private/alice/mine.txt"), b"alice's secret").unwrap();
+        std::fs::write(root.join("public/open.txt"), b"for all").unwrap();
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = Cache::start(&origin.addr.to_string(), &tmp.path().join("cache"), &[]);
+    let alice = Some(("alice", "wonderland"));
+    let mine = request(
+        cache.addr,
+        alice,
+        Request::Download {
+            name: name("mine.txt"),
+        },
+        &[],
+    );
+    assert_eq!(mine.body(), b"alice's secret");
+    let listed = request(cache.addr, alice, Request::List, &[]);
+    assert!(format!("{:?}", listed.events).contains("mine.txt"));
+    let up = request(
+        cache.addr,
+        alice,
+        Request::Upload {
+            name: name("new.txt"),
+        },
+        b"uploaded privately",
+    );
+    assert!(
+        up.events
+            .contains(&ferry_core::ClientEvent::UploadDone { stored: true })
+    );
+    assert_eq!(
+        std::fs::read(origin.root().join("private/alice/new.txt")).unwrap(),
+        b"uploaded privately"
+    );
+    let denied = request(cache.addr, Some(("alice", "wrong")), Request::List, &[]);
+    assert_eq!(denied.events, [ferry_core::ClientEvent::AuthDenied]);
+    // A public client never sees it, and no private byte is on the cache's disk.
+    let public = request(
+        cache.addr,
+        None,
+        Request::Download {
+            name: name("mine.txt"),
+        },
+        &[],
+    );
+    assert_eq!(public.events, [ferry_core::ClientEvent::Refused]);
+    assert_eq!(download(cache.addr, "open.txt"), b"for all");
+    for (path, content) in common::snapshot(tmp.path()) {
+        for secret in [&b"alice's secret"[..], b"uploaded privately", b"wonderland"] {
+            assert!(
+                !content.windows(secret.len()).any(|w| w == secret),
+                "{} holds private bytes",
+                path.display()
+            );
+        }
+    }
+    let log = cache.wait_log("PASS", 4);
+    assert!(log.contains("AUTH user=alice PASS login relayed"), "{log}");
+    assert!(log.contains("login denied by the origin"), "{log}");
+}

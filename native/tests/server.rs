@@ -842,6 +842,25 @@ fn repeated_failed_logins_are_slowed_down() {
 }
 
 #[test]
+fn a_trusted_address_stands_for_many_clients_and_is_not_slowed_down() {
+    let server = Server::start(&["--trust", "127.0.0.1"], |root| {
+        add_user(root, "carol", "right")
+    });
+    let mut waits = Vec::new();
+    for _ in 0..7 {
+        let started = Instant::now();
+        let got = request(server.addr, Some(("carol", "wrong")), Request::List, &[]);
+        assert_eq!(got.events, [ClientEvent::AuthDenied]);
+        waits.push(started.elapsed());
+    }
+    // Untrusted, the seventh check would wait 3.2 s more than the first.
+    assert!(
+        waits[6] < waits[0] + Duration::from_millis(1500),
+        "{waits:?}"
+    );
+}
+
+#[test]
 fn a_reader_that_stalls_mid_body_is_cut_at_the_timeout() {
     // Large enough for the blocking sendfile loop.
     let server = Server::start(&["--timeout", "1"], |root| {

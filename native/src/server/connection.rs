@@ -2,7 +2,6 @@
 //! event from the store, a polite close and one log line.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +16,9 @@ use rustix::net::RecvFlags;
 
 use super::Shared;
 use super::accept::Slot;
+use super::relay::{Relay, relay};
 use crate::conn::{Conn, Socket};
-use crate::drive::{Body, Clock, Handler, Sending, drive, misuse, until};
+use crate::drive::{Body, Clock, Handler, Sending, Stop, drive, misuse, until};
 use crate::store::{Sink, Store};
 
 /// How long a closing connection may keep sending before it is dropped.
@@ -80,9 +80,11 @@ async fn serve_exchange<St: Store>(
         watch_peer: false,
         idle: Duration::from_micros(shared.config.limits.timeout_us),
     };
-    let failure = drive(&mut conn, &mut session, &mut answers, clock, sending)
-        .await
-        .err();
+    let failure = match drive(&mut conn, &mut session, &mut answers, clock, sending).await {
+        Ok(()) => None,
+        Err(Stop::Io(e)) => Some(e),
+        Err(Stop::Handler(to)) => return relay(conn, to, peer, &shared).await,
+    };
     // Whatever happened, an unfinished upload is dropped here and leaves nothing.
     answers.upload = None;
     // A clean exchange has nothing left unread: close at once. After a
@@ -96,10 +98,6 @@ async fn serve_exchange<St: Store>(
         conn.close(LINGER).await
     };
     if log::log_enabled!(log::Level::Info) {
-        let failure = failure.map(|stop| match stop {
-            crate::drive::Stop::Io(e) => e,
-            crate::drive::Stop::Handler(never) => match never {},
-        });
         log_line(&session, &answers, failure, late as u64, clock);
     }
 }
@@ -166,15 +164,17 @@ struct Answers<'a, St: Store> {
 }
 
 impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
-    type Error = Infallible;
+    type Error = Relay;
 
-    async fn answer(
-        &mut self,
-        s: &mut ServerSession,
-        event: ServerEvent,
-    ) -> Result<(), Infallible> {
+    async fn answer(&mut self, s: &mut ServerSession, event: ServerEvent) -> Result<(), Relay> {
         match event {
             ServerEvent::Auth(credentials) => {
+                if let Some(origin) = self.shared.store.relays_logins_to() {
+                    return Err(Relay {
+                        credentials,
+                        origin: origin.to_owned(),
+                    });
+                }
                 self.login(s, credentials.user(), credentials.pass()).await
             }
             ServerEvent::Download { name } => self.download(s, &name).await,
@@ -197,7 +197,7 @@ impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
         self.body.take()
     }
 
-    fn received(&mut self, data: &[u8]) -> Result<(), Infallible> {
+    fn received(&mut self, data: &[u8]) -> Result<(), Relay> {
         self.bytes += data.len() as u64;
         if self.upload_failed.is_none()
             && let Some(upload) = self.upload.as_mut()
@@ -214,7 +214,7 @@ impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
         self.bytes += bytes;
     }
 
-    fn short_body(&mut self) -> Result<(), Infallible> {
+    fn short_body(&mut self) -> Result<(), Relay> {
         self.outcome = "aborted: the file shrank while being sent".into();
         Ok(())
     }

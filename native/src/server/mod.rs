@@ -12,6 +12,7 @@
 
 mod accept;
 mod connection;
+mod relay;
 mod throttle;
 
 use std::io::Write;
@@ -88,8 +89,8 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
     let listener = Arc::new(Async::new(listener)?);
     let front = Arc::new(accept::Front::new(Arc::new(Shared {
         store,
+        throttle: Throttle::new(&config.trusted),
         config,
-        throttle: Throttle::default(),
     })));
     // Every thread accepts and serves its own connections; closing the
     // channel (on a signal) stops them all.

@@ -121,11 +121,13 @@ impl Store for CacheStore {
 
     fn public(&self) {}
 
-    async fn login(&self, user: &str, _pass: &str) -> anyhow::Result<()> {
-        anyhow::bail!(
-            "the cache does not pass private logins to the origin yet; \"{}\" should connect to the origin",
-            ferry_core::escape(user.as_bytes())
-        )
+    async fn login(&self, _user: &str, _pass: &str) -> anyhow::Result<()> {
+        // Never reached: logins are relayed (`relays_logins_to`).
+        anyhow::bail!("the cache relays logins to the origin")
+    }
+
+    fn relays_logins_to(&self) -> Option<&str> {
+        Some(&self.inner.origin.addr)
     }
 
     async fn list(&self, _: &()) -> Result<(Vec<ListEntry>, Note), StoreError> {
