@@ -24,3 +24,6 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 step "tests"
 cargo test --workspace --locked
+
+step "the server suite again, through a cache (clients must not tell them apart)"
+FERRY_TEST_VIA=cache cargo test -p ferry --test server --locked

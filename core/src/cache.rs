@@ -4,14 +4,16 @@
 //! The cache (`ferry cache`) does the I/O; here is only the policy, so it is
 //! tested without sockets, files or a clock:
 //!
-//! - [`plan`]: serve a fresh entry, or ask the origin: op 10 when nothing is
-//!   held, op 40 from a resumable prefix or to revalidate an entry (position
-//!   = the size held, with the MD5 recorded when it was filled).
+//! - [`plan`]: serve a fresh entry, or ask the origin with op 40 from what
+//!   is held: position 0 when nothing is (op 40, unlike op 10, tells "no
+//!   such file" from a refusal), the prefix of a fill cut short, or the
+//!   whole entry to revalidate it (position = its size, with the MD5
+//!   recorded when it was filled).
 //! - [`next`]: from the origin's answer (or its silence), serve the entry,
 //!   stream bytes into a fill (all of them, or only the rest), fetch again
 //!   from the start, or give up with "not found" or a refusal.
 
-use crate::message::ResumeOutcome;
+use crate::message::{EMPTY_MD5, ResumeOutcome};
 
 /// What the cache holds for one name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,8 +43,6 @@ pub enum Held {
 pub enum Plan {
     /// Serve the entry as held: it is younger than `--fresh-for`.
     Serve,
-    /// Fetch the whole file (op 10).
-    Fetch,
     /// Ask with op 40 from `position` bytes whose MD5 is `md5`.
     Resume {
         /// Bytes held.
@@ -57,7 +57,10 @@ pub enum Plan {
 /// origin (0: ask every time).
 pub fn plan(held: Held, fresh_for_us: u64) -> Plan {
     match held {
-        Held::Nothing => Plan::Fetch,
+        Held::Nothing => Plan::Resume {
+            position: 0,
+            md5: EMPTY_MD5,
+        },
         Held::Entry { age_us, .. } if age_us < fresh_for_us => Plan::Serve,
         Held::Entry { size, md5, .. } => Plan::Resume {
             position: size,
@@ -70,11 +73,6 @@ pub fn plan(held: Held, fresh_for_us: u64) -> Plan {
 /// What the origin said to the planned request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OriginAnswer {
-    /// Op 10: the file, `size` bytes, follows.
-    File {
-        /// Its size.
-        size: u32,
-    },
     /// Op 40's result.
     Resume(ResumeOutcome),
     /// Status 1: refused (not found, not a regular file, 4 GiB or more).
@@ -98,8 +96,8 @@ pub enum Next {
         /// The file's full size.
         size: u64,
     },
-    /// What is held no longer matches the origin's file: drop it and fetch
-    /// the whole file again (op 10).
+    /// What is held no longer matches the origin's file: drop it and ask
+    /// again from position 0.
     Refetch,
     /// The origin has no such file: drop what is held, answer "not found".
     NotFound,
@@ -115,22 +113,24 @@ pub fn next(held: Held, answer: OriginAnswer) -> Next {
     match (held, answer) {
         (Held::Entry { .. }, A::Unreachable) => Next::Stale,
         (_, A::Unreachable | A::Refused) => Next::Refuse,
-        // An answer to a request that was not made: the origin broke the
-        // protocol, and nothing it said is trusted.
-        (Held::Nothing, A::Resume(_))
-        | (Held::Prefix { .. } | Held::Entry { .. }, A::File { .. }) => Next::Refuse,
-        (Held::Nothing, A::File { size }) => Next::Stream {
-            from: 0,
-            size: size.into(),
-        },
         (Held::Entry { .. }, A::Resume(ResumeOutcome::Ok { remaining: 0 })) => Next::Unchanged,
         (
-            Held::Entry { size: from, .. } | Held::Prefix { len: from, .. },
+            Held::Nothing | Held::Entry { .. } | Held::Prefix { .. },
             A::Resume(ResumeOutcome::Ok { remaining }),
-        ) => Next::Stream {
-            from,
-            size: u64::from(from) + u64::from(remaining),
-        },
+        ) => {
+            let from = match held {
+                Held::Nothing => 0,
+                Held::Entry { size, .. } => size,
+                Held::Prefix { len, .. } => len,
+            };
+            Next::Stream {
+                from,
+                size: u64::from(from) + u64::from(remaining),
+            }
+        }
+        // The MD5 of nothing cannot mismatch: the origin broke the protocol,
+        // and nothing it said is trusted.
+        (Held::Nothing, A::Resume(ResumeOutcome::Mismatch)) => Next::Refuse,
         (_, A::Resume(ResumeOutcome::Mismatch)) => Next::Refetch,
         (_, A::Resume(ResumeOutcome::NoSuchFile)) => Next::NotFound,
     }
@@ -158,7 +158,13 @@ mod tests {
 
     #[test]
     fn plans_follow_what_is_held_and_its_age() {
-        assert_eq!(plan(Held::Nothing, 0), Plan::Fetch);
+        assert_eq!(
+            plan(Held::Nothing, 0),
+            Plan::Resume {
+                position: 0,
+                md5: EMPTY_MD5
+            }
+        );
         assert_eq!(plan(entry(10, 5), 6), Plan::Serve);
         assert_eq!(
             plan(entry(10, 6), 6),
@@ -204,14 +210,23 @@ mod tests {
         );
         assert_eq!(next(held, OriginAnswer::Refused), Next::Refuse);
         assert_eq!(next(held, OriginAnswer::Unreachable), Next::Stale);
-        assert_eq!(next(held, OriginAnswer::File { size: 3 }), Next::Refuse);
     }
 
     #[test]
     fn answers_to_a_fetch_and_a_resumed_fill() {
         assert_eq!(
-            next(Held::Nothing, OriginAnswer::File { size: 9 }),
+            next(
+                Held::Nothing,
+                OriginAnswer::Resume(ResumeOutcome::Ok { remaining: 9 })
+            ),
             Next::Stream { from: 0, size: 9 }
+        );
+        assert_eq!(
+            next(
+                Held::Nothing,
+                OriginAnswer::Resume(ResumeOutcome::NoSuchFile)
+            ),
+            Next::NotFound
         );
         assert_eq!(next(Held::Nothing, OriginAnswer::Unreachable), Next::Refuse);
         assert_eq!(next(Held::Nothing, OriginAnswer::Refused), Next::Refuse);

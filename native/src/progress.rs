@@ -9,7 +9,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub struct Progress {
     label: String,
     bar: Option<ProgressBar>,
-    silent: bool,
 }
 
 impl Progress {
@@ -18,21 +17,12 @@ impl Progress {
         Progress {
             label: ferry_core::escape(label.as_bytes()),
             bar: None,
-            silent: false,
-        }
-    }
-
-    /// A progress that never shows (transfers the cache makes for clients).
-    pub fn silent() -> Self {
-        Progress {
-            silent: true,
-            ..Progress::new("")
         }
     }
 
     /// Shows a bar for `total` bytes, `done` of them already held.
     pub fn start(&mut self, total: u64, done: u64) {
-        if self.silent || !std::io::stderr().is_terminal() {
+        if !std::io::stderr().is_terminal() {
             return;
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());

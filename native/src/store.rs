@@ -103,6 +103,9 @@ pub trait Sink: Send + 'static {
     /// Bytes that can still be stored, if the store knows (free space).
     fn room(&self) -> Option<u64>;
 
+    /// The client announced `size` bytes, and they are accepted.
+    fn expect(&mut self, _size: u32) {}
+
     /// Makes the upload visible, complete, replacing any file of that name.
     fn commit(self) -> impl Future<Output = io::Result<()>> + Send;
 }

@@ -30,7 +30,7 @@ mod put;
 pub use get::get;
 pub use ls::{list, ls};
 pub use mget::mget;
-pub use put::{put, send};
+pub use put::put;
 
 /// Where and how to reach a server.
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
 //! `ferry put`: one file of the local folder, sent with `sendfile`.
 
-use ferry_core::{ClientEvent, ClientSession, Name, Request, escape};
+use ferry_core::{ClientEvent, ClientSession, Request, escape};
 use ferry_storage::{Folder, OpenFile};
 
 use super::{Remote, denied, exchange, human, local_name, store_error};
@@ -74,48 +74,37 @@ pub async fn put(
     let open = folder
         .open_file(&name)
         .map_err(|e| store_error("read", text, e))?;
-    let target_text = target.unwrap_or(text);
-    let target_name = local_name(target_text, &remote.limits)?;
-    let size = send(remote, target_name, open, Progress::new(text)).await?;
-    eprintln!(
-        "sent {} as {} ({})",
-        escape(text.as_bytes()),
-        escape(target_text.as_bytes()),
-        human(size.into())
-    );
-    Ok(())
-}
-
-/// Sends an opened file to be stored as `target` (op 30); returns its size
-/// once the server has stored it.
-pub async fn send(
-    remote: &Remote,
-    target: Name,
-    open: OpenFile,
-    progress: Progress,
-) -> Result<u32, ClientError> {
-    let shown = escape(target.as_str().as_bytes());
     let size = u32::try_from(open.size).map_err(|_| {
         ClientError::Local(format!(
-            "{shown} has {} bytes; the protocol carries files under 4 GiB",
+            "{text} has {} bytes; the protocol carries files under 4 GiB",
             open.size
         ))
     })?;
+    let target_text = target.unwrap_or(text);
+    let target_name = local_name(target_text, &remote.limits)?;
     let mut x = UploadX {
         remote: remote.clone(),
-        name: target.as_str().to_owned(),
+        name: target_text.to_owned(),
         file: Some(open),
         size,
         stored: None,
-        progress,
+        progress: Progress::new(text),
     };
-    let result = exchange(remote, Request::Upload { name: target }, &mut x).await;
+    exchange(remote, Request::Upload { name: target_name }, &mut x).await?;
     x.progress.finish();
-    result?;
     match x.stored {
-        Some(true) => Ok(size),
+        Some(true) => {
+            eprintln!(
+                "sent {} as {} ({})",
+                escape(text.as_bytes()),
+                escape(target_text.as_bytes()),
+                human(size.into())
+            );
+            Ok(())
+        }
         Some(false) => Err(ClientError::Refused(format!(
-            "the server could not store \"{shown}\" (too large for its disk, or a write error)"
+            "the server could not store \"{}\" (too large for its disk, or a write error)",
+            escape(target_text.as_bytes())
         ))),
         None => Err(ClientError::Protocol(
             "the server did not say whether it stored the file".into(),

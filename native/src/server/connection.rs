@@ -307,6 +307,9 @@ impl<'a, St: Store> Answers<'a, St> {
             self.upload = None;
             misuse(s.refuse());
         } else {
+            if let Some(upload) = self.upload.as_mut() {
+                upload.expect(size);
+            }
             misuse(s.receive_body());
         }
     }

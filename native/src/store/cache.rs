@@ -12,6 +12,7 @@
 //! (`ferry_storage::CacheFolder`).
 
 mod fill;
+mod upload;
 
 use std::collections::HashMap;
 use std::io;
@@ -21,14 +22,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ferry_core::{ListEntry, Mask, Name};
-use ferry_storage::{CacheFolder, DigestCache, OpenFile, StoreError, age};
+use ferry_storage::{CacheFolder, DigestCache, StoreError, age};
 use smol::lock::Semaphore;
 
 use super::{Note, Sink, Store};
 use crate::client::Remote;
 use crate::config::CacheConfig;
 use crate::drive::Body;
-use crate::progress::Progress;
 use fill::{Fill, Header};
 
 /// Prefix digests of cached copies remembered (client RESUMEs).
@@ -237,11 +237,18 @@ impl Store for CacheStore {
 
     async fn begin_upload(&self, _: &(), name: &Name) -> Result<Forward, StoreError> {
         let file = self.inner.disk.scratch().map_err(StoreError::Io)?;
+        let upstream = upload::Upstream::start_upload(&self.inner.origin, name.clone());
+        upstream
+            .accepted()
+            .await
+            .map_err(|e| StoreError::Io(io::Error::other(format!("the origin: {e}"))))?;
         Ok(Forward {
             inner: self.inner.clone(),
             name: name.clone(),
             file,
-            size: 0,
+            upstream,
+            growing: None,
+            written: 0,
         })
     }
 
@@ -271,20 +278,28 @@ impl Store for CacheStore {
     }
 }
 
-/// An upload through the cache: held in an unnamed file on the cache's
-/// disk, then sent to the origin, whose answer is the client's.
+/// An upload through the cache, written through to the origin as it
+/// arrives: the origin's early refusal is the client's, its bytes go
+/// through an unnamed file on the cache's disk (sent on as they land, so a
+/// slow origin never fills the cache's memory), and the origin's final
+/// status is the client's.
 #[derive(Debug)]
 pub struct Forward {
     inner: Arc<Inner>,
     name: Name,
     file: std::fs::File,
-    size: u64,
+    upstream: Arc<upload::Upstream>,
+    growing: Option<Arc<crate::growing::Growing>>,
+    written: u64,
 }
 
 impl Sink for Forward {
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
         io::Write::write_all(&mut self.file, data)?;
-        self.size += data.len() as u64;
+        self.written += data.len() as u64;
+        if let Some(growing) = &self.growing {
+            growing.advance(self.written);
+        }
         Ok(())
     }
 
@@ -292,23 +307,36 @@ impl Sink for Forward {
         None
     }
 
-    async fn commit(self) -> io::Result<()> {
-        let Forward {
-            inner,
-            name,
-            file,
-            size,
-        } = self;
-        let open = OpenFile::new(file)?;
-        if open.size != size {
-            return Err(io::Error::other("the upload's temporary file changed size"));
+    fn expect(&mut self, size: u32) {
+        match self.file.try_clone() {
+            Ok(reader) => {
+                let growing = Arc::new(crate::growing::Growing::new(reader, size.into(), 0));
+                self.growing = Some(growing.clone());
+                self.upstream.start(growing);
+            }
+            Err(e) => self
+                .upstream
+                .fail(format!("cannot reopen the upload's file: {e}")),
         }
-        let sent = crate::client::send(&inner.origin, name.clone(), open, Progress::silent()).await;
+    }
+
+    async fn commit(mut self) -> io::Result<()> {
+        let result = self.upstream.done().await;
         // Whatever the origin kept, the copies of that name are not trusted.
-        inner.disk.evict(name.as_str());
-        *lock(&inner.listing) = None;
-        sent.map(drop)
-            .map_err(|e| io::Error::other(format!("the origin: {e}")))
+        self.inner.disk.evict(self.name.as_str());
+        *lock(&self.inner.listing) = None;
+        self.growing = None;
+        result.map_err(|e| io::Error::other(format!("the origin: {e}")))
+    }
+}
+
+impl Drop for Forward {
+    fn drop(&mut self) {
+        // Unfinished: the origin's transfer ends short and it keeps nothing.
+        if let Some(growing) = &self.growing {
+            growing.cut();
+        }
+        self.upstream.cancel();
     }
 }
 

@@ -19,10 +19,18 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_ferry");
 
 /// A `ferry serve` process on a free port, over a temporary root, killed on
 /// drop. `outside` is a folder next to the root that must stay untouched.
+///
+/// With `FERRY_TEST_VIA=cache` in the environment, a `ferry cache` with the
+/// same front options is started in front of the server and `addr` is the
+/// cache's: the server suite then runs against the cache, which clients
+/// must not be able to tell from a server.
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
     pub tmp: tempfile::TempDir,
+    /// The cache in front, with its own folder (outside `tmp`, which tests
+    /// snapshot).
+    pub front: Option<(Cache, tempfile::TempDir)>,
 }
 
 impl Server {
@@ -38,8 +46,14 @@ impl Server {
         self.tmp.path().join("outside")
     }
 
+    /// The server's log, and the cache's in front of it if there is one.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.tmp.path().join("server.log")).unwrap_or_default()
+        let server =
+            std::fs::read_to_string(self.tmp.path().join("server.log")).unwrap_or_default();
+        match &self.front {
+            Some((cache, _)) => cache.log() + &server,
+            None => server,
+        }
     }
 
     /// Starts a server; `prepare` fills the root before it starts.
@@ -56,8 +70,19 @@ impl Server {
             .args(["serve", "0", "--root"])
             .arg(&root)
             .args(extra);
-        let (child, addr) = listening(command, &tmp.path().join("server.log"));
-        Server { child, addr, tmp }
+        let (child, mut addr) = listening(command, &tmp.path().join("server.log"));
+        let front = (std::env::var("FERRY_TEST_VIA").as_deref() == Ok("cache")).then(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let cache = Cache::start(&addr.to_string(), &dir.path().join("cache"), extra);
+            addr = cache.addr;
+            (cache, dir)
+        });
+        Server {
+            child,
+            addr,
+            tmp,
+            front,
+        }
     }
 }
 

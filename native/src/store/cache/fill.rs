@@ -134,22 +134,20 @@ async fn fetch(inner: &Arc<Inner>, name: &Name, fill: &Fill) {
             Err(e) => log::warn!("cannot reopen the partial fill of {key}: {e}"),
         }
     }
-    let mut request = match plan(x.held, inner.fresh_for.as_micros() as u64) {
-        Plan::Serve => return fill.answer(Header::Entry { note: "HIT" }),
-        Plan::Fetch => Request::Download { name: name.clone() },
-        Plan::Resume { position, md5 } => Request::Resume {
-            name: name.clone(),
-            position,
-            md5,
-        },
-    };
     loop {
+        let request = match plan(x.held, inner.fresh_for.as_micros() as u64) {
+            Plan::Serve => return fill.answer(Header::Entry { note: "HIT" }),
+            Plan::Resume { position, md5 } => Request::Resume {
+                name: name.clone(),
+                position,
+                md5,
+            },
+        };
         let result = crate::client::exchange(&inner.origin, request, &mut x).await;
         if x.refetch {
             // What was held is wrong: once more from the start.
             x.refetch = false;
             x.held = Held::Nothing;
-            request = Request::Download { name: name.clone() };
             continue;
         }
         return x.finish(result).await;
@@ -285,7 +283,6 @@ impl Handler<ClientSession> for FillX<'_> {
         event: ClientEvent,
     ) -> Result<(), ClientError> {
         let answer = match event {
-            ClientEvent::File { size } => OriginAnswer::File { size },
             ClientEvent::Resume(outcome) => OriginAnswer::Resume(outcome),
             ClientEvent::Refused => OriginAnswer::Refused,
             _ => return Ok(()),

@@ -1,0 +1,140 @@
+//! The origin side of an upload through the cache: a task that runs op 30
+//! against the origin and sends the client's bytes as they land.
+
+use std::sync::Arc;
+
+use ferry_core::{ClientEvent, ClientSession, Name, Request};
+use futures_lite::future;
+use smol::lock::OnceCell;
+
+use crate::client::Remote;
+use crate::drive::{Body, Handler, misuse};
+use crate::error::ClientError;
+use crate::growing::Growing;
+
+/// What the client side and the origin side of one upload share.
+#[derive(Debug, Default)]
+pub(super) struct Upstream {
+    /// The origin's first answer: accepted, or why not.
+    accepted: OnceCell<Result<(), String>>,
+    /// The client's bytes, once it has announced their size.
+    body: OnceCell<Arc<Growing>>,
+    /// The client went away: stop.
+    cancelled: OnceCell<()>,
+    /// The origin's final status.
+    done: OnceCell<Result<(), String>>,
+}
+
+impl Upstream {
+    /// Starts op 30 for `name` at the origin.
+    pub(super) fn start_upload(origin: &Remote, name: Name) -> Arc<Upstream> {
+        let upstream = Arc::new(Upstream::default());
+        let (origin, shared) = (origin.clone(), upstream.clone());
+        smol::spawn(async move {
+            let mut x = UpX {
+                shared: shared.clone(),
+                body: None,
+                stored: None,
+            };
+            let result = crate::client::exchange(&origin, Request::Upload { name }, &mut x).await;
+            let outcome = match (result, x.stored) {
+                (Ok(()), Some(true)) => Ok(()),
+                (Ok(()), Some(false)) => Err("the origin could not store the file".to_owned()),
+                (Ok(()), None) => Err("the origin did not say whether it stored the file".into()),
+                (Err(e), _) => Err(e.to_string()),
+            };
+            let _ = shared.accepted.set_blocking(outcome.clone());
+            let _ = shared.done.set_blocking(outcome);
+        })
+        .detach();
+        upstream
+    }
+
+    /// Waits for the origin's first answer.
+    pub(super) async fn accepted(&self) -> Result<(), String> {
+        self.accepted.wait().await.clone()
+    }
+
+    /// Hands over the client's bytes, `growing` as they arrive.
+    pub(super) fn start(&self, growing: Arc<Growing>) {
+        let _ = self.body.set_blocking(growing);
+    }
+
+    /// Gives up before the body could start.
+    pub(super) fn fail(&self, why: String) {
+        let _ = self.done.set_blocking(Err(why));
+        self.cancel();
+    }
+
+    /// The client went away.
+    pub(super) fn cancel(&self) {
+        let _ = self.cancelled.set_blocking(());
+    }
+
+    /// Waits for the origin's final status.
+    pub(super) async fn done(&self) -> Result<(), String> {
+        self.done.wait().await.clone()
+    }
+}
+
+/// The origin session of an upload.
+struct UpX {
+    shared: Arc<Upstream>,
+    body: Option<Arc<Growing>>,
+    stored: Option<bool>,
+}
+
+impl Handler<ClientSession> for UpX {
+    type Error = ClientError;
+
+    async fn answer(
+        &mut self,
+        session: &mut ClientSession,
+        event: ClientEvent,
+    ) -> Result<(), ClientError> {
+        match event {
+            ClientEvent::UploadAccepted => {
+                let _ = self.shared.accepted.set_blocking(Ok(()));
+                let body = future::or(
+                    async { Some(self.shared.body.wait().await.clone()) },
+                    async {
+                        self.shared.cancelled.wait().await;
+                        None
+                    },
+                )
+                .await;
+                let Some(body) = body else {
+                    return Err(ClientError::Local("the client went away".into()));
+                };
+                // The size came from the protocol's u32 field.
+                misuse(session.send_upload(body.size as u32));
+                self.body = Some(body);
+            }
+            ClientEvent::Refused => {
+                let _ = self
+                    .shared
+                    .accepted
+                    .set_blocking(Err("the origin refused the upload".into()));
+            }
+            ClientEvent::UploadDone { stored } => self.stored = Some(stored),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn body(&mut self) -> Option<Body> {
+        self.body
+            .take()
+            .map(|source| Body::Growing { source, offset: 0 })
+    }
+
+    fn received(&mut self, _: &[u8]) -> Result<(), ClientError> {
+        Ok(())
+    }
+
+    fn short_body(&mut self) -> Result<(), ClientError> {
+        Err(ClientError::Local(
+            "the client stopped in the middle of its upload".into(),
+        ))
+    }
+}
