@@ -6,7 +6,11 @@
 #      pinned (servers on CPU 0, client on CPU 1: steadier);
 #   2. 4 KiB downloads, one request per connection, 50 clients, 20,000
 #      requests: requests per second and p50/p99 latency (nginx also with ab);
-#   3. server memory (RSS) per idle connection with 1,000 held open.
+#   3. server memory (RSS) per idle connection with 1,000 held open;
+#   4. the cache (ferry cache) in front of the same ferry server: 1 GiB and
+#      4 KiB hits against the origin directly (revalidated on every request,
+#      and fresh with --fresh-for), and 200 clients at once on a cold 64 MiB
+#      file: bytes moved from the origin and first-byte times.
 # FERRY=BINARY benchmarks another ferry build with the same client.
 # Installs what it needs (Debian: nginx, iperf3, apache2-utils). Not a test:
 # nothing here passes or fails on speed.
@@ -155,6 +159,38 @@ idle_rss() { # $1 port, $2 command printing RSS in KiB
 FERRY_IDLE=$(idle_rss "$FPORT" "rss_kib $FERRY_PID")
 NGINX_IDLE=$(idle_rss "$NPORT" nginx_rss)
 
+# --- 4. the cache ---
+echo "bench: the cache in front of the same ferry server" >&2
+start_cache() { # $1 port, $2 folder, then extra options
+    local port=$1 dir=$2; shift 2
+    RUST_LOG=${CACHE_LOG:-warn} "$FERRY" cache "$port" --origin "127.0.0.1:$FPORT" --dir "$dir" \
+        --max-size 4GiB --max-connections 4096 "$@" > /dev/null 2>> "$WORK/cache.log" &
+    PIDS+=("$!")
+    wait_port "$port"
+}
+CPORT=$(free_port); start_cache "$CPORT" "$WORK/cache"
+HPORT=$(free_port); start_cache "$HPORT" "$WORK/cache-fresh" --fresh-for 3600
+for port in "$CPORT" "$HPORT"; do
+    "$LOAD" download ferry "127.0.0.1:$port" big.bin > /dev/null
+    "$LOAD" download ferry "127.0.0.1:$port" f4k > /dev/null
+done
+: > "$WORK/c.direct"; : > "$WORK/c.cache"; : > "$WORK/c.fresh"
+for _ in $(seq "$RUNS"); do
+    "$LOAD" download ferry "127.0.0.1:$FPORT" big.bin | field bytes_per_second >> "$WORK/c.direct"
+    "$LOAD" download ferry "127.0.0.1:$CPORT" big.bin | field bytes_per_second >> "$WORK/c.cache"
+    "$LOAD" download ferry "127.0.0.1:$HPORT" big.bin | field bytes_per_second >> "$WORK/c.fresh"
+done
+C_DIRECT=$(median < "$WORK/c.direct"); C_CACHE=$(median < "$WORK/c.cache"); C_FRESH=$(median < "$WORK/c.fresh")
+C_RPS_DIRECT=$("$LOAD" rps ferry "127.0.0.1:$FPORT" f4k -c "$CONCURRENCY" -n "$REQUESTS")
+C_RPS_CACHE=$("$LOAD" rps ferry "127.0.0.1:$CPORT" f4k -c "$CONCURRENCY" -n "$REQUESTS")
+C_RPS_FRESH=$("$LOAD" rps ferry "127.0.0.1:$HPORT" f4k -c "$CONCURRENCY" -n "$REQUESTS")
+head -c $((64 << 20)) /dev/urandom > "$WORK/ferry/public/cold.bin"
+OPORT=$(free_port); CACHE_LOG=info start_cache "$OPORT" "$WORK/cache-cold"
+COLD_LINE=$("$LOAD" cold "127.0.0.1:$OPORT" cold.bin -c 200)
+kill -USR1 "${PIDS[-1]}"
+for _ in $(seq 100); do grep -q "bytes from the origin" "$WORK/cache.log" && break; sleep 0.05; done
+COLD_ORIGIN=$(grep -o '[0-9]* bytes from the origin' "$WORK/cache.log" | tail -1 | awk '{print $1}')
+
 # --- report ---
 f() { field "$2" <<< "$1"; }
 cat <<REPORT
@@ -181,4 +217,16 @@ ferry benchmark  ($(nproc) cores, $(uname -r))
 Memory per idle connection ($IDLE held open)      KiB
   ferry                                           $FERRY_IDLE
   nginx (workers)                                 $NGINX_IDLE
+
+The cache (ferry cache --max-size 4GiB) in front of the same ferry server
+  1 GiB, GB/s (median of $RUNS)      origin directly $(gbps "$C_DIRECT")
+    cache hit, revalidated (op 40 to the origin, --fresh-for 0)   $(gbps "$C_CACHE")    $(ratio "$C_CACHE" "$C_DIRECT") of the origin
+    cache hit, fresh (--fresh-for 3600)                           $(gbps "$C_FRESH")    $(ratio "$C_FRESH" "$C_DIRECT") of the origin
+  4 KiB, $CONCURRENCY clients, $REQUESTS requests       req/s     p50 ms   p99 ms
+    origin directly                  $(f "$C_RPS_DIRECT" rps)     $(f "$C_RPS_DIRECT" p50_ms)    $(f "$C_RPS_DIRECT" p99_ms)
+    cache, revalidated               $(f "$C_RPS_CACHE" rps)     $(f "$C_RPS_CACHE" p50_ms)    $(f "$C_RPS_CACHE" p99_ms)    $(ratio "$(f "$C_RPS_CACHE" rps)" "$(f "$C_RPS_DIRECT" rps)") of the origin
+    cache, fresh                     $(f "$C_RPS_FRESH" rps)     $(f "$C_RPS_FRESH" p50_ms)    $(f "$C_RPS_FRESH" p99_ms)    $(ratio "$(f "$C_RPS_FRESH" rps)" "$(f "$C_RPS_DIRECT" rps)") of the origin
+  200 clients at once on a cold 64 MiB file
+    bytes from the origin            $COLD_ORIGIN    $(ratio "$COLD_ORIGIN" $((64 << 20))) the file
+    first byte (ms): first client $(f "$COLD_LINE" first_byte_min_ms), median $(f "$COLD_LINE" first_byte_p50_ms), last $(f "$COLD_LINE" first_byte_max_ms); all done $(f "$COLD_LINE" all_done_ms) ms; failures $(f "$COLD_LINE" failures)
 REPORT

@@ -5,6 +5,7 @@
 //! ferry-load download ferry|http ADDR NAME        one download to nowhere
 //! ferry-load rps ferry|http ADDR NAME -c 50 -n 20000
 //! ferry-load idle ADDR COUNT SECONDS             hold idle connections
+//! ferry-load cold ADDR NAME -c 200               N clients at once: first-byte times
 //! ```
 //!
 //! Each request uses its own connection (ferry's rule, HTTP/1.0 without
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 fn usage() -> ! {
     eprintln!(
-        "usage: ferry-load download|rps ferry|http ADDR NAME [-c N] [-n N] | idle ADDR COUNT SECONDS"
+        "usage: ferry-load download|rps ferry|http ADDR NAME [-c N] [-n N] | idle ADDR COUNT SECONDS | cold ADDR NAME [-c N]"
     );
     std::process::exit(2);
 }
@@ -130,6 +131,66 @@ fn main() {
                 ms(pct(0.50)),
                 ms(pct(0.99)),
                 sizes.lock().unwrap()
+            );
+        }
+        "cold" => {
+            let addr: SocketAddr = arg(1).parse().unwrap_or_else(|_| usage());
+            let name = arg(2);
+            let clients = flag("-c", 200);
+            let request = Arc::new(request_bytes("ferry", name));
+            let start = Arc::new(std::sync::Barrier::new(clients));
+            let began = Arc::new(Mutex::new(None::<Instant>));
+            let workers: Vec<_> = (0..clients)
+                .map(|_| {
+                    let (request, start, began) = (request.clone(), start.clone(), began.clone());
+                    std::thread::spawn(move || -> std::io::Result<(Instant, Instant, u64)> {
+                        let mut stream = TcpStream::connect(addr)?;
+                        stream.set_nodelay(true)?;
+                        start.wait();
+                        began.lock().unwrap().get_or_insert_with(Instant::now);
+                        stream.write_all(&request)?;
+                        let mut buf = vec![0; 256 * 1024];
+                        let mut first = None;
+                        let mut total = 0u64;
+                        loop {
+                            match stream.read(&mut buf)? {
+                                0 => break,
+                                n => {
+                                    // The first byte after the 5-byte header.
+                                    if first.is_none() && total + n as u64 > 5 {
+                                        first = Some(Instant::now());
+                                    }
+                                    total += n as u64;
+                                }
+                            }
+                        }
+                        Ok((first.unwrap_or_else(Instant::now), Instant::now(), total))
+                    })
+                })
+                .collect();
+            let results: Vec<_> = workers
+                .into_iter()
+                .filter_map(|w| w.join().ok()?.ok())
+                .collect();
+            let began = began.lock().unwrap().unwrap_or_else(Instant::now);
+            let ms = |t: Instant| t.duration_since(began).as_secs_f64() * 1000.0;
+            let mut firsts: Vec<f64> = results.iter().map(|r| ms(r.0)).collect();
+            firsts.sort_by(f64::total_cmp);
+            let done = results.iter().map(|r| ms(r.1)).fold(0.0, f64::max);
+            let sizes: std::collections::BTreeSet<u64> = results.iter().map(|r| r.2).collect();
+            let at = |p: f64| {
+                firsts
+                    .get(((firsts.len() as f64 * p) as usize).min(firsts.len().saturating_sub(1)))
+                    .copied()
+                    .unwrap_or(0.0)
+            };
+            println!(
+                "clients={} failures={} first_byte_min_ms={:.1} first_byte_p50_ms={:.1} first_byte_max_ms={:.1} all_done_ms={done:.1} answer_sizes={sizes:?}",
+                results.len(),
+                clients - results.len(),
+                at(0.0),
+                at(0.5),
+                at(1.0),
             );
         }
         "idle" => {
