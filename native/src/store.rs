@@ -82,6 +82,9 @@ pub trait Store: Send + Sync + 'static {
         mask: &Mask,
     ) -> impl Future<Output = Result<Vec<ListEntry>, StoreError>> + Send;
 
+    /// Counts payload bytes sent to clients (for the counters).
+    fn served(&self, _bytes: u64) {}
+
     /// Where logins are relayed instead of checked here: a cache hands a
     /// connection that logs in to its origin as it stands.
     fn relays_logins_to(&self) -> Option<&str> {

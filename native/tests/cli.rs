@@ -53,6 +53,46 @@ fn a_missing_root_is_one_clear_sentence_and_exit_2() {
 }
 
 #[test]
+fn cache_options_are_checked_at_startup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out, _) = ferry(&["cache", "--help"], tmp.path());
+    assert_eq!(code, 0);
+    for flag in [
+        "[PORT]",
+        "--origin",
+        "--dir",
+        "--max-size",
+        "--fresh-for",
+        "--timeout",
+        "--grace",
+    ] {
+        assert!(out.contains(flag), "{flag} missing from {out}");
+    }
+    let cases: [(&[&str], &str); 4] = [
+        (&["--origin", "localhost"], "has no port"),
+        (
+            &["--origin", "127.0.0.1:1", "--max-size", "lots"],
+            "is not a size",
+        ),
+        (
+            &["--origin", "127.0.0.1:1", "--max-size", "2XB"],
+            "unknown unit",
+        ),
+        (
+            &["--origin", "127.0.0.1:1", "--fresh-for=-1"],
+            "--fresh-for must be",
+        ),
+    ];
+    for (args, says) in cases {
+        let mut all = vec!["cache", "0", "--dir", "c"];
+        all.extend(args);
+        let (code, _, err) = ferry(&all, tmp.path());
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn a_port_in_use_is_one_clear_sentence_and_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let taken = TcpListener::bind("[::]:0")

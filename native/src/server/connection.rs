@@ -212,6 +212,7 @@ impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
 
     fn sent(&mut self, bytes: u64) {
         self.bytes += bytes;
+        self.shared.store.served(bytes);
     }
 
     fn short_body(&mut self) -> Result<(), Relay> {

@@ -67,6 +67,7 @@ struct Counters {
     stale: AtomicU64,
     passed: AtomicU64,
     origin_bytes: AtomicU64,
+    served_bytes: AtomicU64,
 }
 
 impl CacheStore {
@@ -257,13 +258,20 @@ impl Store for CacheStore {
         ferry_storage::matching(entries, mask.as_str())
     }
 
+    fn served(&self, bytes: u64) {
+        self.inner
+            .counters
+            .served_bytes
+            .fetch_add(bytes, Ordering::Relaxed);
+    }
+
     fn report(&self) -> Option<String> {
         let c = &self.inner.counters;
         let n = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let usage = self.inner.disk.usage();
         Some(format!(
             "cache: {} hits, {} misses, {} coalesced, {} revalidated, {} stale, {} passed; \
-             {} bytes from the origin; {} files ({} bytes) held, {} evictions",
+             {} bytes from the origin, {} bytes served; {} files ({} bytes) held, {} evictions",
             n(&c.hits),
             n(&c.misses),
             n(&c.coalesced),
@@ -271,6 +279,7 @@ impl Store for CacheStore {
             n(&c.stale),
             n(&c.passed),
             n(&c.origin_bytes),
+            n(&c.served_bytes),
             usage.entries,
             usage.bytes,
             usage.evictions,

@@ -48,12 +48,16 @@ impl Server {
 
     /// The server's log, and the cache's in front of it if there is one.
     pub fn log(&self) -> String {
-        let server =
-            std::fs::read_to_string(self.tmp.path().join("server.log")).unwrap_or_default();
+        let server = self.server_log();
         match &self.front {
             Some((cache, _)) => cache.log() + &server,
             None => server,
         }
+    }
+
+    /// The server's own log (not a cache's in front of it).
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.tmp.path().join("server.log")).unwrap_or_default()
     }
 
     /// Starts a server; `prepare` fills the root before it starts.
