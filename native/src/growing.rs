@@ -65,15 +65,18 @@ impl Growing {
     pub async fn past(&self, at: u64) -> Option<u64> {
         loop {
             let listener = {
-                let state = *self.lock();
+                let state = self.lock();
                 if state.written > at || state.written >= self.size {
                     return Some(state.written);
                 }
                 if state.cut {
                     return None;
                 }
-                // Listening before the lock is released: no write is missed.
-                self.changed.listen()
+                // Listening while the lock is held: a writer updates under
+                // the lock and then notifies, so no write is missed.
+                let listener = self.changed.listen();
+                drop(state);
+                listener
             };
             listener.await;
         }
@@ -81,5 +84,56 @@ impl Growing {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader following a writer that never pauses sees every write,
+    /// the last one included: no wakeup is lost between its check and its
+    /// wait.
+    #[test]
+    fn a_reader_never_misses_the_last_write() {
+        let file = || File::open("/dev/null").unwrap();
+        for _ in 0..2000 {
+            let growing = std::sync::Arc::new(Growing::new(file(), 64, 0));
+            let writer = {
+                let growing = growing.clone();
+                std::thread::spawn(move || (1..=64).for_each(|n| growing.advance(n)))
+            };
+            let read = smol::block_on(futures_lite::future::or(
+                async {
+                    let mut at = 0;
+                    while at < 64 {
+                        at = growing.past(at).await.expect("never cut");
+                    }
+                    Some(at)
+                },
+                async {
+                    async_io::Timer::after(std::time::Duration::from_secs(10)).await;
+                    None
+                },
+            ));
+            writer.join().unwrap();
+            assert_eq!(read, Some(64), "the reader stalled");
+        }
+    }
+
+    #[test]
+    fn a_cut_wakes_waiting_readers_with_nothing() {
+        let growing = std::sync::Arc::new(Growing::new(File::open("/dev/null").unwrap(), 10, 3));
+        assert_eq!(smol::block_on(growing.past(0)), Some(3));
+        let cutter = {
+            let growing = growing.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                growing.cut();
+            })
+        };
+        assert_eq!(smol::block_on(growing.past(3)), None);
+        cutter.join().unwrap();
+        assert!(growing.settled());
     }
 }

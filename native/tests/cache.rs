@@ -282,6 +282,23 @@ fn with_the_origin_down_a_cached_file_is_served_stale_and_others_refused() {
 }
 
 #[test]
+fn a_file_larger_than_the_cache_passes_through_uncached() {
+    let big = data(3 << 20, 11);
+    let s = Setup::new(&[("big.bin", &big)], &["--max-size", "2MiB"]);
+    for _ in 0..2 {
+        assert!(download(s.cache.addr, "big.bin") == big);
+    }
+    assert_eq!(
+        s.proxy.down_bytes() / big.len() as u64,
+        2,
+        "each download came from the origin"
+    );
+    let log = s.cache.wait_log("PASS", 2);
+    assert_eq!(log.matches("DOWNLOAD \"big.bin\" PASS").count(), 2, "{log}");
+    assert_eq!(walk(&s.cache.dir), 0, "nothing kept on the cache's disk");
+}
+
+#[test]
 fn eviction_keeps_the_size_and_spares_a_copy_being_read() {
     let (a, b, c) = (data(2 << 20, 6), data(2 << 20, 7), data(2 << 20, 8));
     let s = Setup::new(

@@ -235,15 +235,20 @@ impl CacheFolder {
     /// Removes the entry and the prefix of `name` (the origin no longer has
     /// that file, or changed it).
     pub fn evict(&self, name: &str) {
-        let mut index = self.lock();
-        let removed = [
-            index.entries.remove(name).map(|h| (ENTRIES, h)),
-            index.prefixes.remove(name).map(|h| (PREFIXES, h)),
-        ];
-        for (sub, held) in removed.into_iter().flatten() {
-            index.bytes -= held.size;
-            remove_all(&self.folder(sub, held.folder));
+        let mut gone = Vec::new();
+        {
+            let mut index = self.lock();
+            let removed = [
+                index.entries.remove(name).map(|h| (ENTRIES, h)),
+                index.prefixes.remove(name).map(|h| (PREFIXES, h)),
+            ];
+            for (sub, held) in removed.into_iter().flatten() {
+                index.bytes -= held.size;
+                gone.push(self.folder(sub, held.folder));
+            }
         }
+        // Unlinked outside the lock: removing a large file takes time.
+        gone.iter().for_each(|dir| remove_all(dir));
     }
 
     /// Starts a fill of `name`. Reads and copies files: run it where
@@ -257,20 +262,19 @@ impl CacheFolder {
         let dir = self.folder(FILLS, folder);
         let data = dir.join("data");
         let prefix = match from {
-            FillFrom::Prefix => {
-                let mut index = self.lock();
-                let held = index.prefixes.remove(name);
-                if let Some(held) = &held {
-                    index.bytes -= held.size;
-                }
-                held
-            }
+            FillFrom::Prefix => self.lock().prefixes.get(name).map(|h| h.folder),
             _ => None,
         };
         let mut hasher = Md5::new();
         match (prefix, from) {
-            (Some(held), _) => {
-                std::fs::rename(self.folder(PREFIXES, held.folder), &dir)?;
+            (Some(folder), _) => {
+                std::fs::rename(self.folder(PREFIXES, folder), &dir)?;
+                // Moved into the fill: no longer the cache's.
+                let mut index = self.lock();
+                if let Some(held) = index.prefixes.remove(name) {
+                    index.bytes -= held.size;
+                }
+                drop(index);
                 hash_file(&data, &mut hasher)?;
             }
             (None, FillFrom::Entry(hit)) => {
@@ -327,6 +331,7 @@ impl CacheFolder {
         let sub = if prefix { PREFIXES } else { ENTRIES };
         std::fs::rename(dir, self.folder(sub, held.folder))?;
         let size = held.size;
+        let mut gone = Vec::new();
         {
             let mut index = self.lock();
             index.clock += 1;
@@ -342,13 +347,14 @@ impl CacheFolder {
             };
             if let Some(old) = map.insert(name.to_owned(), held) {
                 index.bytes -= old.size;
-                remove_all(&self.folder(sub, old.folder));
+                gone.push(self.folder(sub, old.folder));
             }
             if !prefix && let Some(old) = index.prefixes.remove(name) {
                 index.bytes -= old.size;
-                remove_all(&self.folder(PREFIXES, old.folder));
+                gone.push(self.folder(PREFIXES, old.folder));
             }
         }
+        gone.iter().for_each(|dir| remove_all(dir));
         self.evict_to(self.max_size, Some(name));
         Ok(())
     }
@@ -356,6 +362,7 @@ impl CacheFolder {
     /// Evicts the least recently used entries and prefixes until at most
     /// `max` bytes are held, sparing `keep`.
     fn evict_to(&self, max: u64, keep: Option<&str>) {
+        let mut gone = Vec::new();
         let mut index = self.lock();
         while index.bytes > max {
             let victim = index
@@ -375,9 +382,11 @@ impl CacheFolder {
             if let Some(held) = map.remove(&name) {
                 index.bytes -= held.size;
                 index.evictions += 1;
-                remove_all(&self.folder(sub, held.folder));
+                gone.push(self.folder(sub, held.folder));
             }
         }
+        drop(index);
+        gone.iter().for_each(|dir| remove_all(dir));
     }
 }
 
@@ -454,10 +463,12 @@ impl FillFile {
     }
 
     /// Keeps the bytes written as a resumable prefix of the name (never
-    /// served as a file); an empty fill leaves nothing.
+    /// served as a file); an empty fill, or one larger than the cache's
+    /// size, leaves nothing.
     pub fn keep_prefix(mut self, cache: &CacheFolder) -> io::Result<()> {
         let dir = self.dir.take().ok_or(io::ErrorKind::NotFound)?;
-        if self.written == 0 {
+        // Nothing to resume, or more than the whole cache may hold.
+        if self.written == 0 || self.written > cache.max_size {
             remove_all(&dir);
             return Ok(());
         }

@@ -169,6 +169,18 @@ fn lock(dir: &OwnedFd, part: &str, shown: &str) -> Result<OwnedFd, StoreError> {
                     holder: holder(&held),
                 });
             }
+            // File systems without locks (some NFS, FUSE and 9p setups):
+            // carry on unlocked rather than refuse every download.
+            Err(
+                e @ (rustix::io::Errno::NOLCK
+                | rustix::io::Errno::OPNOTSUPP
+                | rustix::io::Errno::NOSYS),
+            ) => {
+                log::warn!(
+                    "{shown} cannot be locked ({e}): another download of it would not be noticed"
+                );
+                return Ok(fd);
+            }
             Err(e) => return Err(StoreError::Io(e.into())),
         }
         match rustix::fs::statat(dir, part, AtFlags::SYMLINK_NOFOLLOW) {

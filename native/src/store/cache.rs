@@ -28,7 +28,7 @@ use smol::lock::Semaphore;
 use super::{Note, Sink, Store};
 use crate::client::Remote;
 use crate::config::CacheConfig;
-use crate::drive::Body;
+use crate::drive::{Body, Waited, until};
 use fill::{Fill, Header};
 
 /// Prefix digests of cached copies remembered (client RESUMEs).
@@ -187,7 +187,13 @@ impl Store for CacheStore {
             // Its bytes are all in: wait for the entry, then look again.
             fill.over().await;
         };
-        let header = fill.header().await;
+        // The fill's origin exchange has its own deadlines; this one only
+        // guarantees that no client ever waits forever.
+        let patience = Duration::from_micros(inner.origin.limits.timeout_us.saturating_mul(3));
+        let header = match until(Some(Instant::now() + patience), fill.header()).await {
+            Waited::Done(header) => header,
+            Waited::Deadline => Header::Refused("the origin did not answer in time".into()),
+        };
         let (body, note) = match header {
             Header::Entry { note } => match inner.disk.hit(name.as_str()) {
                 Some(hit) => (
@@ -304,6 +310,10 @@ pub struct Forward {
 
 impl Sink for Forward {
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        if let Some(Err(why)) = self.upstream.finished() {
+            // The origin gave up: stop storing what it will not take.
+            return Err(io::Error::other(format!("the origin: {why}")));
+        }
         io::Write::write_all(&mut self.file, data)?;
         self.written += data.len() as u64;
         if let Some(growing) = &self.growing {
@@ -331,7 +341,11 @@ impl Sink for Forward {
 
     async fn commit(mut self) -> io::Result<()> {
         let result = self.upstream.done().await;
-        // Whatever the origin kept, the copies of that name are not trusted.
+        // Whatever the origin kept, the copies of that name are not trusted,
+        // nor one being filled now.
+        if let Some(fill) = lock(&self.inner.fills).get(self.name.as_str()) {
+            fill.outdate();
+        }
         self.inner.disk.evict(self.name.as_str());
         *lock(&self.inner.listing) = None;
         self.growing = None;

@@ -2,6 +2,7 @@
 //! bytes into the cache, and the header every client of it waits for.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ferry_core::cache::{Held, Next, OriginAnswer, Plan, keeps, next, plan};
 use ferry_core::{ClientEvent, ClientSession, Name, Request};
@@ -19,6 +20,8 @@ pub(super) struct Fill {
     header: OnceCell<Header>,
     /// Set when the fill is over and its entry (if any) is in place.
     over: OnceCell<()>,
+    /// An upload replaced the file meanwhile: what this fill holds is old.
+    outdated: AtomicBool,
 }
 
 /// What the clients of a fill get once the origin has answered.
@@ -60,6 +63,11 @@ impl Fill {
         }
     }
 
+    /// An upload replaced the file: the fill's copy must not be kept.
+    pub(super) fn outdate(&self) {
+        self.outdated.store(true, Ordering::SeqCst);
+    }
+
     /// Waits until the fill is over.
     pub(super) async fn over(&self) {
         self.over.wait().await;
@@ -81,19 +89,47 @@ pub(super) fn unreachable(e: &ClientError) -> bool {
 
 /// Runs one fill to its end, then lets the next request see the entry.
 pub(super) async fn run(inner: Arc<Inner>, name: Name, fill: Arc<Fill>) {
+    let ending = Ending {
+        inner: inner.clone(),
+        name: name.clone(),
+        fill: fill.clone(),
+    };
     fetch(&inner, &name, &fill).await;
-    // If nothing was said (a local failure), the clients must not wait.
-    fill.answer(Header::Refused("the cache could not fetch the file".into()));
-    {
-        let mut fills = lock(&inner.fills);
-        if fills
-            .get(name.as_str())
-            .is_some_and(|f| Arc::ptr_eq(f, &fill))
-        {
-            fills.remove(name.as_str());
+    drop(ending);
+}
+
+/// Ends a fill however its task ends (done, failed, or dropped by a
+/// panic): clients still waiting are answered, and the name is free again.
+struct Ending {
+    inner: Arc<Inner>,
+    name: Name,
+    fill: Arc<Fill>,
+}
+
+impl Drop for Ending {
+    fn drop(&mut self) {
+        self.fill
+            .answer(Header::Refused("the cache could not fetch the file".into()));
+        if let Some(growing) = self.fill.header.get().and_then(|h| match h {
+            Header::Growing { source, .. } => Some(source),
+            _ => None,
+        }) {
+            // Readers waiting for bytes that will never come end short.
+            if !growing.settled() {
+                growing.cut();
+            }
         }
+        {
+            let mut fills = lock(&self.inner.fills);
+            if fills
+                .get(self.name.as_str())
+                .is_some_and(|f| Arc::ptr_eq(f, &self.fill))
+            {
+                fills.remove(self.name.as_str());
+            }
+        }
+        let _ = self.fill.over.set_blocking(());
     }
-    let _ = fill.over.set_blocking(());
 }
 
 /// Asks the origin, streams the answer into the fill, and keeps what came:
@@ -252,20 +288,25 @@ impl FillX<'_> {
         };
         let Some(file) = self.file.take() else { return };
         let (size, got) = (growing.size, file.len());
+        let keep = keeps(size, inner.disk.max_size()) && !self.fill.outdated.load(Ordering::SeqCst);
         if got < size {
             growing.cut();
             log::warn!(
                 "the origin stopped sending {key} after {got} of {size} bytes{}; kept to resume",
                 result.err().map(|e| format!(" ({e})")).unwrap_or_default()
             );
-            let kept = smol::unblock(move || file.keep_prefix(&inner.disk)).await;
-            if let Err(e) = kept {
-                log::warn!("cannot keep the partial fill of {key}: {e}");
+            if keep {
+                let kept = smol::unblock(move || file.keep_prefix(&inner.disk)).await;
+                if let Err(e) = kept {
+                    log::warn!("cannot keep the partial fill of {key}: {e}");
+                }
             }
             return;
         }
-        if !keeps(size, inner.disk.max_size()) {
-            return; // PASS: dropped; its readers keep their descriptors.
+        if !keep {
+            // PASS, or replaced by an upload meanwhile: dropped (its
+            // readers keep their descriptors).
+            return;
         }
         let committed = smol::unblock(move || file.commit(&inner.disk, size)).await;
         if let Err(e) = committed {

@@ -31,6 +31,8 @@ impl Upstream {
         let upstream = Arc::new(Upstream::default());
         let (origin, shared) = (origin.clone(), upstream.clone());
         smol::spawn(async move {
+            // However the task ends, the client side is answered.
+            let _ending = Ending(shared.clone());
             let mut x = UpX {
                 shared: shared.clone(),
                 body: None,
@@ -69,6 +71,11 @@ impl Upstream {
     /// The client went away.
     pub(super) fn cancel(&self) {
         let _ = self.cancelled.set_blocking(());
+    }
+
+    /// The origin's final status, if it has come.
+    pub(super) fn finished(&self) -> Option<Result<(), String>> {
+        self.done.get().cloned()
     }
 
     /// Waits for the origin's final status.
@@ -111,10 +118,10 @@ impl Handler<ClientSession> for UpX {
                 self.body = Some(body);
             }
             ClientEvent::Refused => {
-                let _ = self
-                    .shared
-                    .accepted
-                    .set_blocking(Err("the origin refused the upload".into()));
+                // Before the body (a bad name), or after the size (no room).
+                let why = "the origin refused the upload".to_owned();
+                let _ = self.shared.accepted.set_blocking(Err(why.clone()));
+                let _ = self.shared.done.set_blocking(Err(why));
             }
             ClientEvent::UploadDone { stored } => self.stored = Some(stored),
             _ => {}
@@ -136,5 +143,16 @@ impl Handler<ClientSession> for UpX {
         Err(ClientError::Local(
             "the client stopped in the middle of its upload".into(),
         ))
+    }
+}
+
+/// Answers the client side if the origin side ends without a word.
+struct Ending(Arc<Upstream>);
+
+impl Drop for Ending {
+    fn drop(&mut self) {
+        let why = "the cache could not reach the origin".to_owned();
+        let _ = self.0.accepted.set_blocking(Err(why.clone()));
+        let _ = self.0.done.set_blocking(Err(why));
     }
 }
