@@ -42,6 +42,11 @@ pub enum Command {
         names: Vec<String>,
         #[command(flatten)]
         dir: DirArg,
+        /// Write the (single) file here instead, or to standard output with `-o -`.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        keep: KeepArgs,
     },
     /// Upload files of the local folder.
     Put {
@@ -69,10 +74,14 @@ pub enum Command {
     Mget {
         #[command(flatten)]
         server: ServerArgs,
-        /// The mask: `*` stays within a folder, `**` crosses folders.
-        mask: String,
+        /// The mask: `*` stays within a folder, `**` crosses folders. Quote
+        /// it, or the shell expands it into local names first.
+        #[arg(required = true, value_name = "MASK")]
+        masks: Vec<String>,
         #[command(flatten)]
         dir: DirArg,
+        #[command(flatten)]
+        keep: KeepArgs,
     },
     /// Explain every ferry message of a pcap/pcapng capture (tcpdump, Wireshark).
     Decode {
@@ -111,6 +120,27 @@ pub struct ServerArgs {
     /// Seconds without progress before giving up.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,
+    /// Say nothing but errors (no progress bars).
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also say what is asked of the server and the MD5s checked.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Most bytes per second, as in curl: 100K, 2M, 1G (binary units).
+    #[arg(long, value_name = "RATE")]
+    pub limit_rate: Option<String>,
+}
+
+/// What downloads do with files already in the local folder.
+#[derive(Debug, Args)]
+pub struct KeepArgs {
+    /// Never replace a local file that exists (it is not even checked).
+    #[arg(long)]
+    pub no_clobber: bool,
+    /// After downloading, check the file with the server (op 40 at its end:
+    /// same size, same MD5) before it takes its place.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// The local folder the client is confined to.

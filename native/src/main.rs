@@ -28,7 +28,7 @@ use ferry_core::{Credentials, Limits};
 use ferry_storage::Folder;
 
 use crate::cli::{Cli, Command, DirArg, ServerArgs};
-use crate::client::Remote;
+use crate::client::{GetOptions, Remote, Verbosity};
 use crate::error::ClientError;
 
 fn main() -> ExitCode {
@@ -66,6 +66,7 @@ fn remote(args: &ServerArgs) -> Result<Remote, ClientError> {
         )));
     }
     limits.timeout_us = (args.timeout * 1e6) as u64;
+    client::check_address(&args.addr)?;
     let auth = match &args.user {
         Some(user) => {
             let pass = shell::password(user)?;
@@ -76,20 +77,55 @@ fn remote(args: &ServerArgs) -> Result<Remote, ClientError> {
         }
         None => None,
     };
+    let limit_rate = match &args.limit_rate {
+        Some(rate) => Some(
+            config::parse_size(rate)
+                .map_err(|e| ClientError::Usage(format!("--limit-rate {rate} {e}")))?,
+        ),
+        None => None,
+    };
+    let verbosity = match (args.quiet, args.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    };
     Ok(Remote {
         addr: args.addr.clone(),
         auth,
         limits,
+        verbosity,
+        limit_rate,
     })
 }
 
-fn folder(dir: &DirArg) -> Result<Folder, ClientError> {
+/// The local folder; for downloads (`create`) it is made when missing.
+fn folder(dir: &DirArg, create: bool) -> Result<Folder, ClientError> {
+    if create && !dir.dir.exists() {
+        std::fs::create_dir_all(&dir.dir).map_err(|e| {
+            ClientError::Local(format!(
+                "cannot create the folder {}: {e}",
+                dir.dir.display()
+            ))
+        })?;
+    }
     Folder::open(&dir.dir, Limits::default()).map_err(|e| {
         ClientError::Local(format!(
             "cannot use the local folder {}: {e} (create it, or pick another with --dir)",
             dir.dir.display()
         ))
     })
+}
+
+/// The folder and the file name of `-o FILE`.
+fn split_output(path: &std::path::Path) -> Result<(std::path::PathBuf, String), ClientError> {
+    let file = path.file_name().and_then(|f| f.to_str()).ok_or_else(|| {
+        ClientError::Usage(format!("-o {}: name a file, not a folder", path.display()))
+    })?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => std::path::PathBuf::from("."),
+    };
+    Ok((parent, file.to_owned()))
 }
 
 /// Runs several transfers; all are tried, the first failure decides the exit code.
@@ -112,11 +148,38 @@ fn each(
 fn run_client(command: Command) -> Result<(), ClientError> {
     match command {
         Command::Ls { server, json } => smol::block_on(client::ls(&remote(&server)?, json)),
-        Command::Get { server, names, dir } => {
-            let (remote, folder) = (remote(&server)?, folder(&dir)?);
-            each(&names, |name| {
-                smol::block_on(client::get(&remote, &folder, name, false))
-            })
+        Command::Get {
+            server,
+            names,
+            dir,
+            output,
+            keep,
+        } => {
+            let remote = remote(&server)?;
+            let options = GetOptions {
+                force_resume: false,
+                no_clobber: keep.no_clobber,
+                verify: keep.verify,
+            };
+            match output {
+                Some(_) if names.len() > 1 => Err(ClientError::Usage(
+                    "-o names one file; give a single NAME with it".into(),
+                )),
+                Some(path) if path.as_os_str() == "-" => {
+                    smol::block_on(client::get_to_stdout(&remote, &names[0]))
+                }
+                Some(path) => {
+                    let (parent, file) = split_output(&path)?;
+                    let folder = folder(&DirArg { dir: parent }, true)?;
+                    smol::block_on(client::get(&remote, &folder, &names[0], &file, options))
+                }
+                None => {
+                    let folder = folder(&dir, true)?;
+                    each(&names, |name| {
+                        smol::block_on(client::get(&remote, &folder, name, name, options))
+                    })
+                }
+            }
         }
         Command::Put {
             server,
@@ -129,20 +192,44 @@ fn run_client(command: Command) -> Result<(), ClientError> {
                     "--as names one file; give a single FILE with it".into(),
                 ));
             }
-            let (remote, folder) = (remote(&server)?, folder(&dir)?);
+            let (remote, folder) = (remote(&server)?, folder(&dir, false)?);
             each(&files, |file| {
                 smol::block_on(client::put(&remote, &folder, file, target.as_deref()))
             })
         }
         Command::Resume { server, name, dir } => {
-            let (remote, folder) = (remote(&server)?, folder(&dir)?);
-            smol::block_on(client::get(&remote, &folder, &name, true))
+            let (remote, folder) = (remote(&server)?, folder(&dir, true)?);
+            let options = GetOptions {
+                force_resume: true,
+                ..GetOptions::default()
+            };
+            smol::block_on(client::get(&remote, &folder, &name, &name, options))
         }
-        Command::Mget { server, mask, dir } => {
-            let (remote, folder) = (remote(&server)?, folder(&dir)?);
-            smol::block_on(client::mget(&remote, &folder, &mask))
+        Command::Mget {
+            server,
+            masks,
+            dir,
+            keep,
+        } => {
+            if masks.len() > 1 {
+                let shown: Vec<_> = masks.iter().take(3).map(|m| m.as_str()).collect();
+                return Err(ClientError::Usage(format!(
+                    "mget takes one mask, and got {} names ({}{}): the shell probably expanded an unquoted mask; quote it, as in ferry mget {} '*.jpg'",
+                    masks.len(),
+                    shown.join(", "),
+                    if masks.len() > 3 { ", ..." } else { "" },
+                    server.addr
+                )));
+            }
+            let (remote, folder) = (remote(&server)?, folder(&dir, true)?);
+            let options = GetOptions {
+                force_resume: false,
+                no_clobber: keep.no_clobber,
+                verify: keep.verify,
+            };
+            smol::block_on(client::mget(&remote, &folder, &masks[0], options))
         }
-        Command::Shell { server, dir } => shell::run(remote(&server)?, folder(&dir)?),
+        Command::Shell { server, dir } => shell::run(remote(&server)?, folder(&dir, true)?),
         Command::Decode {
             file,
             json,

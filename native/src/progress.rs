@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub struct Progress {
     label: String,
     bar: Option<ProgressBar>,
+    silent: bool,
 }
 
 impl Progress {
@@ -17,12 +18,22 @@ impl Progress {
         Progress {
             label: ferry_core::escape(label.as_bytes()),
             bar: None,
+            silent: false,
         }
     }
 
-    /// Shows a bar for `total` bytes, `done` of them already held.
+    /// A progress that never shows (`-q`).
+    pub fn silent() -> Self {
+        Progress {
+            silent: true,
+            ..Progress::new("")
+        }
+    }
+
+    /// Shows a bar for `total` bytes, `done` of them already held (they
+    /// show in the bar, not in the rate).
     pub fn start(&mut self, total: u64, done: u64) {
-        if !std::io::stderr().is_terminal() {
+        if self.silent || !std::io::stderr().is_terminal() {
             return;
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
@@ -34,6 +45,8 @@ impl Progress {
         bar.set_style(style);
         bar.set_message(self.label.clone());
         bar.set_position(done);
+        // The rate and the ETA count only the bytes of this run.
+        bar.reset_eta();
         self.bar = Some(bar);
     }
 

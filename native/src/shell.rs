@@ -66,14 +66,23 @@ pub fn run(mut remote: Remote, folder: Folder) -> Result<(), ClientError> {
                 Ok(())
             }
             "LIST" | "LS" => smol::block_on(client::ls(&remote, false)),
-            "DOWNLOAD" | "GET" => needs("a file name")
-                .and_then(|()| smol::block_on(client::get(&remote, &folder, argument, false))),
+            "DOWNLOAD" | "GET" => needs("a file name").and_then(|()| {
+                let options = client::GetOptions::default();
+                smol::block_on(client::get(&remote, &folder, argument, argument, options))
+            }),
             "UPLOAD" | "PUT" => needs("a file name")
                 .and_then(|()| smol::block_on(client::put(&remote, &folder, argument, None))),
-            "RESUME" => needs("a file name")
-                .and_then(|()| smol::block_on(client::get(&remote, &folder, argument, true))),
-            "MGET" => needs("a mask")
-                .and_then(|()| smol::block_on(client::mget(&remote, &folder, argument))),
+            "RESUME" => needs("a file name").and_then(|()| {
+                let options = client::GetOptions {
+                    force_resume: true,
+                    ..client::GetOptions::default()
+                };
+                smol::block_on(client::get(&remote, &folder, argument, argument, options))
+            }),
+            "MGET" => needs("a mask").and_then(|()| {
+                let options = client::GetOptions::default();
+                smol::block_on(client::mget(&remote, &folder, argument, options))
+            }),
             "LOGIN" => needs("a user name").and_then(|()| login(&mut remote, argument)),
             "LOGOUT" => {
                 remote.auth = None;

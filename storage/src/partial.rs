@@ -12,7 +12,7 @@
 //! to the same file.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::OwnedFd;
 
 use md5::{Digest, Md5};
@@ -112,6 +112,21 @@ impl Partial {
         Ok(())
     }
 
+    /// Appends the first `len` bytes of `source` (a complete local copy
+    /// the server's file grew past), copied in the kernel where it can.
+    pub fn append_from(&mut self, source: &File, len: u64) -> std::io::Result<()> {
+        let mut source = source;
+        source.seek(SeekFrom::Start(0))?;
+        let copied = std::io::copy(&mut source.take(len), &mut self.file)?;
+        self.len += copied;
+        if copied < len {
+            return Err(std::io::Error::other(
+                "the local file shrank while being copied",
+            ));
+        }
+        Ok(())
+    }
+
     /// Appends received bytes.
     pub fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
         self.file.write_all(data)?;
@@ -130,6 +145,13 @@ impl Partial {
         if self.len == 0 {
             rustix::fs::unlinkat(&self.dir, self.part.as_str(), AtFlags::empty())?;
         }
+        Ok(())
+    }
+
+    /// Removes the partial file, whatever it holds (a copy made for a check
+    /// that found nothing to add).
+    pub fn discard(self) -> std::io::Result<()> {
+        rustix::fs::unlinkat(&self.dir, self.part.as_str(), AtFlags::empty())?;
         Ok(())
     }
 

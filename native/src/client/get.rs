@@ -1,21 +1,46 @@
-//! `ferry get` and `ferry resume`: one file into a `.part`, resumed with op 40
-//! when a part is held, renamed into place when complete.
+//! `ferry get` and `ferry resume`: one file into its partial file (locked,
+//! so two downloads never share one), resumed with op 40 when a part is
+//! held, renamed into place only when complete.
+//!
+//! A file already complete locally is checked, not fetched again: op 40 with
+//! its size and MD5 says it is up to date, or sends only what the server's
+//! file grew by (appended to a copy that replaces the file when whole), or
+//! says it changed (then it is downloaded again and replaced).
+
+use std::io::Write;
 
 use ferry_core::{ClientEvent, ClientSession, EMPTY_MD5, Name, Request, ResumeOutcome, escape};
-use ferry_storage::{Folder, Partial, StoreError};
+use ferry_storage::{Folder, OpenFile, Partial, StoreError};
 
-use super::{Remote, denied, exchange, human, local_name, store_error};
+use super::{Pace, Remote, denied, exchange, human, local_name, store_error};
 use crate::drive::Handler;
 use crate::error::ClientError;
 use crate::progress::Progress;
+
+/// What `get` does besides downloading.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GetOptions {
+    /// `ferry resume`: ask with op 40 even when nothing is held.
+    pub force_resume: bool,
+    /// Never replace a local file that exists.
+    pub no_clobber: bool,
+    /// Check the finished file with the server (op 40 at its end) before it
+    /// takes the place of the target.
+    pub verify: bool,
+}
 
 struct DownloadX {
     remote: Remote,
     name: String,
     part: Partial,
+    /// A complete local copy being checked: copied into the part if the
+    /// server's file grew past it.
+    base: Option<OpenFile>,
+    up_to_date: bool,
     expected: Option<u64>,
     mismatch: bool,
     progress: Progress,
+    pace: Pace,
 }
 
 impl Handler<ClientSession> for DownloadX {
@@ -33,6 +58,18 @@ impl Handler<ClientSession> for DownloadX {
                 self.progress.start(size.into(), 0);
             }
             ClientEvent::Resume(ResumeOutcome::Ok { remaining }) => {
+                if let Some(base) = self.base.take() {
+                    if remaining == 0 {
+                        self.up_to_date = true;
+                        return Ok(());
+                    }
+                    self.part.append_from(&base.file, base.size).map_err(|e| {
+                        ClientError::Local(format!(
+                            "cannot copy {shown} into {}: {e}",
+                            self.part.part_name()
+                        ))
+                    })?;
+                }
                 let total = self.part.len() + u64::from(remaining);
                 self.expected = Some(total);
                 self.progress.start(total, self.part.len());
@@ -44,8 +81,15 @@ impl Handler<ClientSession> for DownloadX {
                 )));
             }
             ClientEvent::Refused => {
+                let hint = if self.name.contains(['*', '?', '[']) {
+                    format!(
+                        "; to download every file matching a mask, use: ferry mget ADDR '{shown}'"
+                    )
+                } else {
+                    String::new()
+                };
                 return Err(ClientError::Refused(format!(
-                    "the server refused \"{shown}\": no such file, not a regular file, or 4 GiB or more"
+                    "the server refused \"{shown}\": no such file, not a regular file, or 4 GiB or more{hint}"
                 )));
             }
             ClientEvent::AuthDenied => return Err(denied(&self.remote)),
@@ -59,36 +103,70 @@ impl Handler<ClientSession> for DownloadX {
             ClientError::Local(format!("cannot write {}: {e}", self.part.part_name()))
         })?;
         self.progress.advance(data.len() as u64);
+        self.pace.after(data.len() as u64);
         Ok(())
     }
 }
 
-/// `ferry get` for one name: resumes a `.part` left by an interrupted run
-/// (op 40), starts over if the server's file changed, and renames the
-/// completed file into place.
+/// `ferry get` for one name: `text` on the server into `local` in the
+/// folder. Checks a complete local copy with the server instead of fetching
+/// it again, resumes a partial file left by an interrupted run (op 40),
+/// starts over if the server's file changed, and renames the completed file
+/// into place.
 pub async fn get(
     remote: &Remote,
     folder: &Folder,
     text: &str,
-    force_resume: bool,
+    local: &str,
+    options: GetOptions,
 ) -> Result<(), ClientError> {
     let name = local_name(text, &remote.limits)?;
-    let part = folder.partial(&name).map_err(|e| match e {
+    let local_shown = escape(local.as_bytes());
+    let local = local_name(local, &remote.limits)?;
+    let existing = match folder.open_file(&local) {
+        Ok(open) => Some(open),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(store_error("read", local.as_str(), e)),
+    };
+    if existing.is_some() && options.no_clobber {
+        remote.say(format!(
+            "{local_shown} exists: kept as it is (--no-clobber)"
+        ));
+        return Ok(());
+    }
+    let part = folder.partial(&local).map_err(|e| match e {
         busy @ StoreError::Busy { .. } => ClientError::Local(format!(
             "{busy}; wait for that download to finish (or stop it), then run this command again"
         )),
-        e => store_error("write", text, e),
+        e => store_error("write", local.as_str(), e),
     })?;
     let mut x = DownloadX {
         remote: remote.clone(),
         name: text.to_owned(),
         part,
+        base: None,
+        up_to_date: false,
         expected: None,
         mismatch: false,
-        progress: Progress::new(text),
+        progress: remote.progress(text),
+        pace: remote.pace(),
     };
-    let result = download(remote, name, force_resume, &mut x).await;
+    let replacing = existing.is_some();
+    let result = match existing {
+        // A complete copy (and no partial one): check it.
+        Some(open) if x.part.is_empty() && u32::try_from(open.size).is_ok() => {
+            refresh(remote, name.clone(), open, &mut x).await
+        }
+        _ => download(remote, name.clone(), options.force_resume, &mut x).await,
+    };
     x.progress.finish();
+    if result.is_ok() && x.up_to_date {
+        let _ = x.part.discard();
+        remote.say(format!(
+            "{local_shown} is up to date (size and MD5 checked with the server)"
+        ));
+        return Ok(());
+    }
     let got = x.part.len();
     let result = result.and_then(|()| match x.expected {
         Some(expected) if expected == got => Ok(()),
@@ -97,17 +175,21 @@ pub async fn get(
         ))),
         None => Err(ClientError::Protocol("the server announced no file".into())),
     });
+    let result = match result {
+        Ok(()) if options.verify => verify(remote, name, &x.part).await,
+        other => other,
+    };
     if let Err(e) = result {
         // Bytes already held stay in the partial file for the next attempt.
         if got > 0 {
             let of = x
                 .expected
                 .map_or(String::new(), |all| format!(" of {}", human(all)));
-            eprintln!(
+            remote.say(format!(
                 "{} kept ({}{of}); run the same command again to resume",
                 x.part.part_name(),
                 human(got)
-            );
+            ));
         }
         let _ = x.part.abandon();
         return Err(e);
@@ -116,8 +198,119 @@ pub async fn get(
     x.part
         .commit()
         .map_err(|e| ClientError::Local(format!("cannot rename {path} into place: {e}")))?;
-    eprintln!("received {} ({})", escape(text.as_bytes()), human(got));
+    let verb = if replacing { "replaced" } else { "received" };
+    remote.say(format!("{verb} {local_shown} ({})", human(got)));
     Ok(())
+}
+
+/// Checks a complete local copy with op 40 at its end: up to date, grown
+/// (only the rest comes, after a copy of the file in the part), or changed
+/// (downloaded again).
+async fn refresh(
+    remote: &Remote,
+    name: Name,
+    open: OpenFile,
+    x: &mut DownloadX,
+) -> Result<(), ClientError> {
+    let shown = escape(x.name.as_bytes());
+    let md5 = ferry_storage::md5_prefix(&open.file, open.size)
+        .map_err(|e| ClientError::Local(format!("cannot read the local {shown}: {e}")))?;
+    remote.detail(format!(
+        "checking the local {shown} ({} bytes, MD5 {}) with the server (op 40)",
+        open.size,
+        hex(&md5)
+    ));
+    let position = open.size as u32;
+    x.base = Some(open);
+    exchange(
+        remote,
+        Request::Resume {
+            name: name.clone(),
+            position,
+            md5,
+        },
+        x,
+    )
+    .await?;
+    if x.mismatch {
+        remote.say(format!(
+            "{shown} changed on the server: downloading it again"
+        ));
+        x.mismatch = false;
+        x.base = None;
+        return exchange(remote, Request::Download { name }, x).await;
+    }
+    if !x.up_to_date {
+        remote.say(format!(
+            "{shown} grew on the server: fetching the last {}",
+            human(x.expected.unwrap_or(0).saturating_sub(u64::from(position)))
+        ));
+    }
+    Ok(())
+}
+
+/// Asks the server whether the finished part is its file, byte for byte
+/// (op 40 at its end: result 0 with nothing remaining).
+async fn verify(remote: &Remote, name: Name, part: &Partial) -> Result<(), ClientError> {
+    let Ok(position) = u32::try_from(part.len()) else {
+        return Err(ClientError::Protocol("too large to verify".into()));
+    };
+    let md5 = part
+        .md5()
+        .map_err(|e| ClientError::Local(format!("cannot read {}: {e}", part.part_name())))?;
+    let mut check = VerifyX {
+        remote: remote.clone(),
+        outcome: None,
+    };
+    exchange(
+        remote,
+        Request::Resume {
+            name,
+            position,
+            md5,
+        },
+        &mut check,
+    )
+    .await?;
+    match check.outcome {
+        Some(ResumeOutcome::Ok { remaining: 0 }) => {
+            remote.detail(format!("verified: MD5 {} matches the server's file", hex(&md5)));
+            Ok(())
+        }
+        Some(ResumeOutcome::Ok { .. }) => Err(ClientError::Protocol(
+            "--verify: the server's file grew during the download".into(),
+        )),
+        _ => Err(ClientError::Protocol(
+            "--verify: the downloaded bytes are not the server's file (it changed, or they were damaged)".into(),
+        )),
+    }
+}
+
+/// Reads op 40's result and nothing else.
+struct VerifyX {
+    remote: Remote,
+    outcome: Option<ResumeOutcome>,
+}
+
+impl Handler<ClientSession> for VerifyX {
+    type Error = ClientError;
+
+    async fn answer(
+        &mut self,
+        _: &mut ClientSession,
+        event: ClientEvent,
+    ) -> Result<(), ClientError> {
+        match event {
+            ClientEvent::Resume(outcome) => self.outcome = Some(outcome),
+            ClientEvent::AuthDenied => return Err(denied(&self.remote)),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn received(&mut self, _: &[u8]) -> Result<(), ClientError> {
+        Ok(())
+    }
 }
 
 /// Resumes from the part held (op 40) or downloads (op 10); if the server's
@@ -148,7 +341,7 @@ async fn download(
             .map_err(|e| ClientError::Local(format!("cannot read {}: {e}", x.part.part_name())))?
     };
     if resuming {
-        eprintln!("resuming {text} from byte {}", x.part.len());
+        remote.say(format!("resuming {text} from byte {}", x.part.len()));
     }
     let position = x.part.len() as u32;
     let result = exchange(
@@ -164,11 +357,90 @@ async fn download(
     if !x.mismatch {
         return result;
     }
-    eprintln!(
+    remote.say(format!(
         "the partial file {} does not match the server's \"{text}\" (it changed?): downloading it from the start",
         x.part.part_name()
-    );
+    ));
     restart(&mut x.part)?;
     x.mismatch = false;
     exchange(remote, Request::Download { name }, x).await
+}
+
+/// `ferry get NAME -o -`: the file to standard output, nothing on disk
+/// (progress, if any, on standard error).
+pub async fn get_to_stdout(remote: &Remote, text: &str) -> Result<(), ClientError> {
+    let name = local_name(text, &remote.limits)?;
+    let mut x = StdoutX {
+        remote: remote.clone(),
+        name: text.to_owned(),
+        out: std::io::stdout().lock(),
+        expected: None,
+        got: 0,
+        progress: remote.progress(text),
+        pace: remote.pace(),
+    };
+    let result = exchange(remote, Request::Download { name }, &mut x).await;
+    x.progress.finish();
+    x.out
+        .flush()
+        .map_err(|e| ClientError::Local(format!("cannot write to standard output: {e}")))?;
+    result?;
+    match x.expected {
+        Some(expected) if expected == x.got => Ok(()),
+        Some(expected) => Err(ClientError::Protocol(format!(
+            "the server sent {} of {expected} bytes",
+            x.got
+        ))),
+        None => Err(ClientError::Protocol("the server announced no file".into())),
+    }
+}
+
+struct StdoutX {
+    remote: Remote,
+    name: String,
+    out: std::io::StdoutLock<'static>,
+    expected: Option<u64>,
+    got: u64,
+    progress: Progress,
+    pace: Pace,
+}
+
+impl Handler<ClientSession> for StdoutX {
+    type Error = ClientError;
+
+    async fn answer(
+        &mut self,
+        _: &mut ClientSession,
+        event: ClientEvent,
+    ) -> Result<(), ClientError> {
+        match event {
+            ClientEvent::File { size } => {
+                self.expected = Some(size.into());
+                self.progress.start(size.into(), 0);
+            }
+            ClientEvent::Refused => {
+                return Err(ClientError::Refused(format!(
+                    "the server refused \"{}\": no such file, not a regular file, or 4 GiB or more",
+                    escape(self.name.as_bytes())
+                )));
+            }
+            ClientEvent::AuthDenied => return Err(denied(&self.remote)),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn received(&mut self, data: &[u8]) -> Result<(), ClientError> {
+        self.out
+            .write_all(data)
+            .map_err(|e| ClientError::Local(format!("cannot write to standard output: {e}")))?;
+        self.got += data.len() as u64;
+        self.progress.advance(data.len() as u64);
+        self.pace.after(data.len() as u64);
+        Ok(())
+    }
+}
+
+fn hex(md5: &[u8; 16]) -> String {
+    md5.iter().map(|b| format!("{b:02x}")).collect()
 }

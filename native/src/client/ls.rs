@@ -69,6 +69,10 @@ pub async fn ls(remote: &Remote, json: bool) -> Result<(), ClientError> {
         );
     }
     let total: u64 = entries.iter().map(|e| e.size).sum();
-    eprintln!("{} files, {}", entries.len(), human(total));
+    let files = match entries.len() {
+        1 => "1 file".to_owned(),
+        n => format!("{n} files"),
+    };
+    remote.say(format!("{files}, {}", human(total)));
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! `ferry mget`: every file matching a mask, file by file.
 
-use ferry_core::{ClientEvent, ClientSession, Mask, Request};
+use ferry_core::{ClientEvent, ClientSession, Mask, Request, escape};
 use ferry_storage::{Folder, Partial};
 
-use super::{Remote, denied, exchange, store_error};
+use super::{GetOptions, Pace, Remote, denied, exchange, get, store_error};
 use crate::drive::Handler;
 use crate::error::ClientError;
 use crate::progress::Progress;
@@ -18,6 +18,7 @@ struct MGetX<'a> {
     received: u32,
     failures: Vec<ClientError>,
     progress: Progress,
+    pace: Pace,
 }
 
 impl MGetX<'_> {
@@ -50,7 +51,7 @@ impl Handler<ClientSession> for MGetX<'_> {
         match event {
             ClientEvent::MGetStart { count } => {
                 self.count = count;
-                eprintln!("{count} files match");
+                self.remote.say(format!("{} match", files(count.into())));
             }
             ClientEvent::MGetEntry(entry) => {
                 self.index += 1;
@@ -62,21 +63,21 @@ impl Handler<ClientSession> for MGetX<'_> {
                         let e = ClientError::Protocol(format!(
                             "file {k} of {n}: the server sent a {bad}; skipped"
                         ));
-                        eprintln!("{e}");
+                        self.remote.say(&e);
                         self.failures.push(e);
                     }
                     (Ok(name), None) => {
                         let e = ClientError::Refused(format!(
                             "file {k} of {n}: the server could not read \"{name}\"; skipped"
                         ));
-                        eprintln!("{e}");
+                        self.remote.say(&e);
                         self.failures.push(e);
                     }
                     (Ok(name), Some(size)) => match self.folder.partial(&name) {
                         Ok(mut part) => {
                             part.restart()
                                 .map_err(|e| ClientError::Local(format!("{name}: {e}")))?;
-                            self.progress = Progress::new(&format!("{k}/{n} {name}"));
+                            self.progress = self.remote.progress(&format!("{k}/{n} {name}"));
                             self.progress.start(size.into(), 0);
                             self.current = Some((part, size.into(), name.to_string()));
                             if size == 0 {
@@ -86,7 +87,7 @@ impl Handler<ClientSession> for MGetX<'_> {
                         Err(e) => {
                             self.skipping = size.into();
                             let e = store_error("write", name.as_str(), e);
-                            eprintln!("file {k} of {n}: {e}; skipped");
+                            self.remote.say(format!("file {k} of {n}: {e}; skipped"));
                             self.failures.push(e);
                         }
                     },
@@ -114,6 +115,7 @@ impl Handler<ClientSession> for MGetX<'_> {
         part.write(data)
             .map_err(|e| ClientError::Local(format!("cannot write {}: {e}", part.part_name())))?;
         self.progress.advance(data.len() as u64);
+        self.pace.after(data.len() as u64);
         if part.len() == *expected {
             self.finish_current()?;
         }
@@ -121,10 +123,27 @@ impl Handler<ClientSession> for MGetX<'_> {
     }
 }
 
-/// `ferry mget`: every file matching the mask, file by file.
-pub async fn mget(remote: &Remote, folder: &Folder, mask: &str) -> Result<(), ClientError> {
-    let mask = Mask::new(mask, &remote.limits)
+/// `ferry mget`: every file matching the mask. When the folder already
+/// holds some of the matches, each match is checked (or resumed) with op 40
+/// like a `get`, instead of streaming everything again; otherwise one op 50
+/// streams them all.
+pub async fn mget(
+    remote: &Remote,
+    folder: &Folder,
+    mask_text: &str,
+    options: GetOptions,
+) -> Result<(), ClientError> {
+    let mask = Mask::new(mask_text, &remote.limits)
         .map_err(|e| ClientError::Usage(format!("bad mask: {e}")))?;
+    let shown = escape(mask_text.as_bytes());
+    let held = folder.matching(mask.as_str()).map_err(|e| {
+        ClientError::Local(format!(
+            "cannot look for \"{shown}\" in the local folder: {e}"
+        ))
+    })?;
+    if !held.is_empty() {
+        return file_by_file(remote, folder, &mask, held.len(), options).await;
+    }
     let mut x = MGetX {
         remote: remote.clone(),
         folder,
@@ -134,12 +153,70 @@ pub async fn mget(remote: &Remote, folder: &Folder, mask: &str) -> Result<(), Cl
         skipping: 0,
         received: 0,
         failures: Vec::new(),
-        progress: Progress::new(""),
+        progress: Progress::silent(),
+        pace: remote.pace(),
     };
     exchange(remote, Request::MGet { mask }, &mut x).await?;
-    eprintln!("received {} of {} files", x.received, x.count);
+    if x.count == 0 {
+        return Err(no_match(&shown));
+    }
+    remote.say(format!(
+        "received {} of {}",
+        x.received,
+        files(x.count.into())
+    ));
     match x.failures.into_iter().next() {
         Some(first) => Err(first),
         None => Ok(()),
+    }
+}
+
+/// Lists the server, matches the mask as the server does, and gets each
+/// match on its own: files already here are checked, parts resumed.
+async fn file_by_file(
+    remote: &Remote,
+    folder: &Folder,
+    mask: &Mask,
+    held: usize,
+    options: GetOptions,
+) -> Result<(), ClientError> {
+    let shown = escape(mask.as_str().as_bytes());
+    let matches = ferry_storage::matching(super::list(remote).await?, mask.as_str())
+        .map_err(|e| ClientError::Usage(format!("bad mask: {e}")))?;
+    if matches.is_empty() {
+        return Err(no_match(&shown));
+    }
+    remote.say(format!(
+        "{} match; {held} already here: checking each with the server",
+        files(matches.len() as u64)
+    ));
+    let mut first_failure = None;
+    let mut done = 0;
+    for entry in &matches {
+        match get(remote, folder, &entry.name, &entry.name, options).await {
+            Ok(()) => done += 1,
+            Err(e) => {
+                remote.say(format!("{}: {e}; skipped", escape(entry.name.as_bytes())));
+                first_failure.get_or_insert(e);
+            }
+        }
+    }
+    remote.say(format!(
+        "{done} of {} present and checked",
+        files(matches.len() as u64)
+    ));
+    first_failure.map_or(Ok(()), Err)
+}
+
+fn no_match(mask: &str) -> ClientError {
+    ClientError::Refused(format!("no file on the server matches \"{mask}\""))
+}
+
+/// "1 file", "2 files".
+fn files(n: u64) -> String {
+    if n == 1 {
+        "1 file".into()
+    } else {
+        format!("{n} files")
     }
 }

@@ -8,7 +8,7 @@
 //! the server, never reads or writes outside its folder, and every name a
 //! server sends is checked by the core before anything is written.
 
-use std::net::SocketAddr;
+use std::net::{Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,18 +21,52 @@ use ferry_storage::StoreError;
 use crate::conn::{Conn, Socket};
 use crate::drive::{Clock, Handler, Sending, Stop, Waited, drive, until};
 use crate::error::ClientError;
+use crate::progress::Progress;
 
 mod get;
 mod ls;
 mod mget;
 mod put;
 
-pub use get::get;
+pub use get::{GetOptions, get, get_to_stdout};
 pub use ls::{list, ls};
 pub use mget::mget;
 pub use put::put;
 
-/// Where and how to reach a server.
+#[cfg(test)]
+mod tests {
+    use super::check_address;
+
+    #[test]
+    fn addresses_need_a_host_and_a_port_and_ipv6_needs_brackets() {
+        for good in [
+            "127.0.0.1:20000",
+            "localhost:1",
+            "[::1]:20000",
+            "[fe80::1%eth0]:80",
+        ] {
+            assert!(check_address(good).is_ok(), "{good}");
+        }
+        let says = |addr: &str| check_address(addr).unwrap_err().to_string();
+        assert!(says("::1").contains("[::1]:20000"), "{}", says("::1"));
+        assert!(
+            says("::1:20000").contains("in brackets"),
+            "{}",
+            says("::1:20000")
+        );
+        assert!(says("[::1]").contains("has no port"), "{}", says("[::1]"));
+        assert!(says("host").contains("has no port"));
+        assert!(says("host:abc").contains("from 1 to 65535"));
+        assert!(says("host:99999").contains("from 1 to 65535"));
+        assert!(says("host:0").contains("from 1 to 65535"));
+        assert!(says(":20000").contains("has no host"));
+        for bad in ["::1", "[::1]", "host:abc", "host:99999"] {
+            assert_eq!(check_address(bad).unwrap_err().exit_code(), 2, "{bad}");
+        }
+    }
+}
+
+/// Where and how to reach a server, and how the client behaves meanwhile.
 #[derive(Debug, Clone)]
 pub struct Remote {
     /// `HOST:PORT` as given (a name, an IPv4 address or a bracketed IPv6 one).
@@ -41,6 +75,81 @@ pub struct Remote {
     pub auth: Option<Credentials>,
     /// Limits, the operation timeout included.
     pub limits: Limits,
+    /// How much the client says on stderr.
+    pub verbosity: Verbosity,
+    /// Most payload bytes per second, each way (`--limit-rate`).
+    pub limit_rate: Option<u64>,
+}
+
+/// How much the client says on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum Verbosity {
+    /// Errors only (`-q`).
+    Quiet,
+    /// What happened to each file, and progress bars on a terminal.
+    #[default]
+    Normal,
+    /// Also what was asked of the server and the digests checked (`-v`).
+    Verbose,
+}
+
+impl Remote {
+    /// Says what happened (not with `-q`).
+    pub fn say(&self, message: impl std::fmt::Display) {
+        if self.verbosity >= Verbosity::Normal {
+            eprintln!("{message}");
+        }
+    }
+
+    /// Says more (only with `-v`).
+    pub fn detail(&self, message: impl std::fmt::Display) {
+        if self.verbosity >= Verbosity::Verbose {
+            eprintln!("{message}");
+        }
+    }
+
+    /// A progress bar for `label` (none with `-q`, nor off a terminal).
+    pub fn progress(&self, label: &str) -> Progress {
+        match self.verbosity {
+            Verbosity::Quiet => Progress::silent(),
+            _ => Progress::new(label),
+        }
+    }
+
+    /// Paces transfers to `--limit-rate`, if given.
+    pub fn pace(&self) -> Pace {
+        Pace::new(self.limit_rate)
+    }
+}
+
+/// Keeps a transfer under a rate: after each batch of bytes, sleeps until
+/// the average since the start is back under it. The client moves one
+/// transfer at a time, so sleeping holds up nothing else.
+#[derive(Debug)]
+pub struct Pace {
+    rate: Option<u64>,
+    started: Instant,
+    bytes: u64,
+}
+
+impl Pace {
+    fn new(rate: Option<u64>) -> Self {
+        Pace {
+            rate,
+            started: Instant::now(),
+            bytes: 0,
+        }
+    }
+
+    /// Counts `bytes` moved, then waits if ahead of the rate.
+    pub fn after(&mut self, bytes: u64) {
+        let Some(rate) = self.rate else { return };
+        self.bytes += bytes;
+        let due = Duration::from_secs_f64(self.bytes as f64 / rate as f64);
+        if let Some(ahead) = due.checked_sub(self.started.elapsed()) {
+            std::thread::sleep(ahead);
+        }
+    }
 }
 
 /// Upload bytes per `sendfile` call; between calls the client looks for the
@@ -53,14 +162,47 @@ impl Remote {
     }
 }
 
+/// Checks the form of `HOST:PORT` before anything connects: a name or an
+/// IPv4 address and a port, or an IPv6 address in brackets and a port.
+pub fn check_address(addr: &str) -> Result<(), ClientError> {
+    let shown = escape(addr.as_bytes());
+    let usage = |why: String| Err(ClientError::Usage(why));
+    let (host, port) = match addr.rsplit_once(':') {
+        // "::1" or "fe80::1:20000": an IPv6 address needs brackets.
+        Some((host, port)) if host.contains(':') && !host.starts_with('[') => {
+            let form = match (addr.parse::<Ipv6Addr>(), host.parse::<Ipv6Addr>()) {
+                (Ok(ip), _) => format!("[{ip}]:20000"),
+                (_, Ok(ip)) => format!("[{ip}]:{port}"),
+                _ => "[::1]:20000".to_owned(),
+            };
+            return usage(format!(
+                "\"{shown}\": write an IPv6 address in brackets, then the port: {form}"
+            ));
+        }
+        Some((host, port)) if !(host.starts_with('[') && !host.ends_with(']')) => (host, port),
+        // "host" or "[::1]": no port at all.
+        _ => {
+            return usage(format!(
+                "\"{shown}\" has no port: write HOST:PORT, for example 127.0.0.1:20000 or [::1]:20000"
+            ));
+        }
+    };
+    if host.is_empty() || host == "[]" {
+        return usage(format!(
+            "\"{shown}\" has no host: write HOST:PORT, for example 127.0.0.1:{port}"
+        ));
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => usage(format!(
+            "\"{shown}\": the port must be a number from 1 to 65535, as in {host}:20000"
+        )),
+    }
+}
+
 /// Resolves `HOST:PORT` (a name, `1.2.3.4:P` or `[::1]:P`).
 async fn resolve(addr: &str) -> Result<Vec<SocketAddr>, ClientError> {
-    if !addr.contains(':') {
-        return Err(ClientError::Usage(format!(
-            "\"{}\" has no port: write HOST:PORT, for example 127.0.0.1:20000 or [::1]:20000",
-            escape(addr.as_bytes())
-        )));
-    }
+    check_address(addr)?;
     async_net::resolve(addr).await.map_err(|e| {
         ClientError::Connect(format!("cannot resolve {}: {e}", escape(addr.as_bytes())))
     })
@@ -108,9 +250,13 @@ pub async fn exchange<X: Handler<ClientSession, Error = ClientError>>(
         remote.auth.clone(),
         request,
     );
+    // Paced uploads leave in small chunks, so the pace stays smooth.
+    let chunk = remote
+        .limit_rate
+        .map_or(UPLOAD_CHUNK, |rate| (rate / 10).clamp(4096, UPLOAD_CHUNK));
     let sending = Sending {
         blocking_from: None,
-        chunk: UPLOAD_CHUNK,
+        chunk,
         watch_peer: true,
         idle: remote.timeout(),
     };

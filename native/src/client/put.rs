@@ -3,7 +3,7 @@
 use ferry_core::{ClientEvent, ClientSession, Request, escape};
 use ferry_storage::{Folder, OpenFile};
 
-use super::{Remote, denied, exchange, human, local_name, store_error};
+use super::{Pace, Remote, denied, exchange, human, local_name, store_error};
 use crate::drive::{Body, Handler, misuse};
 use crate::error::ClientError;
 use crate::progress::Progress;
@@ -16,6 +16,7 @@ struct UploadX {
     size: u32,
     stored: Option<bool>,
     progress: Progress,
+    pace: Pace,
 }
 
 impl Handler<ClientSession> for UploadX {
@@ -60,6 +61,7 @@ impl Handler<ClientSession> for UploadX {
 
     fn sent(&mut self, bytes: u64) {
         self.progress.advance(bytes);
+        self.pace.after(bytes);
     }
 }
 
@@ -88,18 +90,19 @@ pub async fn put(
         file: Some(open),
         size,
         stored: None,
-        progress: Progress::new(text),
+        progress: remote.progress(text),
+        pace: remote.pace(),
     };
     exchange(remote, Request::Upload { name: target_name }, &mut x).await?;
     x.progress.finish();
     match x.stored {
         Some(true) => {
-            eprintln!(
+            remote.say(format!(
                 "sent {} as {} ({})",
                 escape(text.as_bytes()),
                 escape(target_text.as_bytes()),
                 human(size.into())
-            );
+            ));
             Ok(())
         }
         Some(false) => Err(ClientError::Refused(format!(

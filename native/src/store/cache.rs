@@ -91,6 +91,8 @@ impl CacheStore {
                     addr: config.origin.clone(),
                     auth: None,
                     limits: config.front.limits.clone(),
+                    verbosity: crate::client::Verbosity::Quiet,
+                    limit_rate: None,
                 },
                 fresh_for: config.fresh_for,
                 fills: Mutex::new(HashMap::new()),
