@@ -532,3 +532,235 @@ fn host_may_be_a_name_an_ipv4_or_a_bracketed_ipv6_address() {
         std::fs::remove_file(dir.path().join("a.txt")).unwrap();
     }
 }
+
+fn wait_log(s: &Server, text: &str, count: usize) -> String {
+    for _ in 0..200 {
+        if s.log().matches(text).count() >= count {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    s.log()
+}
+
+#[test]
+fn a_complete_local_file_is_checked_not_fetched_again() {
+    let s = server();
+    let dir = local();
+    let addr = s.addr.to_string();
+    let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // Up to date: op 40 at its end, nothing sent.
+    let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a.txt is up to date"),
+        "{}",
+        stderr(&out)
+    );
+    let log = wait_log(&s, "RESUME \"a.txt\"", 1);
+    assert!(log.contains("RESUME \"a.txt\" ok from 5 0 bytes"), "{log}");
+    // Grown: only the tail moves, then the file is whole.
+    std::fs::write(s.public().join("a.txt"), b"alpha beta").unwrap();
+    let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a.txt grew on the server"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("a.txt")).unwrap(),
+        b"alpha beta"
+    );
+    let log = wait_log(&s, "RESUME \"a.txt\"", 2);
+    assert!(log.contains("RESUME \"a.txt\" ok from 5 5 bytes"), "{log}");
+    // Changed (same size): downloaded again, replaced, and said so.
+    std::fs::write(s.public().join("a.txt"), b"ALPHA BETA").unwrap();
+    let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a.txt changed on the server"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("replaced a.txt"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(dir.path().join("a.txt")).unwrap(),
+        b"ALPHA BETA"
+    );
+    assert!(!dir.path().join("a.txt.part").exists());
+    // --no-clobber keeps a different local file untouched.
+    std::fs::write(dir.path().join("a.txt"), b"mine").unwrap();
+    let out = ferry(dir.path(), &["get", &addr, "a.txt", "--no-clobber"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--no-clobber"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"mine");
+}
+
+#[test]
+fn verify_checks_the_finished_file_with_the_server() {
+    let s = server();
+    let dir = local();
+    let out = ferry(
+        dir.path(),
+        &["get", &s.addr.to_string(), "big.bin", "--verify", "-v"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("verified: MD5"), "{}", stderr(&out));
+    let size = std::fs::metadata(s.public().join("big.bin")).unwrap().len();
+    let log = wait_log(&s, "RESUME \"big.bin\"", 1);
+    assert!(
+        log.contains(&format!("RESUME \"big.bin\" ok from {size} 0 bytes")),
+        "{log}"
+    );
+    assert!(
+        std::fs::read(dir.path().join("big.bin")).unwrap()
+            == std::fs::read(s.public().join("big.bin")).unwrap()
+    );
+}
+
+#[test]
+fn output_goes_to_a_named_file_or_to_standard_output() {
+    let s = server();
+    let dir = local();
+    let addr = s.addr.to_string();
+    let original = std::fs::read(s.public().join("big.bin")).unwrap();
+    let out = ferry(
+        dir.path(),
+        &["get", &addr, "big.bin", "-o", "new/sub/copy.bin"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(std::fs::read(dir.path().join("new/sub/copy.bin")).unwrap() == original);
+    assert!(!dir.path().join("big.bin").exists());
+    let out = ferry(dir.path(), &["get", &addr, "big.bin", "-o", "-"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(out.stdout == original, "standard output holds the file");
+    assert!(!dir.path().join("big.bin").exists() && !dir.path().join("big.bin.part").exists());
+    let out = ferry(dir.path(), &["get", &addr, "a.txt", "big.bin", "-o", "x"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn quiet_says_nothing_and_verbose_says_more() {
+    let s = server();
+    let dir = local();
+    let addr = s.addr.to_string();
+    let out = ferry(dir.path(), &["get", &addr, "a.txt", "-q"]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(stderr(&out), "", "nothing on success with -q");
+    let out = ferry(dir.path(), &["get", &addr, "a.txt", "-v"]);
+    assert_eq!(code(&out), 0);
+    assert!(stderr(&out).contains("MD5 "), "{}", stderr(&out));
+    let out = ferry(dir.path(), &["get", &addr, "missing.txt", "-q"]);
+    assert_eq!(code(&out), 5);
+    assert!(
+        stderr(&out).contains("missing.txt"),
+        "errors still show: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn limit_rate_paces_downloads_and_uploads() {
+    let s = server();
+    let dir = local();
+    let addr = s.addr.to_string();
+    // 3 MiB at 2 MiB/s takes at least 1.5 s however fast the machine.
+    let started = std::time::Instant::now();
+    let out = ferry(dir.path(), &["get", &addr, "big.bin", "--limit-rate", "2M"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        started.elapsed() >= Duration::from_millis(1400),
+        "{:?}",
+        started.elapsed()
+    );
+    let started = std::time::Instant::now();
+    let out = ferry(
+        dir.path(),
+        &[
+            "put",
+            &addr,
+            "big.bin",
+            "--as",
+            "again.bin",
+            "--limit-rate",
+            "2M",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        started.elapsed() >= Duration::from_millis(1400),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        std::fs::read(s.public().join("again.bin")).unwrap()
+            == std::fs::read(s.public().join("big.bin")).unwrap()
+    );
+    let out = ferry(dir.path(), &["get", &addr, "a.txt", "--limit-rate", "fast"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+}
+
+#[test]
+fn mget_checks_files_already_here_and_says_when_nothing_matches() {
+    let s = server();
+    let dir = local();
+    let addr = s.addr.to_string();
+    let out = ferry(dir.path(), &["mget", &addr, "pics/*.jpg", "--dir", "fresh"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // The folder now holds the matches: a second mget checks each with op 40.
+    let before = s.log().matches("MGET").count();
+    let out = ferry(dir.path(), &["mget", &addr, "pics/*.jpg", "--dir", "fresh"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("2 files match; 2 already here"),
+        "{}",
+        stderr(&out)
+    );
+    let log = wait_log(&s, "RESUME \"pics/", 2);
+    assert!(
+        log.contains("RESUME \"pics/1.jpg\" ok from 5000 0 bytes"),
+        "{log}"
+    );
+    assert!(
+        log.contains("RESUME \"pics/2.jpg\" ok from 7000 0 bytes"),
+        "{log}"
+    );
+    assert_eq!(log.matches("MGET").count(), before, "no second stream");
+    for (file, len, seed) in [("1.jpg", 5000, 1), ("2.jpg", 7000, 2)] {
+        assert_eq!(
+            std::fs::read(dir.path().join("fresh/pics").join(file)).unwrap(),
+            data(len, seed)
+        );
+    }
+    let out = ferry(dir.path(), &["mget", &addr, "*.nothing"]);
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no file on the server matches \"*.nothing\""),
+        "{}",
+        stderr(&out)
+    );
+    // A mask the shell expanded, and a mask given to get.
+    let out = ferry(dir.path(), &["mget", &addr, "a.jpg", "b.jpg"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("quote it"), "{}", stderr(&out));
+    let out = ferry(dir.path(), &["get", &addr, "*.txt"]);
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(stderr(&out).contains("ferry mget"), "{}", stderr(&out));
+}
+
+#[test]
+fn malformed_addresses_are_usage_errors_with_the_form_to_type() {
+    let dir = local();
+    for (addr, says) in [
+        ("::1", "[::1]:20000"),
+        ("[::1]", "has no port"),
+        ("localhost:abc", "from 1 to 65535"),
+        ("localhost:99999", "from 1 to 65535"),
+    ] {
+        let out = ferry(dir.path(), &["ls", addr]);
+        assert_eq!(code(&out), 2, "{addr}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{addr}: {}", stderr(&out));
+    }
+}
