@@ -179,7 +179,7 @@ pub fn check_address(addr: &str) -> Result<(), ClientError> {
                 "\"{shown}\": write an IPv6 address in brackets, then the port: {form}"
             ));
         }
-        Some((host, port)) if !(host.starts_with('[') && !host.ends_with(']')) => (host, port),
+        Some((host, port)) if !host.starts_with('[') || host.ends_with(']') => (host, port),
         // "host" or "[::1]": no port at all.
         _ => {
             return usage(format!(
