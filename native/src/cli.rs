@@ -199,6 +199,13 @@ pub struct FrontArgs {
     /// Seconds transfers in flight may take to finish after Ctrl-C or SIGTERM.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub grace: f64,
+    /// Listen on this address only (repeat for several; default every
+    /// interface, IPv4 and IPv6), e.g. --bind 127.0.0.1 --bind ::1.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Vec<std::net::IpAddr>,
+    /// Refuse every upload (status 1, logged).
+    #[arg(long)]
+    pub read_only: bool,
     /// An address that stands for many clients (a ferry cache in front):
     /// its failed logins do not slow it down. Repeat for several.
     #[arg(long, value_name = "ADDR")]

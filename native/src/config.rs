@@ -24,6 +24,10 @@ pub struct FrontConfig {
     pub grace: Duration,
     /// Addresses that stand for many clients (caches in front).
     pub trusted: Vec<std::net::IpAddr>,
+    /// Addresses to listen on; empty for every interface.
+    pub bind: Vec<std::net::IpAddr>,
+    /// Refuse every upload.
+    pub read_only: bool,
 }
 
 /// What `ferry serve` runs with.
@@ -72,6 +76,8 @@ impl FrontConfig {
             max_connections: args.max_connections,
             grace,
             trusted: args.trust.clone(),
+            bind: args.bind.clone(),
+            read_only: args.read_only,
         })
     }
 }
@@ -82,6 +88,12 @@ impl ServeConfig {
         let front = FrontConfig::try_from_args(args.port, &args.front)?;
         let root = match args.root {
             Some(root) => {
+                if root.exists() && !root.is_dir() {
+                    bail!(
+                        "{} is not a folder: --root names the folder that holds public/ and private/",
+                        root.display()
+                    );
+                }
                 if !root.is_dir() {
                     bail!(
                         "the root folder {} does not exist; create it (files to share go in {}/public) \

@@ -21,6 +21,29 @@ pub fn bind_all(port: u16) -> io::Result<(TcpListener, bool)> {
     }
 }
 
+/// A listener on one address (`--bind`). An IPv6 address takes IPv6 only,
+/// so `--bind 0.0.0.0 --bind ::` can be given together.
+pub fn bind_one(ip: IpAddr, port: u16) -> io::Result<TcpListener> {
+    let family = if ip.is_ipv6() {
+        AddressFamily::INET6
+    } else {
+        AddressFamily::INET
+    };
+    let fd = rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
+    sockopt::set_socket_reuseaddr(&fd, true)?;
+    match ip {
+        IpAddr::V6(ip) => {
+            sockopt::set_ipv6_v6only(&fd, true)?;
+            rustix::net::bind(&fd, &SocketAddrV6::new(ip, port, 0, 0))?;
+        }
+        IpAddr::V4(ip) => rustix::net::bind(&fd, &SocketAddrV4::new(ip, port))?,
+    }
+    rustix::net::listen(&fd, BACKLOG)?;
+    let listener = TcpListener::from(fd);
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
 fn bind(family: AddressFamily, port: u16) -> io::Result<TcpListener> {
     let fd = rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
     sockopt::set_socket_reuseaddr(&fd, true)?;

@@ -125,6 +125,12 @@ fn check_user_name(name: &str) -> anyhow::Result<()> {
 pub fn run(command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::List(root) => {
+            if !root.root.is_dir() {
+                bail!(
+                    "the root folder {} does not exist; create it or run `ferry serve` once",
+                    root.root.display()
+                );
+            }
             for (name, _) in load(&users_path(&root.root))? {
                 println!("{name}");
             }

@@ -282,3 +282,94 @@ fn stale_temporaries_are_removed_at_start_in_every_folder() {
         server.log()
     );
 }
+
+#[test]
+fn a_second_signal_during_the_grace_period_stops_at_once() {
+    let server = Server::start(&["--grace", "30"], |root| {
+        std::fs::write(root.join("public/big.bin"), data(32 << 20, 9)).unwrap();
+    });
+    // A reader that never reads: the server would wait the whole grace.
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    std::io::Write::write_all(&mut stream, &[10, 0, 0, 0, 7]).unwrap();
+    std::io::Write::write_all(&mut stream, b"big.bin").unwrap();
+    let mut head = [0; 5];
+    stream.read_exact(&mut head).unwrap();
+    let pid = rustix::process::Pid::from_raw(server.child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut server = server;
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the grace period is on"
+    );
+    let started = Instant::now();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still waiting for the grace"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        server.log().contains("stopping at once"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn bind_listens_only_where_asked_and_read_only_refuses_uploads() {
+    let server = Server::start(&["--bind", "127.0.0.1", "--read-only"], |root| {
+        std::fs::write(root.join("public/a.txt"), b"alpha").unwrap();
+    });
+    let other = std::net::SocketAddr::from(([127, 0, 0, 2], server.addr.port()));
+    assert!(
+        std::net::TcpStream::connect(other).is_err(),
+        "127.0.0.2 is not bound"
+    );
+    let got = request(
+        server.addr,
+        None,
+        Request::Download {
+            name: name("a.txt"),
+        },
+        &[],
+    );
+    assert_eq!(got.body(), b"alpha");
+    let up = request(
+        server.addr,
+        None,
+        Request::Upload {
+            name: name("new.txt"),
+        },
+        b"data",
+    );
+    assert_eq!(up.events, [ClientEvent::Refused]);
+    assert!(!server.public().join("new.txt").exists());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        server.log().contains("read-only (--read-only)"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn a_root_that_is_a_file_and_a_missing_root_for_user_list_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("afile"), b"x").unwrap();
+    let (code, _, err) = ferry(&["serve", "0", "--root", "afile"], tmp.path());
+    assert_eq!(code, 2);
+    assert!(err.contains("afile is not a folder"), "{err}");
+    let (code, _, err) = ferry(&["user", "list", "--root", "nowhere"], tmp.path());
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("the root folder nowhere does not exist"),
+        "{err}"
+    );
+}

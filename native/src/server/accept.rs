@@ -17,6 +17,9 @@ use super::connection::serve_connection;
 use crate::drive::{Waited, until};
 use crate::store::Store;
 
+/// The sockets a server accepts on: every interface, or each `--bind`.
+pub(super) type Listeners = Arc<Vec<Async<std::net::TcpListener>>>;
+
 /// How long a new connection may wait for a free slot.
 const SLOT_WAIT: Duration = Duration::from_millis(100);
 
@@ -50,14 +53,14 @@ impl<St: Store> Front<St> {
     /// closes `stop` for all on Ctrl-C or SIGTERM, and logs the stop.
     pub(super) fn run_thread(
         &self,
-        listener: Arc<Async<std::net::TcpListener>>,
+        listeners: Listeners,
         stop: Receiver<()>,
         signals: Option<(Signals, Sender<()>)>,
     ) {
         let local = smol::LocalExecutor::new();
         let report = signals.is_some();
         if let Some((mut signals, stop_all)) = signals {
-            let listener = listener.clone();
+            let listeners = listeners.clone();
             let shared = self.shared.clone();
             local
                 .spawn(async move {
@@ -69,19 +72,34 @@ impl<St: Store> Front<St> {
                     }
                     drop(stop_all);
                     // Refuse new clients now, whatever each thread is doing.
-                    let _ = rustix::net::shutdown(listener.get_ref(), rustix::net::Shutdown::Read);
+                    for listener in listeners.iter() {
+                        let _ =
+                            rustix::net::shutdown(listener.get_ref(), rustix::net::Shutdown::Read);
+                    }
+                    // A second Ctrl-C or SIGTERM does not wait for the grace.
+                    while let Some(Ok(signal)) = signals.next().await {
+                        if signal != async_signal::Signal::Usr1 {
+                            log::warn!(
+                                "stopping at once ({signal:?} again): transfers in flight are cut"
+                            );
+                            std::process::exit(130);
+                        }
+                        if let Some(report) = shared.store.report() {
+                            log::info!("{report}");
+                        }
+                    }
                 })
                 .detach();
         }
         smol::block_on(local.run(async {
-            self.accept_until(&listener, &stop, &local).await;
+            self.accept_until(&listeners, &stop, &local).await;
             drain(&self.active, self.shared.config.grace, report).await;
         }));
     }
 
     async fn accept_until(
         &self,
-        listener: &Async<std::net::TcpListener>,
+        listeners: &[Async<std::net::TcpListener>],
         stop: &Receiver<()>,
         local: &smol::LocalExecutor<'_>,
     ) {
@@ -91,7 +109,7 @@ impl<St: Store> Front<St> {
                 let _ = stop.recv().await;
                 None
             };
-            let accepted = future::or(stopped, async { Some(accept(listener).await) }).await;
+            let accepted = future::or(stopped, async { Some(accept(listeners).await) }).await;
             let (stream, peer) = match accepted {
                 None => break,
                 Some(Ok(pair)) => pair,
@@ -173,13 +191,35 @@ async fn drain(active: &AtomicUsize, grace: Duration, report: bool) {
 
 /// Accepts a connection already non-blocking (no `FIONBIO` round trip). It
 /// joins the reactor only if it ever has to wait (see `crate::conn::Socket`).
+/// Accepts the next connection on any of the listeners.
 async fn accept(
-    listener: &Async<std::net::TcpListener>,
+    listeners: &[Async<std::net::TcpListener>],
 ) -> std::io::Result<(std::net::TcpStream, SocketAddr)> {
     let flags = rustix::net::SocketFlags::NONBLOCK | rustix::net::SocketFlags::CLOEXEC;
-    let (fd, addr) = listener
-        .read_with(|l| rustix::net::acceptfrom_with(l, flags).map_err(std::io::Error::from))
-        .await?;
+    let (fd, addr) = loop {
+        // Whatever is already waiting, on any listener, first.
+        let mut ready = None;
+        for listener in listeners {
+            match rustix::net::acceptfrom_with(listener.get_ref(), flags) {
+                Err(rustix::io::Errno::AGAIN) => {}
+                result => {
+                    ready = Some(result.map_err(std::io::Error::from));
+                    break;
+                }
+            }
+        }
+        if let Some(result) = ready {
+            break result?;
+        }
+        // Then wait until one of them is readable.
+        let mut waits = listeners.iter().map(|l| {
+            Box::pin(l.readable()) as std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>>>>
+        });
+        let first = waits
+            .next()
+            .ok_or_else(|| std::io::Error::other("no listener"))?;
+        waits.fold(first, |a, b| Box::pin(future::or(a, b))).await?;
+    };
     let peer = addr
         .and_then(|a| SocketAddr::try_from(a).ok())
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));

@@ -288,6 +288,10 @@ impl<'a, St: Store> Answers<'a, St> {
 
     async fn begin_upload(&mut self, s: &mut ServerSession, name: &Name) {
         self.name = Some(name.to_string());
+        if self.shared.config.read_only {
+            self.outcome = "refused: the server is read-only (--read-only)".into();
+            return misuse(s.refuse());
+        }
         match self.shared.store.begin_upload(&self.scope, name).await {
             Ok(upload) => {
                 self.upload = Some(upload);

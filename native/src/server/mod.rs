@@ -16,6 +16,7 @@ mod relay;
 mod throttle;
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -56,25 +57,56 @@ pub fn run_cache(config: CacheConfig) -> anyhow::Result<()> {
 /// Listens, prints where to connect (after `what`), and serves `store` on
 /// one thread per core, each accepting and serving its own connections.
 fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Result<()> {
-    let (listener, ipv6) = crate::listen::bind_all(config.port).map_err(|e| {
+    let listen_error = |e: std::io::Error, on: String| {
         anyhow::anyhow!(
-            "cannot listen on port {}: {e}{}",
-            config.port,
-            if e.kind() == std::io::ErrorKind::AddrInUse {
-                "; another program uses it: stop it or pick another port"
-            } else {
-                ""
+            "cannot listen on {on}: {e}{}",
+            match e.kind() {
+                std::io::ErrorKind::AddrInUse =>
+                    "; another program uses it: stop it or pick another port",
+                std::io::ErrorKind::AddrNotAvailable =>
+                    "; no interface of this machine has that address",
+                _ => "",
             }
         )
-    })?;
-    let port = listener.local_addr()?.port();
+    };
+    // Every interface (one dual-stack socket), or each --bind address on
+    // one port (the first one's, if the port is 0).
+    let mut listeners = Vec::new();
+    let mut port = config.port;
+    let mut banner_addrs = Vec::new();
+    if config.bind.is_empty() {
+        let (listener, ipv6) =
+            crate::listen::bind_all(port).map_err(|e| listen_error(e, format!("port {port}")))?;
+        port = listener.local_addr()?.port();
+        banner_addrs = crate::listen::reachable(port, ipv6);
+        listeners.push(listener);
+    } else {
+        for ip in &config.bind {
+            let listener = crate::listen::bind_one(*ip, port)
+                .map_err(|e| listen_error(e, SocketAddr::new(*ip, port).to_string()))?;
+            port = listener.local_addr()?.port();
+            if ip.is_unspecified() {
+                let all = crate::listen::reachable(port, ip.is_ipv6());
+                banner_addrs.extend(all.into_iter().filter(|(_, a)| a.is_ipv6() == ip.is_ipv6()));
+            } else {
+                banner_addrs.push(("--bind".into(), SocketAddr::new(*ip, port)));
+            }
+            listeners.push(listener);
+        }
+    }
     // Where to connect. Nobody may be reading stdout (a closed pipe): the
     // server keeps running whatever happens to these lines.
     let mut banner = format!("{what} on port {port}, reachable at:\n");
-    for (iface, addr) in crate::listen::reachable(port, ipv6) {
+    for (iface, addr) in &banner_addrs {
         banner.push_str(&format!("  {addr}  ({iface})\n"));
     }
-    banner.push_str(&format!("try: ferry ls 127.0.0.1:{port}\n"));
+    let example = banner_addrs
+        .iter()
+        .map(|(_, a)| *a)
+        .find(|a| a.ip().is_loopback())
+        .or_else(|| banner_addrs.first().map(|(_, a)| *a))
+        .map_or_else(|| format!("127.0.0.1:{port}"), |a| a.to_string());
+    banner.push_str(&format!("try: ferry ls {example}\n"));
     let mut stdout = std::io::stdout().lock();
     let _ = stdout
         .write_all(banner.as_bytes())
@@ -86,7 +118,12 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
         async_signal::Signal::Usr1,
     ])
     .context("cannot watch for Ctrl-C, SIGTERM and SIGUSR1")?;
-    let listener = Arc::new(Async::new(listener)?);
+    let listeners = Arc::new(
+        listeners
+            .into_iter()
+            .map(Async::new)
+            .collect::<std::io::Result<Vec<_>>>()?,
+    );
     let front = Arc::new(accept::Front::new(Arc::new(Shared {
         store,
         throttle: Throttle::new(&config.trusted),
@@ -98,14 +135,14 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut workers = Vec::new();
     for i in 1..threads {
-        let (front, listener, stop) = (front.clone(), listener.clone(), stop.clone());
+        let (front, listeners, stop) = (front.clone(), listeners.clone(), stop.clone());
         let worker = std::thread::Builder::new()
             .name(format!("ferry-worker-{i}"))
-            .spawn(move || front.run_thread(listener, stop, None))
+            .spawn(move || front.run_thread(listeners, stop, None))
             .context("cannot start a worker thread")?;
         workers.push(worker);
     }
-    front.run_thread(listener, stop, Some((signals, stop_all)));
+    front.run_thread(listeners, stop, Some((signals, stop_all)));
     for worker in workers {
         let _ = worker.join();
     }
