@@ -116,6 +116,7 @@ mod name;
 mod output;
 mod server;
 mod session;
+mod sniff;
 mod time;
 mod trace;
 mod wire;
@@ -129,10 +130,11 @@ pub use message::{
     ClientMessage, Credentials, EMPTY_MD5, Expect, ListEntry, MGetEntry, Mask, Op, Reply, Request,
     ResumeOutcome, Status, decode_upload_size, encode_listing, parse_listing,
 };
-pub use name::{BadName, Name, NameError, RESERVED_PREFIX, check_component, escape};
+pub use name::{BadName, Name, NameError, RESERVED_PREFIX, check_component, escape, escape_short};
 pub use output::Output;
 pub use server::{Refusal, ResumeAnswer, ServerEvent, ServerSession};
 pub use session::Session;
+pub use sniff::foreign_protocol;
 pub use time::Timestamp;
 pub use trace::{
     Anomaly, AnomalyKind, CaptureError, Connection, Direction, FieldView, Message, Payload,

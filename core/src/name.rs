@@ -166,22 +166,31 @@ pub struct BadName {
     pub error: NameError,
 }
 
-/// Renders untrusted bytes for a terminal, a log line or a JSON string:
-/// printable text as is, control and bidi characters as `\u{..}`, invalid
-/// UTF-8 as `\xNN`, so no escape sequence ever reaches a terminal.
+/// Renders untrusted bytes for a terminal, a log line or a JSON string, in
+/// the escapes people know from C and shells: `\n`, `\t`, `\r`, `\\`,
+/// other control bytes and invalid UTF-8 as `\xNN`, C1 controls and bidi
+/// overrides as `\uNNNN`; printable text as is. No escape sequence ever
+/// reaches a terminal.
 ///
 /// ```
-/// assert_eq!(ferry_core::escape(b"a\x1b[2Jb\xff"), "a\\u{1b}[2Jb\\xff");
+/// assert_eq!(ferry_core::escape(b"a\nb"), "a\\nb");
+/// assert_eq!(ferry_core::escape(b"a\x1b[2Jb\xff"), "a\\x1b[2Jb\\xff");
 /// ```
 pub fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         for ch in chunk.valid().chars() {
             let code = ch as u32;
-            if ch.is_control() || matches!(code, 0x202A..=0x202E | 0x2066..=0x2069) || ch == '\\' {
-                out.extend(ch.escape_unicode());
-            } else {
-                out.push(ch);
+            match ch {
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                '\\' => out.push_str("\\\\"),
+                _ if code < 0x80 && ch.is_control() => out.push_str(&format!("\\x{code:02x}")),
+                _ if ch.is_control() || matches!(code, 0x202A..=0x202E | 0x2066..=0x2069) => {
+                    out.push_str(&format!("\\u{code:04x}"))
+                }
+                _ => out.push(ch),
             }
         }
         for b in chunk.invalid() {
@@ -189,4 +198,27 @@ pub fn escape(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+/// [`escape`], then cut in the middle with "…" to at most `max` characters:
+/// long names in messages keep their start and their end (`--json` output
+/// keeps them whole).
+///
+/// ```
+/// let long = "a".repeat(300) + ".txt";
+/// let short = ferry_core::escape_short(long.as_bytes(), 40);
+/// assert_eq!(short.chars().count(), 40);
+/// assert!(short.starts_with("aaa") && short.ends_with("a.txt") && short.contains('…'));
+/// ```
+pub fn escape_short(bytes: &[u8], max: usize) -> String {
+    let full = escape(bytes);
+    let count = full.chars().count();
+    if count <= max || max < 5 {
+        return full;
+    }
+    let tail = (max - 1) / 3;
+    let head = max - 1 - tail;
+    let start: String = full.chars().take(head).collect();
+    let end: String = full.chars().skip(count - tail).collect();
+    format!("{start}…{end}")
 }

@@ -203,6 +203,8 @@ pub struct ServerSession {
     extra: u64,
     error: Option<SessionError>,
     refusal: Option<Refusal>,
+    /// Whether the client ever sent a byte.
+    heard: bool,
 }
 
 forward_session!(ServerSession, ServerEvent);
@@ -222,6 +224,7 @@ impl ServerSession {
             extra: 0,
             error: None,
             refusal: None,
+            heard: false,
         }
     }
 
@@ -267,6 +270,7 @@ impl ServerSession {
     /// A protocol error ends the session (status 1 and `Close` are queued)
     /// and is returned.
     pub fn handle_input(&mut self, now: Timestamp, data: &[u8]) -> Result<usize, SessionError> {
+        self.heard |= !data.is_empty();
         let mut used = 0;
         while let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) {
             let limits = &self.limits;
@@ -664,8 +668,18 @@ impl ServerSession {
             self.state,
             State::ReadRequest { .. } | State::ReadUploadSize | State::ReceiveBody { .. }
         );
-        if self.eof && needs_input {
+        if self.eof && !self.heard && needs_input {
+            // Connected and closed without a byte (a health probe, a port
+            // scan): nothing to answer, nothing wrong.
+            self.finish();
+        } else if self.eof && needs_input {
             self.fail(SessionError::Peer(self.input.truncated()));
         }
+    }
+
+    /// Whether the client closed without sending a single byte (the
+    /// session then closed without a reply).
+    pub fn silent(&self) -> bool {
+        !self.heard && self.eof
     }
 }

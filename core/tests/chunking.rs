@@ -290,8 +290,18 @@ fn server_truncated_request() {
 
 #[test]
 fn server_empty_connection() {
+    // A client that closes without a byte (a health probe) gets no reply
+    // and is no error.
     let (t, _, _) = server_invariant(&app(), &[]);
-    assert_eq!(peer_error(&t), (0, DecodeErrorKind::Truncated));
+    assert_eq!(t.sent, b"");
+    assert!(t.closed && t.error.is_none(), "{t:?}");
+}
+
+#[test]
+fn server_one_byte_then_close_is_truncated() {
+    let (t, _, _) = server_invariant(&app(), &hex("0a"));
+    assert_eq!(t.sent, hex("01"));
+    assert_eq!(peer_error(&t), (1, DecodeErrorKind::Truncated));
 }
 
 #[test]

@@ -96,8 +96,10 @@ fn limits_are_configurable() {
 #[test]
 fn escape_neutralises_terminal_tricks() {
     assert_eq!(escape(b"plain/name.txt"), "plain/name.txt");
-    assert_eq!(escape("a\u{202e}b".as_bytes()), "a\\u{202e}b");
-    assert_eq!(escape(b"..\\x\n"), "..\\u{5c}x\\u{a}");
+    assert_eq!(escape("a\u{202e}b".as_bytes()), "a\\u202eb");
+    assert_eq!(escape(b"..\\x\n"), "..\\\\x\\n");
+    assert_eq!(escape(b"a\tb\rc\x7f\x01"), "a\\tb\\rc\\x7f\\x01");
+    assert_eq!(escape("x\u{85}y".as_bytes()), "x\\u0085y");
     assert_eq!(escape(b"\xff\xfe"), "\\xff\\xfe");
 }
 

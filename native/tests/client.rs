@@ -764,3 +764,22 @@ fn malformed_addresses_are_usage_errors_with_the_form_to_type() {
         assert!(stderr(&out).contains(says), "{addr}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn names_in_messages_are_escaped_as_people_write_them_and_shortened() {
+    let s = server();
+    let dir = local();
+    let addr = s.addr.to_string();
+    let out = ferry(dir.path(), &["get", &addr, "a\nb"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("\"a\\nb\""), "{}", stderr(&out));
+    let long = "n".repeat(250);
+    let out = ferry(dir.path(), &["get", &addr, &long]);
+    assert_eq!(code(&out), 5, "{}", stderr(&out));
+    assert!(stderr(&out).contains('…'), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains(&long),
+        "a long name is cut: {}",
+        stderr(&out)
+    );
+}

@@ -529,13 +529,20 @@ fn malformed_frames_get_status_1_and_the_server_keeps_serving() {
             .concat(),
         ),
         ("garbage", common::data(5000, 3)),
-        ("empty connection", vec![]),
+        (
+            "a browser",
+            b"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        ),
     ];
     for (what, bytes) in cases {
         let reply = raw(server.addr, &bytes);
         assert_eq!(reply, [1], "{what}");
         still_serving(&server);
     }
+    // A connection that closes without a byte (a health probe) gets no
+    // reply, and no line at the default log level.
+    assert_eq!(raw(server.addr, &[]), b"");
+    still_serving(&server);
     // Trailing bytes after a complete request are ignored, the request answered.
     let reply = raw(
         server.addr,
@@ -548,7 +555,20 @@ fn malformed_frames_get_status_1_and_the_server_keeps_serving() {
         "{}",
         server.log()
     );
-    assert!(server.log().contains("unknown op 99"));
+    let log = server.log();
+    assert!(log.contains("unknown op 99"), "{log}");
+    assert!(
+        log.contains("looks like HTTP (GET /index.html): this port speaks ferry's protocol"),
+        "{log}"
+    );
+    assert!(
+        log.contains("client closed the connection in the middle of its request (after 6 bytes)"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("after 0 bytes"),
+        "the empty connection is not logged: {log}"
+    );
 }
 
 #[test]
@@ -617,7 +637,9 @@ fn a_disconnect_mid_upload_leaves_nothing() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(
-        server.server_log().contains("UPLOAD \"half/done.bin\""),
+        server.server_log().contains(
+            "UPLOAD \"half/done.bin\" client closed the connection during the upload (after 100000 of 1048576 bytes)"
+        ),
         "{}",
         server.log()
     );

@@ -9,10 +9,10 @@
 
 use std::io::Write;
 
-use ferry_core::{ClientEvent, ClientSession, EMPTY_MD5, Name, Request, ResumeOutcome, escape};
+use ferry_core::{ClientEvent, ClientSession, EMPTY_MD5, Name, Request, ResumeOutcome};
 use ferry_storage::{Folder, OpenFile, Partial, StoreError};
 
-use super::{Pace, Remote, denied, exchange, human, local_name, store_error};
+use super::{Pace, Remote, denied, exchange, human, local_name, shown, store_error};
 use crate::drive::Handler;
 use crate::error::ClientError;
 use crate::progress::Progress;
@@ -51,7 +51,7 @@ impl Handler<ClientSession> for DownloadX {
         _: &mut ClientSession,
         event: ClientEvent,
     ) -> Result<(), ClientError> {
-        let shown = escape(self.name.as_bytes());
+        let shown = shown(self.name.as_bytes());
         match event {
             ClientEvent::File { size } => {
                 self.expected = Some(size.into());
@@ -121,7 +121,7 @@ pub async fn get(
     options: GetOptions,
 ) -> Result<(), ClientError> {
     let name = local_name(text, &remote.limits)?;
-    let local_shown = escape(local.as_bytes());
+    let local_shown = shown(local.as_bytes());
     let local = local_name(local, &remote.limits)?;
     let existing = match folder.open_file(&local) {
         Ok(open) => Some(open),
@@ -212,7 +212,7 @@ async fn refresh(
     open: OpenFile,
     x: &mut DownloadX,
 ) -> Result<(), ClientError> {
-    let shown = escape(x.name.as_bytes());
+    let shown = shown(x.name.as_bytes());
     let md5 = ferry_storage::md5_prefix(&open.file, open.size)
         .map_err(|e| ClientError::Local(format!("cannot read the local {shown}: {e}")))?;
     remote.detail(format!(
@@ -321,7 +321,7 @@ async fn download(
     force_resume: bool,
     x: &mut DownloadX,
 ) -> Result<(), ClientError> {
-    let text = escape(x.name.as_bytes());
+    let text = shown(x.name.as_bytes());
     let restart = |part: &mut Partial| {
         part.restart()
             .map_err(|e| ClientError::Local(format!("cannot restart {}: {e}", part.part_name())))
@@ -421,7 +421,7 @@ impl Handler<ClientSession> for StdoutX {
             ClientEvent::Refused => {
                 return Err(ClientError::Refused(format!(
                     "the server refused \"{}\": no such file, not a regular file, or 4 GiB or more",
-                    escape(self.name.as_bytes())
+                    shown(self.name.as_bytes())
                 )));
             }
             ClientEvent::AuthDenied => return Err(denied(&self.remote)),

@@ -1,9 +1,9 @@
 //! `ferry mget`: every file matching a mask, file by file.
 
-use ferry_core::{ClientEvent, ClientSession, Mask, Request, escape};
+use ferry_core::{ClientEvent, ClientSession, Mask, Request};
 use ferry_storage::{Folder, Partial};
 
-use super::{GetOptions, Pace, Remote, denied, exchange, get, store_error};
+use super::{GetOptions, Pace, Remote, denied, exchange, get, shown, store_error};
 use crate::drive::Handler;
 use crate::error::ClientError;
 use crate::progress::Progress;
@@ -135,7 +135,7 @@ pub async fn mget(
 ) -> Result<(), ClientError> {
     let mask = Mask::new(mask_text, &remote.limits)
         .map_err(|e| ClientError::Usage(format!("bad mask: {e}")))?;
-    let shown = escape(mask_text.as_bytes());
+    let shown = shown(mask_text.as_bytes());
     let held = folder.matching(mask.as_str()).map_err(|e| {
         ClientError::Local(format!(
             "cannot look for \"{shown}\" in the local folder: {e}"
@@ -180,11 +180,11 @@ async fn file_by_file(
     held: usize,
     options: GetOptions,
 ) -> Result<(), ClientError> {
-    let shown = escape(mask.as_str().as_bytes());
+    let mask_shown = shown(mask.as_str().as_bytes());
     let matches = ferry_storage::matching(super::list(remote).await?, mask.as_str())
         .map_err(|e| ClientError::Usage(format!("bad mask: {e}")))?;
     if matches.is_empty() {
-        return Err(no_match(&shown));
+        return Err(no_match(&mask_shown));
     }
     remote.say(format!(
         "{} match; {held} already here: checking each with the server",
@@ -196,7 +196,7 @@ async fn file_by_file(
         match get(remote, folder, &entry.name, &entry.name, options).await {
             Ok(()) => done += 1,
             Err(e) => {
-                remote.say(format!("{}: {e}; skipped", escape(entry.name.as_bytes())));
+                remote.say(format!("{}: {e}; skipped", shown(entry.name.as_bytes())));
                 first_failure.get_or_insert(e);
             }
         }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use async_io::Async;
 use ferry_core::{
-    ClientSession, Credentials, DecodeErrorKind, Limits, Name, Request, SessionError, escape,
+    ClientSession, Credentials, DecodeErrorKind, Limits, Name, Request, SessionError,
 };
 use ferry_storage::StoreError;
 
@@ -165,7 +165,7 @@ impl Remote {
 /// Checks the form of `HOST:PORT` before anything connects: a name or an
 /// IPv4 address and a port, or an IPv6 address in brackets and a port.
 pub fn check_address(addr: &str) -> Result<(), ClientError> {
-    let shown = escape(addr.as_bytes());
+    let shown = shown(addr.as_bytes());
     let usage = |why: String| Err(ClientError::Usage(why));
     let (host, port) = match addr.rsplit_once(':') {
         // "::1" or "fe80::1:20000": an IPv6 address needs brackets.
@@ -204,7 +204,7 @@ pub fn check_address(addr: &str) -> Result<(), ClientError> {
 async fn resolve(addr: &str) -> Result<Vec<SocketAddr>, ClientError> {
     check_address(addr)?;
     async_net::resolve(addr).await.map_err(|e| {
-        ClientError::Connect(format!("cannot resolve {}: {e}", escape(addr.as_bytes())))
+        ClientError::Connect(format!("cannot resolve {}: {e}", shown(addr.as_bytes())))
     })
 }
 
@@ -296,12 +296,22 @@ fn session_error(error: &SessionError) -> ClientError {
     }
 }
 
+/// Characters of a name shown in a message: longer ones are cut in the
+/// middle (`--json` output keeps them whole).
+const NAME_IN_MESSAGES: usize = 120;
+
+/// A name (or any peer's bytes) as messages show it: control characters
+/// escaped (`a\nb`), cut in the middle when long.
+pub fn shown(bytes: &[u8]) -> String {
+    ferry_core::escape_short(bytes, NAME_IN_MESSAGES)
+}
+
 /// Checks a name given on the command line or typed in the shell.
 pub fn local_name(text: &str, limits: &Limits) -> Result<Name, ClientError> {
     Name::parse(text.as_bytes(), limits).map_err(|e| {
         ClientError::Usage(format!(
             "\"{}\" cannot be used: {e} (names are relative to --dir, with '/' between folders)",
-            escape(text.as_bytes())
+            shown(text.as_bytes())
         ))
     })
 }
@@ -309,7 +319,7 @@ pub fn local_name(text: &str, limits: &Limits) -> Result<Name, ClientError> {
 fn store_error(what: &str, name: &str, e: StoreError) -> ClientError {
     ClientError::Local(format!(
         "cannot {what} \"{}\" in the local folder: {e}",
-        escape(name.as_bytes())
+        shown(name.as_bytes())
     ))
 }
 

@@ -1,9 +1,9 @@
 //! `ferry put`: one file of the local folder, sent with `sendfile`.
 
-use ferry_core::{ClientEvent, ClientSession, Request, escape};
+use ferry_core::{ClientEvent, ClientSession, Request};
 use ferry_storage::{Folder, OpenFile};
 
-use super::{Pace, Remote, denied, exchange, human, local_name, store_error};
+use super::{Pace, Remote, denied, exchange, human, local_name, shown, store_error};
 use crate::drive::{Body, Handler, misuse};
 use crate::error::ClientError;
 use crate::progress::Progress;
@@ -27,7 +27,7 @@ impl Handler<ClientSession> for UploadX {
         session: &mut ClientSession,
         event: ClientEvent,
     ) -> Result<(), ClientError> {
-        let shown = escape(self.name.as_bytes());
+        let shown = shown(self.name.as_bytes());
         match event {
             ClientEvent::UploadAccepted => {
                 self.progress.start(self.size.into(), 0);
@@ -99,15 +99,15 @@ pub async fn put(
         Some(true) => {
             remote.say(format!(
                 "sent {} as {} ({})",
-                escape(text.as_bytes()),
-                escape(target_text.as_bytes()),
+                shown(text.as_bytes()),
+                shown(target_text.as_bytes()),
                 human(size.into())
             ));
             Ok(())
         }
         Some(false) => Err(ClientError::Refused(format!(
             "the server could not store \"{}\" (too large for its disk, or a write error)",
-            escape(target_text.as_bytes())
+            shown(target_text.as_bytes())
         ))),
         None => Err(ClientError::Protocol(
             "the server did not say whether it stored the file".into(),

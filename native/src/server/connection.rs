@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_io::Timer;
 use ferry_core::{
-    ListEntry, Mask, Name, Refusal, ResumeAnswer, ServerEvent, ServerSession, Timestamp,
-    encode_listing, escape,
+    DecodeErrorKind, ListEntry, Mask, Name, Refusal, ResumeAnswer, ServerEvent, ServerSession,
+    SessionError, Timestamp, encode_listing, escape, foreign_protocol,
 };
 use ferry_storage::StoreError;
 use rustix::net::RecvFlags;
@@ -54,7 +54,12 @@ pub(super) async fn serve_connection<St: Store>(
             if let Ok(readable) = io.readable() {
                 let _ = until(Some(first_bytes_due), readable).await;
             }
-            0
+            // Read them here too: the log line names a stray protocol by
+            // its first bytes.
+            io.get_ref()
+                .ok()
+                .and_then(|s| rustix::net::recv(s, &mut first, RecvFlags::DONTWAIT).ok())
+                .map_or(0, |(n, _)| n)
         }
     };
     Box::pin(serve_exchange(io, &first[..got], peer, shared, clock)).await;
@@ -97,18 +102,22 @@ async fn serve_exchange<St: Store>(
     } else {
         conn.close(LINGER).await
     };
-    if log::log_enabled!(log::Level::Info) {
-        log_line(&session, &answers, failure, late as u64, clock);
+    if session.silent() {
+        // A health probe or a port scan: no reply, and not worth a line.
+        log::debug!("{peer} closed without sending a byte");
+    } else if log::log_enabled!(log::Level::Info) {
+        log_line(&session, &answers, failure, late as u64, clock, first);
     }
 }
 
-/// The one log line of a connection.
+/// The one log line of a connection, in words.
 fn log_line<St: Store>(
     session: &ServerSession,
     answers: &Answers<'_, St>,
     failure: Option<std::io::Error>,
     late: u64,
     clock: Clock,
+    first: &[u8],
 ) {
     let op = session.op().map_or("-", |op| op.as_str());
     let name = answers
@@ -120,8 +129,29 @@ fn log_line<St: Store>(
         .user()
         .map(|u| format!(" user={u}"))
         .unwrap_or_default();
+    let cut_upload = match answers.upload_size {
+        Some(size) if answers.bytes < u64::from(size) => Some(format!(
+            "client closed the connection during the upload (after {} of {size} bytes)",
+            answers.bytes
+        )),
+        _ => None,
+    };
     let outcome = match (failure, session.error(), session.refusal()) {
+        (Some(e), _, _) if cut_upload.is_some() && gone(&e) => cut_upload.unwrap_or_default(),
         (Some(e), _, _) => format!("failed: {e}"),
+        (None, Some(SessionError::Peer(e)), _) => match (&cut_upload, &e.kind) {
+            (Some(cut), DecodeErrorKind::Truncated) => cut.clone(),
+            (None, DecodeErrorKind::Truncated) => format!(
+                "client closed the connection in the middle of its request (after {} bytes)",
+                e.offset
+            ),
+            _ => match foreign_protocol(first) {
+                Some(other) => format!(
+                    "looks like {other}: this port speaks ferry's protocol, answered status 1"
+                ),
+                None => format!("client broke the protocol {e}"),
+            },
+        },
         (None, Some(e), _) => format!("error: {e}"),
         // The store's own refusals were described when they were made.
         (None, None, Some(Refusal::Store | Refusal::LoginDenied | Refusal::NotStored))
@@ -145,6 +175,15 @@ fn log_line<St: Store>(
     );
 }
 
+/// Whether an I/O error means the peer went away.
+fn gone(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::ConnectionReset | K::BrokenPipe | K::UnexpectedEof | K::ConnectionAborted
+    )
+}
+
 /// Answers one connection's events from the store, and keeps what its log
 /// line will say.
 struct Answers<'a, St: Store> {
@@ -157,6 +196,8 @@ struct Answers<'a, St: Store> {
     body: Option<Body>,
     upload: Option<St::Sink>,
     upload_failed: Option<String>,
+    /// The size the client announced for its upload.
+    upload_size: Option<u32>,
     /// Op 50 matches not yet given.
     entries: VecDeque<ListEntry>,
     bytes: u64,
@@ -231,6 +272,7 @@ impl<'a, St: Store> Answers<'a, St> {
             body: None,
             upload: None,
             upload_failed: None,
+            upload_size: None,
             entries: VecDeque::new(),
             bytes: 0,
             outcome: String::new(),
@@ -302,6 +344,7 @@ impl<'a, St: Store> Answers<'a, St> {
     }
 
     fn upload_size(&mut self, s: &mut ServerSession, size: u32) {
+        self.upload_size = Some(size);
         let room = self
             .upload
             .as_ref()

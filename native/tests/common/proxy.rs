@@ -129,10 +129,11 @@ fn pump(mut from: TcpStream, mut to: TcpStream, s: &Shared, down: bool) {
             Ok(n) => n,
         };
         // Counted before it is passed on, so a reader who got the bytes
-        // always sees them counted.
+        // always sees them counted; taken back if they could not be.
         let counter = if down { &s.down } else { &s.up };
         counter.fetch_add(n as u64, Ordering::SeqCst);
         if to.write_all(&buf[..n]).is_err() {
+            counter.fetch_sub(n as u64, Ordering::SeqCst);
             break;
         }
         let rate = s.rate.load(Ordering::SeqCst);
