@@ -98,6 +98,14 @@ pub enum Command {
         #[arg(long)]
         pt: bool,
     },
+    /// Print a completion script for a shell, e.g. `ferry completions bash >
+    /// ~/.local/share/bash-completion/completions/ferry`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `ferry man | man -l -`.
+    Man,
     /// The interactive client: LIST, DOWNLOAD, UPLOAD, RESUME, MGET, LOGIN, HELP, QUIT.
     Shell {
         #[command(flatten)]

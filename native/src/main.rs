@@ -23,7 +23,7 @@ mod users;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use ferry_core::{Credentials, Limits};
 use ferry_storage::Folder;
 
@@ -46,6 +46,14 @@ fn main() -> ExitCode {
             Err(e) => Err((2, format!("{e:#}"))),
         },
         Command::User(command) => users::run(command).map_err(|e| (1, format!("{e:#}"))),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "ferry", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map_err(|e| (1, format!("cannot write the manual page: {e}"))),
         client_command => run_client(client_command).map_err(|e| (e.exit_code(), e.to_string())),
     };
     match result {
@@ -236,7 +244,11 @@ fn run_client(command: Command) -> Result<(), ClientError> {
             ports,
             pt,
         } => decode::run(&file, json, &ports, pt),
-        Command::Serve(_) | Command::Cache(_) | Command::User(_) => {
+        Command::Serve(_)
+        | Command::Cache(_)
+        | Command::User(_)
+        | Command::Completions { .. }
+        | Command::Man => {
             unreachable!("dispatched in main")
         }
     }

@@ -373,3 +373,32 @@ fn a_root_that_is_a_file_and_a_missing_root_for_user_list_are_clear_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn completions_and_the_manual_come_from_the_same_definitions() {
+    let tmp = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = ferry(&["completions", shell], tmp.path());
+        assert_eq!(code, 0, "{shell}: {err}");
+        for word in ["serve", "cache", "mget", "limit-rate", "no-clobber"] {
+            assert!(out.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    // The bash script is valid bash.
+    let (_, script, _) = ferry(&["completions", "bash"], tmp.path());
+    std::fs::write(tmp.path().join("ferry.bash"), script).unwrap();
+    let checked = Command::new("bash")
+        .args(["-n", "ferry.bash"])
+        .current_dir(tmp.path())
+        .status()
+        .unwrap();
+    assert!(checked.success());
+    let (code, man, _) = ferry(&["man"], tmp.path());
+    assert_eq!(code, 0);
+    assert!(man.contains(".TH ferry 1"), "{man}");
+    for word in ["serve", "cache", "completions", "Exit codes"] {
+        assert!(man.contains(word), "the manual lacks {word}");
+    }
+    let (code, _, err) = ferry(&["completions", "tcsh"], tmp.path());
+    assert_eq!(code, 2, "{err}");
+}
