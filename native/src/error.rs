@@ -20,6 +20,8 @@ pub enum ClientError {
     Local(String),
     /// The server broke the protocol or the connection broke mid-answer (exit 8).
     Protocol(String),
+    /// Ctrl-C cancelled the transfer (exit 130, as shells report SIGINT).
+    Interrupted(String),
 }
 
 impl ClientError {
@@ -33,6 +35,7 @@ impl ClientError {
             ClientError::AuthDenied(_) => 6,
             ClientError::Local(_) => 7,
             ClientError::Protocol(_) => 8,
+            ClientError::Interrupted(_) => 130,
         }
     }
 }
@@ -45,7 +48,8 @@ impl fmt::Display for ClientError {
         | ClientError::Refused(m)
         | ClientError::AuthDenied(m)
         | ClientError::Local(m)
-        | ClientError::Protocol(m)) = self;
+        | ClientError::Protocol(m)
+        | ClientError::Interrupted(m)) = self;
         f.write_str(m)
     }
 }
@@ -64,5 +68,6 @@ Exit codes:
   6  login denied
   7  a local file could not be read or written
   8  the server broke the protocol, or the connection broke mid-transfer
+  130  interrupted (Ctrl-C); serve and cache: a second Ctrl-C during --grace
 
 Logging: set RUST_LOG (error, warn, info, debug, trace); the default is info.";

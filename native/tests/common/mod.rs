@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub mod proxy;
+pub mod pty;
 
 use ferry_core::{
     ClientEvent, ClientSession, Credentials, Limits, Mask, Name, Output, Request, SessionError,

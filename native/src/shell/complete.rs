@@ -1,0 +1,122 @@
+//! Tab completion for the shell: command names, the server's file names
+//! for downloads (its listing, fetched once and again after an upload or a
+//! login), local names for uploads and folders for LCD.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use rustyline::completion::{Completer, Pair};
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::validate::Validator;
+use rustyline::{Context, Helper};
+
+use super::words::quote;
+use super::{COMMANDS, Command};
+use crate::client::{self, Remote};
+
+/// What completion needs to know, shared with the shell's loop.
+#[derive(Debug)]
+pub struct Known {
+    /// The server, as the next command will reach it (after any LOGIN).
+    pub remote: Remote,
+    /// The local folder (LCD changes it).
+    pub dir: PathBuf,
+    /// The server's names, once listed; `None` to list again.
+    pub names: Option<Vec<String>>,
+}
+
+/// The rustyline helper: completion only.
+#[derive(Debug)]
+pub struct ShellHelper(pub Rc<RefCell<Known>>);
+
+impl Completer for ShellHelper {
+    type Candidate = Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let before = &line[..pos];
+        let start = before.rfind(char::is_whitespace).map_or(0, |i| {
+            i + before[i..].chars().next().map_or(1, char::len_utf8)
+        });
+        let typed = before[start..].trim_start_matches(['\'', '"']);
+        let first = before[..start].split_whitespace().next();
+        let choices: Vec<String> = match first {
+            None => {
+                let upper = !typed.chars().any(|c| c.is_ascii_lowercase());
+                COMMANDS
+                    .iter()
+                    .filter(|(word, _)| word.starts_with(&typed.to_ascii_uppercase()))
+                    .map(|(word, _)| {
+                        if upper && !typed.is_empty() {
+                            word.to_string()
+                        } else {
+                            word.to_ascii_lowercase()
+                        }
+                    })
+                    .collect()
+            }
+            Some(command) => match Command::parse(command) {
+                Some(Command::Download | Command::Resume | Command::Mget) => self.remote_names(),
+                Some(Command::Upload) => self.local(false),
+                Some(Command::Lcd) => self.local(true),
+                _ => Vec::new(),
+            },
+        };
+        let candidates = choices
+            .into_iter()
+            .filter(|name| name.starts_with(typed))
+            // A blank after a whole word, as shells complete.
+            .map(|name| Pair {
+                replacement: format!("{} ", quote(&name)),
+                display: name,
+            })
+            .collect();
+        Ok((start, candidates))
+    }
+}
+
+impl ShellHelper {
+    fn remote_names(&self) -> Vec<String> {
+        let mut known = self.0.borrow_mut();
+        if known.names.is_none() {
+            let listed = smol::block_on(client::list(&known.remote)).ok();
+            known.names = listed.map(|entries| entries.into_iter().map(|e| e.name).collect());
+        }
+        known.names.clone().unwrap_or_default()
+    }
+
+    /// Names in the local folder (and below, for files), or its folders.
+    fn local(&self, folders: bool) -> Vec<String> {
+        let dir = self.0.borrow().dir.clone();
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter(|e| {
+                e.file_type()
+                    .is_ok_and(|t| t.is_dir() == folders || !folders)
+            })
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !n.ends_with(ferry_storage::PART_SUFFIX))
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Hinter for ShellHelper {
+    type Hint = String;
+}
+
+impl Highlighter for ShellHelper {}
+
+impl Validator for ShellHelper {}
+
+impl Helper for ShellHelper {}
