@@ -66,7 +66,7 @@ run ls "$A"
 run get "$A" hello.txt
 run get "$A" docs/numbers.txt
 run put "$A" upload.txt
-run mget "$A" 'docs/*.txt' --dir all-docs   # an empty folder: one op 50 streams them
+run mget "$A" 'docs/*.txt' --dir all-docs   # LIST, then one op 50 streams the matches into an empty folder
 run get "$A" missing.txt
 FERRY_PASSWORD=secret run get "$A" notes.txt --user alice
 FERRY_PASSWORD=wrong run ls "$A" --user alice

@@ -213,8 +213,11 @@ pub fn escape(bytes: &[u8]) -> String {
 pub fn escape_short(bytes: &[u8], max: usize) -> String {
     let full = escape(bytes);
     let count = full.chars().count();
-    if count <= max || max < 5 {
+    if count <= max {
         return full;
+    }
+    if max < 5 {
+        return full.chars().take(max).collect();
     }
     let tail = (max - 1) / 3;
     let head = max - 1 - tail;

@@ -110,6 +110,8 @@ pub struct Conn {
     start: usize,
     end: usize,
     out: Vec<u8>,
+    /// Most bytes one read takes (a paced client reads little and often).
+    read_cap: usize,
 }
 
 impl Conn {
@@ -121,7 +123,15 @@ impl Conn {
             start: 0,
             end: 0,
             out: Vec::new(),
+            read_cap: usize::MAX,
         }
+    }
+
+    /// Reads at most `bytes` at a time: a client that paces what it takes
+    /// (`--limit-rate`) then reads often enough for the peer to see
+    /// progress, instead of a large read followed by a long pause.
+    pub fn cap_reads(&mut self, bytes: usize) {
+        self.read_cap = bytes.max(1);
     }
 
     /// Makes `bytes` (read elsewhere) the first pending bytes.
@@ -213,7 +223,8 @@ impl Conn {
                 self.start = 0;
             }
         }
-        let buf = &mut self.buf[self.end..];
+        let room = (self.buf.len() - self.end).min(self.read_cap);
+        let buf = &mut self.buf[self.end..self.end + room];
         let n = self
             .io
             .read_with(|mut s| std::io::Read::read(&mut s, buf))

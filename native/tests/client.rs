@@ -290,17 +290,38 @@ fn a_corrupt_part_is_restarted_from_zero() {
 /// A test server that answers one connection with `reply` after reading
 /// `request_len` bytes, then closes.
 fn scripted(request_len: usize, reply: Vec<u8>) -> (String, std::thread::JoinHandle<Vec<u8>>) {
+    scripted_many(vec![(request_len, reply)])
+}
+
+/// A server that answers successive connections with scripted replies
+/// (each after reading its request's length); returns the last request.
+fn scripted_many(script: Vec<(usize, Vec<u8>)>) -> (String, std::thread::JoinHandle<Vec<u8>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let handle = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let mut request = vec![0; request_len];
-        let _ = stream.read_exact(&mut request);
-        let _ = stream.write_all(&reply);
-        std::thread::sleep(Duration::from_millis(100));
+        let mut request = Vec::new();
+        // Bounded: a client that stops early must not hang the test.
+        listener.set_nonblocking(true).unwrap();
+        for (request_len, reply) in script {
+            let started = std::time::Instant::now();
+            let mut stream = loop {
+                match listener.accept() {
+                    Ok((stream, _)) => break stream,
+                    Err(_) if started.elapsed() < Duration::from_secs(10) => {
+                        std::thread::sleep(Duration::from_millis(10))
+                    }
+                    Err(e) => panic!("the client never made its next connection: {e}"),
+                }
+            };
+            stream.set_nonblocking(false).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            request = vec![0; request_len];
+            let _ = stream.read_exact(&mut request);
+            let _ = stream.write_all(&reply);
+            std::thread::sleep(Duration::from_millis(100));
+        }
         request
     });
     (addr, handle)
@@ -373,7 +394,12 @@ fn a_hostile_mget_server_cannot_write_outside_the_folder() {
     cut.extend([b'c'; 10]);
     reply.extend(cut);
     let before = snapshot(top.path());
-    let (addr, handle) = scripted(1 + 4 + 1, reply);
+    // mget lists first (a harmless listing), then streams with op 50.
+    let json = br#"[{"nome":"good.txt","tamanho":"4"}]"#;
+    let mut listing = vec![0];
+    listing.extend((json.len() as u32).to_be_bytes());
+    listing.extend(json);
+    let (addr, handle) = scripted_many(vec![(1, listing), (1 + 4 + 1, reply)]);
     let out = ferry(&dir, &["mget", &addr, "*"]);
     handle.join().unwrap();
     let err = stderr(&out);

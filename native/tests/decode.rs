@@ -61,7 +61,7 @@ fn real_captures_decode_message_by_message() {
 
     let tour = decode(&dir.path().join("tour.pcap"), port);
     let conns = tour["connections"].as_array().unwrap();
-    assert_eq!(conns.len(), 8, "{tour:#}");
+    assert_eq!(conns.len(), 9, "{tour:#}");
     let ops: Vec<&str> = conns
         .iter()
         .map(|c| c["messages"][0]["op"].as_str().unwrap_or("-"))
@@ -69,7 +69,7 @@ fn real_captures_decode_message_by_message() {
     assert_eq!(
         ops,
         [
-            "LIST", "DOWNLOAD", "DOWNLOAD", "UPLOAD", "MGET", "DOWNLOAD", "AUTH", "AUTH"
+            "LIST", "DOWNLOAD", "DOWNLOAD", "UPLOAD", "LIST", "MGET", "DOWNLOAD", "AUTH", "AUTH"
         ]
     );
     for c in conns {
@@ -80,7 +80,7 @@ fn real_captures_decode_message_by_message() {
     assert_eq!(first[0]["fields"][2]["value"], "\"hello.txt\"");
     assert_eq!(first[1]["fields"][0]["value"], "0");
     assert_eq!(
-        conns[5]["messages"][1]["fields"][0]["value"], "1",
+        conns[6]["messages"][1]["fields"][0]["value"], "1",
         "missing.txt: status 1"
     );
     // Every payload's MD5 is the MD5 of the file sent.
@@ -103,7 +103,7 @@ fn real_captures_decode_message_by_message() {
     assert_eq!(payload_md5s, expected);
     // The password in the clear is pointed out.
     assert!(
-        conns[6]["anomalies"]
+        conns[7]["anomalies"]
             .as_array()
             .unwrap()
             .iter()

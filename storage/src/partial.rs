@@ -51,6 +51,8 @@ pub fn part_name(target: &str) -> String {
 /// A partial download.
 #[derive(Debug)]
 pub struct Partial {
+    /// Set once the partial file was renamed, removed or deliberately kept.
+    settled: bool,
     dir: OwnedFd,
     /// The partial file's name in `dir`.
     part: String,
@@ -81,6 +83,7 @@ impl Partial {
             .map_err(|e| StoreError::Io(e.into()))?
             .st_size as u64;
         Ok(Partial {
+            settled: false,
             dir,
             part,
             shown,
@@ -141,7 +144,8 @@ impl Partial {
 
     /// Gives up for now: a partial file holding bytes stays for the next
     /// attempt to resume; an empty one is removed.
-    pub fn abandon(self) -> std::io::Result<()> {
+    pub fn abandon(mut self) -> std::io::Result<()> {
+        self.settled = true;
         if self.len == 0 {
             rustix::fs::unlinkat(&self.dir, self.part.as_str(), AtFlags::empty())?;
         }
@@ -150,13 +154,15 @@ impl Partial {
 
     /// Removes the partial file, whatever it holds (a copy made for a check
     /// that found nothing to add).
-    pub fn discard(self) -> std::io::Result<()> {
+    pub fn discard(mut self) -> std::io::Result<()> {
+        self.settled = true;
         rustix::fs::unlinkat(&self.dir, self.part.as_str(), AtFlags::empty())?;
         Ok(())
     }
 
     /// Flushes the data and renames the partial file over the target.
-    pub fn commit(self) -> std::io::Result<()> {
+    pub fn commit(mut self) -> std::io::Result<()> {
+        self.settled = true;
         self.file.sync_all()?;
         rustix::fs::renameat(
             &self.dir,
@@ -166,6 +172,17 @@ impl Partial {
         )?;
         rustix::fs::fsync(&self.dir)?;
         Ok(())
+    }
+}
+
+impl Drop for Partial {
+    /// Dropped unsettled (a download cancelled, a check that failed before
+    /// any byte came): bytes held stay for the next attempt, an empty
+    /// partial file goes.
+    fn drop(&mut self) {
+        if !self.settled && self.len == 0 {
+            let _ = rustix::fs::unlinkat(&self.dir, self.part.as_str(), AtFlags::empty());
+        }
     }
 }
 
@@ -252,14 +269,10 @@ fn holder(st: &Stat) -> String {
     if command.is_empty() {
         format!("process {pid}")
     } else {
-        format!("process {pid} ({})", shorten(&command, 120))
-    }
-}
-
-/// `text` cut to at most `max` characters, with "…" when cut.
-fn shorten(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_owned(),
+        // Another program's command line: escaped before any terminal sees it.
+        format!(
+            "process {pid} ({})",
+            ferry_core::escape_short(command.as_bytes(), 120)
+        )
     }
 }

@@ -176,9 +176,17 @@ pub async fn get(
         None => Err(ClientError::Protocol("the server announced no file".into())),
     });
     let result = match result {
-        Ok(()) if options.verify => verify(remote, name, &x.part).await,
+        Ok(()) if options.verify => {
+            let verified = verify(remote, name, &x.part).await;
+            if matches!(verified, Err(ClientError::Protocol(_))) {
+                // Bytes the server just disowned are not worth resuming.
+                let _ = x.part.restart();
+            }
+            verified
+        }
         other => other,
     };
+    let got = x.part.len();
     if let Err(e) = result {
         // Bytes already held stay in the partial file for the next attempt.
         if got > 0 {

@@ -123,10 +123,11 @@ impl Handler<ClientSession> for MGetX<'_> {
     }
 }
 
-/// `ferry mget`: every file matching the mask. When the folder already
-/// holds some of the matches, each match is checked (or resumed) with op 40
-/// like a `get`, instead of streaming everything again; otherwise one op 50
-/// streams them all.
+/// `ferry mget`: every file matching the mask. It lists the server and
+/// matches the mask as the server does; when the folder already holds some
+/// of the matches (or with `--verify`), each match is checked, resumed or
+/// fetched with op 40 like a `get`, instead of streaming everything again;
+/// otherwise one op 50 streams them all.
 pub async fn mget(
     remote: &Remote,
     folder: &Folder,
@@ -135,14 +136,18 @@ pub async fn mget(
 ) -> Result<(), ClientError> {
     let mask = Mask::new(mask_text, &remote.limits)
         .map_err(|e| ClientError::Usage(format!("bad mask: {e}")))?;
-    let shown = shown(mask_text.as_bytes());
-    let held = folder.matching(mask.as_str()).map_err(|e| {
-        ClientError::Local(format!(
-            "cannot look for \"{shown}\" in the local folder: {e}"
-        ))
-    })?;
-    if !held.is_empty() {
-        return file_by_file(remote, folder, &mask, held.len(), options).await;
+    let mask_shown = shown(mask_text.as_bytes());
+    let matches = ferry_storage::matching(super::list(remote).await?, mask.as_str())
+        .map_err(|e| ClientError::Usage(format!("bad mask: {e}")))?;
+    if matches.is_empty() {
+        return Err(no_match(&mask_shown));
+    }
+    let held = matches
+        .iter()
+        .filter(|e| held_here(folder, &e.name, &remote.limits))
+        .count();
+    if held > 0 || options.verify {
+        return file_by_file(remote, folder, &matches, held, options).await;
     }
     let mut x = MGetX {
         remote: remote.clone(),
@@ -158,7 +163,7 @@ pub async fn mget(
     };
     exchange(remote, Request::MGet { mask }, &mut x).await?;
     if x.count == 0 {
-        return Err(no_match(&shown));
+        return Err(no_match(&mask_shown));
     }
     remote.say(format!(
         "received {} of {}",
@@ -171,28 +176,39 @@ pub async fn mget(
     }
 }
 
-/// Lists the server, matches the mask as the server does, and gets each
-/// match on its own: files already here are checked, parts resumed.
+/// Whether the folder holds `name`, whole or partly downloaded.
+fn held_here(folder: &Folder, name: &str, limits: &ferry_core::Limits) -> bool {
+    let Ok(name) = ferry_core::Name::parse(name.as_bytes(), limits) else {
+        return false;
+    };
+    let (dir, file) = name
+        .as_str()
+        .rsplit_once('/')
+        .unwrap_or(("", name.as_str()));
+    folder.open_file(&name).is_ok()
+        || folder
+            .path()
+            .join(dir)
+            .join(ferry_storage::part_name(file))
+            .exists()
+}
+
+/// Gets each match on its own: files already here are checked, parts
+/// resumed, the others fetched.
 async fn file_by_file(
     remote: &Remote,
     folder: &Folder,
-    mask: &Mask,
+    matches: &[ferry_core::ListEntry],
     held: usize,
     options: GetOptions,
 ) -> Result<(), ClientError> {
-    let mask_shown = shown(mask.as_str().as_bytes());
-    let matches = ferry_storage::matching(super::list(remote).await?, mask.as_str())
-        .map_err(|e| ClientError::Usage(format!("bad mask: {e}")))?;
-    if matches.is_empty() {
-        return Err(no_match(&mask_shown));
-    }
     remote.say(format!(
         "{} match; {held} already here: checking each with the server",
         files(matches.len() as u64)
     ));
     let mut first_failure = None;
     let mut done = 0;
-    for entry in &matches {
+    for entry in matches {
         match get(remote, folder, &entry.name, &entry.name, options).await {
             Ok(()) => done += 1,
             Err(e) => {

@@ -243,6 +243,10 @@ pub async fn exchange<X: Handler<ClientSession, Error = ClientError>>(
     let io = Arc::try_unwrap(io)
         .map_err(|_| ClientError::Connect("the new connection is shared".into()))?;
     let mut conn = Conn::new(Socket::registered(io));
+    if let Some(rate) = remote.limit_rate {
+        // A tenth of a second of bytes per read: pauses stay short.
+        conn.cap_reads((rate / 10).clamp(1024, 256 * 1024) as usize);
+    }
     let clock = Clock::start();
     let mut session = ClientSession::new(
         remote.limits.clone(),

@@ -103,13 +103,16 @@ impl<St: Store> Front<St> {
         stop: &Receiver<()>,
         local: &smol::LocalExecutor<'_>,
     ) {
+        // Which listener is looked at first, in turn: no address starves.
+        let mut turn = 0usize;
         loop {
             // The stop first: a stream of new clients must not hide it.
             let stopped = async {
                 let _ = stop.recv().await;
                 None
             };
-            let accepted = future::or(stopped, async { Some(accept(listeners).await) }).await;
+            let accepted =
+                future::or(stopped, async { Some(accept(listeners, &mut turn).await) }).await;
             let (stream, peer) = match accepted {
                 None => break,
                 Some(Ok(pair)) => pair,
@@ -191,18 +194,24 @@ async fn drain(active: &AtomicUsize, grace: Duration, report: bool) {
 
 /// Accepts a connection already non-blocking (no `FIONBIO` round trip). It
 /// joins the reactor only if it ever has to wait (see `crate::conn::Socket`).
-/// Accepts the next connection on any of the listeners.
+/// Accepts the next connection on any of the listeners, starting with the
+/// one after the last that gave one.
 async fn accept(
     listeners: &[Async<std::net::TcpListener>],
+    turn: &mut usize,
 ) -> std::io::Result<(std::net::TcpStream, SocketAddr)> {
+    use rustix::io::Errno;
     let flags = rustix::net::SocketFlags::NONBLOCK | rustix::net::SocketFlags::CLOEXEC;
     let (fd, addr) = loop {
         // Whatever is already waiting, on any listener, first.
         let mut ready = None;
-        for listener in listeners {
-            match rustix::net::acceptfrom_with(listener.get_ref(), flags) {
-                Err(rustix::io::Errno::AGAIN) => {}
+        for k in 0..listeners.len() {
+            let i = (*turn + k) % listeners.len();
+            match rustix::net::acceptfrom_with(listeners[i].get_ref(), flags) {
+                // Nothing there, or a client gone before we took it.
+                Err(Errno::AGAIN | Errno::CONNABORTED | Errno::PROTO | Errno::INTR) => {}
                 result => {
+                    *turn = i + 1;
                     ready = Some(result.map_err(std::io::Error::from));
                     break;
                 }

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 
+use ferry_core::Name;
 use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
@@ -15,6 +16,9 @@ use rustyline::{Context, Helper};
 use super::words::quote;
 use super::{COMMANDS, Command};
 use crate::client::{self, Remote};
+
+/// How long Tab waits for the server's listing.
+const COMPLETION_TIMEOUT_US: u64 = 2_000_000;
 
 /// What completion needs to know, shared with the shell's loop.
 #[derive(Debug)]
@@ -85,8 +89,20 @@ impl ShellHelper {
     fn remote_names(&self) -> Vec<String> {
         let mut known = self.0.borrow_mut();
         if known.names.is_none() {
-            let listed = smol::block_on(client::list(&known.remote)).ok();
-            known.names = listed.map(|entries| entries.into_iter().map(|e| e.name).collect());
+            // The terminal is in raw mode (Ctrl-C is a key): ask briefly,
+            // and after a failure do not ask again before the next command.
+            let mut quick = known.remote.clone();
+            quick.limits.timeout_us = quick.limits.timeout_us.min(COMPLETION_TIMEOUT_US);
+            let listed = smol::block_on(client::list(&quick)).unwrap_or_default();
+            // Only names that obey the protocol's rules (no control or
+            // bidi characters) are shown on the terminal.
+            let limits = &known.remote.limits;
+            let names = listed
+                .into_iter()
+                .filter(|e| Name::parse(e.name.as_bytes(), limits).is_ok())
+                .map(|e| e.name)
+                .collect();
+            known.names = Some(names);
         }
         known.names.clone().unwrap_or_default()
     }

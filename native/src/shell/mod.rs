@@ -151,7 +151,10 @@ pub fn run(remote: Remote, folder: Folder) -> Result<(), ClientError> {
             let _ = editor.add_history_entry(line.trim());
             let _ = editor.append_history(path);
         }
-        match shell.line(&line, &mut signals) {
+        let result = shell.line(&line, &mut signals);
+        // The server may have changed: Tab lists it again when needed.
+        known.borrow_mut().names = None;
+        match result {
             Ok(Flow::Go) => {}
             Ok(Flow::Quit) => break,
             Err(e) => {
@@ -247,7 +250,7 @@ impl Shell {
             }
             Command::Login => {
                 needs("a user name")?;
-                self.login(&args[0])?;
+                self.login(&args[0], signals)?;
             }
             Command::Logout => {
                 let mut known = self.known.borrow_mut();
@@ -286,13 +289,22 @@ impl Shell {
         first.map_or(Ok(()), Err)
     }
 
-    fn login(&mut self, user: &str) -> Result<(), ClientError> {
+    fn login(&mut self, user: &str, signals: &mut Signals) -> Result<(), ClientError> {
+        drain(signals);
         let pass = password(user)?;
+        // A Ctrl-C during the password prompt (a signal there) cancels.
+        if smol::block_on(future::poll_once(signals.next())).is_some() {
+            return Err(interrupted("LOGIN cancelled (Ctrl-C)"));
+        }
         let credentials = Credentials::new(user, &pass, &Limits::default())
             .map_err(|e| ClientError::Usage(format!("cannot log in as that user: {e}")))?;
         let mut trial = self.known.borrow().remote.clone();
         trial.auth = Some(credentials);
-        let entries = smol::block_on(client::list(&trial))?;
+        let mut entries = Vec::new();
+        cancellable(signals, async {
+            entries = client::list(&trial).await?;
+            Ok(())
+        })?;
         println!("logged in as {user}: {}", files_in_private(entries.len()));
         let mut known = self.known.borrow_mut();
         known.remote = trial;
@@ -319,14 +331,22 @@ fn cancellable(
     signals: &mut Signals,
     transfer: impl Future<Output = Result<(), ClientError>>,
 ) -> Result<(), ClientError> {
-    // A Ctrl-C from before this transfer does not cancel it.
-    while smol::block_on(future::poll_once(signals.next())).is_some() {}
+    drain(signals);
     smol::block_on(future::or(transfer, async {
         signals.next().await;
-        Err(ClientError::Interrupted(
-            "cancelled (Ctrl-C); a partial download is kept: the same command resumes it".into(),
+        Err(interrupted(
+            "cancelled (Ctrl-C); a partial download is kept: the same command resumes it",
         ))
     }))
+}
+
+/// Forgets a Ctrl-C from before: it does not cancel what comes next.
+fn drain(signals: &mut Signals) {
+    while smol::block_on(future::poll_once(signals.next())).is_some() {}
+}
+
+fn interrupted(what: &str) -> ClientError {
+    ClientError::Interrupted(what.to_owned())
 }
 
 fn print_help() {
