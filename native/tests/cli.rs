@@ -402,3 +402,30 @@ fn completions_and_the_manual_come_from_the_same_definitions() {
     let (code, _, err) = ferry(&["completions", "tcsh"], tmp.path());
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn a_second_server_on_the_same_root_refuses_before_touching_anything() {
+    let server = Server::start(&[], |_| {});
+    // An upload in flight of the first server, as a second one would see it.
+    let temp = server.public().join(".ferry-upload-1-1");
+    std::fs::write(&temp, b"in flight").unwrap();
+    let root = server.root();
+    // The same port, as an operator would start it: without the root lock
+    // it removed the "unfinished upload" first, then failed on the port.
+    let port = server.addr.port().to_string();
+    let (code, _, err) = ferry(
+        &["serve", &port, "--root", root.to_str().unwrap()],
+        server.tmp.path(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("another ferry serve uses this root"), "{err}");
+    assert!(
+        err.contains(&format!("process {}", server.child.id())),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&temp).unwrap(),
+        b"in flight",
+        "nothing was removed"
+    );
+}

@@ -27,12 +27,15 @@ use md5::{Digest, Md5};
 use rustix::fs::{Mode, OFlags};
 
 use crate::digest::hex;
+use crate::error::StoreError;
+use crate::lock::FolderLock;
 use crate::open_file::OpenFile;
 
 const ENTRIES: &str = "entries";
 const PREFIXES: &str = "prefixes";
 const FILLS: &str = "fills";
 const META_MAGIC: &str = "ferry-cache 1";
+const LOCK: &str = "lock";
 
 /// A complete copy found in the cache.
 #[derive(Debug)]
@@ -100,13 +103,17 @@ pub struct CacheFolder {
     root: PathBuf,
     max_size: u64,
     index: Mutex<Index>,
+    _lock: FolderLock,
 }
 
 impl CacheFolder {
     /// Opens (creating) the cache folder `root`, keeping at most `max_size`
     /// bytes of entries and prefixes: finds the complete entries and
     /// prefixes again, and removes unfinished fills and anything damaged.
-    pub fn open(root: &Path, max_size: u64) -> io::Result<CacheFolder> {
+    pub fn open(root: &Path, max_size: u64) -> Result<CacheFolder, StoreError> {
+        std::fs::create_dir_all(root)?;
+        // One cache per folder: another would remove this one's fills.
+        let lock = FolderLock::take(root, LOCK)?;
         for sub in [ENTRIES, PREFIXES, FILLS] {
             std::fs::create_dir_all(root.join(sub))?;
         }
@@ -171,6 +178,7 @@ impl CacheFolder {
             root: root.to_owned(),
             max_size,
             index: Mutex::new(index),
+            _lock: lock,
         };
         cache.evict_to(cache.max_size, None);
         Ok(cache)

@@ -19,8 +19,9 @@ pub enum StoreError {
     /// The mask does not compile as a glob.
     #[error("bad mask: {0}")]
     BadMask(String),
-    /// Another download holds the partial file.
-    #[error("{file} is in use by {holder}, which is downloading into it")]
+    /// Another process holds the lock (a download's partial file, a served
+    /// root, a cache folder).
+    #[error("{file} is in use by {holder}")]
     Busy {
         /// The partial file, relative to its folder.
         file: String,

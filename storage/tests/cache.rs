@@ -166,3 +166,17 @@ fn damaged_folders_are_removed_at_startup() {
     assert_eq!(fs::read_dir(tmp.path().join("fills")).unwrap().count(), 0);
     assert_eq!(fs::read_dir(tmp.path().join("entries")).unwrap().count(), 2);
 }
+
+#[test]
+fn one_cache_folder_serves_one_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = CacheFolder::open(tmp.path(), 1 << 20).unwrap();
+    match CacheFolder::open(tmp.path(), 1 << 20) {
+        Err(ferry_storage::StoreError::Busy { holder, .. }) => {
+            assert!(holder.contains(&std::process::id().to_string()), "{holder}");
+        }
+        other => panic!("a second cache on the same folder: {other:?}"),
+    }
+    drop(first);
+    CacheFolder::open(tmp.path(), 1 << 20).unwrap();
+}

@@ -136,7 +136,7 @@ pub async fn get(
     }
     let part = folder.partial(&local).map_err(|e| match e {
         busy @ StoreError::Busy { .. } => ClientError::Local(format!(
-            "{busy}; wait for that download to finish (or stop it), then run this command again"
+            "{busy}, which is downloading into it; wait for that download to finish (or stop it), then run this command again"
         )),
         e => store_error("write", local.as_str(), e),
     })?;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ferry_core::{Limits, ListEntry, Mask, Name};
-use ferry_storage::{DigestCache, Folder, StoreError, Upload};
+use ferry_storage::{DigestCache, Folder, FolderLock, StoreError, Upload};
 use smol::lock::Semaphore;
 
 use super::{Note, Sink, Store};
@@ -16,6 +16,8 @@ use crate::drive::Body;
 
 /// Password checks and digests that may run at once: both are heavy.
 const HEAVY_JOBS: usize = 2;
+/// The lock file in the root (the reserved prefix: never served).
+const ROOT_LOCK: &str = ".ferry-serve.lock";
 /// Prefix digests remembered.
 const DIGESTS: usize = 4096;
 
@@ -27,6 +29,8 @@ pub struct FolderStore {
     users: PathBuf,
     digests: Arc<DigestCache>,
     heavy: Semaphore,
+    /// Held while serving: one server per root.
+    _lock: FolderLock,
 }
 
 impl FolderStore {
@@ -38,6 +42,14 @@ impl FolderStore {
             Folder::open(&path, limits.clone())
                 .with_context(|| format!("cannot open {}", path.display()))
         };
+        // One server per root: a second one must not remove the first
+        // one's uploads in flight as "unfinished".
+        let lock = FolderLock::take(root, ROOT_LOCK).map_err(|e| match e {
+            busy @ StoreError::Busy { .. } => anyhow::anyhow!(
+                "{busy}: another ferry serve uses this root; stop it, or give this one another --root"
+            ),
+            e => anyhow::anyhow!("cannot lock {}: {e}", root.display()),
+        })?;
         let (public, private) = (open("public")?, open("private")?);
         let removed =
             public.remove_temporaries().unwrap_or(0) + private.remove_temporaries().unwrap_or(0);
@@ -50,6 +62,7 @@ impl FolderStore {
             users: crate::users::users_path(root),
             digests: Arc::new(DigestCache::new(DIGESTS)),
             heavy: Semaphore::new(HEAVY_JOBS),
+            _lock: lock,
         })
     }
 }
