@@ -406,6 +406,7 @@ impl ClientSession {
     }
 
     fn fail(&mut self, error: SessionError) -> SessionError {
+        self.input.abandon();
         if self.state != State::Finished {
             self.finish();
         }

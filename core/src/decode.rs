@@ -73,6 +73,13 @@ impl Assembler {
         self.offset += len;
     }
 
+    /// Gives up on an incomplete message (its session ended): what it held
+    /// is passed over, and later bytes may be skipped.
+    pub(crate) fn abandon(&mut self) {
+        self.offset += self.partial.len() as u64;
+        self.partial.clear();
+    }
+
     /// Offers `data`; returns how many of its bytes were used and the
     /// message, if one is now complete.
     pub(crate) fn feed<T>(

@@ -99,6 +99,10 @@ pub enum SessionError {
     /// The peer made no progress for longer than the operation timeout.
     #[error("timed out waiting for the peer")]
     Timeout,
+    /// The client took longer than the request timeout to send its whole
+    /// request, however steadily.
+    #[error("the request was not complete within the request timeout")]
+    RequestTimeout,
 }
 
 /// The caller used a session out of order (a bug in the caller).

@@ -34,6 +34,10 @@ pub struct Limits {
     pub max_mget_bytes: u64,
     /// Microseconds without progress after which a connection is cut. Default 30 s.
     pub timeout_us: u64,
+    /// Microseconds a server allows for a whole request message, however
+    /// steadily its bytes trickle in (time spent checking a password does
+    /// not count). Default 10 s.
+    pub request_timeout_us: u64,
 }
 
 impl Default for Limits {
@@ -48,6 +52,7 @@ impl Default for Limits {
             max_mget_entries: 10_000,
             max_mget_bytes: 16 << 30,
             timeout_us: 30_000_000,
+            request_timeout_us: 10_000_000,
         }
     }
 }

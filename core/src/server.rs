@@ -205,6 +205,9 @@ pub struct ServerSession {
     refusal: Option<Refusal>,
     /// Whether the client ever sent a byte.
     heard: bool,
+    /// When the request message began to count against the request
+    /// timeout: at accept, and again at the first byte after a login.
+    request_since: Option<Timestamp>,
 }
 
 forward_session!(ServerSession, ServerEvent);
@@ -225,6 +228,7 @@ impl ServerSession {
             error: None,
             refusal: None,
             heard: false,
+            request_since: Some(now),
         }
     }
 
@@ -271,6 +275,9 @@ impl ServerSession {
     /// and is returned.
     pub fn handle_input(&mut self, now: Timestamp, data: &[u8]) -> Result<usize, SessionError> {
         self.heard |= !data.is_empty();
+        if self.request_since.is_none() && matches!(self.state, State::ReadRequest { .. }) {
+            self.request_since = Some(now);
+        }
         let mut used = 0;
         while let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) {
             let limits = &self.limits;
@@ -326,7 +333,13 @@ impl ServerSession {
     /// Checks the timeout; early or repeated calls do nothing.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
-            self.fail(SessionError::Timeout);
+            let whole = matches!(self.state, State::ReadRequest { .. })
+                && self.request_deadline().is_some_and(|d| now >= d);
+            self.fail(if whole {
+                SessionError::RequestTimeout
+            } else {
+                SessionError::Timeout
+            });
         }
     }
 
@@ -367,6 +380,9 @@ impl ServerSession {
         if accepted {
             self.reply(Reply::Status(Status::Ok));
             self.state = State::ReadRequest { auth_done: true };
+            // The password check does not count: the request after the
+            // login gets the whole request timeout, from its first byte.
+            self.request_since = None;
             self.check_eof();
         } else {
             self.user = None;
@@ -547,10 +563,20 @@ impl ServerSession {
     /// the session is finished.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Timestamp> {
+        let idle = self.last_progress.saturating_add(self.limits.timeout_us);
         match self.state {
             State::Await(_) | State::Finished => None,
-            _ => Some(self.last_progress.saturating_add(self.limits.timeout_us)),
+            State::ReadRequest { .. } => {
+                Some(self.request_deadline().map_or(idle, |d| d.min(idle)))
+            }
+            _ => Some(idle),
         }
+    }
+
+    /// When the request message must be complete, while one is being read.
+    fn request_deadline(&self) -> Option<Timestamp> {
+        self.request_since
+            .map(|since| since.saturating_add(self.limits.request_timeout_us))
     }
 
     // ----- internals -----
@@ -649,6 +675,9 @@ impl ServerSession {
     /// Ends the session for a peer error or a timeout, answering status 1 if
     /// the client is still waiting for one.
     fn fail(&mut self, error: SessionError) -> SessionError {
+        // A message cut short by the failure is given up: bytes that still
+        // arrive are only counted.
+        self.input.abandon();
         match self.state {
             State::Finished => {}
             // Mid-stream: a status byte would be read as body or entry.

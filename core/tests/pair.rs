@@ -218,7 +218,10 @@ const SECOND: u64 = 1_000_000;
 
 #[test]
 fn a_stalled_client_is_cut_at_the_timeout_with_status_1() {
-    let mut s = ServerSession::new(Limits::default(), Timestamp::from_micros(0));
+    // The progress timeout alone (the request timeout is longer here).
+    let mut limits = Limits::default();
+    limits.request_timeout_us = 60 * SECOND;
+    let mut s = ServerSession::new(limits, Timestamp::from_micros(0));
     assert_eq!(
         s.handle_input(Timestamp::from_micros(SECOND), &[10, 0, 0])
             .unwrap(),
@@ -262,6 +265,52 @@ fn progress_restarts_the_timeout_and_waiting_for_the_caller_does_not_count() {
     s.handle_timeout(Timestamp::from_micros(25 * SECOND));
     assert_eq!(s.poll_output(), Some(Output::Close));
     assert_eq!(s.error(), Some(&SessionError::Timeout));
+}
+
+#[test]
+fn a_request_that_trickles_in_is_cut_at_the_request_timeout() {
+    let mut limits = Limits::default();
+    limits.timeout_us = 5 * SECOND;
+    limits.request_timeout_us = 10 * SECOND;
+    let mut s = ServerSession::new(limits, Timestamp::from_micros(0));
+    // One byte every 2 s never trips the 5 s progress timeout...
+    let name_len_4096 = [10, 0, 0, 16, 0];
+    for (i, byte) in name_len_4096.iter().enumerate() {
+        let at = Timestamp::from_micros(2 * SECOND * i as u64);
+        s.handle_input(at, &[*byte]).unwrap();
+        s.handle_timeout(at);
+    }
+    s.handle_input(Timestamp::from_micros(9 * SECOND), b"a")
+        .unwrap();
+    assert_eq!(s.poll_timeout(), Some(Timestamp::from_micros(10 * SECOND)));
+    // ...but the whole request has 10 s.
+    s.handle_timeout(Timestamp::from_micros(10 * SECOND));
+    assert_eq!(s.poll_output(), Some(Output::Transmit(vec![1])));
+    assert_eq!(s.poll_output(), Some(Output::Close));
+    assert_eq!(s.error(), Some(&SessionError::RequestTimeout));
+}
+
+#[test]
+fn a_password_check_does_not_count_against_the_request_timeout() {
+    let mut limits = Limits::default();
+    limits.request_timeout_us = 10 * SECOND;
+    let mut s = ServerSession::new(limits, Timestamp::from_micros(0));
+    s.handle_input(
+        Timestamp::from_micros(SECOND),
+        &[60, 0, 0, 0, 1, b'u', 0, 0, 0, 1, b'p'],
+    )
+    .unwrap();
+    assert!(matches!(s.poll_output(), Some(Output::Event(_))));
+    // The check takes 20 s (a slow disk, a queue of logins).
+    s.answer_auth(true).unwrap();
+    assert_eq!(s.poll_output(), Some(Output::Transmit(vec![0])));
+    s.handle_input(Timestamp::from_micros(21 * SECOND), &[10, 0, 0])
+        .unwrap();
+    // The request has its whole 10 s from its first byte.
+    assert_eq!(s.poll_timeout(), Some(Timestamp::from_micros(31 * SECOND)));
+    s.handle_timeout(Timestamp::from_micros(30 * SECOND));
+    assert!(s.poll_output().is_none());
+    assert_eq!(s.error(), None);
 }
 
 #[test]

@@ -201,9 +201,18 @@ pub struct FrontArgs {
     /// Seconds a connection may go without progress before it is closed.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,
+    /// Seconds a client may take to send its whole request, however steadily
+    /// (waiting for a password check does not count).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub request_timeout: f64,
     /// Most connections open at once; further ones wait briefly, then are closed.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub max_connections: usize,
+    /// Most connections open at once from one client address (IPv6: one
+    /// /64); further ones are closed at once. Default: a quarter of
+    /// --max-connections. Addresses given to --trust are not counted.
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_address: Option<usize>,
     /// Seconds transfers in flight may take to finish after Ctrl-C or SIGTERM.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub grace: f64,

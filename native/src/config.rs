@@ -20,6 +20,8 @@ pub struct FrontConfig {
     pub limits: Limits,
     /// Most connections at once.
     pub max_connections: usize,
+    /// Most connections at once from one client address (IPv6: one /64).
+    pub max_per_address: usize,
     /// Time allowed to transfers in flight at shutdown.
     pub grace: Duration,
     /// Addresses that stand for many clients (caches in front).
@@ -68,11 +70,19 @@ impl FrontConfig {
         if args.max_connections == 0 {
             bail!("--max-connections must be at least 1");
         }
+        let request_timeout = seconds(args.request_timeout, "--request-timeout")?;
+        let max_per_address = match args.max_connections_per_address {
+            Some(0) => bail!("--max-connections-per-address must be at least 1"),
+            Some(n) => n,
+            None => (args.max_connections / 4).max(1),
+        };
         let mut limits = Limits::default();
         limits.timeout_us = timeout.as_micros().min(u64::MAX.into()) as u64;
+        limits.request_timeout_us = request_timeout.as_micros().min(u64::MAX.into()) as u64;
         Ok(FrontConfig {
             port,
             limits,
+            max_per_address,
             max_connections: args.max_connections,
             grace,
             trusted: args.trust.clone(),

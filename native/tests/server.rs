@@ -19,7 +19,11 @@ fn md5(bytes: &[u8]) -> [u8; 16] {
 }
 
 fn sized_server() -> Server {
-    Server::start(&[], |root| {
+    sized_server_with(&[])
+}
+
+fn sized_server_with(extra: &[&str]) -> Server {
+    Server::start(extra, |root| {
         for (i, size) in SIZES.iter().enumerate() {
             std::fs::write(
                 root.join(format!("public/size-{size}")),
@@ -751,7 +755,8 @@ fn two_hundred_concurrent_clients_mixing_ops() {
 
 #[test]
 fn a_request_succeeds_while_500_idle_connections_are_open() {
-    let server = sized_server();
+    // All from one address: more than its default share, so said here.
+    let server = sized_server_with(&["--max-connections-per-address", "1024"]);
     let idle: Vec<TcpStream> = (0..500)
         .map(|_| TcpStream::connect(server.addr).unwrap())
         .collect();
@@ -970,4 +975,124 @@ fn files_of_4_gib_or_more_are_refused_and_listed_with_their_true_size() {
         panic!("{:?}", got.events)
     };
     assert_eq!(list[0].size, 5 << 30, "LIST shows the true size");
+}
+
+/// A connection from a chosen loopback source address (127.0.0.2 is a
+/// different client for the server).
+fn connect_from(source: [u8; 4], to: std::net::SocketAddr) -> std::io::Result<TcpStream> {
+    use rustix::net::{AddressFamily, SocketType};
+    let fd = rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None)?;
+    rustix::net::bind(&fd, &std::net::SocketAddr::from((source, 0)))?;
+    rustix::net::connect(&fd, &to)?;
+    Ok(TcpStream::from(fd))
+}
+
+#[test]
+fn a_request_that_trickles_in_is_cut_at_the_request_timeout() {
+    let server = sized_server_with(&["--timeout", "5", "--request-timeout", "2"]);
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    // A DOWNLOAD of a 4,096-byte name, one byte a second: never idle for
+    // the 5 s timeout, but never done either.
+    let mut reply = Vec::new();
+    for byte in [10u8, 0, 0, 16, 0]
+        .into_iter()
+        .chain(std::iter::repeat(b'a'))
+        .take(8)
+    {
+        if stream.write_all(&[byte]).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        let mut peek = [0u8; 1];
+        stream.set_nonblocking(true).unwrap();
+        let got = stream.read(&mut peek);
+        stream.set_nonblocking(false).unwrap();
+        match got {
+            Ok(1) => {
+                reply.push(peek[0]);
+                break;
+            }
+            Ok(_) => break,
+            Err(_) => {}
+        }
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(reply, [1], "status 1 at the request timeout");
+    assert!(
+        elapsed >= Duration::from_millis(1800) && elapsed < Duration::from_secs(5),
+        "{elapsed:?}"
+    );
+    // The line comes after the lingering close.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.log().contains("request timeout") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        server
+            .log()
+            .contains("the request was not complete within the request timeout"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn one_address_cannot_take_every_slot() {
+    let server = sized_server_with(&[
+        "--max-connections",
+        "40",
+        "--max-connections-per-address",
+        "10",
+    ]);
+    let held: Vec<TcpStream> = (0..10)
+        .map(|_| TcpStream::connect(server.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    // The eleventh from the same address is closed at once, without a word.
+    let mut surplus = TcpStream::connect(server.addr).unwrap();
+    surplus
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 8];
+    let n = surplus.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "closed, not answered");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    // Another address is served at once.
+    let started = Instant::now();
+    let mut other = connect_from([127, 0, 0, 2], server.addr).unwrap();
+    other
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    other.write_all(&frame(10, b"size-1", &[])).unwrap();
+    let mut reply = Vec::new();
+    other.read_to_end(&mut reply).unwrap();
+    assert_eq!(reply.len(), 6, "{reply:?}");
+    assert_eq!(reply[..5], [0, 0, 0, 0, 1], "status 0, one byte");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    // A held connection closed frees its place.
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    let got = request(
+        server.addr,
+        None,
+        Request::Download {
+            name: name("size-1"),
+        },
+        &[],
+    );
+    assert_eq!(got.error, None);
+    assert_eq!(got.body().len(), 1);
 }

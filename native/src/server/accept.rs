@@ -14,6 +14,7 @@ use smol::lock::{Semaphore, SemaphoreGuardArc};
 
 use super::Shared;
 use super::connection::serve_connection;
+use super::per_address::{PerAddress, Ticket};
 use crate::drive::{Waited, until};
 use crate::store::Store;
 
@@ -30,13 +31,16 @@ pub(super) struct Front<St> {
     shared: Arc<Shared<St>>,
     slots: Arc<Semaphore>,
     active: Arc<AtomicUsize>,
+    per_address: Arc<PerAddress>,
 }
 
 impl<St: Store> Front<St> {
     pub(super) fn new(shared: Arc<Shared<St>>) -> Self {
+        let config = &shared.config;
         Front {
-            slots: Arc::new(Semaphore::new(shared.config.max_connections)),
+            slots: Arc::new(Semaphore::new(config.max_connections)),
             active: Arc::new(AtomicUsize::new(0)),
+            per_address: Arc::new(PerAddress::new(config.max_per_address, &config.trusted)),
             shared,
         }
     }
@@ -125,23 +129,50 @@ impl<St: Store> Front<St> {
                     continue;
                 }
             };
-            let wait = until(Some(Instant::now() + SLOT_WAIT), self.slots.acquire_arc());
-            let permit = match wait.await {
-                Waited::Done(permit) => permit,
-                Waited::Deadline => {
-                    log::warn!(
-                        "{peer} refused: {} connections open (--max-connections)",
-                        self.shared.config.max_connections
+            // One address's share first, refused at accept speed: a flood
+            // from one address never holds the slots others need.
+            let ticket = match self.per_address.admit(peer.ip()) {
+                Ok(ticket) => ticket,
+                Err(open) => {
+                    log::debug!(
+                        "{peer} refused: {open} connections already open from that address (--max-connections-per-address {})",
+                        self.per_address.cap()
                     );
                     continue;
                 }
             };
-            let slot = Slot::take(permit, &self.active);
-            // The connection's future is the whole task: no wrapper to keep
-            // its arguments a second time (idle connections stay small).
-            local
-                .spawn(serve_connection(stream, peer, self.shared.clone(), slot))
-                .detach();
+            match self.slots.try_acquire_arc() {
+                Some(permit) => {
+                    let slot = Slot::take(permit, ticket, &self.active);
+                    // The connection's future is the whole task: no wrapper
+                    // to keep its arguments a second time (idle connections
+                    // stay small).
+                    local
+                        .spawn(serve_connection(stream, peer, self.shared.clone(), slot))
+                        .detach();
+                }
+                None => {
+                    // Every slot is taken: this one waits briefly on its own,
+                    // and the loop goes on accepting (and refusing) at once.
+                    let (slots, active, shared) =
+                        (self.slots.clone(), self.active.clone(), self.shared.clone());
+                    local
+                        .spawn(async move {
+                            let wait = until(Some(Instant::now() + SLOT_WAIT), slots.acquire_arc());
+                            match wait.await {
+                                Waited::Done(permit) => {
+                                    let slot = Slot::take(permit, ticket, &active);
+                                    serve_connection(stream, peer, shared, slot).await;
+                                }
+                                Waited::Deadline => log::warn!(
+                                    "{peer} refused: {} connections open (--max-connections)",
+                                    shared.config.max_connections
+                                ),
+                            }
+                        })
+                        .detach();
+                }
+            }
             // Serve it before accepting more (nginx's `multi_accept off`):
             // meanwhile the other threads take the next connections, instead
             // of one thread taking a whole burst and serving it in a row.
@@ -155,14 +186,16 @@ impl<St: Store> Front<St> {
 #[derive(Debug)]
 pub(super) struct Slot {
     _permit: SemaphoreGuardArc,
+    _ticket: Option<Ticket>,
     active: Arc<AtomicUsize>,
 }
 
 impl Slot {
-    fn take(permit: SemaphoreGuardArc, active: &Arc<AtomicUsize>) -> Self {
+    fn take(permit: SemaphoreGuardArc, ticket: Option<Ticket>, active: &Arc<AtomicUsize>) -> Self {
         active.fetch_add(1, Ordering::Relaxed);
         Slot {
             _permit: permit,
+            _ticket: ticket,
             active: active.clone(),
         }
     }

@@ -12,6 +12,7 @@
 
 mod accept;
 mod connection;
+mod per_address;
 mod relay;
 mod throttle;
 

@@ -16,8 +16,8 @@ use crate::drive::Body;
 
 /// Password checks and digests that may run at once: both are heavy.
 const HEAVY_JOBS: usize = 2;
-/// The lock file in the root (the reserved prefix: never served).
-const ROOT_LOCK: &str = ".ferry-serve.lock";
+/// The lock file in the root (beside public/ and private/: never served).
+const ROOT_LOCK: &str = "serve.lock";
 /// Prefix digests remembered.
 const DIGESTS: usize = 4096;
 

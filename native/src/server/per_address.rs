@@ -1,0 +1,110 @@
+//! How many connections one client address may hold at once
+//! (`--max-connections-per-address`), so one address cannot take every
+//! slot. IPv6 clients count per /64 (one subscriber's network); addresses
+//! named with `--trust` (a cache in front) stand for many clients and are
+//! not counted.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+/// What addresses count as one client: an IPv4 address, or an IPv6 /64.
+type Key = (bool, u128);
+
+fn key(ip: IpAddr) -> Key {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => (false, u32::from(v4).into()),
+        IpAddr::V6(v6) => (true, u128::from(v6) >> 64),
+    }
+}
+
+/// The connections open per client address.
+#[derive(Debug)]
+pub(super) struct PerAddress {
+    cap: usize,
+    trusted: HashSet<IpAddr>,
+    open: Mutex<HashMap<Key, usize>>,
+}
+
+/// One connection counted against its address; uncounted when dropped.
+#[derive(Debug)]
+pub(super) struct Ticket {
+    key: Key,
+    owner: Arc<PerAddress>,
+}
+
+impl PerAddress {
+    pub(super) fn new(cap: usize, trusted: &[IpAddr]) -> Self {
+        PerAddress {
+            cap: cap.max(1),
+            trusted: trusted.iter().map(|ip| ip.to_canonical()).collect(),
+            open: Mutex::default(),
+        }
+    }
+
+    /// Counts a new connection from `ip`: `Ok(None)` for a trusted address,
+    /// `Err(open)` when the address already holds its share.
+    pub(super) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Option<Ticket>, usize> {
+        if self.trusted.contains(&ip.to_canonical()) {
+            return Ok(None);
+        }
+        let key = key(ip);
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(key).or_insert(0);
+        if *count >= self.cap {
+            return Err(*count);
+        }
+        *count += 1;
+        Ok(Some(Ticket {
+            key,
+            owner: self.clone(),
+        }))
+    }
+
+    /// The most connections one address may hold.
+    pub(super) fn cap(&self) -> usize {
+        self.cap
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut open = self.owner.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_address_gets_its_share_and_trusted_ones_are_not_counted() {
+        let limits = Arc::new(PerAddress::new(2, &["10.0.0.9".parse().unwrap()]));
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let first = limits.admit(a).unwrap();
+        let _second = limits.admit(a).unwrap();
+        assert_eq!(limits.admit(a).unwrap_err(), 2);
+        // The same address over IPv4-mapped IPv6 is the same client.
+        assert!(limits.admit("::ffff:10.0.0.1".parse().unwrap()).is_err());
+        assert!(limits.admit("10.0.0.2".parse().unwrap()).is_ok());
+        drop(first);
+        assert!(
+            limits.admit(a).is_ok(),
+            "a closed connection frees its place"
+        );
+        for _ in 0..10 {
+            assert!(limits.admit("10.0.0.9".parse().unwrap()).unwrap().is_none());
+        }
+        // IPv6: one /64 is one client; another /64 is another.
+        let _x = limits.admit("2001:db8:1:1::1".parse().unwrap()).unwrap();
+        let _y = limits.admit("2001:db8:1:1::ffff".parse().unwrap()).unwrap();
+        assert!(limits.admit("2001:db8:1:1::2".parse().unwrap()).is_err());
+        assert!(limits.admit("2001:db8:1:2::1".parse().unwrap()).is_ok());
+    }
+}
