@@ -1096,3 +1096,51 @@ fn one_address_cannot_take_every_slot() {
     assert_eq!(got.error, None);
     assert_eq!(got.body().len(), 1);
 }
+
+#[test]
+fn parallel_failed_logins_from_one_address_wait_their_turn() {
+    let server = Server::start(&[], |root| add_user(root, "carol", "right"));
+    let addr = server.addr;
+    let started = Instant::now();
+    // Six at once from one address: checked one after another, each after
+    // the delay the earlier failures earned (0 + 0.1 + 0.2 + 0.4 + 0.8 +
+    // 1.6 s), instead of all at once.
+    let attempts: Vec<_> = (0..6)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let got = request(addr, Some(("carol", "wrong")), Request::List, &[]);
+                assert_eq!(got.events, [ClientEvent::AuthDenied]);
+                started.elapsed()
+            })
+        })
+        .collect();
+    // Meanwhile another address logs in at once.
+    std::thread::sleep(Duration::from_millis(300));
+    let other_started = Instant::now();
+    let mut other = connect_from([127, 0, 0, 2], addr).unwrap();
+    other
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut login = frame(60, b"carol", &[]);
+    login.extend(5u32.to_be_bytes());
+    login.extend(b"right");
+    login.push(20);
+    other.write_all(&login).unwrap();
+    let mut status = [9u8; 2];
+    other.read_exact(&mut status).unwrap();
+    assert_eq!(status, [0, 0], "login accepted, listing follows");
+    let other_took = other_started.elapsed();
+    let last = attempts
+        .into_iter()
+        .map(|a| a.join().unwrap())
+        .max()
+        .unwrap();
+    assert!(
+        last >= Duration::from_millis(3000),
+        "the six took only {last:?}"
+    );
+    assert!(
+        other_took < Duration::from_millis(2500),
+        "another address waited {other_took:?}"
+    );
+}

@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_io::Timer;
 use ferry_core::{
     DecodeErrorKind, ListEntry, Mask, Name, Refusal, ResumeAnswer, ServerEvent, ServerSession,
     SessionError, Timestamp, encode_listing, escape, foreign_protocol,
@@ -286,10 +285,8 @@ impl<'a, St: Store> Answers<'a, St> {
 
     async fn login(&mut self, s: &mut ServerSession, user: &str, pass: &str) {
         let throttle = &self.shared.throttle;
-        let wait = throttle.delay(self.peer.ip());
-        if !wait.is_zero() {
-            Timer::after(wait).await;
-        }
+        // This address's turn (one check at a time), after its delay.
+        let _turn = throttle.turn(self.peer.ip()).await;
         match self.shared.store.login(user, pass).await {
             Ok(scope) => {
                 throttle.succeeded(self.peer.ip());

@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use async_io::{Async, Timer};
+use async_io::Async;
 use ferry_core::{Credentials, escape};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
 
@@ -55,10 +55,8 @@ async fn run<St: Store>(
     idle: Duration,
 ) -> std::io::Result<(bool, u64, u64)> {
     // The cache's own clients are slowed down per address, as by a server.
-    let wait = shared.throttle.delay(peer.ip());
-    if !wait.is_zero() {
-        Timer::after(wait).await;
-    }
+    // One login at a time per address, until the origin has answered it.
+    let turn = shared.throttle.turn(peer.ip()).await;
     let (client, pending) = conn.into_parts()?;
     let client = Async::new(client)?;
     let origin = match until(Some(Instant::now() + idle), connect(&to.origin)).await {
@@ -77,6 +75,7 @@ async fn run<St: Store>(
     } else {
         shared.throttle.failed(peer.ip());
     }
+    drop(turn);
     timed(idle, (&client).write_all(&status)).await?;
     let last = Cell::new(Instant::now());
     let (up, down) = future::zip(

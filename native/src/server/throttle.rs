@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Each failure doubles the wait before that address's next check (0.1 s,
@@ -15,6 +15,35 @@ use std::time::{Duration, Instant};
 pub struct Throttle {
     failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
     trusted: HashSet<IpAddr>,
+    /// One login check at a time per address: parallel connections from
+    /// one address queue behind each other, each waiting its delay.
+    gates: Mutex<HashMap<IpAddr, Arc<smol::lock::Mutex<()>>>>,
+}
+
+/// An address's turn to have a login checked; the next waits for it.
+#[derive(Debug)]
+pub struct Turn<'a> {
+    _guard: Option<smol::lock::MutexGuardArc<()>>,
+    ip: IpAddr,
+    throttle: &'a Throttle,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self._guard = None;
+        // Forget the gate once nobody else holds or waits for it.
+        let mut gates = self
+            .throttle
+            .gates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if gates
+            .get(&self.ip)
+            .is_some_and(|g| Arc::strong_count(g) == 1)
+        {
+            gates.remove(&self.ip);
+        }
+    }
 }
 
 impl Throttle {
@@ -25,6 +54,35 @@ impl Throttle {
         Throttle {
             failures: Mutex::default(),
             trusted: trusted.iter().map(|ip| ip.to_canonical()).collect(),
+            gates: Mutex::default(),
+        }
+    }
+
+    /// Waits for `ip`'s turn, then for its delay: however many connections
+    /// an address opens, its logins are checked one after another, each
+    /// after the wait its failures earned. Other addresses do not wait.
+    pub async fn turn(&self, ip: IpAddr) -> Turn<'_> {
+        let ip = ip.to_canonical();
+        let guard = if self.trusted.contains(&ip) {
+            None
+        } else {
+            let gate = self
+                .gates
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(ip)
+                .or_default()
+                .clone();
+            Some(gate.lock_arc().await)
+        };
+        let wait = self.delay(ip);
+        if !wait.is_zero() {
+            async_io::Timer::after(wait).await;
+        }
+        Turn {
+            _guard: guard,
+            ip,
+            throttle: self,
         }
     }
 

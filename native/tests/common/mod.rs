@@ -70,13 +70,18 @@ impl Server {
         std::fs::write(tmp.path().join("outside/secret.txt"), b"outside secret").unwrap();
         std::fs::write(tmp.path().join("secret"), b"top secret").unwrap();
         prepare(&root);
+        let via_cache = std::env::var("FERRY_TEST_VIA").as_deref() == Ok("cache");
         let mut command = Command::new(BIN);
         command
             .args(["serve", "0", "--root"])
             .arg(&root)
             .args(extra);
+        if via_cache {
+            // The cache in front stands for many clients, as documented.
+            command.args(["--trust", "127.0.0.1"]);
+        }
         let (child, mut addr) = listening(command, &tmp.path().join("server.log"));
-        let front = (std::env::var("FERRY_TEST_VIA").as_deref() == Ok("cache")).then(|| {
+        let front = via_cache.then(|| {
             let dir = tempfile::tempdir().unwrap();
             let cache = Cache::start(&addr.to_string(), &dir.path().join("cache"), extra);
             addr = cache.addr;
