@@ -20,6 +20,7 @@ mod server;
 mod shell;
 mod store;
 mod users;
+mod verifier;
 
 use std::process::ExitCode;
 

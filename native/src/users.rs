@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, SaltString};
 use ferry_core::{Limits, check_component};
 
 use crate::cli::UserCommand;
@@ -49,27 +49,6 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
         users.push((name.to_owned(), hash.to_owned()));
     }
     Ok(users)
-}
-
-/// Whether `pass` is the password of `user` in the users file. Unknown users
-/// cost as much time as known ones, so timing does not tell them apart.
-pub fn verify(path: &Path, user: &str, pass: &str) -> anyhow::Result<bool> {
-    let users = load(path)?;
-    let hash = users
-        .iter()
-        .find(|(name, _)| name == user)
-        .map(|(_, hash)| hash.clone());
-    let hash = hash.unwrap_or_else(|| DUMMY_HASH.with(|h| h.clone()));
-    let parsed = PasswordHash::new(&hash)
-        .map_err(|e| anyhow::anyhow!("bad hash for {user} in the users file: {e}"))?;
-    let ok = Argon2::default()
-        .verify_password(pass.as_bytes(), &parsed)
-        .is_ok();
-    Ok(ok && users.iter().any(|(name, _)| name == user))
-}
-
-thread_local! {
-    static DUMMY_HASH: String = hash_password("not a password").unwrap_or_default();
 }
 
 fn hash_password(pass: &str) -> anyhow::Result<String> {

@@ -1144,3 +1144,53 @@ fn parallel_failed_logins_from_one_address_wait_their_turn() {
         "another address waited {other_took:?}"
     );
 }
+
+/// The server's resident memory, in bytes.
+fn rss(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+#[test]
+fn login_load_keeps_memory_bounded() {
+    let server = Server::start(&[], |root| add_user(root, "carol", "right"));
+    let addr = server.addr;
+    // 80 logins from 8 addresses at once (each address is served in turn).
+    let clients: Vec<_> = (1..=8u8)
+        .map(|host| {
+            std::thread::spawn(move || {
+                for _ in 0..10 {
+                    let mut stream = connect_from([127, 0, 0, host], addr).unwrap();
+                    stream
+                        .set_read_timeout(Some(Duration::from_secs(30)))
+                        .unwrap();
+                    let mut login = frame(60, b"carol", &[]);
+                    login.extend(5u32.to_be_bytes());
+                    login.extend(b"right");
+                    login.push(20);
+                    stream.write_all(&login).unwrap();
+                    let mut reply = Vec::new();
+                    stream.read_to_end(&mut reply).unwrap();
+                    assert_eq!(reply[..2], [0, 0], "accepted, then the listing");
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.join().unwrap();
+    }
+    let after = rss(&server);
+    eprintln!("RSS after 80 logins: {} MiB", after >> 20);
+    // Two checking threads, each with one reused 19 MiB block.
+    assert!(
+        after < 100 << 20,
+        "RSS {} MiB after the logins",
+        after >> 20
+    );
+}

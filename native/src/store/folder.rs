@@ -13,6 +13,7 @@ use smol::lock::Semaphore;
 
 use super::{Note, Sink, Store};
 use crate::drive::Body;
+use crate::verifier::Verifier;
 
 /// Password checks and digests that may run at once: both are heavy.
 const HEAVY_JOBS: usize = 2;
@@ -29,6 +30,8 @@ pub struct FolderStore {
     users: PathBuf,
     digests: Arc<DigestCache>,
     heavy: Semaphore,
+    /// Password checks, on a fixed pool that reuses its memory.
+    verifier: Verifier,
     /// Held while serving: one server per root.
     _lock: FolderLock,
 }
@@ -62,6 +65,7 @@ impl FolderStore {
             users: crate::users::users_path(root),
             digests: Arc::new(DigestCache::new(DIGESTS)),
             heavy: Semaphore::new(HEAVY_JOBS),
+            verifier: Verifier::start(HEAVY_JOBS)?,
             _lock: lock,
         })
     }
@@ -76,11 +80,14 @@ impl Store for FolderStore {
     }
 
     async fn login(&self, user: &str, pass: &str) -> anyhow::Result<Arc<Folder>> {
-        let (users, user_owned, pass) = (self.users.clone(), user.to_owned(), pass.to_owned());
-        let verified = {
-            let _slot = self.heavy.acquire().await;
-            smol::unblock(move || crate::users::verify(&users, &user_owned, &pass)).await?
-        };
+        let (users, name) = (self.users.clone(), user.to_owned());
+        // Read again at every login: `ferry user` changes apply at once.
+        let hash = smol::unblock(move || {
+            crate::users::load(&users)
+                .map(|all| all.into_iter().find(|(u, _)| *u == name).map(|(_, h)| h))
+        })
+        .await?;
+        let verified = self.verifier.verify(hash, pass).await?;
         anyhow::ensure!(verified, "wrong user name or password");
         // Opened by the kernel beneath private/, never through a symlink.
         let folder = self
