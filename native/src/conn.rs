@@ -272,17 +272,21 @@ impl Conn {
     /// that loops `sendfile` and `poll(2)`, as an event loop of its own
     /// would: for large bodies this avoids a wakeup through the reactor and
     /// the executor every time the socket buffer fills. Gives up after
-    /// `idle` without progress. Returns the bytes sent (fewer than `len` only
-    /// if the file ended early).
+    /// `idle` without progress. Returns the bytes sent (fewer than `len` if
+    /// the file ended early), when the last of them left, and what stopped
+    /// it, if anything did: the count is right even for a transfer cut short.
     pub async fn send_file_blocking(
         &self,
         file: std::fs::File,
         offset: u64,
         len: u64,
         idle: Duration,
-    ) -> io::Result<u64> {
+    ) -> (u64, Instant, Option<io::Error>) {
         // The thread gets its own descriptor for the same socket.
-        let stream = self.io.get_ref()?.try_clone()?;
+        let stream = match self.io.get_ref().and_then(|s| s.try_clone()) {
+            Ok(stream) => stream,
+            Err(e) => return (0, Instant::now(), Some(e)),
+        };
         smol::unblock(move || {
             use rustix::event::{PollFd, PollFlags, Timespec};
             let socket = &stream;
@@ -292,30 +296,46 @@ impl Conn {
             let _ = rustix::net::sockopt::set_tcp_nodelay(socket, false);
             let _ = rustix::net::sockopt::set_tcp_cork(socket, true);
             let (mut offset, mut sent) = (offset, 0u64);
+            let mut moved = Instant::now();
+            let mut failure = None;
             while sent < len {
                 let count = (len - sent).min(SENDFILE_CHUNK as u64) as usize;
                 match rustix::fs::sendfile(socket, &file, Some(&mut offset), count) {
                     Ok(0) => break,
-                    Ok(n) => sent += n as u64,
+                    Ok(n) => {
+                        sent += n as u64;
+                        moved = Instant::now();
+                    }
                     Err(rustix::io::Errno::AGAIN) => {
+                        // The timeout counts from the last byte that left.
+                        let wait = idle.saturating_sub(moved.elapsed());
+                        if wait.is_zero() {
+                            failure = Some(io::ErrorKind::TimedOut.into());
+                            break;
+                        }
                         let mut fds = [PollFd::new(socket, PollFlags::OUT)];
                         let timeout = Timespec {
-                            tv_sec: idle.as_secs() as i64,
-                            tv_nsec: idle.subsec_nanos() as i64,
+                            tv_sec: wait.as_secs() as i64,
+                            tv_nsec: wait.subsec_nanos() as i64,
                         };
                         match rustix::event::poll(&mut fds, Some(&timeout)) {
-                            Ok(0) => return Err(io::ErrorKind::TimedOut.into()),
                             Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                            Err(e) => return Err(e.into()),
+                            Err(e) => {
+                                failure = Some(e.into());
+                                break;
+                            }
                         }
                     }
                     Err(rustix::io::Errno::INTR) => {}
-                    Err(e) => return Err(e.into()),
+                    Err(e) => {
+                        failure = Some(e.into());
+                        break;
+                    }
                 }
             }
             let _ = rustix::net::sockopt::set_tcp_cork(socket, false);
             let _ = rustix::net::sockopt::set_tcp_nodelay(socket, true);
-            Ok(sent)
+            (sent, moved, failure)
         })
         .await
     }

@@ -242,20 +242,22 @@ async fn send_body<S: Session, H: Handler<S>>(
     }
     match body {
         Body::File { open, offset } if sending.blocking_from.is_some_and(|from| len >= from) => {
-            let sent = match conn
+            let (sent, moved, failure) = conn
                 .send_file_blocking(open.file, offset, len, sending.idle)
-                .await
-            {
-                Ok(sent) => sent,
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                .await;
+            // Counted whatever happened (a cut transfer logs what it sent),
+            // as of when the last byte left.
+            handler.sent(sent);
+            misuse(session.handle_body(clock.at(moved), sent));
+            match failure {
+                Some(e) if e.kind() == io::ErrorKind::TimedOut => {
                     // No progress for the whole timeout: the deadline has passed.
                     session.handle_timeout(clock.now());
                     return Ok(());
                 }
-                Err(e) => return Err(Stop::Io(e)),
-            };
-            handler.sent(sent);
-            misuse(session.handle_body(clock.now(), sent));
+                Some(e) => return Err(Stop::Io(e)),
+                None => {}
+            }
             if sent < len {
                 session.abort();
                 handler.short_body().map_err(Stop::Handler)?;
@@ -378,6 +380,11 @@ impl Clock {
     /// The current time as a session timestamp.
     pub fn now(&self) -> Timestamp {
         Timestamp::from_micros(self.0.elapsed().as_micros() as u64)
+    }
+
+    /// The session timestamp of an instant (the start, if before it).
+    pub fn at(&self, instant: Instant) -> Timestamp {
+        Timestamp::from_micros(instant.saturating_duration_since(self.0).as_micros() as u64)
     }
 
     /// The instant a session timestamp stands for.

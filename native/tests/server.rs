@@ -1194,3 +1194,87 @@ fn login_load_keeps_memory_bounded() {
         after >> 20
     );
 }
+
+#[test]
+fn a_slow_but_moving_reader_is_never_cut() {
+    // 12 MiB takes the blocking sender, 4 MiB the asynchronous one.
+    let server = Server::start(&["--timeout", "2"], |root| {
+        std::fs::write(root.join("public/big.bin"), data(12 << 20, 7)).unwrap();
+        std::fs::write(root.join("public/mid.bin"), data(4 << 20, 8)).unwrap();
+    });
+    let readers: Vec<_> = ["big.bin", "mid.bin"]
+        .into_iter()
+        .map(|file| {
+            let addr = server.addr;
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(addr).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(10)))
+                    .unwrap();
+                stream.write_all(&frame(10, file.as_bytes(), &[])).unwrap();
+                // Fast at first (the socket buffers grow large), then about
+                // 80 KB/s for 7 s: far slower than the server sends, and too
+                // slow to free the third of a large buffer that makes a
+                // socket "writable" within the 2 s timeout, yet never still.
+                let mut got = 0usize;
+                let mut buf = vec![0u8; 16 * 1024];
+                while got < 1 << 20 {
+                    got += stream.read(&mut buf).unwrap();
+                }
+                std::thread::sleep(Duration::from_millis(500));
+                let started = Instant::now();
+                while started.elapsed() < Duration::from_secs(7) {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return (file, got, started.elapsed()),
+                        Ok(n) => got += n,
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                (file, got, started.elapsed())
+            })
+        })
+        .collect();
+    for reader in readers {
+        let (file, got, lasted) = reader.join().unwrap();
+        assert!(
+            lasted >= Duration::from_secs(7),
+            "{file} was cut after {lasted:?} ({got} bytes)"
+        );
+        assert!(got > 100_000, "{file}: {got} bytes");
+    }
+}
+
+#[test]
+fn a_download_cut_by_the_client_logs_the_bytes_it_sent() {
+    let server = Server::start(&[], |root| {
+        std::fs::write(root.join("public/big.bin"), data(32 << 20, 9)).unwrap();
+    });
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream.write_all(&frame(10, b"big.bin", &[])).unwrap();
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 256 * 1024];
+    while got < 10_000_000 {
+        got += stream.read(&mut buf).unwrap();
+    }
+    drop(stream); // gone mid-body
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server.log().contains("DOWNLOAD \"big.bin\"") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("DOWNLOAD \"big.bin\""))
+        .unwrap_or_default();
+    let logged: u64 = line
+        .split(" bytes")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        logged >= got as u64 - 5,
+        "the line says {logged} bytes, the client got {got}: {line}"
+    );
+    assert!(logged < 32 << 20, "{line}");
+}
