@@ -1278,3 +1278,41 @@ fn a_download_cut_by_the_client_logs_the_bytes_it_sent() {
     );
     assert!(logged < 32 << 20, "{line}");
 }
+
+#[test]
+fn a_name_as_long_as_the_protocol_allows_is_stored_and_served() {
+    let server = sized_server();
+    // Exactly the protocol's 4,096 bytes: one more than a path the kernel
+    // takes in one call.
+    let mut long: String = (0..39).map(|i| format!("{i:0>100}/")).collect();
+    long.push_str(&"z".repeat(4096 - long.len()));
+    assert_eq!(long.len(), 4096);
+    let up = request(
+        server.addr,
+        None,
+        Request::Upload { name: name(&long) },
+        b"deep file",
+    );
+    assert_eq!(
+        up.events.last(),
+        Some(&ClientEvent::UploadDone { stored: true })
+    );
+    let down = request(
+        server.addr,
+        None,
+        Request::Download { name: name(&long) },
+        &[],
+    );
+    assert_eq!(down.body(), b"deep file");
+    let resumed = request(
+        server.addr,
+        None,
+        Request::Resume {
+            name: name(&long),
+            position: 5,
+            md5: md5(b"deep "),
+        },
+        &[],
+    );
+    assert_eq!(resumed.body(), b"file");
+}

@@ -22,6 +22,10 @@ use crate::open_file::{FileId, OpenFile};
 use crate::partial::Partial;
 use crate::upload::Upload;
 
+/// Names at least this long are opened folder by folder (the kernel takes
+/// at most 4,095 bytes of path in one call).
+const LONG_PATH: usize = 2048;
+
 /// The resolution rules every open obeys.
 pub(crate) const RESOLVE: ResolveFlags = ResolveFlags::BENEATH
     .union(ResolveFlags::NO_SYMLINKS)
@@ -84,13 +88,17 @@ impl Folder {
 
     /// Opens a regular file for reading.
     pub fn open_file(&self, name: &Name) -> Result<OpenFile, StoreError> {
-        let fd = rustix::fs::openat2(
-            &self.fd,
-            name.as_str(),
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
-            Mode::empty(),
-            RESOLVE,
-        )
+        let flags =
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+        let fd = if name.as_str().len() < LONG_PATH {
+            // One call for the usual name.
+            rustix::fs::openat2(&self.fd, name.as_str(), flags, Mode::empty(), RESOLVE)
+        } else {
+            // The kernel takes at most 4,095 bytes of path per call: a long
+            // name (which uploads can store) is opened folder by folder.
+            let (dir, file) = self.existing_parent(name)?;
+            rustix::fs::openat2(&dir, file, flags, Mode::empty(), RESOLVE)
+        }
         .map_err(StoreError::from_open)?;
         let st = rustix::fs::fstat(&fd).map_err(|e| StoreError::Io(e.into()))?;
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
@@ -214,6 +222,24 @@ impl Folder {
         Partial::open(dir, file_name, parent)
     }
 
+    /// The existing folder that holds `name`, opened component by component
+    /// beneath this one (never through a symlink), and the last component.
+    fn existing_parent<'n>(&self, name: &'n Name) -> Result<(OwnedFd, &'n str), StoreError> {
+        let components: Vec<&str> = name.components().collect();
+        let (file_name, parents) = components.split_last().ok_or(StoreError::NotFound)?;
+        let mut dir = rustix::fs::openat(
+            &self.fd,
+            ".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(StoreError::from_open)?;
+        for part in parents {
+            dir = enter(&dir, part)?;
+        }
+        Ok((dir, file_name))
+    }
+
     /// The folder that holds `name` (created if missing, beneath this one,
     /// never through a symlink) and the last component.
     fn parent_of(&self, name: &Name) -> Result<(OwnedFd, String), StoreError> {
@@ -231,25 +257,7 @@ impl Folder {
                 Ok(()) | Err(rustix::io::Errno::EXIST) => {}
                 Err(e) => return Err(StoreError::from_open(e)),
             }
-            dir = rustix::fs::openat2(
-                &dir,
-                *part,
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::empty(),
-                RESOLVE,
-            )
-            .map_err(|e| match e {
-                // O_DIRECTORY | O_NOFOLLOW reports a symlink as ENOTDIR.
-                rustix::io::Errno::NOTDIR => {
-                    match rustix::fs::statat(&dir, *part, AtFlags::SYMLINK_NOFOLLOW) {
-                        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
-                            StoreError::Escape
-                        }
-                        _ => StoreError::NotRegular,
-                    }
-                }
-                e => StoreError::from_open(e),
-            })?;
+            dir = enter(&dir, part)?;
         }
         Ok((dir, (*file_name).to_owned()))
     }
@@ -285,4 +293,27 @@ pub fn matching(mut entries: Vec<ListEntry>, mask: &str) -> Result<Vec<ListEntry
         .compile_matcher();
     entries.retain(|e| glob.is_match(&e.name));
     Ok(entries)
+}
+
+/// Opens the folder `part` inside `dir`, never through a symlink.
+fn enter(dir: &OwnedFd, part: &str) -> Result<OwnedFd, StoreError> {
+    rustix::fs::openat2(
+        dir,
+        part,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+        RESOLVE,
+    )
+    .map_err(|e| match e {
+        // O_DIRECTORY | O_NOFOLLOW reports a symlink as ENOTDIR.
+        rustix::io::Errno::NOTDIR => {
+            match rustix::fs::statat(dir, part, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
+                    StoreError::Escape
+                }
+                _ => StoreError::NotRegular,
+            }
+        }
+        e => StoreError::from_open(e),
+    })
 }

@@ -414,3 +414,36 @@ fn a_name_too_long_for_its_suffix_gets_a_hashed_partial_name() {
         b"held"
     );
 }
+
+#[test]
+fn every_name_that_can_be_stored_can_be_opened() {
+    let (_tmp, folder) = setup();
+    // The longest name the protocol allows.
+
+    // Exactly the protocol's 4,096 bytes: one more than a path the kernel
+    // takes in one call.
+    let mut long: String = (0..39).map(|i| format!("{i:0>100}/")).collect();
+    long.push_str(&"z".repeat(4096 - long.len()));
+    assert_eq!(long.len(), 4096);
+    let long = name(&long);
+    let mut up = folder.begin_upload(&long).unwrap();
+    up.write(b"deep").unwrap();
+    up.commit().unwrap();
+    let open = folder.open_file(&long).unwrap();
+    assert_eq!(open.size, 4);
+    assert!(
+        folder
+            .list()
+            .unwrap()
+            .iter()
+            .any(|e| e.name == long.as_str())
+    );
+    // A symlink on the way is refused the same way.
+    assert!(matches!(
+        folder.open_file(&name(&format!(
+            "linkdir/{}",
+            vec!["x".repeat(100); 21].join("/")
+        ))),
+        Err(StoreError::Escape)
+    ));
+}
