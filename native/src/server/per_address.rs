@@ -8,22 +8,51 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-/// What addresses count as one client: an IPv4 address, or an IPv6 /64.
-type Key = (bool, u128);
+/// What addresses count as one client: an IPv4 address, or an IPv6 /64
+/// (marked by a bit no IPv4 address has).
+type Key = u128;
 
 fn key(ip: IpAddr) -> Key {
     match ip.to_canonical() {
-        IpAddr::V4(v4) => (false, u32::from(v4).into()),
-        IpAddr::V6(v6) => (true, u128::from(v6) >> 64),
+        IpAddr::V4(v4) => u32::from(v4).into(),
+        IpAddr::V6(v6) => (u128::from(v6) >> 64) | 1 << 64,
     }
 }
+
+/// Entries kept before the ones at zero are swept: a busy address keeps
+/// its entry instead of removing and adding it with every connection.
+const SWEEP_AT: usize = 4096;
+
+/// A cheap hasher for keys that are already numbers (the counts are kept
+/// on every accept and every close).
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        let folded = (n as u64) ^ ((n >> 64) as u64).rotate_left(32);
+        self.0 = (self.0 ^ folded).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type Counts = HashMap<Key, usize, std::hash::BuildHasherDefault<KeyHasher>>;
 
 /// The connections open per client address.
 #[derive(Debug)]
 pub(super) struct PerAddress {
     cap: usize,
     trusted: HashSet<IpAddr>,
-    open: Mutex<HashMap<Key, usize>>,
+    open: Mutex<Counts>,
 }
 
 /// One connection counted against its address; uncounted when dropped.
@@ -50,6 +79,9 @@ impl PerAddress {
         }
         let key = key(ip);
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if open.len() >= SWEEP_AT {
+            open.retain(|_, count| *count > 0);
+        }
         let count = open.entry(key).or_insert(0);
         if *count >= self.cap {
             return Err(*count);
@@ -71,10 +103,7 @@ impl Drop for Ticket {
     fn drop(&mut self) {
         let mut open = self.owner.open.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(count) = open.get_mut(&self.key) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.key);
-            }
+            *count = count.saturating_sub(1);
         }
     }
 }
