@@ -32,6 +32,11 @@ pub struct Limits {
     pub max_mget_entries: u32,
     /// Most payload bytes one op 50 answer may carry (server side). Default 16 GiB.
     pub max_mget_bytes: u64,
+    /// Longest op 50 entry name a client reads before giving up on the whole
+    /// answer (client side). Default 64 KiB. A name longer than the name
+    /// rules allow but within this is refused on its own (its body read and
+    /// dropped) and the answer goes on.
+    pub max_entry_name_read: u32,
     /// Microseconds without progress after which a connection is cut. Default 30 s.
     pub timeout_us: u64,
     /// Microseconds a server allows for a whole request message, however
@@ -51,6 +56,7 @@ impl Default for Limits {
             max_listing_len: 16 << 20,
             max_mget_entries: 10_000,
             max_mget_bytes: 16 << 30,
+            max_entry_name_read: 64 << 10,
             timeout_us: 30_000_000,
             request_timeout_us: 10_000_000,
         }

@@ -561,7 +561,10 @@ fn read_mget_entry(r: &mut Reader<'_>, limits: &Limits) -> Result<MGetEntry, Dec
             ));
         }
     };
-    let raw = r.prefixed(Field::NameLen, Field::Name, limits.max_name_len)?;
+    // Read past the name rules (up to a hard cap): one over-long name is
+    // that entry's problem, not the whole answer's.
+    let cap = limits.max_entry_name_read.max(limits.max_name_len);
+    let raw = r.prefixed(Field::NameLen, Field::Name, cap)?;
     let size = if has_body {
         Some(r.u32(Field::Size)?)
     } else {

@@ -382,11 +382,14 @@ fn a_hostile_mget_server_cannot_write_outside_the_folder() {
     std::fs::create_dir(&dir).unwrap();
     let evil_tmp = format!("/tmp/ferry-evil-{}", std::process::id());
     let mut reply = vec![0];
-    reply.extend(6u32.to_be_bytes());
+    reply.extend(7u32.to_be_bytes());
     reply.extend(entry(0, b"../x", Some(b"evil 1")));
     reply.extend(entry(0, evil_tmp.as_bytes(), Some(b"evil 2")));
     reply.extend(entry(0, b"a/../../x", Some(b"evil 3")));
     reply.extend(entry(0, b"..\\y", Some(b"evil 4")));
+    // Over the 4,096-byte name limit: that entry alone is refused.
+    let too_long = "n/".repeat(2104);
+    reply.extend(entry(0, too_long.as_bytes(), Some(b"evil 5")));
     reply.extend(entry(0, b"good.txt", Some(b"good")));
     // The last entry announces 100 bytes and sends 10.
     let mut cut = entry(0, b"cut.txt", None);
