@@ -429,3 +429,32 @@ fn a_second_server_on_the_same_root_refuses_before_touching_anything() {
         "nothing was removed"
     );
 }
+
+#[test]
+fn a_stop_during_an_upload_leaves_no_temporary() {
+    let server = Server::start(&["--grace", "1"], |_| {});
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    std::io::Write::write_all(&mut stream, &[30, 0, 0, 0, 11]).unwrap();
+    std::io::Write::write_all(&mut stream, b"dir/new.bin").unwrap();
+    let mut status = [9u8];
+    stream.read_exact(&mut status).unwrap();
+    assert_eq!(status, [0]);
+    std::io::Write::write_all(&mut stream, &(1u32 << 20).to_be_bytes()).unwrap();
+    std::io::Write::write_all(&mut stream, &data(100_000, 3)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = rustix::process::Pid::from_raw(server.child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let mut server = server;
+    let started = Instant::now();
+    while server.child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(10), "did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left: Vec<_> = common::snapshot(&server.public())
+        .into_iter()
+        .filter(|(p, _)| p.to_string_lossy().contains(".ferry-"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(!server.public().join("dir/new.bin").exists());
+    drop(stream);
+}

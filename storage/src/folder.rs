@@ -202,15 +202,38 @@ impl Folder {
     /// target until [`Upload::commit`]. Refuses a target that exists and is
     /// not a regular file.
     pub fn begin_upload(&self, name: &Name) -> Result<Upload, StoreError> {
-        let (dir, file_name) = self.parent_of(name)?;
-        match rustix::fs::statat(&dir, file_name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
-                return Err(StoreError::NotRegular);
+        let components: Vec<&str> = name.components().collect();
+        let (file_name, parents) = components.split_last().ok_or(StoreError::NotFound)?;
+        // The folders that exist now; the rest are made only at commit.
+        let mut dir = rustix::fs::openat(
+            &self.fd,
+            ".",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(StoreError::from_open)?;
+        let mut missing = Vec::new();
+        for part in parents {
+            if !missing.is_empty() {
+                missing.push((*part).to_owned());
+                continue;
             }
-            Ok(_) | Err(rustix::io::Errno::NOENT) => {}
-            Err(e) => return Err(StoreError::from_open(e)),
+            match enter(&dir, part) {
+                Ok(next) => dir = next,
+                Err(StoreError::NotFound) => missing.push((*part).to_owned()),
+                Err(e) => return Err(e),
+            }
         }
-        Upload::create(dir, file_name)
+        if missing.is_empty() {
+            match rustix::fs::statat(&dir, *file_name, AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
+                    return Err(StoreError::NotRegular);
+                }
+                Ok(_) | Err(rustix::io::Errno::NOENT) => {}
+                Err(e) => return Err(StoreError::from_open(e)),
+            }
+        }
+        Upload::create(dir, missing, (*file_name).to_owned())
     }
 
     /// Opens (or creates) the partial download `NAME.part` for `name`,
@@ -296,7 +319,7 @@ pub fn matching(mut entries: Vec<ListEntry>, mask: &str) -> Result<Vec<ListEntry
 }
 
 /// Opens the folder `part` inside `dir`, never through a symlink.
-fn enter(dir: &OwnedFd, part: &str) -> Result<OwnedFd, StoreError> {
+pub(crate) fn enter(dir: &OwnedFd, part: &str) -> Result<OwnedFd, StoreError> {
     rustix::fs::openat2(
         dir,
         part,

@@ -1,11 +1,14 @@
-//! Atomic uploads: a temporary file beside the target, flushed and renamed
+//! Atomic uploads: a temporary file near the target, flushed and renamed
 //! into place only when complete.
 //!
 //! Readers never see a partial file: until [`Upload::commit`] the data lives
-//! under a reserved name no request can reach and no listing shows. Commit
-//! flushes the file, renames it over the target (atomically replacing an
-//! existing file) and flushes the folder so the rename survives a crash.
-//! Dropping an upload that was not committed removes the temporary file.
+//! under a reserved name no request can reach and no listing shows, in the
+//! deepest folder of the target's path that already exists. Commit creates
+//! the folders still missing, flushes the file, renames it over the target
+//! (atomically replacing an existing file) and flushes the folder so the
+//! rename survives a crash. Dropping an upload that was not committed removes
+//! the temporary file; a crash leaves only it (removed at the next start),
+//! never an empty folder made for an upload that did not finish.
 
 use std::fs::File;
 use std::io::Write;
@@ -22,14 +25,22 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// An upload in progress.
 #[derive(Debug)]
 pub struct Upload {
+    /// The deepest existing folder of the target's path, holding the
+    /// temporary file.
     dir: OwnedFd,
     temp: String,
+    /// Folders to create beneath `dir` at commit, then the file's name.
+    missing: Vec<String>,
     target: String,
     file: Option<File>,
 }
 
 impl Upload {
-    pub(crate) fn create(dir: OwnedFd, target: String) -> Result<Upload, StoreError> {
+    pub(crate) fn create(
+        dir: OwnedFd,
+        missing: Vec<String>,
+        target: String,
+    ) -> Result<Upload, StoreError> {
         loop {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
             let temp = format!("{RESERVED_PREFIX}upload-{}-{n}", std::process::id());
@@ -43,6 +54,7 @@ impl Upload {
                     return Ok(Upload {
                         dir,
                         temp,
+                        missing,
                         target,
                         file: Some(File::from(fd)),
                     });
@@ -76,15 +88,27 @@ impl Upload {
             .ok_or_else(|| std::io::Error::other("upload already finished"))?;
         file.sync_all()?;
         drop(file);
+        // The folders still missing, made beneath the folder we hold.
+        let mut target_dir: Option<OwnedFd> = None;
+        for part in &self.missing {
+            let parent = target_dir.as_ref().unwrap_or(&self.dir);
+            match rustix::fs::mkdirat(parent, part.as_str(), Mode::from_raw_mode(0o755)) {
+                Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let next = crate::folder::enter(parent, part).map_err(std::io::Error::other)?;
+            target_dir = Some(next);
+        }
+        let target_dir = target_dir.as_ref().unwrap_or(&self.dir);
         rustix::fs::renameat(
             &self.dir,
             self.temp.as_str(),
-            &self.dir,
+            target_dir,
             self.target.as_str(),
         )?;
         // The temporary name is gone now; nothing to remove on drop.
         self.temp.clear();
-        rustix::fs::fsync(&self.dir)?;
+        rustix::fs::fsync(target_dir)?;
         Ok(())
     }
 }

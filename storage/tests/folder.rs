@@ -447,3 +447,41 @@ fn every_name_that_can_be_stored_can_be_opened() {
         Err(StoreError::Escape)
     ));
 }
+
+#[test]
+fn an_upload_makes_its_folders_only_when_it_commits() {
+    let (tmp, folder) = setup();
+    let srv = tmp.path().join("srv");
+    // A crash in the middle (no cleanup runs): only the temporary is left,
+    // in the deepest folder that already existed, and no empty folder.
+    let mut up = folder
+        .begin_upload(&name("docs/new/deeper/file.bin"))
+        .unwrap();
+    up.write(b"half").unwrap();
+    std::mem::forget(up);
+    assert!(
+        !srv.join("docs/new").exists(),
+        "no folder for an unfinished upload"
+    );
+    // Ours and the stale one `setup` leaves.
+    assert_eq!(folder.remove_temporaries().unwrap(), 2);
+    // Dropped: nothing at all.
+    let up = folder.begin_upload(&name("fresh/file.bin")).unwrap();
+    drop(up);
+    assert!(!srv.join("fresh").exists());
+    // Committed: the folders and the file.
+    let mut up = folder
+        .begin_upload(&name("docs/new/deeper/file.bin"))
+        .unwrap();
+    up.write(b"whole").unwrap();
+    up.commit().unwrap();
+    assert_eq!(
+        fs::read(srv.join("docs/new/deeper/file.bin")).unwrap(),
+        b"whole"
+    );
+    // Through a symlink, refused before anything is written.
+    assert!(matches!(
+        folder.begin_upload(&name("linkdir/new/x")),
+        Err(StoreError::Escape)
+    ));
+}
