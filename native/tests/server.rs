@@ -1316,3 +1316,45 @@ fn a_name_as_long_as_the_protocol_allows_is_stored_and_served() {
     );
     assert_eq!(resumed.body(), b"file");
 }
+
+#[test]
+fn few_descriptors_refuse_connections_never_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    std::fs::create_dir_all(root.join("public")).unwrap();
+    std::fs::write(root.join("public/a.txt"), b"alpha").unwrap();
+    // 64 descriptors: room for 16 connections beside the reserve.
+    let mut command = std::process::Command::new("sh");
+    command
+        .args([
+            "-c",
+            "ulimit -n 64 && exec \"$0\" serve 0 --root \"$1\"",
+            common::BIN,
+        ])
+        .arg(&root);
+    let (mut child, addr) = common::listening(command, &tmp.path().join("server.log"));
+    let held: Vec<TcpStream> = (0..60)
+        .filter_map(|_| TcpStream::connect(addr).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // A client from another address gets the file, not "no such file".
+    for _ in 0..5 {
+        let mut other = connect_from([127, 0, 0, 2], addr).unwrap();
+        other
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        other.write_all(&frame(10, b"a.txt", &[])).unwrap();
+        let mut reply = Vec::new();
+        other.read_to_end(&mut reply).unwrap();
+        assert_eq!(reply, [0, 0, 0, 0, 5, b'a', b'l', b'p', b'h', b'a']);
+    }
+    drop(held);
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(tmp.path().join("server.log")).unwrap();
+    assert!(
+        log.contains("only 64 open files allowed: serving at most 16 connections"),
+        "{log}"
+    );
+    assert!(!log.contains("Too many open files"), "{log}");
+}

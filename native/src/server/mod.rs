@@ -36,16 +36,16 @@ struct Shared<St> {
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
-pub fn run(config: ServeConfig) -> anyhow::Result<()> {
-    raise_descriptor_limit(config.front.max_connections);
+pub fn run(mut config: ServeConfig) -> anyhow::Result<()> {
+    fit_descriptors(&mut config.front);
     let store = FolderStore::open(&config.root, &config.front.limits)?;
     let what = format!("ferry serving {}", config.root.display());
     serve(store, config.front, &what)
 }
 
 /// Runs the cache until Ctrl-C or SIGTERM.
-pub fn run_cache(config: CacheConfig) -> anyhow::Result<()> {
-    raise_descriptor_limit(config.front.max_connections);
+pub fn run_cache(mut config: CacheConfig) -> anyhow::Result<()> {
+    fit_descriptors(&mut config.front);
     let what = format!(
         "ferry caching {} in {}",
         config.origin,
@@ -153,9 +153,17 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
     Ok(())
 }
 
-/// Raises the soft limit on open descriptors to the hard limit, so
-/// `--max-connections` and not a default of 1024 bounds the server.
-fn raise_descriptor_limit(wanted: usize) {
+/// Descriptors kept free for listeners, logs, the users file, the store's
+/// own files and the blocking sender's second descriptor of a socket.
+const DESCRIPTOR_RESERVE: u64 = 32;
+/// Descriptors one connection needs: its socket and the file it sends.
+const DESCRIPTORS_PER_CONNECTION: u64 = 2;
+
+/// Raises the soft limit on open descriptors to the hard limit, then lowers
+/// `--max-connections` (and the share per address) to what the limit can
+/// hold with a reserve: running out of descriptors must refuse new
+/// connections at accept, never make an existing file look missing.
+fn fit_descriptors(config: &mut FrontConfig) {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let limit = getrlimit(Resource::Nofile);
     if limit
@@ -171,11 +179,15 @@ fn raise_descriptor_limit(wanted: usize) {
         );
     }
     let now = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
-    // Each connection needs a socket and, while sending, a file (and, for a
-    // body of 8 MiB or more, a second descriptor of its socket).
-    if now < 3 * wanted as u64 + 64 {
+    let fits = (now.saturating_sub(DESCRIPTOR_RESERVE) / DESCRIPTORS_PER_CONNECTION).max(1);
+    if (config.max_connections as u64) > fits {
         log::warn!(
-            "only {now} open files allowed: fewer than --max-connections {wanted} may be served"
+            "only {now} open files allowed: serving at most {fits} connections at once, not --max-connections {} (raise the limit with ulimit -n)",
+            config.max_connections
         );
+        // The share per address shrinks in proportion.
+        let share = config.max_per_address as u64 * fits / config.max_connections as u64;
+        config.max_connections = fits as usize;
+        config.max_per_address = (share.max(1) as usize).min(config.max_connections);
     }
 }
