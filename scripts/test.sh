@@ -27,3 +27,6 @@ cargo test --workspace --locked
 
 step "the server suite again, through a cache (clients must not tell them apart)"
 FERRY_TEST_VIA=cache cargo test -p ferry --test server --locked
+
+step "fuzzing smoke run (scripts/fuzz.sh: every target for 10 s; long runs: scripts/fuzz.sh 3600)"
+scripts/fuzz.sh 10

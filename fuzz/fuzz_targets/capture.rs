@@ -1,0 +1,9 @@
+//! The capture decoder (pcap and pcapng, every layer) on arbitrary bytes.
+#![no_main]
+
+use ferry_core::{TraceOptions, decode_capture};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = decode_capture(data, &TraceOptions::default());
+});
