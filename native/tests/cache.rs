@@ -330,11 +330,12 @@ fn eviction_keeps_the_size_and_spares_a_copy_being_read() {
         [&first[5..], &rest[..]].concat() == a,
         "the evicted copy was read whole"
     );
-    // c becomes an entry just after its last byte is sent: wait for it.
+    // c becomes an entry just after its last byte is sent, and a's folder
+    // is removed just after: wait for both.
     let mut names = Vec::new();
-    for _ in 0..200 {
+    for _ in 0..300 {
         names = entry_names(&s.cache.dir);
-        if names.contains(&"c.bin".to_owned()) {
+        if names.contains(&"c.bin".to_owned()) && walk(&s.cache.dir.join("entries")) <= 4 << 20 {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
