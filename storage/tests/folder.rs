@@ -485,3 +485,47 @@ fn an_upload_makes_its_folders_only_when_it_commits() {
         Err(StoreError::Escape)
     ));
 }
+
+#[test]
+fn any_prefix_digest_costs_at_most_one_checkpoint_interval_once_hashed() {
+    use ferry_storage::CHECKPOINT_INTERVAL as STEP;
+    use md5::{Digest, Md5};
+    let (tmp, folder) = setup();
+    let len = 3 * STEP + STEP / 2;
+    let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+    fs::write(tmp.path().join("srv/big.bin"), &bytes).unwrap();
+    let open = folder.open_file(&name("big.bin")).unwrap();
+    let cache = DigestCache::new(100);
+    let md5_of = |n: u64| -> [u8; 16] { Md5::digest(&bytes[..n as usize]).into() };
+    // The first request near the end hashes up to there, once.
+    let first = 3 * STEP + 1000;
+    assert_eq!(cache.prefix_md5(&open, first).unwrap(), md5_of(first));
+    assert_eq!(cache.bytes_hashed(), first);
+    // Every other prefix starts from the checkpoint before it.
+    for position in [3 * STEP + 5000, 2 * STEP + 7, STEP, 3 * STEP + STEP / 3, 17] {
+        let before = cache.bytes_hashed();
+        assert_eq!(
+            cache.prefix_md5(&open, position).unwrap(),
+            md5_of(position),
+            "{position}"
+        );
+        let cost = cache.bytes_hashed() - before;
+        assert!(cost <= STEP, "{position} cost {cost} bytes of hashing");
+        assert_eq!(
+            cost,
+            position % STEP,
+            "from the checkpoint just before {position}"
+        );
+    }
+    // Asked again: from memory.
+    let before = cache.bytes_hashed();
+    cache.prefix_md5(&open, 2 * STEP + 7).unwrap();
+    assert_eq!(cache.bytes_hashed(), before);
+    // A file rewritten in place is a new version: hashed afresh, right.
+    let mut changed = bytes.clone();
+    changed[10] ^= 1;
+    fs::write(tmp.path().join("srv/big.bin"), &changed).unwrap();
+    let reopened = folder.open_file(&name("big.bin")).unwrap();
+    let expected: [u8; 16] = Md5::digest(&changed[..(2 * STEP + 7) as usize]).into();
+    assert_eq!(cache.prefix_md5(&reopened, 2 * STEP + 7).unwrap(), expected);
+}
