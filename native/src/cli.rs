@@ -205,6 +205,10 @@ pub struct FrontArgs {
     /// (waiting for a password check does not count).
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub request_timeout: f64,
+    /// Longest LIST answer (JSON) served; new public files are refused once
+    /// the listing would pass half of it, so LIST keeps working for all.
+    #[arg(long, value_name = "SIZE", default_value = "16MiB")]
+    pub max_listing_size: String,
     /// Most connections open at once; further ones wait briefly, then are closed.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub max_connections: usize,

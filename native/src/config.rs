@@ -79,6 +79,15 @@ impl FrontConfig {
         let mut limits = Limits::default();
         limits.timeout_us = timeout.as_micros().min(u64::MAX.into()) as u64;
         limits.request_timeout_us = request_timeout.as_micros().min(u64::MAX.into()) as u64;
+        limits.max_listing_len = parse_size(&args.max_listing_size)
+            .ok()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--max-listing-size {} must be a size under 4GiB, like 16MiB",
+                    args.max_listing_size
+                )
+            })?;
         Ok(FrontConfig {
             port,
             limits,

@@ -1358,3 +1358,42 @@ fn few_descriptors_refuse_connections_never_files() {
     );
     assert!(!log.contains("Too many open files"), "{log}");
 }
+
+#[test]
+fn uploads_cannot_switch_list_off() {
+    // A small listing limit: 64 KiB, so half of it is 32 KiB of names.
+    let server = Server::start(&["--max-listing-size", "64KiB"], |_| {});
+    let mut stored = 0;
+    let mut refused = 0;
+    for i in 0..40 {
+        let long = format!("{i:04}-{}", "n".repeat(250));
+        let long = [long.as_str(); 4].join("/");
+        let got = request(
+            server.addr,
+            None,
+            Request::Upload { name: name(&long) },
+            b"",
+        );
+        match got.events.last() {
+            Some(ClientEvent::UploadDone { stored: true }) => stored += 1,
+            _ => refused += 1,
+        }
+    }
+    assert!(
+        stored > 10 && refused > 0,
+        "{stored} stored, {refused} refused"
+    );
+    // LIST still answers, for everyone.
+    let listed = request(server.addr, None, Request::List, &[]);
+    assert_eq!(listed.error, None);
+    match &listed.events[..] {
+        [ClientEvent::Listing(entries)] => assert_eq!(entries.len(), stored),
+        other => panic!("{other:?}"),
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        server.log().contains("half of --max-listing-size"),
+        "{}",
+        server.log()
+    );
+}

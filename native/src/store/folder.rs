@@ -5,6 +5,7 @@
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use ferry_core::{Limits, ListEntry, Mask, Name};
@@ -32,6 +33,10 @@ pub struct FolderStore {
     heavy: Semaphore,
     /// Password checks, on a fixed pool that reuses its memory.
     verifier: Verifier,
+    /// Bytes of the public listing (exact at each LIST, grown by uploads).
+    public_listing: Arc<AtomicU64>,
+    /// What the public listing may reach by uploads: half its limit.
+    listing_budget: u64,
     /// Held while serving: one server per root.
     _lock: FolderLock,
 }
@@ -54,6 +59,9 @@ impl FolderStore {
             e => anyhow::anyhow!("cannot lock {}: {e}", root.display()),
         })?;
         let (public, private) = (open("public")?, open("private")?);
+        let listed = public
+            .list()
+            .map_or(0, |e| e.iter().map(listing_len).sum::<u64>() + 2);
         let removed =
             public.remove_temporaries().unwrap_or(0) + private.remove_temporaries().unwrap_or(0);
         if removed > 0 {
@@ -66,6 +74,8 @@ impl FolderStore {
             digests: Arc::new(DigestCache::new(DIGESTS)),
             heavy: Semaphore::new(HEAVY_JOBS),
             verifier: Verifier::start(HEAVY_JOBS)?,
+            public_listing: Arc::new(AtomicU64::new(listed)),
+            listing_budget: u64::from(limits.max_listing_len) / 2,
             _lock: lock,
         })
     }
@@ -73,7 +83,7 @@ impl FolderStore {
 
 impl Store for FolderStore {
     type Scope = Arc<Folder>;
-    type Sink = Upload;
+    type Sink = FolderUpload;
 
     fn public(&self) -> Arc<Folder> {
         self.public.clone()
@@ -99,7 +109,13 @@ impl Store for FolderStore {
 
     async fn list(&self, scope: &Arc<Folder>) -> Result<(Vec<ListEntry>, Note), StoreError> {
         let folder = scope.clone();
-        Ok((smol::unblock(move || folder.list()).await?, None))
+        let entries = smol::unblock(move || folder.list()).await?;
+        if Arc::ptr_eq(scope, &self.public) {
+            // The true size again (files may have come or gone by hand).
+            let bytes = entries.iter().map(listing_len).sum::<u64>() + 2;
+            self.public_listing.store(bytes, Ordering::Relaxed);
+        }
+        Ok((entries, None))
     }
 
     async fn open(&self, scope: &Arc<Folder>, name: &Name) -> Result<(Body, Note), StoreError> {
@@ -121,8 +137,32 @@ impl Store for FolderStore {
         .await
     }
 
-    async fn begin_upload(&self, scope: &Arc<Folder>, name: &Name) -> Result<Upload, StoreError> {
-        scope.begin_upload(name)
+    async fn begin_upload(
+        &self,
+        scope: &Arc<Folder>,
+        name: &Name,
+    ) -> Result<FolderUpload, StoreError> {
+        let mut grows = None;
+        if Arc::ptr_eq(scope, &self.public) && scope.open_file(name).is_err() {
+            // A new public file lengthens everyone's listing: keep it well
+            // below its limit, so LIST always works.
+            let entry = listing_len(&ListEntry {
+                name: name.as_str().to_owned(),
+                size: u64::from(u32::MAX),
+            });
+            let now = self.public_listing.load(Ordering::Relaxed);
+            if now + entry > self.listing_budget {
+                return Err(StoreError::Io(io::Error::other(format!(
+                    "the public listing would pass {} bytes, half of --max-listing-size: no new files",
+                    self.listing_budget
+                ))));
+            }
+            grows = Some((self.public_listing.clone(), entry));
+        }
+        Ok(FolderUpload {
+            upload: scope.begin_upload(name)?,
+            grows,
+        })
     }
 
     async fn matching(
@@ -135,16 +175,35 @@ impl Store for FolderStore {
     }
 }
 
-impl Sink for Upload {
+/// An upload to the folder store, and what it adds to the public listing.
+#[derive(Debug)]
+pub struct FolderUpload {
+    upload: Upload,
+    /// The public listing's size and this new file's entry in it.
+    grows: Option<(Arc<AtomicU64>, u64)>,
+}
+
+impl Sink for FolderUpload {
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        Upload::write(self, data)
+        self.upload.write(data)
     }
 
     fn room(&self) -> Option<u64> {
-        self.free_space().ok()
+        self.upload.free_space().ok()
     }
 
     async fn commit(self) -> io::Result<()> {
-        smol::unblock(move || Upload::commit(self)).await
+        let FolderUpload { upload, grows } = self;
+        smol::unblock(move || upload.commit()).await?;
+        if let Some((listing, entry)) = grows {
+            listing.fetch_add(entry, Ordering::Relaxed);
+        }
+        Ok(())
     }
+}
+
+/// Bytes an entry takes in the LIST JSON (its name escaped, its size, the
+/// keys and punctuation).
+fn listing_len(entry: &ListEntry) -> u64 {
+    ferry_core::encode_listing(std::slice::from_ref(entry)).len() as u64 - 1
 }
