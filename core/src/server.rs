@@ -330,6 +330,14 @@ impl ServerSession {
         self.check_eof();
     }
 
+    /// Reports that the caller answered an event at `now`: the time the
+    /// answer took does not count against the peer.
+    pub fn handle_answered(&mut self, now: Timestamp) {
+        if now > self.last_progress {
+            self.last_progress = now;
+        }
+    }
+
     /// Checks the timeout; early or repeated calls do nothing.
     pub fn handle_timeout(&mut self, now: Timestamp) {
         if self.poll_timeout().is_some_and(|deadline| now >= deadline) {

@@ -32,6 +32,11 @@ pub trait Session {
     /// Checks the timeout; early or repeated calls do nothing.
     fn handle_timeout(&mut self, now: Timestamp);
 
+    /// Reports that the caller answered an event at `now`: the time it took
+    /// (a password check, a store lookup) does not count against the peer,
+    /// whose timeout starts again from the answer.
+    fn handle_answered(&mut self, now: Timestamp);
+
     /// Gives up without another byte: `Close` is queued.
     fn abort(&mut self);
 
@@ -76,6 +81,9 @@ macro_rules! forward_session {
             }
             fn handle_eof(&mut self, now: $crate::time::Timestamp) {
                 <$role>::handle_eof(self, now)
+            }
+            fn handle_answered(&mut self, now: $crate::time::Timestamp) {
+                <$role>::handle_answered(self, now)
             }
             fn handle_timeout(&mut self, now: $crate::time::Timestamp) {
                 <$role>::handle_timeout(self, now)

@@ -303,6 +303,12 @@ fn a_password_check_does_not_count_against_the_request_timeout() {
     assert!(matches!(s.poll_output(), Some(Output::Event(_))));
     // The check takes 20 s (a slow disk, a queue of logins).
     s.answer_auth(true).unwrap();
+    s.handle_answered(Timestamp::from_micros(21 * SECOND));
+    assert_eq!(
+        s.poll_timeout(),
+        Some(Timestamp::from_micros(51 * SECOND)),
+        "the idle timeout starts again at the answer"
+    );
     assert_eq!(s.poll_output(), Some(Output::Transmit(vec![0])));
     s.handle_input(Timestamp::from_micros(21 * SECOND), &[10, 0, 0])
         .unwrap();

@@ -139,9 +139,13 @@ pub async fn drive<S: Session, H: Handler<S>>(
                 }
                 // Boxed: the answers' state is large and short-lived, and
                 // must not weigh on every idle connection.
-                Output::Event(event) => Box::pin(handler.answer(session, event))
-                    .await
-                    .map_err(Stop::Handler)?,
+                Output::Event(event) => {
+                    Box::pin(handler.answer(session, event))
+                        .await
+                        .map_err(Stop::Handler)?;
+                    // The answer's own time does not count against the peer.
+                    session.handle_answered(clock.now());
+                }
                 Output::Close => {
                     // Bytes after the message that arrived with it: counted.
                     offer(conn, session, clock);

@@ -107,12 +107,10 @@ fn check(hash: &str, pass: &str, memory: &mut Vec<Block>) -> anyhow::Result<bool
     Argon2::new(algorithm, version, params)
         .hash_password_into_with_memory(pass.as_bytes(), salt, &mut out, &mut memory[..blocks])
         .map_err(|e| anyhow::anyhow!("the password check failed: {e}"))?;
-    // Compared in constant time.
-    let difference = out
-        .iter()
-        .zip(expected.as_bytes())
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-    Ok(difference == 0)
+    // `Output`'s equality is constant-time.
+    let computed = argon2::password_hash::Output::new(&out)
+        .map_err(|e| anyhow::anyhow!("the password check failed: {e}"))?;
+    Ok(computed == expected)
 }
 
 /// A hash of nothing anyone knows, made once, for unknown users.

@@ -6,6 +6,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::symlink;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use common::{Server, add_user, data, mask, name, raw, request, snapshot};
@@ -1323,7 +1324,7 @@ fn few_descriptors_refuse_connections_never_files() {
     let root = tmp.path().join("root");
     std::fs::create_dir_all(root.join("public")).unwrap();
     std::fs::write(root.join("public/a.txt"), b"alpha").unwrap();
-    // 64 descriptors: room for 16 connections beside the reserve.
+    // 64 descriptors: room for 10 connections beside the reserve.
     let mut command = std::process::Command::new("sh");
     command
         .args([
@@ -1353,7 +1354,7 @@ fn few_descriptors_refuse_connections_never_files() {
     let _ = child.wait();
     let log = std::fs::read_to_string(tmp.path().join("server.log")).unwrap();
     assert!(
-        log.contains("only 64 open files allowed: serving at most 16 connections"),
+        log.contains("only 64 open files allowed: serving at most 10 connections"),
         "{log}"
     );
     assert!(!log.contains("Too many open files"), "{log}");
@@ -1396,4 +1397,47 @@ fn uploads_cannot_switch_list_off() {
         "{}",
         server.log()
     );
+}
+
+#[test]
+fn uploads_begun_together_cannot_pass_the_listing_budget_either() {
+    let server = Server::start(&["--max-listing-size", "64KiB"], |_| {});
+    const UPLOADS: usize = 70;
+    let begun = Arc::new(Barrier::new(UPLOADS));
+    let uploads: Vec<_> = (0..UPLOADS)
+        .map(|i| {
+            let (addr, begun) = (server.addr, begun.clone());
+            std::thread::spawn(move || {
+                let long = format!("{i:04}-{}", "n".repeat(250));
+                let long = [long.as_str(); 4].join("/");
+                let mut stream = TcpStream::connect(addr).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(20)))
+                    .unwrap();
+                stream.write_all(&frame(30, long.as_bytes(), &[])).unwrap();
+                let mut status = [9u8];
+                stream.read_exact(&mut status).unwrap();
+                // Every upload has begun before any commits.
+                begun.wait();
+                if status[0] != 0 {
+                    return false;
+                }
+                stream.write_all(&0u32.to_be_bytes()).unwrap();
+                stream.read_exact(&mut status).unwrap();
+                status[0] == 0
+            })
+        })
+        .collect();
+    let stored = uploads
+        .into_iter()
+        .map(|u| u.join().unwrap())
+        .filter(|ok| *ok)
+        .count();
+    assert!(stored > 0 && stored < UPLOADS, "{stored} stored");
+    let listed = request(server.addr, None, Request::List, &[]);
+    assert_eq!(listed.error, None);
+    match &listed.events[..] {
+        [ClientEvent::Listing(entries)] => assert_eq!(entries.len(), stored),
+        other => panic!("LIST failed: {other:?}"),
+    }
 }

@@ -32,6 +32,8 @@ pub(super) struct Front<St> {
     slots: Arc<Semaphore>,
     active: Arc<AtomicUsize>,
     per_address: Arc<PerAddress>,
+    /// Connections waiting briefly for a slot.
+    waiting: Arc<AtomicUsize>,
 }
 
 impl<St: Store> Front<St> {
@@ -41,8 +43,15 @@ impl<St: Store> Front<St> {
             slots: Arc::new(Semaphore::new(config.max_connections)),
             active: Arc::new(AtomicUsize::new(0)),
             per_address: Arc::new(PerAddress::new(config.max_per_address, &config.trusted)),
+            waiting: Arc::new(AtomicUsize::new(0)),
             shared,
         }
+    }
+
+    /// Most connections waiting for a slot at once: a tenth of the slots
+    /// (their descriptors come out of the same reserve).
+    fn max_waiting(&self) -> usize {
+        (self.shared.config.max_connections / 10).max(1)
     }
 
     /// The store's counters, if it keeps any.
@@ -151,15 +160,30 @@ impl<St: Store> Front<St> {
                         .spawn(serve_connection(stream, peer, self.shared.clone(), slot))
                         .detach();
                 }
+                None if self.waiting.fetch_add(1, Ordering::Relaxed) >= self.max_waiting() => {
+                    // Every slot taken and enough already waiting: refused
+                    // at once (each waiting socket holds a descriptor).
+                    self.waiting.fetch_sub(1, Ordering::Relaxed);
+                    log::debug!(
+                        "{peer} refused: every slot taken and {} waiting",
+                        self.max_waiting()
+                    );
+                }
                 None => {
                     // Every slot is taken: this one waits briefly on its own,
                     // and the loop goes on accepting (and refusing) at once.
-                    let (slots, active, shared) =
-                        (self.slots.clone(), self.active.clone(), self.shared.clone());
+                    let (slots, active, shared, waiting) = (
+                        self.slots.clone(),
+                        self.active.clone(),
+                        self.shared.clone(),
+                        self.waiting.clone(),
+                    );
                     local
                         .spawn(async move {
                             let wait = until(Some(Instant::now() + SLOT_WAIT), slots.acquire_arc());
-                            match wait.await {
+                            let waited = wait.await;
+                            waiting.fetch_sub(1, Ordering::Relaxed);
+                            match waited {
                                 Waited::Done(permit) => {
                                     let slot = Slot::take(permit, ticket, &active);
                                     serve_connection(stream, peer, shared, slot).await;

@@ -156,8 +156,10 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
 /// Descriptors kept free for listeners, logs, the users file, the store's
 /// own files and the blocking sender's second descriptor of a socket.
 const DESCRIPTOR_RESERVE: u64 = 32;
-/// Descriptors one connection needs: its socket and the file it sends.
-const DESCRIPTORS_PER_CONNECTION: u64 = 2;
+/// Descriptors one connection may need: its socket, the file it sends and,
+/// for a large body, a second descriptor of the socket (a cache's relay or
+/// fill: its origin socket instead).
+const DESCRIPTORS_PER_CONNECTION: u64 = 3;
 
 /// Raises the soft limit on open descriptors to the hard limit, then lowers
 /// `--max-connections` (and the share per address) to what the limit can
@@ -186,7 +188,8 @@ fn fit_descriptors(config: &mut FrontConfig) {
             config.max_connections
         );
         // The share per address shrinks in proportion.
-        let share = config.max_per_address as u64 * fits / config.max_connections as u64;
+        let share =
+            config.max_per_address as u128 * u128::from(fits) / config.max_connections as u128;
         config.max_connections = fits as usize;
         config.max_per_address = (share.max(1) as usize).min(config.max_connections);
     }

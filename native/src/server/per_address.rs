@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 
 /// What addresses count as one client: an IPv4 address, or an IPv6 /64
 /// (marked by a bit no IPv4 address has).
-type Key = u128;
+pub(super) type Key = u128;
 
-fn key(ip: IpAddr) -> Key {
+/// The client an address belongs to: itself (IPv4), or its /64 (IPv6).
+pub(super) fn key(ip: IpAddr) -> Key {
     match ip.to_canonical() {
         IpAddr::V4(v4) => u32::from(v4).into(),
         IpAddr::V6(v6) => (u128::from(v6) >> 64) | 1 << 64,
@@ -52,7 +53,7 @@ type Counts = HashMap<Key, usize, std::hash::BuildHasherDefault<KeyHasher>>;
 pub(super) struct PerAddress {
     cap: usize,
     trusted: HashSet<IpAddr>,
-    open: Mutex<Counts>,
+    open: Mutex<(Counts, usize)>,
 }
 
 /// One connection counted against its address; uncounted when dropped.
@@ -67,7 +68,7 @@ impl PerAddress {
         PerAddress {
             cap: cap.max(1),
             trusted: trusted.iter().map(|ip| ip.to_canonical()).collect(),
-            open: Mutex::default(),
+            open: Mutex::new((Counts::default(), SWEEP_AT)),
         }
     }
 
@@ -78,9 +79,12 @@ impl PerAddress {
             return Ok(None);
         }
         let key = key(ip);
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        if open.len() >= SWEEP_AT {
+        let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let (open, sweep_at) = &mut *guard;
+        if open.len() >= *sweep_at {
             open.retain(|_, count| *count > 0);
+            // Many live clients: sweep again only when the map has doubled.
+            *sweep_at = (open.len() * 2).max(SWEEP_AT);
         }
         let count = open.entry(key).or_insert(0);
         if *count >= self.cap {
@@ -101,8 +105,8 @@ impl PerAddress {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        let mut open = self.owner.open.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(count) = open.get_mut(&self.key) {
+        let mut guard = self.owner.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = guard.0.get_mut(&self.key) {
             *count = count.saturating_sub(1);
         }
     }

@@ -1,4 +1,5 @@
-//! Slows down repeated failed logins from one address, whatever the store.
+//! Slows down repeated failed logins from one client (an IPv4 address, or
+//! an IPv6 /64, as the connection cap counts them), whatever the store.
 //!
 //! A trusted address (`--trust`, a ferry cache in front) stands for many
 //! clients: its failures are not held against it, since the cache slows
@@ -7,24 +8,26 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+
+use super::per_address::{Key, key};
 use std::time::{Duration, Instant};
 
 /// Each failure doubles the wait before that address's next check (0.1 s,
 /// 0.2 s, ... up to 10 s); a success or 15 idle minutes forget it.
 #[derive(Debug, Default)]
 pub struct Throttle {
-    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    failures: Mutex<HashMap<Key, (u32, Instant)>>,
     trusted: HashSet<IpAddr>,
     /// One login check at a time per address: parallel connections from
     /// one address queue behind each other, each waiting its delay.
-    gates: Mutex<HashMap<IpAddr, Arc<smol::lock::Mutex<()>>>>,
+    gates: Mutex<HashMap<Key, Arc<smol::lock::Mutex<()>>>>,
 }
 
 /// An address's turn to have a login checked; the next waits for it.
 #[derive(Debug)]
 pub struct Turn<'a> {
     _guard: Option<smol::lock::MutexGuardArc<()>>,
-    ip: IpAddr,
+    client: Key,
     throttle: &'a Throttle,
 }
 
@@ -38,10 +41,10 @@ impl Drop for Turn<'_> {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if gates
-            .get(&self.ip)
+            .get(&self.client)
             .is_some_and(|g| Arc::strong_count(g) == 1)
         {
-            gates.remove(&self.ip);
+            gates.remove(&self.client);
         }
     }
 }
@@ -70,7 +73,7 @@ impl Throttle {
                 .gates
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .entry(ip)
+                .entry(key(ip))
                 .or_default()
                 .clone();
             Some(gate.lock_arc().await)
@@ -81,7 +84,7 @@ impl Throttle {
         }
         Turn {
             _guard: guard,
-            ip,
+            client: key(ip),
             throttle: self,
         }
     }
@@ -89,7 +92,7 @@ impl Throttle {
     /// How long `ip` must wait before its next login is checked.
     pub fn delay(&self, ip: IpAddr) -> Duration {
         let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        match map.get(&ip) {
+        match map.get(&key(ip)) {
             Some(&(count, last)) => {
                 let wait = Duration::from_millis(100u64 << count.min(7).saturating_sub(1))
                     .min(Duration::from_secs(10));
@@ -108,7 +111,7 @@ impl Throttle {
         if map.len() > 100_000 {
             map.retain(|_, (_, last)| last.elapsed() < Self::FORGET_AFTER);
         }
-        let entry = map.entry(ip).or_insert((0, Instant::now()));
+        let entry = map.entry(key(ip)).or_insert((0, Instant::now()));
         if entry.1.elapsed() > Self::FORGET_AFTER {
             entry.0 = 0;
         }
@@ -121,6 +124,6 @@ impl Throttle {
         self.failures
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&ip);
+            .remove(&key(ip));
     }
 }

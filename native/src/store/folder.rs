@@ -35,10 +35,12 @@ pub struct FolderStore {
     verifier: Verifier,
     /// Bytes of the public listing (exact at each LIST, grown by uploads).
     public_listing: Arc<AtomicU64>,
+    /// Bytes reserved by uploads of new public files still under way.
+    public_reserved: Arc<AtomicU64>,
     /// What the public listing may reach by uploads: half its limit.
     listing_budget: u64,
     /// Held while serving: one server per root.
-    _lock: FolderLock,
+    _lock: Option<FolderLock>,
 }
 
 impl FolderStore {
@@ -52,12 +54,20 @@ impl FolderStore {
         };
         // One server per root: a second one must not remove the first
         // one's uploads in flight as "unfinished".
-        let lock = FolderLock::take(root, ROOT_LOCK).map_err(|e| match e {
-            busy @ StoreError::Busy { .. } => anyhow::anyhow!(
+        let lock = match FolderLock::take(root, ROOT_LOCK) {
+            Ok(lock) => Some(lock),
+            Err(busy @ StoreError::Busy { .. }) => anyhow::bail!(
                 "{busy}: another ferry serve uses this root; stop it, or give this one another --root"
             ),
-            e => anyhow::anyhow!("cannot lock {}: {e}", root.display()),
-        })?;
+            // A read-only root serves, but nothing stops a second server.
+            Err(e) => {
+                log::warn!(
+                    "cannot lock {} ({e}): serving without the one-server lock",
+                    root.display()
+                );
+                None
+            }
+        };
         let (public, private) = (open("public")?, open("private")?);
         let listed = public
             .list()
@@ -75,6 +85,7 @@ impl FolderStore {
             heavy: Semaphore::new(HEAVY_JOBS),
             verifier: Verifier::start(HEAVY_JOBS)?,
             public_listing: Arc::new(AtomicU64::new(listed)),
+            public_reserved: Arc::new(AtomicU64::new(0)),
             listing_budget: u64::from(limits.max_listing_len) / 2,
             _lock: lock,
         })
@@ -150,14 +161,26 @@ impl Store for FolderStore {
                 name: name.as_str().to_owned(),
                 size: u64::from(u32::MAX),
             });
-            let now = self.public_listing.load(Ordering::Relaxed);
-            if now + entry > self.listing_budget {
+            // Reserved now, so uploads in flight together cannot all pass.
+            let listed = self.public_listing.load(Ordering::Relaxed);
+            let reserved = self.public_reserved.fetch_update(
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+                |reserved| {
+                    (listed + reserved + entry <= self.listing_budget).then_some(reserved + entry)
+                },
+            );
+            if reserved.is_err() {
                 return Err(StoreError::Io(io::Error::other(format!(
                     "the public listing would pass {} bytes, half of --max-listing-size: no new files",
                     self.listing_budget
                 ))));
             }
-            grows = Some((self.public_listing.clone(), entry));
+            grows = Some(Growth {
+                listing: self.public_listing.clone(),
+                reserved: self.public_reserved.clone(),
+                entry,
+            });
         }
         Ok(FolderUpload {
             upload: scope.begin_upload(name)?,
@@ -179,8 +202,26 @@ impl Store for FolderStore {
 #[derive(Debug)]
 pub struct FolderUpload {
     upload: Upload,
-    /// The public listing's size and this new file's entry in it.
-    grows: Option<(Arc<AtomicU64>, u64)>,
+    grows: Option<Growth>,
+}
+
+/// A new public file's entry, reserved in the listing's budget until the
+/// upload commits (then counted) or is dropped (then given back).
+#[derive(Debug)]
+struct Growth {
+    listing: Arc<AtomicU64>,
+    reserved: Arc<AtomicU64>,
+    entry: u64,
+}
+
+impl Drop for Growth {
+    fn drop(&mut self) {
+        let _ = self
+            .reserved
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| {
+                Some(r.saturating_sub(self.entry))
+            });
+    }
 }
 
 impl Sink for FolderUpload {
@@ -195,8 +236,9 @@ impl Sink for FolderUpload {
     async fn commit(self) -> io::Result<()> {
         let FolderUpload { upload, grows } = self;
         smol::unblock(move || upload.commit()).await?;
-        if let Some((listing, entry)) = grows {
-            listing.fetch_add(entry, Ordering::Relaxed);
+        if let Some(growth) = grows {
+            // Listed now; the reservation goes when `growth` drops.
+            growth.listing.fetch_add(growth.entry, Ordering::Relaxed);
         }
         Ok(())
     }
