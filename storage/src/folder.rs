@@ -197,35 +197,14 @@ impl Folder {
         matching(self.list()?, mask)
     }
 
-    /// Starts an atomic upload to `name`: missing parent folders are created
-    /// beneath the folder, and the data goes to a temporary file beside the
-    /// target until [`Upload::commit`]. Refuses a target that exists and is
-    /// not a regular file.
+    /// Starts an atomic upload to `name`: the data goes to a temporary file
+    /// in the deepest folder of the target's path that exists, and missing
+    /// folders are created beneath this one only at [`Upload::commit`].
+    /// Refuses a target that exists and is not a regular file.
     pub fn begin_upload(&self, name: &Name) -> Result<Upload, StoreError> {
-        let components: Vec<&str> = name.components().collect();
-        let (file_name, parents) = components.split_last().ok_or(StoreError::NotFound)?;
-        // The folders that exist now; the rest are made only at commit.
-        let mut dir = rustix::fs::openat(
-            &self.fd,
-            ".",
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(StoreError::from_open)?;
-        let mut missing = Vec::new();
-        for part in parents {
-            if !missing.is_empty() {
-                missing.push((*part).to_owned());
-                continue;
-            }
-            match enter(&dir, part) {
-                Ok(next) => dir = next,
-                Err(StoreError::NotFound) => missing.push((*part).to_owned()),
-                Err(e) => return Err(e),
-            }
-        }
+        let (dir, missing, file_name) = self.walk_to_parent(name, false)?;
         if missing.is_empty() {
-            match rustix::fs::statat(&dir, *file_name, AtFlags::SYMLINK_NOFOLLOW) {
+            match rustix::fs::statat(&dir, file_name, AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
                     return Err(StoreError::NotRegular);
                 }
@@ -233,7 +212,8 @@ impl Folder {
                 Err(e) => return Err(StoreError::from_open(e)),
             }
         }
-        Upload::create(dir, missing, (*file_name).to_owned())
+        let missing = missing.into_iter().map(str::to_owned).collect();
+        Upload::create(dir, missing, file_name.to_owned())
     }
 
     /// Opens (or creates) the partial download `NAME.part` for `name`,
@@ -248,24 +228,28 @@ impl Folder {
     /// The existing folder that holds `name`, opened component by component
     /// beneath this one (never through a symlink), and the last component.
     fn existing_parent<'n>(&self, name: &'n Name) -> Result<(OwnedFd, &'n str), StoreError> {
-        let components: Vec<&str> = name.components().collect();
-        let (file_name, parents) = components.split_last().ok_or(StoreError::NotFound)?;
-        let mut dir = rustix::fs::openat(
-            &self.fd,
-            ".",
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(StoreError::from_open)?;
-        for part in parents {
-            dir = enter(&dir, part)?;
+        match self.walk_to_parent(name, false)? {
+            (dir, missing, file_name) if missing.is_empty() => Ok((dir, file_name)),
+            _ => Err(StoreError::NotFound),
         }
-        Ok((dir, file_name))
     }
 
     /// The folder that holds `name` (created if missing, beneath this one,
     /// never through a symlink) and the last component.
     fn parent_of(&self, name: &Name) -> Result<(OwnedFd, String), StoreError> {
+        let (dir, _, file_name) = self.walk_to_parent(name, true)?;
+        Ok((dir, file_name.to_owned()))
+    }
+
+    /// Walks `name`'s folders beneath this one, component by component and
+    /// never through a symlink, creating missing ones if `create`. Returns
+    /// the deepest folder reached, the folders still missing below it
+    /// (none if `create`) and the last component.
+    fn walk_to_parent<'n>(
+        &self,
+        name: &'n Name,
+        create: bool,
+    ) -> Result<(OwnedFd, Vec<&'n str>, &'n str), StoreError> {
         let components: Vec<&str> = name.components().collect();
         let (file_name, parents) = components.split_last().ok_or(StoreError::NotFound)?;
         let mut dir = rustix::fs::openat(
@@ -275,14 +259,22 @@ impl Folder {
             Mode::empty(),
         )
         .map_err(StoreError::from_open)?;
-        for part in parents {
-            match rustix::fs::mkdirat(&dir, *part, Mode::from_raw_mode(0o755)) {
-                Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-                Err(e) => return Err(StoreError::from_open(e)),
+        for (i, part) in parents.iter().enumerate() {
+            if create {
+                match rustix::fs::mkdirat(&dir, *part, Mode::from_raw_mode(0o755)) {
+                    Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                    Err(e) => return Err(StoreError::from_open(e)),
+                }
             }
-            dir = enter(&dir, part)?;
+            match enter(&dir, part) {
+                Ok(next) => dir = next,
+                Err(StoreError::NotFound) if !create => {
+                    return Ok((dir, parents[i..].to_vec(), file_name));
+                }
+                Err(e) => return Err(e),
+            }
         }
-        Ok((dir, (*file_name).to_owned()))
+        Ok((dir, Vec::new(), file_name))
     }
 
     /// Removes temporary files left by uploads that never finished (a crash
