@@ -227,6 +227,19 @@ pub struct FrontArgs {
     /// Refuse every upload (status 1, logged).
     #[arg(long)]
     pub read_only: bool,
+    /// Uploads per hour from one address without a login (IPv6: one /64);
+    /// the hour's worth may be spent at once, then it refills steadily.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub quota_files: u64,
+    /// Bytes per hour one address without a login may upload.
+    #[arg(long, value_name = "SIZE", default_value = "4GiB")]
+    pub quota_size: String,
+    /// Uploads per hour from all clients without a login together.
+    #[arg(long, value_name = "N", default_value_t = 10000)]
+    pub quota_total_files: u64,
+    /// Bytes per hour all clients without a login may upload together.
+    #[arg(long, value_name = "SIZE", default_value = "64GiB")]
+    pub quota_total_size: String,
     /// An address that stands for many clients (a ferry cache in front):
     /// its failed logins do not slow it down. Repeat for several.
     #[arg(long, value_name = "ADDR")]

@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use ferry_core::Limits;
 
 use crate::cli::{CacheArgs, FrontArgs, ServeArgs};
+use crate::server::{Allowance, Quotas};
 
 /// The default root folder when `--root` is not given.
 pub const DEMO_ROOT: &str = "ferry-demo";
@@ -30,6 +31,8 @@ pub struct FrontConfig {
     pub bind: Vec<std::net::IpAddr>,
     /// Refuse every upload.
     pub read_only: bool,
+    /// Upload allowances of clients without a login.
+    pub quotas: Quotas,
 }
 
 /// What `ferry serve` runs with.
@@ -88,8 +91,23 @@ impl FrontConfig {
                     args.max_listing_size
                 )
             })?;
+        let size = |value: &str, flag: &str| {
+            parse_size(value)
+                .with_context(|| format!("{flag} {value} must be a size, like 4GiB or 500MB"))
+        };
+        let quotas = Quotas {
+            per_address: Allowance {
+                files: args.quota_files,
+                bytes: size(&args.quota_size, "--quota-size")?,
+            },
+            total: Allowance {
+                files: args.quota_total_files,
+                bytes: size(&args.quota_total_size, "--quota-total-size")?,
+            },
+        };
         Ok(FrontConfig {
             port,
+            quotas,
             limits,
             max_per_address,
             max_connections: args.max_connections,

@@ -1441,3 +1441,84 @@ fn uploads_begun_together_cannot_pass_the_listing_budget_either() {
         other => panic!("LIST failed: {other:?}"),
     }
 }
+
+/// Uploads `body` as `name` without a login from `source`: the status
+/// after the name, and the final one if the upload was accepted.
+fn upload_from(source: [u8; 4], to: std::net::SocketAddr, name: &str, body: &[u8]) -> (u8, u8) {
+    let mut stream = connect_from(source, to).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(&frame(30, name.as_bytes(), &[])).unwrap();
+    let mut status = [9u8];
+    stream.read_exact(&mut status).unwrap();
+    if status[0] != 0 {
+        return (status[0], status[0]);
+    }
+    stream
+        .write_all(&(body.len() as u32).to_be_bytes())
+        .unwrap();
+    // A refused size is answered before the body is sent.
+    let _ = stream.write_all(body);
+    let mut last = [9u8];
+    stream.read_exact(&mut last).unwrap();
+    (status[0], last[0])
+}
+
+#[test]
+fn uploads_without_a_login_are_held_to_quotas_per_address_and_in_total() {
+    let server = Server::start(
+        &[
+            "--quota-files",
+            "3",
+            "--quota-size",
+            "10KiB",
+            "--quota-total-files",
+            "5",
+        ],
+        |root| add_user(root, "alice", "wonderland"),
+    );
+    let kib = data(1024, 7);
+    for i in 0..3 {
+        assert_eq!(
+            upload_from([127, 0, 0, 1], server.addr, &format!("a{i}"), &kib),
+            (0, 0)
+        );
+    }
+    // The fourth file from that address is refused before its body.
+    assert_eq!(upload_from([127, 0, 0, 1], server.addr, "a3", &kib), (1, 1));
+    // Another address has its own share, in files and in bytes.
+    let big = data(11 * 1024, 8);
+    assert_eq!(
+        upload_from([127, 0, 0, 2], server.addr, "big", &big),
+        (0, 1)
+    );
+    assert_eq!(upload_from([127, 0, 0, 2], server.addr, "b0", &kib), (0, 0));
+    // Five files in all: the big one counted as a file, the refused a3 not.
+    assert_eq!(upload_from([127, 0, 0, 3], server.addr, "c0", &kib), (1, 1));
+    // A logged-in user's uploads are not counted.
+    let got = request(
+        server.addr,
+        Some(("alice", "wonderland")),
+        Request::Upload { name: name("mine") },
+        &kib,
+    );
+    assert!(
+        matches!(
+            got.events.last(),
+            Some(ClientEvent::UploadDone { stored: true })
+        ),
+        "{got:?}"
+    );
+    let listed = request(server.addr, None, Request::List, &[]);
+    let [ClientEvent::Listing(entries)] = &listed.events[..] else {
+        panic!("{listed:?}")
+    };
+    let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["a0", "a1", "a2", "b0"]);
+    std::thread::sleep(Duration::from_millis(200));
+    let log = server.log();
+    for reason in ["--quota-files", "--quota-size", "--quota-total-files"] {
+        assert!(log.contains(reason), "no {reason} refusal in:\n{log}");
+    }
+}

@@ -13,9 +13,9 @@ use ferry_core::{
 use ferry_storage::StoreError;
 use rustix::net::RecvFlags;
 
-use super::Shared;
 use super::accept::Slot;
 use super::relay::{Relay, relay};
+use super::{Shared, quota};
 use crate::conn::{Conn, Socket};
 use crate::drive::{Body, Clock, Handler, Sending, Stop, drive, misuse, until};
 use crate::store::{Sink, Store};
@@ -190,6 +190,8 @@ struct Answers<'a, St: Store> {
     peer: SocketAddr,
     /// Where the request acts: public, or the user's after a login.
     scope: St::Scope,
+    /// Whether the client logged in (its uploads are not held to quotas).
+    logged_in: bool,
     name: Option<String>,
     /// The body the next `SendBody` sends.
     body: Option<Body>,
@@ -267,6 +269,7 @@ impl<'a, St: Store> Answers<'a, St> {
             shared,
             peer,
             scope: shared.store.public(),
+            logged_in: false,
             name: None,
             body: None,
             upload: None,
@@ -283,6 +286,16 @@ impl<'a, St: Store> Answers<'a, St> {
         misuse(s.refuse());
     }
 
+    /// Takes an upload's files and bytes from the quotas of clients
+    /// without a login.
+    fn charge(&self, files: u64, bytes: u64) -> Result<(), quota::Exceeded> {
+        if self.logged_in {
+            return Ok(());
+        }
+        let now = std::time::Instant::now();
+        self.shared.quota.charge(self.peer.ip(), files, bytes, now)
+    }
+
     async fn login(&mut self, s: &mut ServerSession, user: &str, pass: &str) {
         let throttle = &self.shared.throttle;
         // This address's turn (one check at a time), after its delay.
@@ -291,6 +304,7 @@ impl<'a, St: Store> Answers<'a, St> {
             Ok(scope) => {
                 throttle.succeeded(self.peer.ip());
                 self.scope = scope;
+                self.logged_in = true;
                 misuse(s.answer_auth(true));
             }
             Err(e) => {
@@ -331,6 +345,10 @@ impl<'a, St: Store> Answers<'a, St> {
             self.outcome = "refused: the server is read-only (--read-only)".into();
             return misuse(s.refuse());
         }
+        if let Err(exceeded) = self.charge(1, 0) {
+            self.outcome = format!("refused: {exceeded}");
+            return misuse(s.refuse());
+        }
         match self.shared.store.begin_upload(&self.scope, name).await {
             Ok(upload) => {
                 self.upload = Some(upload);
@@ -347,8 +365,13 @@ impl<'a, St: Store> Answers<'a, St> {
             .as_ref()
             .and_then(Sink::room)
             .unwrap_or(u64::MAX);
-        if u64::from(size) > room {
-            self.outcome = format!("refused: {size} bytes announced, {room} free");
+        let refused = if u64::from(size) > room {
+            Some(format!("{size} bytes announced, {room} free"))
+        } else {
+            self.charge(0, size.into()).err().map(|e| e.to_string())
+        };
+        if let Some(why) = refused {
+            self.outcome = format!("refused: {why}");
             self.upload = None;
             misuse(s.refuse());
         } else {

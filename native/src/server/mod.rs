@@ -6,6 +6,7 @@
 //! - [`connection`]: one connection, from its first bytes to its log line:
 //!   the drive loop (`crate::drive`) plus the answers to every event.
 //! - [`throttle`]: failed logins slowed down per address, for every store.
+//! - [`quota`]: uploads without a login limited per address and in total.
 //!
 //! Nothing here parses the protocol; slow work (listing, hashing, password
 //! checks, fsync) runs on the blocking pool inside the store.
@@ -13,6 +14,7 @@
 mod accept;
 mod connection;
 mod per_address;
+mod quota;
 mod relay;
 mod throttle;
 
@@ -25,6 +27,7 @@ use async_io::Async;
 
 use crate::config::{CacheConfig, FrontConfig, ServeConfig};
 use crate::store::{CacheStore, FolderStore, Store};
+pub use quota::{Allowance, Quotas};
 use throttle::Throttle;
 
 /// What every connection shares.
@@ -33,6 +36,7 @@ struct Shared<St> {
     store: St,
     config: FrontConfig,
     throttle: Throttle,
+    quota: quota::Quota,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -128,6 +132,7 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
     let front = Arc::new(accept::Front::new(Arc::new(Shared {
         store,
         throttle: Throttle::new(&config.trusted),
+        quota: quota::Quota::new(config.quotas, &config.trusted),
         config,
     })));
     // Every thread accepts and serves its own connections; closing the
