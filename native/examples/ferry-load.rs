@@ -6,6 +6,10 @@
 //! ferry-load rps ferry|http ADDR NAME -c 50 -n 20000
 //! ferry-load idle ADDR COUNT SECONDS             hold idle connections
 //! ferry-load cold ADDR NAME -c 200               N clients at once: first-byte times
+//! ferry-load resume-attack ADDR BIG SMALL SECONDS -c 8
+//!     -c attackers on 127.0.0.1 send RESUMEs of BIG near its end with a wrong
+//!     MD5 while one client on 127.0.0.2 downloads and resumes SMALL: its
+//!     latencies (p50, p99, max)
 //! ```
 //!
 //! Each request uses its own connection (ferry's rule, HTTP/1.0 without
@@ -19,7 +23,7 @@ use std::time::{Duration, Instant};
 
 fn usage() -> ! {
     eprintln!(
-        "usage: ferry-load download|rps ferry|http ADDR NAME [-c N] [-n N] | idle ADDR COUNT SECONDS | cold ADDR NAME [-c N]"
+        "usage: ferry-load download|rps ferry|http ADDR NAME [-c N] [-n N] | idle ADDR COUNT SECONDS | cold ADDR NAME [-c N] | resume-attack ADDR BIG SMALL SECONDS [-c N]"
     );
     std::process::exit(2);
 }
@@ -193,6 +197,18 @@ fn main() {
                 at(1.0),
             );
         }
+        "resume-attack" => {
+            let addr: SocketAddr = arg(1).parse().unwrap_or_else(|_| usage());
+            let (big, small) = (arg(2).to_owned(), arg(3));
+            let seconds: u64 = arg(4).parse().unwrap_or_else(|_| usage());
+            resume_attack(
+                addr,
+                &big,
+                small,
+                Duration::from_secs(seconds),
+                flag("-c", 8),
+            );
+        }
         "idle" => {
             let addr: SocketAddr = arg(1).parse().unwrap_or_else(|_| usage());
             let (count, seconds): (usize, u64) = (
@@ -209,4 +225,109 @@ fn main() {
         }
         _ => usage(),
     }
+}
+
+/// A connection from a chosen loopback address (the server counts
+/// 127.0.0.1 and 127.0.0.2 as two clients).
+fn connect_from(source: [u8; 4], to: SocketAddr) -> std::io::Result<TcpStream> {
+    use rustix::net::{AddressFamily, SocketType};
+    let fd = rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None)?;
+    rustix::net::bind(&fd, &SocketAddr::from((source, 0)))?;
+    rustix::net::connect(&fd, &to)?;
+    let stream = TcpStream::from(fd);
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// An op 40 request.
+fn resume_request(name: &str, position: u32, md5: [u8; 16]) -> Vec<u8> {
+    let mut bytes = vec![40];
+    bytes.extend((name.len() as u32).to_be_bytes());
+    bytes.extend(name.as_bytes());
+    bytes.extend(position.to_be_bytes());
+    bytes.extend(md5);
+    bytes
+}
+
+/// One request from `source`, the whole answer read.
+fn exchange(source: [u8; 4], addr: SocketAddr, request: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut stream = connect_from(source, addr)?;
+    stream.write_all(request)?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    Ok(answer)
+}
+
+/// Attackers on 127.0.0.1 make the server hash near all of `big` again and
+/// again (a different position each time, a wrong MD5), while a client on
+/// 127.0.0.2 alternates a download and a resume of `small`, timing each.
+fn resume_attack(addr: SocketAddr, big: &str, small: &str, length: Duration, attackers: usize) {
+    use md5::Digest;
+    let whole = exchange([127, 0, 0, 2], addr, &request_bytes("ferry", small)).expect("download");
+    assert!(
+        whole.len() >= 5 && whole[0] == 0,
+        "{small} cannot be downloaded"
+    );
+    let content = whole[5..].to_vec();
+    let half = content.len() / 2;
+    let md5: [u8; 16] = md5::Md5::digest(&content[..half]).into();
+    let resume = resume_request(small, half as u32, md5);
+    let size = {
+        let answer = exchange([127, 0, 0, 1], addr, &request_bytes("ferry", big)).expect("size");
+        u32::from_be_bytes(answer[1..5].try_into().expect("a header"))
+    };
+    let stop = Instant::now() + length;
+    let attacks = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..attackers)
+        .map(|i| {
+            let (big, attacks) = (big.to_owned(), attacks.clone());
+            std::thread::spawn(move || {
+                let mut seed = 0x9E37_79B9u32.wrapping_mul(i as u32 + 1);
+                while Instant::now() < stop {
+                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    // Within the last 1% of the file: near all of it hashed.
+                    let position = size - seed % (size / 100).max(1);
+                    if exchange(
+                        [127, 0, 0, 1],
+                        addr,
+                        &resume_request(&big, position, [0; 16]),
+                    )
+                    .is_ok()
+                    {
+                        attacks.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    let mut wrong = 0;
+    let download = request_bytes("ferry", small);
+    while Instant::now() < stop {
+        for request in [&download, &resume] {
+            let started = Instant::now();
+            match exchange([127, 0, 0, 2], addr, request) {
+                Ok(answer)
+                    if answer.ends_with(&content[content.len() - half.min(content.len())..]) =>
+                {
+                    latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+                _ => wrong += 1,
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for worker in workers {
+        let _ = worker.join();
+    }
+    latencies.sort_by(f64::total_cmp);
+    let at = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    println!(
+        "attack_requests={} other_requests={} other_failures={wrong} other_p50_ms={:.1} other_p99_ms={:.1} other_max_ms={:.1}",
+        attacks.load(Ordering::Relaxed),
+        latencies.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0),
+    );
 }

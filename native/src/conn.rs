@@ -112,7 +112,15 @@ pub struct Conn {
     out: Vec<u8>,
     /// Most bytes one read takes (a paced client reads little and often).
     read_cap: usize,
+    /// Socket calls since this connection last let its thread's other
+    /// tasks run.
+    calls: u32,
 }
+
+/// Socket calls a connection makes before it yields to the other
+/// connections on its thread: a socket that is always ready never makes a
+/// call wait, so without this one fast stream would starve the rest.
+const CALLS_PER_TURN: u32 = 16;
 
 impl Conn {
     /// Wraps an accepted or connected socket.
@@ -124,6 +132,7 @@ impl Conn {
             end: 0,
             out: Vec::new(),
             read_cap: usize::MAX,
+            calls: 0,
         }
     }
 
@@ -161,6 +170,7 @@ impl Conn {
         };
         let mut sent = 0;
         while sent < self.out.len() {
+            self.take_turn().await;
             let rest = &self.out[sent..];
             sent += self
                 .io
@@ -169,6 +179,16 @@ impl Conn {
         }
         self.out.clear();
         Ok(())
+    }
+
+    /// Counts a socket call, and every [`CALLS_PER_TURN`] lets the other
+    /// tasks of this thread run.
+    async fn take_turn(&mut self) {
+        self.calls += 1;
+        if self.calls >= CALLS_PER_TURN {
+            self.calls = 0;
+            smol::future::yield_now().await;
+        }
     }
 
     /// Makes room to receive a large body in big reads.
@@ -224,6 +244,7 @@ impl Conn {
             }
         }
         let room = (self.buf.len() - self.end).min(self.read_cap);
+        self.take_turn().await;
         let buf = &mut self.buf[self.end..self.end + room];
         let n = self
             .io
@@ -261,6 +282,7 @@ impl Conn {
         len: u64,
     ) -> io::Result<usize> {
         let count = len.min(SENDFILE_CHUNK as u64) as usize;
+        self.take_turn().await;
         self.io
             .write_with(|socket| {
                 rustix::fs::sendfile(socket, file, Some(offset), count).map_err(io::Error::from)

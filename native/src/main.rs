@@ -13,6 +13,7 @@ mod decode;
 mod demo;
 mod drive;
 mod error;
+mod fair;
 mod growing;
 mod listen;
 mod progress;

@@ -11,11 +11,14 @@ mod cache;
 mod folder;
 
 use std::io;
+use std::net::IpAddr;
+use std::sync::Arc;
 
 use ferry_core::{ListEntry, Mask, Name};
-use ferry_storage::StoreError;
+use ferry_storage::{DigestCache, PrefixMd5, StoreError};
 
 use crate::drive::Body;
+use crate::fair::FairPool;
 
 pub use cache::CacheStore;
 pub use folder::FolderStore;
@@ -60,11 +63,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(Body, Note), StoreError>> + Send;
 
     /// The MD5 of the first `len` bytes of an opened file (op 40), which
-    /// comes back to be sent from there. `len` is at most its size.
+    /// comes back to be sent from there. `len` is at most its size. The
+    /// hashing takes its turns fairly with other clients' (`client` is the
+    /// address asking; see [`hash_prefix`]).
     fn prefix_md5(
         &self,
         body: Body,
         len: u64,
+        client: IpAddr,
     ) -> impl Future<Output = (Body, io::Result<[u8; 16]>)> + Send;
 
     /// Starts an upload to `name`; nothing is visible until the sink is
@@ -111,4 +117,41 @@ pub trait Sink: Send + 'static {
 
     /// Makes the upload visible, complete, replacing any file of that name.
     fn commit(self) -> impl Future<Output = io::Result<()>> + Send;
+}
+
+/// The MD5 of the first `len` bytes of a body, one checkpoint interval per
+/// turn of `client`'s in `pool`: any prefix of a file hashed before costs
+/// at most one interval, and a first hashing of gigabytes holds a slot for
+/// one interval at a time. A file's checkpoints and digest are remembered
+/// in `digests`; a growing file (a cache's fill) is hashed uncached.
+pub async fn hash_prefix(
+    pool: &FairPool,
+    client: IpAddr,
+    digests: &Arc<DigestCache>,
+    mut body: Body,
+    len: u64,
+) -> (Body, io::Result<[u8; 16]>) {
+    let mut job = match &body {
+        Body::File { open, .. } => digests.start(open, len),
+        Body::Growing { .. } => PrefixMd5::uncached(len),
+    };
+    loop {
+        if let Some(digest) = job.digest() {
+            return (body, Ok(digest));
+        }
+        let _turn = pool.turn(client).await;
+        let digests = digests.clone();
+        let stepped;
+        (body, job, stepped) = smol::unblock(move || {
+            let stepped = match &body {
+                Body::File { open, .. } => job.step(&open.file, Some(&digests)),
+                Body::Growing { source, .. } => job.step(&source.file, None),
+            };
+            (body, job, stepped)
+        })
+        .await;
+        if let Err(e) = stepped {
+            return (body, Err(e));
+        }
+    }
 }

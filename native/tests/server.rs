@@ -6,6 +6,7 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::symlink;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -1521,4 +1522,68 @@ fn uploads_without_a_login_are_held_to_quotas_per_address_and_in_total() {
     for reason in ["--quota-files", "--quota-size", "--quota-total-files"] {
         assert!(log.contains(reason), "no {reason} refusal in:\n{log}");
     }
+}
+
+#[test]
+fn first_resumes_of_big_files_from_one_address_do_not_hold_back_another() {
+    const ATTACKS: usize = 8;
+    const BIG: u64 = 64 << 20;
+    let server = Server::start(&[], |root| {
+        for i in 0..ATTACKS {
+            // Sparse: cheap to make, as costly to hash as any other.
+            let file = std::fs::File::create(root.join(format!("public/big-{i}"))).unwrap();
+            file.set_len(BIG).unwrap();
+        }
+        std::fs::write(root.join("public/small"), b"0123456789").unwrap();
+    });
+    // Each attacker asks for the MD5 of almost all of a file never hashed
+    // before, with a wrong digest: the costliest RESUME there is.
+    let answered = Arc::new(AtomicUsize::new(0));
+    let attackers: Vec<_> = (0..ATTACKS)
+        .map(|i| {
+            let (addr, answered) = (server.addr, answered.clone());
+            std::thread::spawn(move || {
+                let tail = [&(BIG as u32 - 1).to_be_bytes()[..], &[0u8; 16]].concat();
+                let mut stream = connect_from([127, 0, 0, 1], addr).unwrap();
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(60)))
+                    .unwrap();
+                stream
+                    .write_all(&frame(40, format!("big-{i}").as_bytes(), &tail))
+                    .unwrap();
+                let mut answer = [9u8; 2];
+                stream.read_exact(&mut answer).unwrap();
+                answered.fetch_add(1, SeqCst);
+                answer
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(150));
+    // Another address resumes a small file: it gets a turn between the
+    // attackers' steps instead of waiting for all of their hashing.
+    let md5: [u8; 16] = Md5::digest(b"01234").into();
+    let tail = [&5u32.to_be_bytes()[..], &md5].concat();
+    let mut victim = connect_from([127, 0, 0, 2], server.addr).unwrap();
+    victim
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    victim.write_all(&frame(40, b"small", &tail)).unwrap();
+    let mut answer = [9u8; 2];
+    victim.read_exact(&mut answer).unwrap();
+    let before = answered.load(SeqCst);
+    assert_eq!(answer, [0, 0], "the small resume is answered");
+    let mut rest = Vec::new();
+    victim.read_to_end(&mut rest).unwrap();
+    assert!(rest.ends_with(b"56789"), "{rest:?}");
+    for attacker in attackers {
+        assert_eq!(
+            attacker.join().unwrap(),
+            [0, 20],
+            "a wrong MD5 is result 20"
+        );
+    }
+    assert!(
+        before < ATTACKS / 2,
+        "{before} of {ATTACKS} attackers were answered before the other address"
+    );
 }

@@ -45,7 +45,8 @@ pub const CHECKPOINT_INTERVAL: u64 = 8 << 20;
 /// states checkpointed every [`CHECKPOINT_INTERVAL`] bytes along each file,
 /// so a client asking for the MD5 of a prefix (op 40) costs at most one
 /// interval of hashing, wherever the prefix ends, once the file has been
-/// hashed up to there (the first time, by whoever asks first).
+/// hashed up to there (the first time, by whoever asks first, one interval
+/// per [`PrefixMd5::step`] so a scheduler can share the work out fairly).
 #[derive(Debug)]
 pub struct DigestCache {
     state: Mutex<State>,
@@ -60,6 +61,79 @@ struct State {
     checkpoints: HashMap<FileId, Vec<Md5>>,
 }
 
+/// The MD5 of a file's first bytes, computed one bounded step at a time.
+#[derive(Debug, Clone)]
+pub struct PrefixMd5 {
+    len: u64,
+    done: u64,
+    hasher: Md5,
+    /// The file version whose checkpoints and digest are recorded, if any.
+    id: Option<FileId>,
+    digest: Option<[u8; 16]>,
+}
+
+impl PrefixMd5 {
+    /// The MD5 of the first `len` bytes, hashed from the start and
+    /// remembered nowhere.
+    pub fn uncached(len: u64) -> Self {
+        PrefixMd5 {
+            len,
+            done: 0,
+            hasher: Md5::new(),
+            id: None,
+            digest: (len == 0).then_some(EMPTY_MD5),
+        }
+    }
+
+    /// The digest, once the last step is done.
+    pub fn digest(&self) -> Option<[u8; 16]> {
+        self.digest
+    }
+
+    /// Hashes up to the next checkpoint boundary (at most
+    /// [`CHECKPOINT_INTERVAL`] bytes) with positioned reads, recording what
+    /// it reaches in `cache` if the job came from it. Returns the digest
+    /// once the whole prefix is hashed.
+    pub fn step(
+        &mut self,
+        file: &File,
+        cache: Option<&DigestCache>,
+    ) -> std::io::Result<Option<[u8; 16]>> {
+        if self.digest.is_some() {
+            return Ok(self.digest);
+        }
+        let boundary = (self.done / CHECKPOINT_INTERVAL + 1) * CHECKPOINT_INTERVAL;
+        let until = self.len.min(boundary);
+        let from = self.done;
+        let mut buf = vec![0; 256 * 1024];
+        while self.done < until {
+            let want = (until - self.done).min(buf.len() as u64) as usize;
+            let n = file.read_at(&mut buf[..want], self.done)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            self.hasher.update(&buf[..n]);
+            self.done += n as u64;
+        }
+        if let Some(cache) = cache {
+            cache.hashed.fetch_add(self.done - from, Ordering::Relaxed);
+        }
+        if self.done == boundary
+            && let (Some(cache), Some(id)) = (cache, self.id)
+        {
+            cache.record_checkpoint(id, boundary, &self.hasher);
+        }
+        if self.done == self.len {
+            let digest: [u8; 16] = self.hasher.clone().finalize().into();
+            if let (Some(cache), Some(id)) = (cache, self.id) {
+                cache.record_digest(id, self.len, digest);
+            }
+            self.digest = Some(digest);
+        }
+        Ok(self.digest)
+    }
+}
+
 impl DigestCache {
     /// A cache holding at most `capacity` digests and as many files'
     /// checkpoints (it starts over when full).
@@ -71,60 +145,60 @@ impl DigestCache {
         }
     }
 
-    /// The MD5 of the first `len` bytes of an open file: from memory when
-    /// asked before, otherwise from the nearest checkpoint at or before
-    /// `len`, recording the checkpoints it passes.
+    /// The MD5 of the first `len` bytes of an open file, all steps at once
+    /// (see [`DigestCache::start`]).
     pub fn prefix_md5(&self, open: &OpenFile, len: u64) -> std::io::Result<[u8; 16]> {
+        let mut job = self.start(open, len);
+        loop {
+            if let Some(digest) = job.step(&open.file, Some(self))? {
+                return Ok(digest);
+            }
+        }
+    }
+
+    /// Starts the MD5 of the first `len` bytes of an open file: already
+    /// done when asked before, otherwise from the nearest checkpoint at or
+    /// before `len`; its steps record the checkpoints they pass.
+    pub fn start(&self, open: &OpenFile, len: u64) -> PrefixMd5 {
+        let mut job = PrefixMd5::uncached(len);
         if len == 0 {
-            return Ok(EMPTY_MD5);
+            return job;
         }
-        let key = (open.id, len);
-        let start = {
-            let state = self.lock();
-            if let Some(digest) = state.exact.get(&key) {
-                return Ok(*digest);
-            }
-            let within = (len / CHECKPOINT_INTERVAL) as usize;
-            state.checkpoints.get(&open.id).and_then(|states| {
-                let k = within.min(states.len());
-                (k > 0).then(|| (k as u64 * CHECKPOINT_INTERVAL, states[k - 1].clone()))
-            })
-        };
-        let (mut done, mut hasher) = start.unwrap_or((0, Md5::new()));
-        let mut reached = Vec::new();
-        let mut buf = vec![0; 256 * 1024];
-        while done < len {
-            // Stop at each checkpoint boundary to record the state there.
-            let boundary = (done / CHECKPOINT_INTERVAL + 1) * CHECKPOINT_INTERVAL;
-            let want = (len.min(boundary) - done).min(buf.len() as u64) as usize;
-            let n = open.file.read_at(&mut buf[..want], done)?;
-            if n == 0 {
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            hasher.update(&buf[..n]);
-            done += n as u64;
-            self.hashed.fetch_add(n as u64, Ordering::Relaxed);
-            if done % CHECKPOINT_INTERVAL == 0 {
-                reached.push((done / CHECKPOINT_INTERVAL, hasher.clone()));
+        job.id = Some(open.id);
+        let state = self.lock();
+        if let Some(digest) = state.exact.get(&(open.id, len)) {
+            job.digest = Some(*digest);
+            return job;
+        }
+        let within = (len / CHECKPOINT_INTERVAL) as usize;
+        if let Some(states) = state.checkpoints.get(&open.id) {
+            let k = within.min(states.len());
+            if k > 0 {
+                job.done = k as u64 * CHECKPOINT_INTERVAL;
+                job.hasher = states[k - 1].clone();
             }
         }
-        let digest: [u8; 16] = hasher.finalize().into();
+        job
+    }
+
+    fn record_checkpoint(&self, id: FileId, at: u64, hasher: &Md5) {
+        let mut state = self.lock();
+        if state.checkpoints.len() >= self.capacity && !state.checkpoints.contains_key(&id) {
+            state.checkpoints.clear();
+        }
+        let states = state.checkpoints.entry(id).or_default();
+        // Checkpoints are kept in order, without gaps.
+        if at / CHECKPOINT_INTERVAL == states.len() as u64 + 1 {
+            states.push(hasher.clone());
+        }
+    }
+
+    fn record_digest(&self, id: FileId, len: u64, digest: [u8; 16]) {
         let mut state = self.lock();
         if state.exact.len() >= self.capacity {
             state.exact.clear();
         }
-        state.exact.insert(key, digest);
-        if state.checkpoints.len() >= self.capacity && !state.checkpoints.contains_key(&open.id) {
-            state.checkpoints.clear();
-        }
-        let states = state.checkpoints.entry(open.id).or_default();
-        for (k, md5) in reached {
-            // Checkpoints are kept in order, without gaps.
-            if k as usize == states.len() + 1 {
-                states.push(md5);
-            }
-        }
-        Ok(digest)
+        state.exact.insert((id, len), digest);
     }
 
     /// Bytes read and hashed since the cache was made (for tests and

@@ -411,7 +411,12 @@ impl<'a, St: Store> Answers<'a, St> {
             self.outcome = "result 20: position past the end".into();
             ResumeAnswer::Mismatch
         } else {
-            match self.shared.store.prefix_md5(body, position.into()).await {
+            match self
+                .shared
+                .store
+                .prefix_md5(body, position.into(), self.peer.ip())
+                .await
+            {
                 (body, Ok(digest)) if digest == md5 => {
                     self.outcome = format!("{} from {position}", note.unwrap_or("ok"));
                     self.body = Some(body.starting_at(position.into()));

@@ -27,6 +27,7 @@ use async_io::Async;
 
 use crate::config::{CacheConfig, FrontConfig, ServeConfig};
 use crate::store::{CacheStore, FolderStore, Store};
+pub use per_address::{Key as ClientKey, key as client_key};
 pub use quota::{Allowance, Quotas};
 use throttle::Throttle;
 

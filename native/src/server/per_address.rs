@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 
 /// What addresses count as one client: an IPv4 address, or an IPv6 /64
 /// (marked by a bit no IPv4 address has).
-pub(super) type Key = u128;
+pub type Key = u128;
 
 /// The client an address belongs to: itself (IPv4), or its /64 (IPv6).
-pub(super) fn key(ip: IpAddr) -> Key {
+pub fn key(ip: IpAddr) -> Key {
     match ip.to_canonical() {
         IpAddr::V4(v4) => u32::from(v4).into(),
         IpAddr::V6(v6) => (u128::from(v6) >> 64) | 1 << 64,

@@ -16,6 +16,7 @@ mod upload;
 
 use std::collections::HashMap;
 use std::io;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,17 +24,17 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use ferry_core::{ListEntry, Mask, Name};
 use ferry_storage::{CacheFolder, DigestCache, StoreError, age};
-use smol::lock::Semaphore;
 
-use super::{Note, Sink, Store};
+use super::{Note, Sink, Store, hash_prefix};
 use crate::client::Remote;
 use crate::config::CacheConfig;
 use crate::drive::{Body, Waited, until};
+use crate::fair::FairPool;
 use fill::{Fill, Header};
 
 /// Prefix digests of cached copies remembered (client RESUMEs).
 const DIGESTS: usize = 4096;
-/// Prefix digests computed at once.
+/// Prefix hashing steps run at once.
 const HEAVY_JOBS: usize = 2;
 
 /// A caching proxy's store.
@@ -52,8 +53,9 @@ struct Inner {
     fills: Mutex<HashMap<String, Arc<Fill>>>,
     /// The origin's last listing and when it came.
     listing: Mutex<Option<(Vec<ListEntry>, Instant)>>,
-    digests: DigestCache,
-    heavy: Semaphore,
+    digests: Arc<DigestCache>,
+    /// Prefix hashing, shared fairly between clients.
+    hashing: FairPool,
     counters: Counters,
 }
 
@@ -97,8 +99,8 @@ impl CacheStore {
                 fresh_for: config.fresh_for,
                 fills: Mutex::new(HashMap::new()),
                 listing: Mutex::new(None),
-                digests: DigestCache::new(DIGESTS),
-                heavy: Semaphore::new(HEAVY_JOBS),
+                digests: Arc::new(DigestCache::new(DIGESTS)),
+                hashing: FairPool::new(HEAVY_JOBS),
                 counters: Counters::default(),
             }),
         })
@@ -224,7 +226,12 @@ impl Store for CacheStore {
         Ok((body, Some(note)))
     }
 
-    async fn prefix_md5(&self, body: Body, len: u64) -> (Body, io::Result<[u8; 16]>) {
+    async fn prefix_md5(
+        &self,
+        body: Body,
+        len: u64,
+        client: IpAddr,
+    ) -> (Body, io::Result<[u8; 16]>) {
         if let Body::Growing { source, .. } = &body
             && len > 0
             && source.past(len - 1).await.is_none()
@@ -232,16 +239,7 @@ impl Store for CacheStore {
             let cut = io::Error::other("the origin stopped before that position");
             return (body, Err(cut));
         }
-        let _slot = self.inner.heavy.acquire().await;
-        let inner = self.inner.clone();
-        smol::unblock(move || {
-            let digest = match &body {
-                Body::File { open, .. } => inner.digests.prefix_md5(open, len),
-                Body::Growing { source, .. } => ferry_storage::md5_prefix(&source.file, len),
-            };
-            (body, digest)
-        })
-        .await
+        hash_prefix(&self.inner.hashing, client, &self.inner.digests, body, len).await
     }
 
     async fn begin_upload(&self, _: &(), name: &Name) -> Result<Forward, StoreError> {

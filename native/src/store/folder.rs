@@ -3,18 +3,18 @@
 //! kernel (see `ferry_storage::Folder`).
 
 use std::io;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::{Note, Sink, Store, hash_prefix};
+use crate::drive::Body;
+use crate::fair::FairPool;
+use crate::verifier::Verifier;
 use anyhow::Context;
 use ferry_core::{Limits, ListEntry, Mask, Name};
 use ferry_storage::{DigestCache, Folder, FolderLock, StoreError, Upload};
-use smol::lock::Semaphore;
-
-use super::{Note, Sink, Store};
-use crate::drive::Body;
-use crate::verifier::Verifier;
 
 /// Password checks and digests that may run at once: both are heavy.
 const HEAVY_JOBS: usize = 2;
@@ -30,7 +30,8 @@ pub struct FolderStore {
     private: Folder,
     users: PathBuf,
     digests: Arc<DigestCache>,
-    heavy: Semaphore,
+    /// Prefix hashing, shared fairly between clients.
+    hashing: FairPool,
     /// Password checks, on a fixed pool that reuses its memory.
     verifier: Verifier,
     /// Bytes of the public listing (exact at each LIST, grown by uploads).
@@ -82,7 +83,7 @@ impl FolderStore {
             private,
             users: crate::users::users_path(root),
             digests: Arc::new(DigestCache::new(DIGESTS)),
-            heavy: Semaphore::new(HEAVY_JOBS),
+            hashing: FairPool::new(HEAVY_JOBS),
             verifier: Verifier::start(HEAVY_JOBS)?,
             public_listing: Arc::new(AtomicU64::new(listed)),
             public_reserved: Arc::new(AtomicU64::new(0)),
@@ -134,18 +135,13 @@ impl Store for FolderStore {
         Ok((Body::File { open, offset: 0 }, None))
     }
 
-    async fn prefix_md5(&self, body: Body, len: u64) -> (Body, io::Result<[u8; 16]>) {
-        let _slot = self.heavy.acquire().await;
-        let digests = self.digests.clone();
-        smol::unblock(move || {
-            let digest = match &body {
-                Body::File { open, .. } => digests.prefix_md5(open, len),
-                // Not made by this store; hashed as it is, uncached.
-                Body::Growing { source, .. } => ferry_storage::md5_prefix(&source.file, len),
-            };
-            (body, digest)
-        })
-        .await
+    async fn prefix_md5(
+        &self,
+        body: Body,
+        len: u64,
+        client: IpAddr,
+    ) -> (Body, io::Result<[u8; 16]>) {
+        hash_prefix(&self.hashing, client, &self.digests, body, len).await
     }
 
     async fn begin_upload(
