@@ -5,11 +5,21 @@
 #   OUTDIR/resume.pcap  an interrupted download resumed with op 40
 #   OUTDIR/errors.pcap  an unknown op and a hostile name sent by hand
 # Usage: scripts/make-captures.sh [OUTDIR]   (default docs/captures)
+#        scripts/make-captures.sh --big [FILE] (default target/captures/big.pcap)
+#   --big records about 100 MB of real downloads and listings, for measuring
+#   the decoder (`scripts/bench-decode.sh`); it is not committed.
 # Environment: FERRY (the binary; built if unset), PORT (default 20000).
 # Needs root (tcpdump) and writes OUTDIR/files.md5 with the sample files' MD5s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+BIG=""
+if [ "${1:-}" = "--big" ]; then
+    BIG=${2:-target/captures/big.pcap}
+    mkdir -p "$(dirname "$BIG")"
+    BIG=$(cd "$(dirname "$BIG")" && pwd)/$(basename "$BIG")
+    set -- "$(dirname "$BIG")"
+fi
 OUT=$(mkdir -p "${1:-docs/captures}" && cd "${1:-docs/captures}" && pwd)
 PORT=${PORT:-20000}
 if [ -z "${FERRY:-}" ]; then
@@ -47,7 +57,7 @@ for _ in $(seq 100); do ss -Hltn "sport = :$PORT" | grep -q . && break; sleep 0.
 start_dump() {
     # Each capture has its own log: wait for this tcpdump, not the last one.
     local log="$WORK/tcpdump-$1.err"
-    tcpdump -i lo -U --immediate-mode -Z root -s 0 -w "$OUT/$1" "tcp port $PORT" 2> "$log" &
+    tcpdump -i lo -U --immediate-mode -B 262144 -Z root -s 0 -w "$OUT/$1" "tcp port $PORT" 2> "$log" &
     DUMP=$!
     for _ in $(seq 100); do grep -q "listening on" "$log" 2>/dev/null && break; sleep 0.05; done
     sleep 0.2
@@ -60,6 +70,20 @@ stop_dump() {
 }
 run() { (cd "$WORK/client" && "$FERRY" "$@" > /dev/null 2>&1) || true; }
 A=127.0.0.1:$PORT
+
+if [ -n "$BIG" ]; then
+    # Three 30 MiB files, 200 small ones: downloads, listings and an MGET.
+    mkdir -p "$ROOT/public/many"
+    for i in 1 2 3; do head -c $((30 << 20)) /dev/urandom > "$ROOT/public/big-$i.bin"; done
+    for i in $(seq 200); do seq "$i" 4000 > "$ROOT/public/many/file-$i.txt"; done
+    start_dump "$(basename "$BIG")"
+    for i in 1 2 3; do run get "$A" "big-$i.bin"; done
+    for _ in $(seq 20); do run ls "$A"; done
+    run mget "$A" 'many/*' --dir many
+    stop_dump
+    ls -l "$BIG" >&2
+    exit 0
+fi
 
 start_dump tour.pcap
 run ls "$A"

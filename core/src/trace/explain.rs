@@ -34,7 +34,8 @@ fn u32_of(raw: &[u8]) -> u32 {
 pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, String, String) {
     let byte = raw.first().copied().unwrap_or(0);
     let n = u32_of(raw);
-    let text = escape(raw);
+    // Only names are shown as text (never a whole body).
+    let text = || escape(raw);
     let (value, en, pt): (String, String, String) = match field {
         Field::Op => match crate::message::Op::from_byte(byte) {
             Some(op) => (
@@ -79,22 +80,22 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, S
             )
         }
         Field::Name => (
-            format!("\"{text}\""),
+            format!("\"{}\"", text()),
             "File name, relative to the served folder (UTF-8, '/' between folders).".into(),
             "Nome do arquivo, relativo à pasta servida (UTF-8, '/' entre pastas).".into(),
         ),
         Field::Mask => (
-            format!("\"{text}\""),
+            format!("\"{}\"", text()),
             "Glob mask: '*' matches within a folder, '**' across folders.".into(),
             "Máscara glob: '*' casa dentro de uma pasta, '**' atravessa pastas.".into(),
         ),
         Field::User => (
-            format!("\"{text}\""),
+            format!("\"{}\"", text()),
             "User name for the private folder.".into(),
             "Nome de usuário da pasta privada.".into(),
         ),
         Field::Pass => (
-            format!("\"{text}\""),
+            format!("\"{}\"", text()),
             "The password, in the clear: anyone who captures this traffic can read it.".into(),
             "A senha, em texto claro: qualquer um que capture este tráfego pode lê-la.".into(),
         ),
