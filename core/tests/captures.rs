@@ -81,7 +81,7 @@ fn the_tour_shows_every_op() {
         l[7],
         [
             "AUTH as \"alice\" (password in the clear)",
-            "login status 1 (error / refused)"
+            "login status 1 (error or refused)"
         ]
     );
     // Every body is byte-exact: its MD5 is the MD5 of the file.
@@ -140,7 +140,7 @@ fn the_errors_show_the_bad_request_and_the_refusal() {
     assert_eq!(l[0][0], "the request breaks the protocol: unknown op 99");
     assert_eq!(
         l[1][0],
-        "the request breaks the protocol: name has a '.' or '..' component"
+        "the request breaks the protocol: the name has a '.' or '..' component"
     );
     for conn in &l {
         assert_eq!(

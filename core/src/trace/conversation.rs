@@ -10,6 +10,7 @@ use md5::{Digest, Md5};
 
 use super::explain::{Context, describe};
 use super::reassembly::Stream;
+use super::text::{Both, plain, say};
 use super::transcript::{Anomaly, AnomalyKind, Direction, FieldView, Message, Payload};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::limits::Limits;
@@ -18,7 +19,7 @@ use crate::message::{
     ClientMessage, Expect, MGetEntry, Op, Reply, Request, ResumeOutcome, Status, parse_listing,
     read_upload_size,
 };
-use crate::name::escape;
+use crate::name::{NameError, escape};
 use crate::wire::Reader;
 
 struct Cursor<'a> {
@@ -36,7 +37,7 @@ struct Out {
 }
 
 impl Out {
-    fn note(&mut self, kind: AnomalyKind, dir: Direction, offset: u64, en: String, pt: String) {
+    fn note(&mut self, kind: AnomalyKind, dir: Direction, offset: u64, (en, pt): Both) {
         self.anomalies
             .push(Anomaly::new(kind, Some(dir), Some(offset), en, pt));
     }
@@ -59,7 +60,7 @@ impl<'a> Cursor<'a> {
     fn decode<T>(
         &mut self,
         out: &mut Out,
-        what: &str,
+        what_key: &'static str,
         parse: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
     ) -> Option<(T, Vec<FieldView>, u64, u64)> {
         if self.stopped {
@@ -73,8 +74,16 @@ impl<'a> Cursor<'a> {
         let fields: Vec<FieldView> = reader
             .into_spans()
             .iter()
-            .map(|span| self.field(span.field, start + span.offset, span.len, context_of(what)))
+            .map(|span| {
+                self.field(
+                    span.field,
+                    start + span.offset,
+                    span.len,
+                    context_of(what_key),
+                )
+            })
             .collect();
+        let what = say(what_key, &[]);
         match result {
             Ok(value) => {
                 self.offset += consumed;
@@ -88,28 +97,29 @@ impl<'a> Cursor<'a> {
                         AnomalyKind::Gap,
                         self.dir,
                         gap_start,
-                        format!(
-                            "{} bytes at offset {gap_start} were never captured, inside the {what}; this direction cannot be decoded past them",
-                            gap_end - gap_start
-                        ),
-                        format!(
-                            "{} bytes no offset {gap_start} nunca foram capturados, dentro de {what}; esta direção não pode ser decodificada além deles",
-                            gap_end - gap_start
+                        say(
+                            "gap.inside",
+                            &[
+                                ("n", &plain(gap_end - gap_start)),
+                                ("at", &plain(gap_start)),
+                                ("what", &what),
+                            ],
                         ),
                     ),
                     _ if bytes.is_empty() => out.note(
                         AnomalyKind::Truncated,
                         self.dir,
                         start,
-                        format!("the stream ends before the {what}"),
-                        format!("o fluxo termina antes de {what}"),
+                        say("truncated.before", &[("what", &what)]),
                     ),
                     _ => out.note(
                         AnomalyKind::Truncated,
                         self.dir,
                         end,
-                        format!("the stream ends in the middle of the {what} (after {} of its bytes)", bytes.len()),
-                        format!("o fluxo termina no meio de {what} (após {} dos seus bytes)", bytes.len()),
+                        say(
+                            "truncated.middle",
+                            &[("what", &what), ("n", &plain(bytes.len()))],
+                        ),
                     ),
                 }
                 None
@@ -134,10 +144,11 @@ impl<'a> Cursor<'a> {
                     .unwrap_or(start)
                     .saturating_sub(start)
                     .max(1);
+                let error = error_text(&e.kind);
                 out.messages.push(self.message(
                     op,
                     "malformed",
-                    format!("the {what} breaks the protocol: {}", e.kind),
+                    say("broken.summary", &[("what", &what), ("error", &error)]),
                     fields,
                     start,
                     len,
@@ -146,8 +157,10 @@ impl<'a> Cursor<'a> {
                     kind,
                     self.dir,
                     at,
-                    format!("the {what} breaks the protocol at byte {at}: {}", e.kind),
-                    format!("{what} viola o protocolo no byte {at}: {}", e.kind),
+                    say(
+                        "broken.note",
+                        &[("at", &plain(at)), ("what", &what), ("error", &error)],
+                    ),
                 );
                 None
             }
@@ -182,7 +195,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Summarizes a body of `size` bytes at the cursor.
-    fn body(&mut self, out: &mut Out, size: u64, op: Op, label: &str) -> Option<Message> {
+    fn body(&mut self, out: &mut Out, size: u64, op: Op, label: Both) -> Option<Message> {
         if self.stopped {
             return None;
         }
@@ -202,13 +215,13 @@ impl<'a> Cursor<'a> {
                 AnomalyKind::Truncated,
                 self.dir,
                 self.stream.len(),
-                format!(
-                    "{label}: {size} bytes announced, the stream ends after {}",
-                    self.stream.len() - start
-                ),
-                format!(
-                    "{label}: {size} bytes anunciados, o fluxo termina após {}",
-                    self.stream.len() - start
+                say(
+                    "body.truncated",
+                    &[
+                        ("label", &label),
+                        ("size", &plain(size)),
+                        ("n", &plain(self.stream.len() - start)),
+                    ],
                 ),
             );
             self.stopped = true;
@@ -217,8 +230,14 @@ impl<'a> Cursor<'a> {
                 AnomalyKind::Gap,
                 self.dir,
                 start,
-                format!("{label}: {} of its {size} bytes were never captured; its MD5 cannot be computed", size - captured),
-                format!("{label}: {} dos seus {size} bytes nunca foram capturados; o MD5 não pode ser calculado", size - captured),
+                say(
+                    "body.gap",
+                    &[
+                        ("label", &label),
+                        ("n", &plain(size - captured)),
+                        ("size", &plain(size)),
+                    ],
+                ),
             );
         }
         let mut field = self.field(
@@ -229,6 +248,8 @@ impl<'a> Cursor<'a> {
         );
         field.value = format!("{size} bytes");
         self.offset = end;
+        let (summary, summary_pt) =
+            say("body.summary", &[("label", &label), ("size", &plain(size))]);
         Some(Message {
             direction: self.dir,
             time_us: self.stream.time_of(start),
@@ -236,7 +257,8 @@ impl<'a> Cursor<'a> {
             len: size,
             op: Some(op),
             kind: "body".into(),
-            summary: format!("{label}: {size} bytes of file data"),
+            summary,
+            summary_pt,
             fields: vec![field],
             payload: Some(Payload {
                 size,
@@ -251,7 +273,7 @@ impl<'a> Cursor<'a> {
         &self,
         op: Option<Op>,
         kind: &str,
-        summary: String,
+        (summary, summary_pt): Both,
         fields: Vec<FieldView>,
         start: u64,
         len: u64,
@@ -264,6 +286,7 @@ impl<'a> Cursor<'a> {
             op,
             kind: kind.into(),
             summary,
+            summary_pt,
             fields,
             payload: None,
         }
@@ -277,8 +300,7 @@ impl<'a> Cursor<'a> {
                 AnomalyKind::TrailingBytes,
                 self.dir,
                 self.offset,
-                format!("{extra} bytes follow the end of the exchange (a server ignores them)"),
-                format!("{extra} bytes seguem o fim da troca (um servidor os ignora)"),
+                say("trailing", &[("n", &plain(extra))]),
             );
         }
     }
@@ -286,16 +308,76 @@ impl<'a> Cursor<'a> {
 
 fn context_of(what: &str) -> Context {
     match what {
-        "login reply" => Context::Auth,
-        "download reply" => Context::Download,
-        "listing" => Context::List,
-        "upload reply" => Context::UploadFirst,
-        "final status" => Context::UploadFinal,
-        "resume reply" => Context::Resume,
-        "mget reply" => Context::MGet,
-        "entry" => Context::Entry,
-        "refusal" => Context::Refusal,
+        "what.login_reply" => Context::Auth,
+        "what.download_reply" => Context::Download,
+        "what.listing" => Context::List,
+        "what.upload_reply" => Context::UploadFirst,
+        "what.final_status" => Context::UploadFinal,
+        "what.resume_reply" => Context::Resume,
+        "what.mget_reply" => Context::MGet,
+        "what.entry" => Context::Entry,
+        "what.refusal" => Context::Refusal,
         _ => Context::Download,
+    }
+}
+
+/// Why bytes break the protocol, in both languages.
+fn error_text(kind: &DecodeErrorKind) -> Both {
+    let field = |f: &crate::field::Field| plain(f.as_str());
+    match kind {
+        DecodeErrorKind::UnknownOp(op) => say("error.unknown_op", &[("op", &plain(op))]),
+        DecodeErrorKind::Truncated => say("error.truncated", &[]),
+        DecodeErrorKind::TooLong {
+            field: f,
+            len,
+            limit,
+        } => say(
+            "error.too_long",
+            &[
+                ("field", &field(f)),
+                ("len", &plain(len)),
+                ("limit", &plain(limit)),
+            ],
+        ),
+        DecodeErrorKind::BadUtf8 { field: f } => say("error.bad_utf8", &[("field", &field(f))]),
+        DecodeErrorKind::Empty { field: f } => say("error.empty", &[("field", &field(f))]),
+        DecodeErrorKind::BadName(e) => name_error(e),
+        DecodeErrorKind::BadValue { field: f, value } => say(
+            "error.bad_value",
+            &[("field", &field(f)), ("value", &plain(value))],
+        ),
+        DecodeErrorKind::BadListing(reason) => {
+            say("error.bad_listing", &[("reason", &plain(reason))])
+        }
+        DecodeErrorKind::TrailingBytes => say("error.trailing", &[]),
+    }
+}
+
+/// Why a name is refused, in both languages.
+fn name_error(e: &NameError) -> Both {
+    let code = |c: &u32| plain(format!("{c:04X}"));
+    match e {
+        NameError::Empty => say("name.empty", &[]),
+        NameError::TooLong { len, limit } => say(
+            "name.too_long",
+            &[("len", &plain(len)), ("limit", &plain(limit))],
+        ),
+        NameError::ComponentTooLong { len, limit } => say(
+            "name.component_too_long",
+            &[("len", &plain(len)), ("limit", &plain(limit))],
+        ),
+        NameError::NotUtf8 => say("name.bad_utf8", &[]),
+        NameError::Absolute => say("name.absolute", &[]),
+        NameError::EmptyComponent => say("name.empty_component", &[]),
+        NameError::DotComponent => say("name.dot", &[]),
+        NameError::Slash => say("name.slash", &[]),
+        NameError::Backslash => say("name.backslash", &[]),
+        NameError::Control(c) => say("name.control", &[("code", &code(c))]),
+        NameError::Bidi(c) => say("name.bidi", &[("code", &code(c))]),
+        NameError::Reserved => say(
+            "name.reserved",
+            &[("prefix", &plain(crate::name::RESERVED_PREFIX))],
+        ),
     }
 }
 
@@ -315,10 +397,10 @@ fn preview(bytes: &[u8]) -> String {
     }
 }
 
-fn status_word(status: Status) -> &'static str {
+fn status_word(status: Status) -> Both {
     match status {
-        Status::Ok => "0 (ok)",
-        Status::Error => "1 (error / refused)",
+        Status::Ok => say("word.ok", &[]),
+        Status::Error => say("word.error", &[]),
     }
 }
 
@@ -341,20 +423,18 @@ pub(crate) fn decode(
 }
 
 fn run(c: &mut Cursor<'_>, s: &mut Cursor<'_>, out: &mut Out, limits: &Limits) {
-    let Some((mut first, fields, start, len)) =
-        c.decode(out, "request", |r| ClientMessage::read(r, limits, true))
-    else {
+    let Some((mut first, fields, start, len)) = c.decode(out, "what.request", |r| {
+        ClientMessage::read(r, limits, true)
+    }) else {
         refusal(c, s, out, limits);
         return;
     };
     if let ClientMessage::Auth(credentials) = &first {
+        let user = plain(escape(credentials.user().as_bytes()));
         out.messages.push(c.message(
             Some(Op::Auth),
             "request",
-            format!(
-                "AUTH as \"{}\" (password in the clear)",
-                escape(credentials.user().as_bytes())
-            ),
+            say("auth.summary", &[("user", &user)]),
             fields,
             start,
             len,
@@ -363,10 +443,9 @@ fn run(c: &mut Cursor<'_>, s: &mut Cursor<'_>, out: &mut Out, limits: &Limits) {
             AnomalyKind::ClearTextPassword,
             Direction::ToServer,
             start,
-            format!("the password of \"{}\" crosses the network in the clear: anyone capturing can read it", escape(credentials.user().as_bytes())),
-            format!("a senha de \"{}\" atravessa a rede em texto claro: qualquer um que capture pode lê-la", escape(credentials.user().as_bytes())),
+            say("auth.clear", &[("user", &user)]),
         );
-        let Some((reply, fields, start, len)) = s.decode(out, "login reply", |b| {
+        let Some((reply, fields, start, len)) = s.decode(out, "what.login_reply", |b| {
             Reply::read(b, Expect::Status, limits)
         }) else {
             return;
@@ -375,7 +454,7 @@ fn run(c: &mut Cursor<'_>, s: &mut Cursor<'_>, out: &mut Out, limits: &Limits) {
         out.messages.push(s.message(
             Some(Op::Auth),
             "reply",
-            format!("login status {}", status_word(status)),
+            say("auth.reply", &[("status", &status_word(status))]),
             fields,
             start,
             len,
@@ -383,9 +462,9 @@ fn run(c: &mut Cursor<'_>, s: &mut Cursor<'_>, out: &mut Out, limits: &Limits) {
         if status == Status::Error {
             return;
         }
-        let Some((next, fields, start, len)) =
-            c.decode(out, "request", |r| ClientMessage::read(r, limits, true))
-        else {
+        let Some((next, fields, start, len)) = c.decode(out, "what.request", |r| {
+            ClientMessage::read(r, limits, true)
+        }) else {
             refusal(c, s, out, limits);
             return;
         };
@@ -393,7 +472,7 @@ fn run(c: &mut Cursor<'_>, s: &mut Cursor<'_>, out: &mut Out, limits: &Limits) {
             out.messages.push(c.message(
                 Some(Op::Auth),
                 "request",
-                "a second AUTH (an unknown op at this point)".into(),
+                say("auth.second", &[]),
                 fields,
                 start,
                 len,
@@ -402,16 +481,15 @@ fn run(c: &mut Cursor<'_>, s: &mut Cursor<'_>, out: &mut Out, limits: &Limits) {
                 AnomalyKind::UnknownOp,
                 Direction::ToServer,
                 start,
-                "a second AUTH on one connection is an unknown op; the server answers status 1".into(),
-                "um segundo AUTH na mesma conexão é uma operação desconhecida; o servidor responde status 1".into(),
+                say("auth.second.note", &[]),
             );
-            if let Some((_, fields, start, len)) =
-                s.decode(out, "reply", |b| Reply::read(b, Expect::Status, limits))
-            {
+            if let Some((_, fields, start, len)) = s.decode(out, "what.reply", |b| {
+                Reply::read(b, Expect::Status, limits)
+            }) {
                 out.messages.push(s.message(
                     Some(Op::Auth),
                     "reply",
-                    "status 1 (refused)".into(),
+                    say("reply.refused", &[]),
                     fields,
                     start,
                     len,
@@ -431,14 +509,12 @@ fn refusal(c: &Cursor<'_>, s: &mut Cursor<'_>, out: &mut Out, limits: &Limits) {
     if !c.failed {
         return;
     }
-    if let Some((Reply::Status(status), fields, start, len)) =
-        s.decode(out, "refusal", |r| Reply::read(r, Expect::Status, limits))
-    {
+    if let Some((Reply::Status(status), fields, start, len)) = s.decode(out, "what.refusal", |r| {
+        Reply::read(r, Expect::Status, limits)
+    }) {
         let summary = match status {
-            Status::Error => {
-                "status 1: refused (the request broke the protocol); the server closes".to_owned()
-            }
-            Status::Ok => "status 0 after a request that broke the protocol".to_owned(),
+            Status::Error => say("refusal.error", &[]),
+            Status::Ok => say("refusal.ok", &[]),
         };
         out.messages
             .push(s.message(None, "reply", summary, fields, start, len));
@@ -460,21 +536,26 @@ fn request(
         return;
     };
     let op = request.op();
+    // Op names and file names read the same in every language.
     let summary = match &request {
-        Request::Download { name } => format!("DOWNLOAD \"{name}\""),
-        Request::List => "LIST".into(),
-        Request::Upload { name } => format!("UPLOAD \"{name}\""),
-        Request::Resume { name, position, .. } => format!("RESUME \"{name}\" from byte {position}"),
-        Request::MGet { mask } => format!("MGET \"{}\"", escape(mask.as_str().as_bytes())),
+        Request::Download { name } => plain(format!("DOWNLOAD \"{name}\"")),
+        Request::List => plain("LIST"),
+        Request::Upload { name } => plain(format!("UPLOAD \"{name}\"")),
+        Request::Resume { name, position, .. } => say(
+            "resume.summary",
+            &[("name", &plain(name)), ("position", &plain(position))],
+        ),
+        Request::MGet { mask } => plain(format!("MGET \"{}\"", escape(mask.as_str().as_bytes()))),
     };
     out.messages
         .push(c.message(Some(op), "request", summary, fields, start, len));
-    let reply = |s: &mut Cursor<'_>, out: &mut Out, what: &str, expect: Expect| {
+    let reply = |s: &mut Cursor<'_>, out: &mut Out, what: &'static str, expect: Expect| {
         s.decode(out, what, |r| Reply::read(r, expect, limits))
     };
     match request {
         Request::Download { .. } => {
-            let Some((r, fields, start, len)) = reply(s, out, "download reply", Expect::Download)
+            let Some((r, fields, start, len)) =
+                reply(s, out, "what.download_reply", Expect::Download)
             else {
                 return;
             };
@@ -483,19 +564,19 @@ fn request(
                     out.messages.push(s.message(
                         Some(op),
                         "reply",
-                        format!("status 0: the file follows, {size} bytes"),
+                        say("download.ok", &[("size", &plain(size))]),
                         fields,
                         start,
                         len,
                     ));
-                    if let Some(body) = s.body(out, size.into(), op, "download") {
+                    if let Some(body) = s.body(out, size.into(), op, say("label.download", &[])) {
                         out.messages.push(body);
                     }
                 }
                 _ => out.messages.push(s.message(
                     Some(op),
                     "reply",
-                    "status 1: no such file, or refused".into(),
+                    say("download.error", &[]),
                     fields,
                     start,
                     len,
@@ -503,30 +584,30 @@ fn request(
             }
         }
         Request::List => {
-            let Some((r, fields, start, len)) = reply(s, out, "listing", Expect::Listing) else {
+            let Some((r, fields, start, len)) = reply(s, out, "what.listing", Expect::Listing)
+            else {
                 return;
             };
             let summary = match &r {
                 Reply::Listing(json) => match parse_listing(json) {
-                    Ok(entries) => format!("status 0: listing of {} files", entries.len()),
+                    Ok(entries) => say("list.ok", &[("n", &plain(entries.len()))]),
                     Err(e) => {
                         out.note(
                             AnomalyKind::BadMessage,
                             Direction::ToClient,
                             start + 5,
-                            format!("the listing is not valid: {e}"),
-                            format!("a listagem não é válida: {e}"),
+                            say("list.invalid", &[("reason", &plain(e))]),
                         );
-                        "status 0: a listing that is not valid JSON".into()
+                        say("list.invalid.summary", &[])
                     }
                 },
-                _ => "status 1: the server could not list".into(),
+                _ => say("list.error", &[]),
             };
             out.messages
                 .push(s.message(Some(op), "reply", summary, fields, start, len));
         }
         Request::Upload { .. } => {
-            let Some((r, fields, start, len)) = reply(s, out, "upload reply", Expect::Status)
+            let Some((r, fields, start, len)) = reply(s, out, "what.upload_reply", Expect::Status)
             else {
                 return;
             };
@@ -534,7 +615,7 @@ fn request(
             out.messages.push(s.message(
                 Some(op),
                 "reply",
-                format!("status {}", status_word(status)),
+                say("reply.status", &[("status", &status_word(status))]),
                 fields,
                 start,
                 len,
@@ -542,37 +623,33 @@ fn request(
             if status == Status::Error {
                 return;
             }
-            let Some((size, fields, start, len)) = c.decode(out, "upload size", read_upload_size)
+            let Some((size, fields, start, len)) =
+                c.decode(out, "what.upload_size", read_upload_size)
             else {
                 return;
             };
             out.messages.push(c.message(
                 Some(op),
                 "upload size",
-                format!("{size} bytes follow"),
+                say("upload.size", &[("size", &plain(size))]),
                 fields,
                 start,
                 len,
             ));
-            if let Some(body) = c.body(out, size.into(), op, "upload") {
+            if let Some(body) = c.body(out, size.into(), op, say("label.upload", &[])) {
                 out.messages.push(body);
             }
             if let Some((Reply::Status(status), fields, start, len)) =
-                reply(s, out, "final status", Expect::Status)
+                reply(s, out, "what.final_status", Expect::Status)
             {
-                let what = if status == Status::Ok {
-                    "stored"
+                let word = status_word(status);
+                let summary = if status == Status::Ok {
+                    say("upload.stored", &[("status", &word)])
                 } else {
-                    "not stored"
+                    say("upload.not_stored", &[("status", &word)])
                 };
-                out.messages.push(s.message(
-                    Some(op),
-                    "final status",
-                    format!("status {}: {what}", status_word(status)),
-                    fields,
-                    start,
-                    len,
-                ));
+                out.messages
+                    .push(s.message(Some(op), "final status", summary, fields, start, len));
             }
         }
         Request::Resume { position, md5, .. } => {
@@ -581,11 +658,10 @@ fn request(
                     AnomalyKind::Md5CannotMatch,
                     Direction::ToServer,
                     start,
-                    "position 0 with an MD5 that is not the MD5 of nothing: it cannot match any file".into(),
-                    "posição 0 com um MD5 que não é o MD5 do vazio: não pode conferir com arquivo algum".into(),
+                    say("resume.cannot_match", &[]),
                 );
             }
-            let Some((r, fields, start, len)) = reply(s, out, "resume reply", Expect::Resume)
+            let Some((r, fields, start, len)) = reply(s, out, "what.resume_reply", Expect::Resume)
             else {
                 return;
             };
@@ -594,19 +670,20 @@ fn request(
                     out.messages.push(s.message(
                         Some(op),
                         "reply",
-                        format!("status 0, result 0: {remaining} bytes follow"),
+                        say("resume.ok", &[("n", &plain(remaining))]),
                         fields,
                         start,
                         len,
                     ));
-                    if let Some(body) = s.body(out, remaining.into(), op, "resumed download") {
+                    if let Some(body) = s.body(out, remaining.into(), op, say("label.resumed", &[]))
+                    {
                         out.messages.push(body);
                     }
                 }
                 Reply::Resume(ResumeOutcome::NoSuchFile) => out.messages.push(s.message(
                     Some(op),
                     "reply",
-                    "status 0, result 10: no such file".into(),
+                    say("resume.none", &[]),
                     fields,
                     start,
                     len,
@@ -614,7 +691,7 @@ fn request(
                 Reply::Resume(ResumeOutcome::Mismatch) => out.messages.push(s.message(
                     Some(op),
                     "reply",
-                    "status 0, result 20: the MD5 does not match".into(),
+                    say("resume.mismatch", &[]),
                     fields,
                     start,
                     len,
@@ -622,7 +699,7 @@ fn request(
                 _ => out.messages.push(s.message(
                     Some(op),
                     "reply",
-                    "status 1: refused".into(),
+                    say("resume.refused", &[]),
                     fields,
                     start,
                     len,
@@ -630,7 +707,7 @@ fn request(
             }
         }
         Request::MGet { .. } => {
-            let Some((r, fields, start, len)) = reply(s, out, "mget reply", Expect::MGetStart)
+            let Some((r, fields, start, len)) = reply(s, out, "what.mget_reply", Expect::MGetStart)
             else {
                 return;
             };
@@ -638,7 +715,7 @@ fn request(
                 out.messages.push(s.message(
                     Some(op),
                     "reply",
-                    "status 1: bad mask or too many matches".into(),
+                    say("mget.error", &[]),
                     fields,
                     start,
                     len,
@@ -648,31 +725,30 @@ fn request(
             out.messages.push(s.message(
                 Some(op),
                 "reply",
-                format!("status 0: {count} files follow"),
+                say("mget.ok", &[("count", &plain(count))]),
                 fields,
                 start,
                 len,
             ));
             for k in 1..=count {
                 let Some((Reply::MGetEntry(MGetEntry { name, size }), fields, start, len)) =
-                    reply(s, out, "entry", Expect::MGetEntry)
+                    reply(s, out, "what.entry", Expect::MGetEntry)
                 else {
                     return;
                 };
                 let shown = match &name {
-                    Ok(n) => format!("\"{n}\""),
+                    Ok(n) => plain(format!("\"{n}\"")),
                     Err(bad) => {
                         out.note(
                             AnomalyKind::BadMessage,
                             Direction::ToClient,
                             start,
-                            format!("entry {k}: {bad}; a client must not write it"),
-                            format!(
-                                "entrada {k}: nome recusado ({}); um cliente não deve gravá-lo",
-                                bad.error
+                            say(
+                                "entry.refused.note",
+                                &[("k", &plain(k)), ("reason", &name_error(&bad.error))],
                             ),
                         );
-                        format!("\"{}\" (refused name)", escape(&bad.raw))
+                        say("entry.refused.name", &[("name", &plain(escape(&bad.raw)))])
                     }
                 };
                 match size {
@@ -680,21 +756,35 @@ fn request(
                         out.messages.push(s.message(
                             Some(op),
                             "entry",
-                            format!("file {k} of {count}: {shown}, {size} bytes follow"),
+                            say(
+                                "entry.file",
+                                &[
+                                    ("k", &plain(k)),
+                                    ("count", &plain(count)),
+                                    ("name", &shown),
+                                    ("size", &plain(size)),
+                                ],
+                            ),
                             fields,
                             start,
                             len,
                         ));
-                        if let Some(body) =
-                            s.body(out, size.into(), op, &format!("file {k} of {count}"))
-                        {
+                        if let Some(body) = s.body(
+                            out,
+                            size.into(),
+                            op,
+                            say("label.entry", &[("k", &plain(k)), ("count", &plain(count))]),
+                        ) {
                             out.messages.push(body);
                         }
                     }
                     None => out.messages.push(s.message(
                         Some(op),
                         "entry",
-                        format!("file {k} of {count}: {shown} could not be read (skipped)"),
+                        say(
+                            "entry.skipped",
+                            &[("k", &plain(k)), ("count", &plain(count)), ("name", &shown)],
+                        ),
                         fields,
                         start,
                         len,

@@ -16,6 +16,7 @@ mod capture;
 mod conversation;
 mod explain;
 mod reassembly;
+mod text;
 mod transcript;
 
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ use crate::limits::Limits;
 use crate::message::Op;
 use capture::Segment;
 use reassembly::reassemble;
+use text::{Both, plain, say};
 
 /// How to find and decode conversations.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,47 +66,23 @@ impl Default for TraceOptions {
 pub fn decode_capture(bytes: &[u8], options: &TraceOptions) -> Result<Transcript, CaptureError> {
     let (segments, stats) = capture::read_capture(bytes)?;
     let mut notes = Vec::new();
+    let mut note = |kind, (en, pt): Both| notes.push(Anomaly::new(kind, None, None, en, pt));
     if stats.skipped_not_tcp > 0 {
-        notes.push(Anomaly::new(
-            AnomalyKind::Skipped,
-            None,
-            None,
-            format!(
-                "{} packets are not TCP over IPv4/IPv6 and were skipped",
-                stats.skipped_not_tcp
-            ),
-            format!(
-                "{} pacotes não são TCP sobre IPv4/IPv6 e foram ignorados",
-                stats.skipped_not_tcp
-            ),
-        ));
+        let n = plain(stats.skipped_not_tcp);
+        note(AnomalyKind::Skipped, say("note.not_tcp", &[("n", &n)]));
     }
     for link in &stats.skipped_link {
-        notes.push(Anomaly::new(
+        note(
             AnomalyKind::Skipped,
-            None,
-            None,
-            format!("packets with link type {link} cannot be read and were skipped"),
-            format!("pacotes com tipo de enlace {link} não podem ser lidos e foram ignorados"),
-        ));
+            say("note.link", &[("link", &plain(link))]),
+        );
     }
     if stats.truncated_packets > 0 {
-        notes.push(Anomaly::new(
-            AnomalyKind::Gap,
-            None,
-            None,
-            format!("{} packets were cut by the capture's snap length; their missing bytes show as gaps", stats.truncated_packets),
-            format!("{} pacotes foram cortados pelo snap length da captura; os bytes faltantes aparecem como lacunas", stats.truncated_packets),
-        ));
+        let n = plain(stats.truncated_packets);
+        note(AnomalyKind::Gap, say("note.snaplen", &[("n", &n)]));
     }
     if stats.cut_short {
-        notes.push(Anomaly::new(
-            AnomalyKind::CutShort,
-            None,
-            None,
-            "the file ends in the middle of a record (was the capture interrupted?)".into(),
-            "o arquivo termina no meio de um registro (a captura foi interrompida?)".into(),
-        ));
+        note(AnomalyKind::CutShort, say("note.cut_short", &[]));
     }
 
     // Group segments by connection (the unordered pair of endpoints), in
@@ -187,49 +165,35 @@ fn connection(
     });
     for (stream, dir) in [(&up, Direction::ToServer), (&down, Direction::ToClient)] {
         let name = match dir {
-            Direction::ToServer => ("client to server", "cliente para servidor"),
-            Direction::ToClient => ("server to client", "servidor para cliente"),
+            Direction::ToServer => say("dir.to_server", &[]),
+            Direction::ToClient => say("dir.to_client", &[]),
         };
-        let mut note = |kind, count: u32, en: &str, pt: &str| {
+        let mut note = |kind, count: u32, key: &'static str| {
             if count > 0 {
-                anomalies.push(Anomaly::new(
-                    kind,
-                    Some(dir),
-                    None,
-                    format!("{} ({count}): {en}", name.0),
-                    format!("{} ({count}): {pt}", name.1),
-                ));
+                let (en, pt) = say(key, &[("dir", &name), ("n", &plain(count))]);
+                anomalies.push(Anomaly::new(kind, Some(dir), None, en, pt));
             }
         };
         note(
             AnomalyKind::Retransmission,
             stream.retransmissions,
-            "segments captured again (retransmissions)",
-            "segmentos capturados de novo (retransmissões)",
+            "stream.retransmissions",
         );
         note(
             AnomalyKind::OutOfOrder,
             stream.out_of_order,
-            "segments captured out of order",
-            "segmentos capturados fora de ordem",
+            "stream.out_of_order",
         );
-        note(
-            AnomalyKind::Conflict,
-            stream.conflicts,
-            "overlapping segments with different bytes (the first seen is kept)",
-            "segmentos sobrepostos com bytes diferentes (o primeiro visto é mantido)",
-        );
+        note(AnomalyKind::Conflict, stream.conflicts, "stream.conflicts");
         note(
             AnomalyKind::MidStream,
             u32::from(stream.started_mid_stream),
-            "the capture starts after the connection did; offsets count from the first byte captured",
-            "a captura começa depois da conexão; os offsets contam a partir do primeiro byte capturado",
+            "stream.mid_stream",
         );
         note(
             AnomalyKind::Capped,
             u32::from(stream.capped),
-            "the stream is longer than the decoding limit and was cut",
-            "o fluxo é maior que o limite de decodificação e foi cortado",
+            "stream.capped",
         );
     }
     if let Some(reset) = group.iter().find(|s| s.rst) {
@@ -238,12 +202,13 @@ fn connection(
         } else {
             Direction::ToClient
         };
+        let (en, pt) = say("conn.reset", &[("addr", &plain(reset.src))]);
         anomalies.push(Anomaly::new(
             AnomalyKind::Truncated,
             Some(dir),
             None,
-            format!("the connection was reset (RST from {})", reset.src),
-            format!("a conexão foi reiniciada (RST de {})", reset.src),
+            en,
+            pt,
         ));
     }
     let times = group.iter().map(|s| s.ts_us);

@@ -66,8 +66,10 @@ pub struct Message {
     /// What it is: `request`, `reply`, `upload size`, `final status`,
     /// `entry`, `body`...
     pub kind: String,
-    /// A one-line summary.
+    /// A one-line summary, in English.
     pub summary: String,
+    /// The same, in Portuguese.
+    pub summary_pt: String,
     /// Every field, in order.
     pub fields: Vec<FieldView>,
     /// For a body: what was carried.

@@ -1,0 +1,825 @@
+//! Every sentence a transcript says, in English and in Portuguese: two
+//! tables with the same keys, filled in by [`say`].
+//!
+//! A template names its values in braces (`{n}`, `{what}`); anything else in
+//! braces (a JSON example, say) is left as it is. A value may itself be a
+//! sentence in both languages (the `what` of a message), so each language
+//! is assembled from its own words.
+
+use std::fmt::Display;
+
+/// One sentence in both languages: English, Portuguese.
+pub(crate) type Both = (String, String);
+
+/// A value that reads the same in both languages (a number, a name).
+pub(crate) fn plain(value: impl Display) -> Both {
+    let text = value.to_string();
+    (text.clone(), text)
+}
+
+/// The sentence `key` in both languages, with `args` filled in.
+pub(crate) fn say(key: &str, args: &[(&str, &Both)]) -> Both {
+    (
+        fill(lookup(EN, key), args, |b| &b.0),
+        fill(lookup(PT, key), args, |b| &b.1),
+    )
+}
+
+fn lookup<'t>(table: &'t [(&str, &str)], key: &'t str) -> &'t str {
+    // A key missing from a table (the tests forbid it) shows as itself.
+    table
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map_or(key, |(_, text)| text)
+}
+
+fn fill(template: &str, args: &[(&str, &Both)], pick: impl Fn(&Both) -> &String) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            let (_, value) = args.iter().find(|(n, _)| *n == name)?;
+            Some((pick(value), close))
+        });
+        match value {
+            Some((value, close)) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// English.
+pub(crate) static EN: &[(&str, &str)] = &[
+    // Fields.
+    (
+        "field.op",
+        "Operation code: {byte} asks for {op}. Each connection carries one operation.",
+    ),
+    (
+        "field.op.unknown",
+        "Operation code {byte} is not defined by the protocol: the server answers status 1 and closes.",
+    ),
+    (
+        "field.name_len",
+        "Length of the file name that follows: {n} bytes (4 bytes, big-endian).",
+    ),
+    (
+        "field.mask_len",
+        "Length of the mask that follows: {n} bytes (4 bytes, big-endian).",
+    ),
+    (
+        "field.user_len",
+        "Length of the user name that follows: {n} bytes (4 bytes, big-endian).",
+    ),
+    (
+        "field.pass_len",
+        "Length of the password that follows: {n} bytes (4 bytes, big-endian).",
+    ),
+    (
+        "field.listing_len",
+        "Length of the JSON listing that follows: {n} bytes (4 bytes, big-endian).",
+    ),
+    (
+        "field.name",
+        "File name, relative to the served folder (UTF-8, '/' between folders).",
+    ),
+    (
+        "field.mask",
+        "Glob mask: '*' matches within a folder, '**' across folders.",
+    ),
+    (
+        "field.user",
+        "User name: a successful login opens this user's private folder.",
+    ),
+    (
+        "field.pass",
+        "The password, in the clear: anyone who captures this traffic can read it.",
+    ),
+    (
+        "field.position",
+        "Resume position: the client already holds the first {n} bytes.",
+    ),
+    (
+        "field.md5",
+        "MD5 of the bytes the client holds, so the server can check they match its file.",
+    ),
+    (
+        "field.size",
+        "Size of the file data that follows: {n} bytes.",
+    ),
+    (
+        "field.remaining",
+        "Bytes that follow, from the resume position to the end: {n}.",
+    ),
+    ("field.count", "Number of files that follow: {n}."),
+    ("field.status", "Status {byte}: {meaning}."),
+    ("field.result", "Result {byte}: {meaning}."),
+    ("field.entry_status", "Entry status {byte}: {meaning}."),
+    (
+        "field.listing",
+        "The listing: a JSON array of {\"nome\", \"tamanho\"} objects, sorted by name.",
+    ),
+    ("field.body", "File data, byte for byte as stored."),
+    // What a status, a result or an entry status means where it stands.
+    (
+        "status.auth.ok",
+        "login accepted: the next operation acts in the private folder",
+    ),
+    (
+        "status.auth.error",
+        "login denied: the server closes the connection",
+    ),
+    ("status.download.ok", "the file exists and follows"),
+    (
+        "status.download.error",
+        "no such file (or refused); nothing more follows",
+    ),
+    ("status.list.ok", "the listing follows"),
+    (
+        "status.upload_first.ok",
+        "upload accepted: the client may send the size and the data",
+    ),
+    (
+        "status.upload_first.error",
+        "upload refused: the data will not be read",
+    ),
+    ("status.upload_final.ok", "the file was stored"),
+    ("status.upload_final.error", "the file was not stored"),
+    (
+        "status.resume.ok",
+        "request accepted; a result code follows",
+    ),
+    (
+        "status.refusal",
+        "the request broke the protocol: refused, and the server closes",
+    ),
+    (
+        "status.mget.ok",
+        "the mask is valid; a count of files follows",
+    ),
+    ("status.ok", "success"),
+    ("status.error", "error or refused; nothing more follows"),
+    ("result.0", "the MD5 matches; the rest of the file follows"),
+    ("result.10", "no such file"),
+    (
+        "result.20",
+        "the MD5 does not match (or the position is past the end)",
+    ),
+    ("result.other", "a result the protocol does not define"),
+    ("entry.0", "this file follows"),
+    ("entry.10", "matched but could not be read: skipped"),
+    (
+        "entry.other",
+        "an entry status the protocol does not define",
+    ),
+    // Status bytes in summaries.
+    ("word.ok", "0 (ok)"),
+    ("word.error", "1 (error or refused)"),
+    // What a message is, as anomalies name it.
+    ("what.request", "request"),
+    ("what.login_reply", "login reply"),
+    ("what.download_reply", "download reply"),
+    ("what.listing", "listing"),
+    ("what.upload_reply", "upload reply"),
+    ("what.upload_size", "upload size"),
+    ("what.final_status", "final status"),
+    ("what.resume_reply", "resume reply"),
+    ("what.mget_reply", "MGET reply"),
+    ("what.entry", "MGET entry"),
+    ("what.refusal", "refusal"),
+    ("what.reply", "reply"),
+    // Why bytes break the protocol.
+    ("error.unknown_op", "unknown op {op}"),
+    (
+        "error.truncated",
+        "the stream ended in the middle of a message",
+    ),
+    (
+        "error.too_long",
+        "{field} of {len} bytes is over the limit of {limit}",
+    ),
+    ("error.bad_utf8", "{field} is not valid UTF-8"),
+    ("error.empty", "{field} is empty"),
+    ("error.bad_value", "{field} has the undefined value {value}"),
+    (
+        "error.bad_listing",
+        "the listing is not valid JSON of the expected shape ({reason})",
+    ),
+    ("error.trailing", "bytes follow a complete message"),
+    ("name.empty", "the name is empty"),
+    (
+        "name.too_long",
+        "the name of {len} bytes is over the limit of {limit}",
+    ),
+    (
+        "name.component_too_long",
+        "a name component of {len} bytes is over the limit of {limit}",
+    ),
+    ("name.bad_utf8", "the name is not valid UTF-8"),
+    ("name.absolute", "the name is absolute (starts with '/')"),
+    ("name.empty_component", "the name has an empty component"),
+    ("name.dot", "the name has a '.' or '..' component"),
+    ("name.slash", "a single name component cannot contain '/'"),
+    ("name.backslash", "the name contains a backslash"),
+    (
+        "name.control",
+        "the name contains the control character U+{code}",
+    ),
+    (
+        "name.bidi",
+        "the name contains the bidirectional control U+{code}",
+    ),
+    (
+        "name.reserved",
+        "the name uses the reserved prefix '{prefix}'",
+    ),
+    // Anomalies of a message.
+    (
+        "gap.inside",
+        "{n} bytes at offset {at} were never captured, inside the {what}; this direction cannot be decoded past them",
+    ),
+    ("truncated.before", "the stream ends before the {what}"),
+    (
+        "truncated.middle",
+        "the stream ends in the middle of the {what} (after {n} of its bytes)",
+    ),
+    ("broken.summary", "the {what} breaks the protocol: {error}"),
+    (
+        "broken.note",
+        "the {what} breaks the protocol at byte {at}: {error}",
+    ),
+    (
+        "body.truncated",
+        "{label}: {size} bytes announced, the stream ends after {n}",
+    ),
+    (
+        "body.gap",
+        "{label}: {n} of its {size} bytes were never captured; its MD5 cannot be computed",
+    ),
+    ("body.summary", "{label}: {size} bytes of file data"),
+    ("label.download", "download"),
+    ("label.upload", "upload"),
+    ("label.resumed", "resumed download"),
+    ("label.entry", "file {k} of {count}"),
+    (
+        "trailing",
+        "{n} bytes follow the end of the exchange (a server ignores them)",
+    ),
+    // Summaries and anomalies of each operation.
+    ("auth.summary", "AUTH as \"{user}\" (password in the clear)"),
+    (
+        "auth.clear",
+        "the password of \"{user}\" crosses the network in the clear: anyone capturing can read it",
+    ),
+    ("auth.reply", "login status {status}"),
+    ("auth.second", "a second AUTH (an unknown op at this point)"),
+    (
+        "auth.second.note",
+        "a second AUTH on one connection is an unknown op; the server answers status 1",
+    ),
+    ("reply.refused", "status 1 (refused)"),
+    (
+        "refusal.error",
+        "status 1: refused (the request broke the protocol); the server closes",
+    ),
+    (
+        "refusal.ok",
+        "status 0 after a request that broke the protocol",
+    ),
+    ("resume.summary", "RESUME \"{name}\" from byte {position}"),
+    ("download.ok", "status 0: the file follows, {size} bytes"),
+    ("download.error", "status 1: no such file, or refused"),
+    ("list.ok", "status 0: listing of {n} files"),
+    ("list.invalid", "the listing is not valid: {reason}"),
+    (
+        "list.invalid.summary",
+        "status 0: a listing that is not valid JSON",
+    ),
+    ("list.error", "status 1: the server could not list"),
+    ("reply.status", "status {status}"),
+    ("upload.size", "{size} bytes follow"),
+    ("upload.stored", "status {status}: stored"),
+    ("upload.not_stored", "status {status}: not stored"),
+    (
+        "resume.cannot_match",
+        "position 0 with an MD5 that is not the MD5 of nothing: it cannot match any file",
+    ),
+    ("resume.ok", "status 0, result 0: {n} bytes follow"),
+    ("resume.none", "status 0, result 10: no such file"),
+    (
+        "resume.mismatch",
+        "status 0, result 20: the MD5 does not match",
+    ),
+    ("resume.refused", "status 1: refused"),
+    ("mget.error", "status 1: bad mask or too many matches"),
+    ("mget.ok", "status 0: {count} files follow"),
+    (
+        "entry.refused.note",
+        "entry {k}: refused name ({reason}); a client must not write it",
+    ),
+    ("entry.refused.name", "\"{name}\" (refused name)"),
+    (
+        "entry.file",
+        "file {k} of {count}: {name}, {size} bytes follow",
+    ),
+    (
+        "entry.skipped",
+        "file {k} of {count}: {name} could not be read (skipped)",
+    ),
+    // The capture as a whole, and each connection.
+    (
+        "note.not_tcp",
+        "{n} packets are not TCP over IPv4/IPv6 and were skipped",
+    ),
+    (
+        "note.link",
+        "packets with link type {link} cannot be read and were skipped",
+    ),
+    (
+        "note.snaplen",
+        "{n} packets were cut by the capture's snap length; their missing bytes show as gaps",
+    ),
+    (
+        "note.cut_short",
+        "the file ends in the middle of a record (was the capture interrupted?)",
+    ),
+    ("dir.to_server", "client to server"),
+    ("dir.to_client", "server to client"),
+    (
+        "stream.retransmissions",
+        "{dir} ({n}): segments captured again (retransmissions)",
+    ),
+    (
+        "stream.out_of_order",
+        "{dir} ({n}): segments captured out of order",
+    ),
+    (
+        "stream.conflicts",
+        "{dir} ({n}): overlapping segments with different bytes (the first seen is kept)",
+    ),
+    (
+        "stream.mid_stream",
+        "{dir}: the capture starts after the connection did; offsets count from the first byte captured",
+    ),
+    (
+        "stream.capped",
+        "{dir}: the stream is longer than the decoding limit and was cut",
+    ),
+    ("conn.reset", "the connection was reset (RST from {addr})"),
+];
+
+/// Portuguese.
+pub(crate) static PT: &[(&str, &str)] = &[
+    // Campos.
+    (
+        "field.op",
+        "Código da operação: {byte} pede {op}. Cada conexão leva uma única operação.",
+    ),
+    (
+        "field.op.unknown",
+        "O código de operação {byte} não existe no protocolo: o servidor responde status 1 e fecha a conexão.",
+    ),
+    (
+        "field.name_len",
+        "Tamanho do nome do arquivo a seguir: {n} bytes (4 bytes, big-endian).",
+    ),
+    (
+        "field.mask_len",
+        "Tamanho da máscara a seguir: {n} bytes (4 bytes, big-endian).",
+    ),
+    (
+        "field.user_len",
+        "Tamanho do nome de usuário a seguir: {n} bytes (4 bytes, big-endian).",
+    ),
+    (
+        "field.pass_len",
+        "Tamanho da senha a seguir: {n} bytes (4 bytes, big-endian).",
+    ),
+    (
+        "field.listing_len",
+        "Tamanho da listagem JSON a seguir: {n} bytes (4 bytes, big-endian).",
+    ),
+    (
+        "field.name",
+        "Nome do arquivo, relativo à pasta servida (UTF-8, '/' entre pastas).",
+    ),
+    (
+        "field.mask",
+        "Máscara glob: '*' casa dentro de uma pasta, '**' atravessa pastas.",
+    ),
+    (
+        "field.user",
+        "Nome de usuário: um login bem-sucedido abre a pasta privada desse usuário.",
+    ),
+    (
+        "field.pass",
+        "A senha, em texto claro: qualquer um que capture este tráfego pode lê-la.",
+    ),
+    (
+        "field.position",
+        "Posição de retomada: o cliente já tem os primeiros {n} bytes.",
+    ),
+    (
+        "field.md5",
+        "MD5 dos bytes que o cliente já tem, para o servidor conferir se batem com o seu arquivo.",
+    ),
+    (
+        "field.size",
+        "Tamanho dos dados do arquivo a seguir: {n} bytes.",
+    ),
+    (
+        "field.remaining",
+        "Bytes a seguir, da posição de retomada até o fim: {n}.",
+    ),
+    ("field.count", "Número de arquivos a seguir: {n}."),
+    ("field.status", "Código de status {byte}: {meaning}."),
+    ("field.result", "Resultado {byte}: {meaning}."),
+    ("field.entry_status", "Status da entrada {byte}: {meaning}."),
+    (
+        "field.listing",
+        "A listagem: um array JSON de objetos {\"nome\", \"tamanho\"}, em ordem de nome.",
+    ),
+    (
+        "field.body",
+        "Dados do arquivo, byte a byte, exatamente como estão gravados.",
+    ),
+    // O que um status, um resultado ou um status de entrada quer dizer ali.
+    (
+        "status.auth.ok",
+        "login aceito: a próxima operação age na pasta privada",
+    ),
+    (
+        "status.auth.error",
+        "login negado: o servidor fecha a conexão",
+    ),
+    ("status.download.ok", "o arquivo existe e vem a seguir"),
+    (
+        "status.download.error",
+        "arquivo inexistente (ou pedido recusado); nada mais vem",
+    ),
+    ("status.list.ok", "a listagem vem a seguir"),
+    (
+        "status.upload_first.ok",
+        "upload aceito: o cliente pode enviar o tamanho e os dados",
+    ),
+    (
+        "status.upload_first.error",
+        "upload recusado: os dados não serão lidos",
+    ),
+    ("status.upload_final.ok", "o arquivo foi gravado"),
+    ("status.upload_final.error", "o arquivo não foi gravado"),
+    (
+        "status.resume.ok",
+        "pedido aceito; segue um código de resultado",
+    ),
+    (
+        "status.refusal",
+        "o pedido violou o protocolo: foi recusado, e o servidor fecha a conexão",
+    ),
+    (
+        "status.mget.ok",
+        "a máscara é válida; segue a contagem de arquivos",
+    ),
+    ("status.ok", "sucesso"),
+    ("status.error", "erro ou recusa; nada mais vem"),
+    ("result.0", "o MD5 confere; o resto do arquivo vem a seguir"),
+    ("result.10", "o arquivo não existe"),
+    (
+        "result.20",
+        "o MD5 não confere (ou a posição passa do fim do arquivo)",
+    ),
+    ("result.other", "um resultado que o protocolo não define"),
+    ("entry.0", "este arquivo vem a seguir"),
+    (
+        "entry.10",
+        "casou com a máscara, mas não pôde ser lido: foi pulado",
+    ),
+    (
+        "entry.other",
+        "um status de entrada que o protocolo não define",
+    ),
+    // Bytes de status nos resumos.
+    ("word.ok", "0 (sucesso)"),
+    ("word.error", "1 (erro ou recusa)"),
+    // O que é uma mensagem, como as anomalias a chamam.
+    ("what.request", "pedido"),
+    ("what.login_reply", "resposta ao login"),
+    ("what.download_reply", "resposta ao download"),
+    ("what.listing", "listagem"),
+    ("what.upload_reply", "resposta ao upload"),
+    ("what.upload_size", "tamanho do upload"),
+    ("what.final_status", "status final"),
+    ("what.resume_reply", "resposta à retomada"),
+    ("what.mget_reply", "resposta ao MGET"),
+    ("what.entry", "entrada do MGET"),
+    ("what.refusal", "recusa"),
+    ("what.reply", "resposta"),
+    // Por que os bytes violam o protocolo.
+    ("error.unknown_op", "operação desconhecida {op}"),
+    (
+        "error.truncated",
+        "o fluxo terminou no meio de uma mensagem",
+    ),
+    (
+        "error.too_long",
+        "o campo {field}, de {len} bytes, passa do limite de {limit}",
+    ),
+    ("error.bad_utf8", "o campo {field} não é UTF-8 válido"),
+    ("error.empty", "o campo {field} está vazio"),
+    (
+        "error.bad_value",
+        "o campo {field} tem o valor indefinido {value}",
+    ),
+    (
+        "error.bad_listing",
+        "a listagem não é um JSON no formato esperado ({reason})",
+    ),
+    ("error.trailing", "há bytes depois de uma mensagem completa"),
+    ("name.empty", "o nome está vazio"),
+    (
+        "name.too_long",
+        "o nome, de {len} bytes, passa do limite de {limit}",
+    ),
+    (
+        "name.component_too_long",
+        "uma parte do nome, de {len} bytes, passa do limite de {limit}",
+    ),
+    ("name.bad_utf8", "o nome não é UTF-8 válido"),
+    ("name.absolute", "o nome é absoluto (começa com '/')"),
+    ("name.empty_component", "o nome tem uma parte vazia"),
+    ("name.dot", "o nome tem uma parte '.' ou '..'"),
+    ("name.slash", "uma única parte do nome não pode conter '/'"),
+    ("name.backslash", "o nome contém uma barra invertida"),
+    (
+        "name.control",
+        "o nome contém o caractere de controle U+{code}",
+    ),
+    (
+        "name.bidi",
+        "o nome contém o controle bidirecional U+{code}",
+    ),
+    ("name.reserved", "o nome usa o prefixo reservado '{prefix}'"),
+    // Anomalias de uma mensagem.
+    (
+        "gap.inside",
+        "{n} bytes a partir do offset {at} nunca foram capturados (em: {what}); esta direção não pode ser decodificada além deles",
+    ),
+    (
+        "truncated.before",
+        "o fluxo termina antes do próximo item esperado ({what})",
+    ),
+    (
+        "truncated.middle",
+        "o fluxo termina no meio de um item ({what}), após {n} dos seus bytes",
+    ),
+    ("broken.summary", "violação do protocolo ({what}): {error}"),
+    (
+        "broken.note",
+        "violação do protocolo no byte {at} ({what}): {error}",
+    ),
+    (
+        "body.truncated",
+        "{label}: {size} bytes anunciados, mas o fluxo termina após {n}",
+    ),
+    (
+        "body.gap",
+        "{label}: {n} dos seus {size} bytes nunca foram capturados; o MD5 não pode ser calculado",
+    ),
+    ("body.summary", "{label}: {size} bytes de dados do arquivo"),
+    ("label.download", "conteúdo baixado"),
+    ("label.upload", "conteúdo enviado"),
+    ("label.resumed", "resto do download retomado"),
+    ("label.entry", "arquivo {k} de {count}"),
+    (
+        "trailing",
+        "{n} bytes vêm depois do fim da troca (um servidor os ignora)",
+    ),
+    // Resumos e anomalias de cada operação.
+    (
+        "auth.summary",
+        "AUTH como \"{user}\" (senha em texto claro)",
+    ),
+    (
+        "auth.clear",
+        "a senha de \"{user}\" atravessa a rede em texto claro: qualquer um que capture o tráfego pode lê-la",
+    ),
+    ("auth.reply", "status do login: {status}"),
+    (
+        "auth.second",
+        "um segundo AUTH (uma operação desconhecida neste ponto)",
+    ),
+    (
+        "auth.second.note",
+        "um segundo AUTH na mesma conexão é uma operação desconhecida; o servidor responde status 1",
+    ),
+    ("reply.refused", "status 1 (recusado)"),
+    (
+        "refusal.error",
+        "status 1: recusado (o pedido violou o protocolo); o servidor fecha a conexão",
+    ),
+    (
+        "refusal.ok",
+        "status 0 depois de um pedido que violou o protocolo",
+    ),
+    (
+        "resume.summary",
+        "RESUME \"{name}\" a partir do byte {position}",
+    ),
+    (
+        "download.ok",
+        "status 0: o arquivo vem a seguir, {size} bytes",
+    ),
+    (
+        "download.error",
+        "status 1: arquivo inexistente, ou pedido recusado",
+    ),
+    ("list.ok", "status 0: listagem de {n} arquivos"),
+    ("list.invalid", "a listagem não é válida: {reason}"),
+    (
+        "list.invalid.summary",
+        "status 0: uma listagem que não é JSON válido",
+    ),
+    ("list.error", "status 1: o servidor não conseguiu listar"),
+    ("reply.status", "código de status {status}"),
+    ("upload.size", "seguem {size} bytes"),
+    ("upload.stored", "status {status}: arquivo gravado"),
+    ("upload.not_stored", "status {status}: arquivo não gravado"),
+    (
+        "resume.cannot_match",
+        "posição 0 com um MD5 que não é o MD5 do vazio: não pode conferir com arquivo algum",
+    ),
+    ("resume.ok", "status 0, resultado 0: seguem {n} bytes"),
+    (
+        "resume.none",
+        "status 0, resultado 10: o arquivo não existe",
+    ),
+    (
+        "resume.mismatch",
+        "status 0, resultado 20: o MD5 não confere",
+    ),
+    ("resume.refused", "status 1: pedido recusado"),
+    (
+        "mget.error",
+        "status 1: máscara inválida ou arquivos demais",
+    ),
+    ("mget.ok", "status 0: seguem {count} arquivos"),
+    (
+        "entry.refused.note",
+        "entrada {k}: nome recusado ({reason}); um cliente não deve gravá-lo",
+    ),
+    ("entry.refused.name", "\"{name}\" (nome recusado)"),
+    (
+        "entry.file",
+        "arquivo {k} de {count}: {name}, seguem {size} bytes",
+    ),
+    (
+        "entry.skipped",
+        "arquivo {k} de {count}: {name} não pôde ser lido (foi pulado)",
+    ),
+    // A captura inteira, e cada conexão.
+    (
+        "note.not_tcp",
+        "{n} pacotes não são TCP sobre IPv4/IPv6 e foram ignorados",
+    ),
+    (
+        "note.link",
+        "pacotes com tipo de enlace {link} não podem ser lidos e foram ignorados",
+    ),
+    (
+        "note.snaplen",
+        "{n} pacotes foram cortados pelo limite de captura (snap length); os bytes que faltam aparecem como lacunas",
+    ),
+    (
+        "note.cut_short",
+        "o arquivo termina no meio de um registro (a captura foi interrompida?)",
+    ),
+    ("dir.to_server", "do cliente para o servidor"),
+    ("dir.to_client", "do servidor para o cliente"),
+    (
+        "stream.retransmissions",
+        "{dir} ({n}): segmentos capturados de novo (retransmissões)",
+    ),
+    (
+        "stream.out_of_order",
+        "{dir} ({n}): segmentos capturados fora de ordem",
+    ),
+    (
+        "stream.conflicts",
+        "{dir} ({n}): segmentos sobrepostos com bytes diferentes (vale o primeiro visto)",
+    ),
+    (
+        "stream.mid_stream",
+        "{dir}: a captura começou depois da conexão; os offsets contam a partir do primeiro byte capturado",
+    ),
+    (
+        "stream.capped",
+        "{dir}: o fluxo passa do limite de decodificação e foi cortado",
+    ),
+    ("conn.reset", "a conexão foi interrompida (RST de {addr})"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn both_tables_have_exactly_the_same_keys_once() {
+        let en: Vec<&str> = EN.iter().map(|(k, _)| *k).collect();
+        let pt: Vec<&str> = PT.iter().map(|(k, _)| *k).collect();
+        let (en_set, pt_set): (BTreeSet<_>, BTreeSet<_>) =
+            (en.iter().collect(), pt.iter().collect());
+        assert_eq!(en_set.len(), en.len(), "a key is repeated in EN");
+        assert_eq!(pt_set.len(), pt.len(), "a key is repeated in PT");
+        let only_en: Vec<_> = en_set.difference(&pt_set).collect();
+        let only_pt: Vec<_> = pt_set.difference(&en_set).collect();
+        assert!(
+            only_en.is_empty() && only_pt.is_empty(),
+            "only in EN: {only_en:?}; only in PT: {only_pt:?}"
+        );
+    }
+
+    #[test]
+    fn no_portuguese_entry_is_left_in_english() {
+        for ((key, en), (_, pt)) in EN.iter().zip(PT) {
+            assert_ne!(en, pt, "{key} is not translated");
+        }
+        // Common English words that have no place in a Portuguese sentence.
+        let english = [
+            " the ",
+            " of ",
+            " is ",
+            " bytes follow",
+            " and ",
+            " file ",
+            "server ",
+        ];
+        for (key, pt) in PT {
+            let padded = format!(" {pt} ");
+            for word in english {
+                assert!(!padded.contains(word), "{key}: {pt:?} has {word:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_template_uses_the_same_values_in_both_languages() {
+        let names = |t: &str| -> BTreeSet<String> {
+            t.split('{')
+                .skip(1)
+                .filter_map(|s| s.split_once('}').map(|(n, _)| n.to_owned()))
+                .filter(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                .collect()
+        };
+        for ((key, en), (_, pt)) in EN.iter().zip(PT) {
+            assert_eq!(names(en), names(pt), "{key}");
+        }
+    }
+
+    #[test]
+    fn every_key_the_decoder_says_is_in_the_tables() {
+        let sources = [
+            include_str!("conversation.rs"),
+            include_str!("explain.rs"),
+            include_str!("mod.rs"),
+        ];
+        let mut used = 0;
+        for source in sources {
+            for piece in source.split("say(\"").skip(1) {
+                let key = piece.split('"').next().unwrap_or_default();
+                assert!(
+                    EN.iter().any(|(k, _)| *k == key),
+                    "{key} is not in the tables"
+                );
+                used += 1;
+            }
+        }
+        assert!(used > 50, "only {used} keys found");
+    }
+
+    #[test]
+    fn values_are_filled_in_each_language() {
+        let what = say("what.listing", &[]);
+        let (en, pt) = say("truncated.before", &[("what", &what)]);
+        assert_eq!(en, "the stream ends before the listing");
+        assert_eq!(
+            pt,
+            "o fluxo termina antes do próximo item esperado (listagem)"
+        );
+        // Braces that are not values stay.
+        let (en, _) = say("field.listing", &[]);
+        assert!(en.contains("{\"nome\", \"tamanho\"}"), "{en}");
+        assert_eq!(say("no.such.key", &[]).0, "no.such.key");
+    }
+}
