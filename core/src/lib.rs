@@ -138,6 +138,6 @@ pub use sniff::foreign_protocol;
 pub use time::Timestamp;
 pub use trace::{
     Anomaly, AnomalyKind, CaptureError, Connection, Direction, FieldView, Message, Payload,
-    TraceOptions, Transcript, decode_capture,
+    SegmentView, TraceOptions, Transcript, decode_capture, localized,
 };
 pub use wire::Span;

@@ -134,7 +134,7 @@ fn real_captures_decode_message_by_message() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("client ----> server") && text.contains("DOWNLOAD \"hello.txt\""),
+        text.contains("client ──▶ server") && text.contains("DOWNLOAD \"hello.txt\""),
         "{text}"
     );
     let out = Command::new(BIN)
@@ -163,4 +163,85 @@ fn a_file_that_is_not_a_capture_is_a_clear_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(7));
+}
+
+/// Frame numbers, TCP flags and data lengths as tcpdump reads a capture:
+/// one line per packet, so the line number is the frame number.
+fn tcpdump_frames(path: &std::path::Path) -> Vec<(u64, String, u64)> {
+    let out = Command::new("tcpdump")
+        .args(["-n", "-r"])
+        .arg(path)
+        .output()
+        .expect("tcpdump is missing: scripts/setup.sh installs it");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let flags = line
+                .split("Flags [")
+                .nth(1)
+                .and_then(|rest| rest.split(']').next())
+                .unwrap_or_default();
+            // tcpdump's letters in our (Wireshark's) words and order.
+            let words: Vec<&str> = [
+                ('F', "FIN"),
+                ('S', "SYN"),
+                ('R', "RST"),
+                ('P', "PSH"),
+                ('.', "ACK"),
+            ]
+            .iter()
+            .filter(|(c, _)| flags.contains(*c))
+            .map(|(_, w)| *w)
+            .collect();
+            let len = line
+                .rsplit("length ")
+                .next()
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(0);
+            (i as u64 + 1, words.join(", "), len)
+        })
+        .collect()
+}
+
+#[test]
+fn frames_flags_and_lengths_match_tcpdump_on_every_committed_capture() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/captures");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "pcap") {
+            continue;
+        }
+        let transcript = decode(&path, 20000);
+        let expected = tcpdump_frames(&path);
+        assert_eq!(transcript["packets"], expected.len() as u64, "{path:?}");
+        for connection in transcript["connections"].as_array().unwrap() {
+            for segment in connection["segments"].as_array().unwrap() {
+                let frame = segment["frame"].as_u64().unwrap();
+                let (_, flags, len) = &expected[frame as usize - 1];
+                assert_eq!(segment["flags"], flags.as_str(), "{path:?} frame {frame}");
+                assert_eq!(segment["len"], *len, "{path:?} frame {frame}");
+                checked += 1;
+            }
+            // Each message's frames carry data in its direction.
+            for message in connection["messages"].as_array().unwrap() {
+                let frames = message["frames"].as_array().unwrap();
+                assert!(
+                    !frames.is_empty() || message["len"] == 0,
+                    "{path:?}: {message}"
+                );
+                for frame in frames {
+                    let (_, _, len) = &expected[frame.as_u64().unwrap() as usize - 1];
+                    assert!(*len > 0, "{path:?}: frame {frame} carries no data");
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} segments checked");
 }

@@ -15,6 +15,8 @@ use pcap_parser::{LegacyPcapSlice, Linktype, PcapBlockOwned, PcapNGSlice};
 /// One TCP segment as captured.
 #[derive(Debug, Clone)]
 pub(crate) struct Segment<'a> {
+    /// The packet's number in the file, from 1, as Wireshark numbers frames.
+    pub frame: u64,
     /// Capture time, microseconds since the Unix epoch.
     pub ts_us: u64,
     pub src: SocketAddr,
@@ -23,6 +25,8 @@ pub(crate) struct Segment<'a> {
     pub syn: bool,
     pub ack: bool,
     pub rst: bool,
+    pub fin: bool,
+    pub psh: bool,
     /// Captured payload bytes, borrowed from the capture.
     pub payload: &'a [u8],
     /// Payload bytes on the wire that the capture did not keep (snap length).
@@ -34,6 +38,8 @@ pub(crate) struct Segment<'a> {
 pub(crate) struct CaptureStats {
     pub format: &'static str,
     pub packets: u64,
+    /// The first packet's capture time.
+    pub first_us: Option<u64>,
     pub skipped_not_tcp: u64,
     pub skipped_link: Vec<i32>,
     pub truncated_packets: u64,
@@ -162,6 +168,7 @@ fn packet<'a>(
     out: &mut Vec<Segment<'a>>,
 ) {
     stats.packets += 1;
+    stats.first_us.get_or_insert(ts_us);
     let sliced = match linktype.0 {
         // Ethernet
         1 => LaxSlicedPacket::from_ethernet(data).ok(),
@@ -219,6 +226,7 @@ fn packet<'a>(
         stats.truncated_packets += 1;
     }
     out.push(Segment {
+        frame: stats.packets,
         ts_us,
         src: SocketAddr::new(src_ip, tcp.source_port()),
         dst: SocketAddr::new(dst_ip, tcp.destination_port()),
@@ -226,6 +234,8 @@ fn packet<'a>(
         syn: tcp.syn(),
         ack: tcp.ack(),
         rst: tcp.rst(),
+        fin: tcp.fin(),
+        psh: tcp.psh(),
         payload: tcp.payload(),
         missing,
     });

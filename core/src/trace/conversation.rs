@@ -255,11 +255,13 @@ impl<'a> Cursor<'a> {
             time_us: self.stream.time_of(start),
             offset: start,
             len: size,
+            frames: Vec::new(),
             op: Some(op),
             kind: "body".into(),
             summary,
             summary_pt,
             fields: vec![field],
+            listing: None,
             payload: Some(Payload {
                 size,
                 captured,
@@ -283,11 +285,13 @@ impl<'a> Cursor<'a> {
             time_us: self.stream.time_of(start),
             offset: start,
             len,
+            frames: Vec::new(),
             op,
             kind: kind.into(),
             summary,
             summary_pt,
             fields,
+            listing: None,
             payload: None,
         }
     }
@@ -588,9 +592,14 @@ fn request(
             else {
                 return;
             };
+            let mut listing = None;
             let summary = match &r {
                 Reply::Listing(json) => match parse_listing(json) {
-                    Ok(entries) => say("list.ok", &[("n", &plain(entries.len()))]),
+                    Ok(entries) => {
+                        let summary = say("list.ok", &[("n", &plain(entries.len()))]);
+                        listing = Some(entries);
+                        summary
+                    }
                     Err(e) => {
                         out.note(
                             AnomalyKind::BadMessage,
@@ -603,8 +612,9 @@ fn request(
                 },
                 _ => say("list.error", &[]),
             };
-            out.messages
-                .push(s.message(Some(op), "reply", summary, fields, start, len));
+            let mut message = s.message(Some(op), "reply", summary, fields, start, len);
+            message.listing = listing;
+            out.messages.push(message);
         }
         Request::Upload { .. } => {
             let Some((r, fields, start, len)) = reply(s, out, "what.upload_reply", Expect::Status)

@@ -23,8 +23,10 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 pub use capture::CaptureError;
+pub use text::localized;
 pub use transcript::{
-    Anomaly, AnomalyKind, Connection, Direction, FieldView, Message, Payload, Transcript,
+    Anomaly, AnomalyKind, Connection, Direction, FieldView, Message, Payload, SegmentView,
+    Transcript,
 };
 
 use crate::limits::Limits;
@@ -113,6 +115,7 @@ pub fn decode_capture(bytes: &[u8], options: &TraceOptions) -> Result<Transcript
     Ok(Transcript {
         format: stats.format.into(),
         packets: stats.packets,
+        start_us: stats.first_us.unwrap_or(0),
         connections,
         notes,
     })
@@ -211,6 +214,34 @@ fn connection(
             pt,
         ));
     }
+    for message in &mut messages {
+        let stream = match message.direction {
+            Direction::ToServer => &up,
+            Direction::ToClient => &down,
+        };
+        message.frames = stream.frames_in(message.offset, message.offset + message.len);
+    }
+    let placed: HashMap<u64, (u64, u64)> = up
+        .placed
+        .iter()
+        .chain(&down.placed)
+        .map(|&(start, end, frame)| (frame, (start, end)))
+        .collect();
+    let segments = group
+        .iter()
+        .map(|s| SegmentView {
+            frame: s.frame,
+            time_us: s.ts_us,
+            direction: if s.src == client {
+                Direction::ToServer
+            } else {
+                Direction::ToClient
+            },
+            flags: flags(s),
+            offset: placed.get(&s.frame).map(|&(start, _)| start),
+            len: placed.get(&s.frame).map_or(0, |&(start, end)| end - start),
+        })
+        .collect();
     let times = group.iter().map(|s| s.ts_us);
     Some(Connection {
         client: client.to_string(),
@@ -219,7 +250,21 @@ fn connection(
         end_us: times.max().unwrap_or(0),
         bytes_to_server: up.len(),
         bytes_to_client: down.len(),
+        segments,
         messages,
         anomalies,
     })
+}
+
+/// A segment's flags as Wireshark lists them.
+fn flags(s: &Segment<'_>) -> String {
+    let all = [
+        (s.fin, "FIN"),
+        (s.syn, "SYN"),
+        (s.rst, "RST"),
+        (s.psh, "PSH"),
+        (s.ack, "ACK"),
+    ];
+    let set: Vec<&str> = all.iter().filter(|(on, _)| *on).map(|(_, f)| *f).collect();
+    set.join(", ")
 }

@@ -8,6 +8,10 @@
 
 use super::capture::Segment;
 
+/// Longer than any TCP segment a capture holds (IP packets carry at most
+/// 64 KiB, 512 KiB with BIG TCP's jumbograms).
+const MAX_SEGMENT: u64 = 1 << 20;
+
 /// A rebuilt byte stream.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Stream {
@@ -23,6 +27,9 @@ pub(crate) struct Stream {
     pub out_of_order: u32,
     /// Overlapping segments that disagreed with bytes already seen.
     pub conflicts: u32,
+    /// Where each segment with data sits: `(start, end, frame)`, `end`
+    /// counting bytes the capture cut off; sorted by start.
+    pub placed: Vec<(u64, u64, u64)>,
     /// No SYN was seen: offsets count from the first byte captured.
     pub started_mid_stream: bool,
     /// The stream was longer than the limit and was cut.
@@ -61,6 +68,23 @@ impl Stream {
             .partition_point(|&(start, _, _)| start <= offset);
         let (start, end, ts) = *self.arrivals.get(i.checked_sub(1)?)?;
         (start <= offset && offset < end).then_some(ts)
+    }
+
+    /// The frames that carried any byte of `[start, end)`, in order.
+    pub fn frames_in(&self, start: u64, end: u64) -> Vec<u64> {
+        // Segments are short next to a stream: look back a bounded way.
+        let from = self.placed.partition_point(|&(s, _, _)| s < start);
+        let mut frames: Vec<u64> = self.placed[..from]
+            .iter()
+            .rev()
+            .take_while(|&&(s, _, _)| start.saturating_sub(s) <= MAX_SEGMENT)
+            .chain(self.placed[from..].iter().take_while(|&&(s, _, _)| s < end))
+            .filter(|&&(s, e, _)| s < end.max(start + 1) && e > start)
+            .map(|&(_, _, frame)| frame)
+            .collect();
+        frames.sort_unstable();
+        frames.dedup();
+        frames
     }
 
     /// Length including gaps.
@@ -107,6 +131,9 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
             (rel as u64, seg.payload)
         };
         let mut end_on_wire = start + payload.len() as u64 + seg.missing;
+        stream
+            .placed
+            .push((start, end_on_wire.min(max_len), seg.frame));
         if end_on_wire > max_len {
             stream.capped = true;
             end_on_wire = max_len;
@@ -154,6 +181,7 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
         max_end = max_end.max(seg_end);
     }
     stream.arrivals.sort_unstable();
+    stream.placed.sort_unstable();
     // Gaps: what no segment covered.
     let mut at = 0;
     for &(s, e) in &covered {

@@ -25,6 +25,16 @@ pub(crate) fn say(key: &str, args: &[(&str, &Both)]) -> Both {
     )
 }
 
+/// The sentence `key` in Portuguese or English, with `args` filled in: the
+/// words of the transcript's front ends (`ferry decode`, the teaching page).
+/// An unknown key shows as itself.
+pub fn localized(key: &str, portuguese: bool, args: &[(&str, &str)]) -> String {
+    let table = if portuguese { PT } else { EN };
+    let args: Vec<(&str, Both)> = args.iter().map(|(k, v)| (*k, plain(v))).collect();
+    let args: Vec<(&str, &Both)> = args.iter().map(|(k, v)| (*k, v)).collect();
+    fill(lookup(table, key), &args, |b| &b.0)
+}
+
 fn lookup<'t>(table: &'t [(&str, &str)], key: &'t str) -> &'t str {
     // A key missing from a table (the tests forbid it) shows as itself.
     table
@@ -377,6 +387,43 @@ pub(crate) static EN: &[(&str, &str)] = &[
         "{dir}: the stream is longer than the decoding limit and was cut",
     ),
     ("conn.reset", "the connection was reset (RST from {addr})"),
+    // ferry decode's own words.
+    (
+        "ui.header",
+        "{format} capture, {packets} packets, {n} ferry connections; times in seconds from the first packet",
+    ),
+    (
+        "ui.legend",
+        "Under each message: field, stream bytes, hex, value, meaning.",
+    ),
+    (
+        "ui.connection",
+        "Connection {i}: client {client}, server {server}; {up} bytes from the client, {down} from the server",
+    ),
+    ("ui.frame", "frame"),
+    ("ui.time", "time"),
+    ("ui.client", "client"),
+    ("ui.server", "server"),
+    ("ui.more_frames", "(+{n} more)"),
+    ("ui.stream_bytes", "stream bytes {from} to {to}"),
+    ("ui.no_bytes", "no bytes"),
+    ("ui.syn", "SYN: opens the connection"),
+    ("ui.syn_ack", "SYN, ACK: accepts the connection"),
+    (
+        "ui.handshake_ack",
+        "ACK: the connection is open (three-way handshake done)",
+    ),
+    ("ui.fin", "FIN: this side has nothing more to send"),
+    ("ui.rst", "RST: the connection is aborted"),
+    (
+        "ui.payload",
+        "payload: {captured} of {size} bytes captured, MD5 {md5}",
+    ),
+    ("ui.incomplete", "not computed (bytes missing)"),
+    ("ui.starts", "starts with: {preview}"),
+    ("ui.listing", "files listed ({n}):"),
+    ("ui.listing_more", "... and {n} more"),
+    ("ui.note", "note: {text}"),
 ];
 
 /// Portuguese.
@@ -727,6 +774,43 @@ pub(crate) static PT: &[(&str, &str)] = &[
         "{dir}: o fluxo passa do limite de decodificação e foi cortado",
     ),
     ("conn.reset", "a conexão foi interrompida (RST de {addr})"),
+    // As palavras do próprio ferry decode.
+    (
+        "ui.header",
+        "captura {format}, {packets} pacotes, {n} conexões ferry; tempos em segundos desde o primeiro pacote",
+    ),
+    (
+        "ui.legend",
+        "Abaixo de cada mensagem: campo, bytes do fluxo, hexadecimal, valor, significado.",
+    ),
+    (
+        "ui.connection",
+        "Conexão {i}: cliente {client}, servidor {server}; {up} bytes vindos do cliente, {down} do servidor",
+    ),
+    ("ui.frame", "quadro"),
+    ("ui.time", "tempo"),
+    ("ui.client", "cliente"),
+    ("ui.server", "servidor"),
+    ("ui.more_frames", "(+{n} outros)"),
+    ("ui.stream_bytes", "bytes {from} a {to} do fluxo"),
+    ("ui.no_bytes", "nenhum byte"),
+    ("ui.syn", "SYN: abre a conexão"),
+    ("ui.syn_ack", "SYN, ACK: aceita a conexão"),
+    (
+        "ui.handshake_ack",
+        "ACK: a conexão está aberta (fim do aperto de mão em três vias)",
+    ),
+    ("ui.fin", "FIN: este lado não tem mais nada a enviar"),
+    ("ui.rst", "RST: a conexão é interrompida"),
+    (
+        "ui.payload",
+        "conteúdo: {captured} de {size} bytes capturados, MD5 {md5}",
+    ),
+    ("ui.incomplete", "não calculado (faltam bytes)"),
+    ("ui.starts", "começa com: {preview}"),
+    ("ui.listing", "arquivos listados ({n}):"),
+    ("ui.listing_more", "... e mais {n}"),
+    ("ui.note", "atenção: {text}"),
 ];
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::field::Field;
-use crate::message::Op;
+use crate::message::{ListEntry, Op};
 
 /// Everything decoded from one capture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -13,6 +13,9 @@ pub struct Transcript {
     pub format: String,
     /// Packets in the file.
     pub packets: u64,
+    /// When the first packet was captured (microseconds since the epoch):
+    /// times are shown from here, as Wireshark shows them.
+    pub start_us: u64,
     /// ferry conversations, in order of their first packet.
     pub connections: Vec<Connection>,
     /// Findings about the capture as a whole.
@@ -34,6 +37,8 @@ pub struct Connection {
     pub bytes_to_server: u64,
     /// Stream bytes from server to client (gaps included).
     pub bytes_to_client: u64,
+    /// Every TCP segment, in capture order (handshake, data, FIN, RST).
+    pub segments: Vec<SegmentView>,
     /// The messages, in protocol order.
     pub messages: Vec<Message>,
     /// Findings about this connection.
@@ -61,6 +66,8 @@ pub struct Message {
     pub offset: u64,
     /// Its length in bytes.
     pub len: u64,
+    /// The frames (packet numbers) whose segments carried its bytes.
+    pub frames: Vec<u64>,
     /// The operation it belongs to.
     pub op: Option<Op>,
     /// What it is: `request`, `reply`, `upload size`, `final status`,
@@ -74,6 +81,26 @@ pub struct Message {
     pub fields: Vec<FieldView>,
     /// For a body: what was carried.
     pub payload: Option<Payload>,
+    /// For a LIST reply: the files listed, as the JSON holds them.
+    pub listing: Option<Vec<ListEntry>>,
+}
+
+/// One TCP segment of a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SegmentView {
+    /// The packet's number in the file, from 1 (as Wireshark numbers them).
+    pub frame: u64,
+    /// When it was captured (microseconds since the epoch).
+    pub time_us: u64,
+    /// Which way it went.
+    pub direction: Direction,
+    /// Its TCP flags, as Wireshark writes them: `SYN`, `SYN, ACK`, `PSH, ACK`,
+    /// `FIN, ACK`, `RST`...
+    pub flags: String,
+    /// Where its data sits in its direction's stream, if it carries any.
+    pub offset: Option<u64>,
+    /// Data bytes it carries (those the capture cut off included).
+    pub len: u64,
 }
 
 /// One field, with the bytes it came from.
