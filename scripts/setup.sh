@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the project's checks need on a fresh machine: the Rust
-# components and targets. Safe to run again: each step checks first.
+# components and targets, Debian packages, and the page's npm packages
+# (wasm-bindgen-cli is installed by scripts/web.sh, at the version the
+# lock file needs). Safe to run again: each step checks first.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -19,11 +22,21 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 # Debian packages the tests use: tcpdump records real captures for the
-# capture decoder's end-to-end test.
+# capture decoder's end-to-end test; chromium runs the teaching page's
+# tests (driven by playwright-core from npm); node and npm run them.
 missing=()
 command -v tcpdump >/dev/null || missing+=(tcpdump)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# npm packages of the page's tests, exactly as web/package-lock.json pins them.
+if [ ! -d web/node_modules/playwright-core ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+    log "installing the page's npm packages (npm ci)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi

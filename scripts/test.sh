@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of the project, installing what is missing first:
-# formatting, clippy (warnings are errors), every test, and the wasm build
-# of the core. Exits non-zero on the first failure.
+# formatting, clippy (warnings are errors), every test, the wasm build of
+# the core, the teaching page built and tested in Chromium, and a short
+# fuzzing run. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,12 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 step "tests"
 cargo test --workspace --locked
+
+step "the teaching page: scripts/web.sh builds web/dist/index.html"
+scripts/web.sh
+
+step "the page's tests: text tables, wasm against native, and the page in Chromium"
+(cd web && FERRY="$PWD/../target/debug/ferry" node --test tests/)
 
 step "the server suite again, through a cache (clients must not tell them apart)"
 FERRY_TEST_VIA=cache cargo test -p ferry --test server --locked

@@ -138,6 +138,7 @@ pub use sniff::foreign_protocol;
 pub use time::Timestamp;
 pub use trace::{
     Anomaly, AnomalyKind, CaptureError, Connection, Direction, FieldView, Message, Payload,
-    SegmentView, TraceOptions, Transcript, decode_capture, localized,
+    SegmentView, Streams, TraceOptions, Transcript, decode_capture, decode_capture_with_streams,
+    decode_exchange, localized,
 };
 pub use wire::Span;

@@ -66,6 +66,26 @@ impl Default for TraceOptions {
 /// assert_eq!(err, ferry_core::CaptureError::NotACapture);
 /// ```
 pub fn decode_capture(bytes: &[u8], options: &TraceOptions) -> Result<Transcript, CaptureError> {
+    decode_capture_with_streams(bytes, options).map(|(transcript, _)| transcript)
+}
+
+/// The bytes each connection carried, rebuilt (what the capture never saw
+/// reads as zeros; the transcript's anomalies say where).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Streams {
+    /// From the client to the server.
+    pub to_server: Vec<u8>,
+    /// From the server to the client.
+    pub to_client: Vec<u8>,
+}
+
+/// [`decode_capture`], also returning each connection's rebuilt streams
+/// (in the order of `Transcript::connections`), for a viewer that shows
+/// bytes or saves a file the capture carried.
+pub fn decode_capture_with_streams(
+    bytes: &[u8],
+    options: &TraceOptions,
+) -> Result<(Transcript, Vec<Streams>), CaptureError> {
     let (segments, stats) = capture::read_capture(bytes)?;
     let mut notes = Vec::new();
     let mut note = |kind, (en, pt): Both| notes.push(Anomaly::new(kind, None, None, en, pt));
@@ -106,19 +126,42 @@ pub fn decode_capture(bytes: &[u8], options: &TraceOptions) -> Result<Transcript
             .push(seg);
     }
     let mut connections = Vec::new();
+    let mut streams = Vec::new();
     for key in order {
         let group = &groups[&key];
-        if let Some(connection) = connection(group, key, options) {
+        if let Some((connection, both)) = connection(group, key, options) {
             connections.push(connection);
+            streams.push(both);
         }
     }
-    Ok(Transcript {
+    let transcript = Transcript {
         format: stats.format.into(),
         packets: stats.packets,
         start_us: stats.first_us.unwrap_or(0),
         connections,
         notes,
-    })
+    };
+    Ok((transcript, streams))
+}
+
+/// Decodes bytes typed by hand as one conversation: what the client sent
+/// and (possibly empty) what the server answered, with the same decoders
+/// and explanations as a capture. Offsets count from 0 in each direction.
+pub fn decode_exchange(to_server: &[u8], to_client: &[u8], limits: &Limits) -> Connection {
+    let up = reassembly::Stream::from_bytes(to_server);
+    let down = reassembly::Stream::from_bytes(to_client);
+    let (messages, anomalies) = conversation::decode(&up, &down, limits);
+    Connection {
+        client: String::new(),
+        server: String::new(),
+        start_us: 0,
+        end_us: 0,
+        bytes_to_server: up.len(),
+        bytes_to_client: down.len(),
+        segments: Vec::new(),
+        messages,
+        anomalies,
+    }
 }
 
 /// Decodes one connection if it carries ferry.
@@ -126,7 +169,7 @@ fn connection(
     group: &[&Segment<'_>],
     key: (SocketAddr, SocketAddr),
     options: &TraceOptions,
-) -> Option<Connection> {
+) -> Option<(Connection, Streams)> {
     // The client sent the SYN; failing that, the other side listens on a
     // ferry port; failing that, the client spoke first.
     let client = group
@@ -243,7 +286,7 @@ fn connection(
         })
         .collect();
     let times = group.iter().map(|s| s.ts_us);
-    Some(Connection {
+    let connection = Connection {
         client: client.to_string(),
         server: server.to_string(),
         start_us: times.clone().min().unwrap_or(0),
@@ -253,7 +296,12 @@ fn connection(
         segments,
         messages,
         anomalies,
-    })
+    };
+    let streams = Streams {
+        to_server: up.data,
+        to_client: down.data,
+    };
+    Some((connection, streams))
 }
 
 /// A segment's flags as Wireshark lists them.

@@ -37,6 +37,15 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
+    /// A stream of exactly `bytes`, all seen at time 0 in one segment.
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        Stream {
+            data: bytes.to_vec(),
+            arrivals: vec![(0, bytes.len() as u64, 0)],
+            ..Stream::default()
+        }
+    }
+
     /// The first gap at or after `offset`, if any.
     pub fn next_gap(&self, offset: u64) -> Option<(u64, u64)> {
         self.gaps.iter().copied().find(|&(_, end)| end > offset)

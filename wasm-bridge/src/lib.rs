@@ -1,0 +1,178 @@
+//! ferry's core in the browser: thin wasm-bindgen exports for the teaching
+//! page (`web/`). No protocol logic lives here: every answer comes from
+//! `ferry-core`, the same code `ferry decode` and the server run, and is
+//! handed over as JSON (the transcript's serde shape).
+//!
+//! - [`Capture`]: a decoded capture, its transcript and its bytes;
+//! - [`decode_exchange`]: bytes typed or pasted by hand, decoded;
+//! - [`encode_request`]: a request built from its fields by the core's own
+//!   encoders, with its bytes explained;
+//! - [`md5_hex`]: to check a RESUME against an earlier download;
+//! - [`version`].
+
+#![warn(missing_docs)]
+
+use ferry_core::{
+    Credentials, Limits, Mask, Name, Request, Streams, TraceOptions, decode_capture_with_streams,
+};
+use wasm_bindgen::prelude::*;
+
+/// The version of ferry this page runs.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").into()
+}
+
+/// A decoded capture: its transcript (JSON) and each connection's bytes.
+#[wasm_bindgen]
+pub struct Capture {
+    transcript: String,
+    streams: Vec<Streams>,
+}
+
+#[wasm_bindgen]
+impl Capture {
+    /// Decodes a pcap or pcapng file. `ports` are the server ports to
+    /// decode (empty: 20000 and 20001). A file that is not a capture is an
+    /// error whose message says so.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8], ports: Vec<u16>) -> Result<Capture, JsError> {
+        let mut options = TraceOptions::default();
+        if !ports.is_empty() {
+            options.ports = ports;
+        }
+        let (transcript, streams) = decode_capture_with_streams(bytes, &options)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        let transcript =
+            serde_json::to_string(&transcript).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(Capture {
+            transcript,
+            streams,
+        })
+    }
+
+    /// The transcript, as `ferry decode --json` prints it (compact).
+    pub fn transcript(&self) -> String {
+        self.transcript.clone()
+    }
+
+    /// Up to `len` bytes of one connection's stream from `offset` (fewer at
+    /// its end; none for a connection that does not exist).
+    pub fn bytes(&self, connection: usize, to_server: bool, offset: f64, len: f64) -> Vec<u8> {
+        let Some(streams) = self.streams.get(connection) else {
+            return Vec::new();
+        };
+        let stream = if to_server {
+            &streams.to_server
+        } else {
+            &streams.to_client
+        };
+        // JavaScript numbers: clamp, never trust.
+        let start = (offset.max(0.0) as usize).min(stream.len());
+        let end = start
+            .saturating_add(len.max(0.0) as usize)
+            .min(stream.len());
+        stream[start..end].to_vec()
+    }
+}
+
+/// The MD5 of `bytes`, in lowercase hex (to check a RESUME against an
+/// earlier download in the same capture).
+#[wasm_bindgen]
+pub fn md5_hex(bytes: &[u8]) -> String {
+    use md5::Digest;
+    md5::Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Decodes bytes typed or pasted by hand, `to_server` from the client and
+/// `to_client` (possibly empty) from the server, as one conversation:
+/// the JSON of a transcript's connection.
+#[wasm_bindgen]
+pub fn decode_exchange(to_server: &[u8], to_client: &[u8]) -> String {
+    let connection = ferry_core::decode_exchange(to_server, to_client, &Limits::default());
+    serde_json::to_string(&connection).unwrap_or_default()
+}
+
+/// Builds a request from its fields with the core's encoders: `op` is
+/// `DOWNLOAD`, `LIST`, `UPLOAD`, `RESUME`, `MGET` or `AUTH`; the fields an
+/// op does not use are ignored. `md5` is 32 hexadecimal digits. Returns the
+/// request's bytes; a field the protocol refuses is an error that says why.
+#[wasm_bindgen]
+pub fn encode_request(
+    op: &str,
+    name: &str,
+    position: u32,
+    md5: &str,
+    mask: &str,
+    user: &str,
+    pass: &str,
+) -> Result<Vec<u8>, JsError> {
+    let limits = Limits::default();
+    let error = |e: &dyn std::fmt::Display| JsError::new(&e.to_string());
+    let name = || Name::parse(name.as_bytes(), &limits).map_err(|e| error(&e));
+    let mut out = Vec::new();
+    match op {
+        "AUTH" => Credentials::new(user, pass, &limits)
+            .map_err(|e| error(&e))?
+            .encode(&mut out),
+        "DOWNLOAD" => Request::Download { name: name()? }.encode(&mut out),
+        "LIST" => Request::List.encode(&mut out),
+        "UPLOAD" => Request::Upload { name: name()? }.encode(&mut out),
+        "RESUME" => Request::Resume {
+            name: name()?,
+            position,
+            md5: parse_md5(md5).ok_or_else(|| JsError::new("md5: 32 hexadecimal digits"))?,
+        }
+        .encode(&mut out),
+        "MGET" => Request::MGet {
+            mask: Mask::new(mask, &limits).map_err(|e| error(&e))?,
+        }
+        .encode(&mut out),
+        other => return Err(JsError::new(&format!("unknown op {other}"))),
+    }
+    Ok(out)
+}
+
+fn parse_md5(text: &str) -> Option<[u8; 16]> {
+    let text = text.trim();
+    if text.len() != 32 || !text.is_ascii() {
+        return None;
+    }
+    let mut md5 = [0u8; 16];
+    for (i, byte) in md5.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(md5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn md5_text_is_32_hex_digits() {
+        assert_eq!(
+            parse_md5("d41d8cd98f00b204e9800998ecf8427e"),
+            Some(ferry_core::EMPTY_MD5)
+        );
+        assert_eq!(parse_md5("d41d8cd98f00b204e9800998ecf8427"), None);
+        assert_eq!(parse_md5("zz1d8cd98f00b204e9800998ecf8427e"), None);
+        assert_eq!(parse_md5("é1d8cd98f00b204e9800998ecf8427"), None);
+    }
+
+    #[test]
+    fn typed_bytes_decode_as_a_conversation() {
+        let json = decode_exchange(b"\x0a\x00\x00\x00\x05a.txt", b"\x00\x00\x00\x00\x03abc");
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let messages = value["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 3, "{json}");
+        assert_eq!(messages[0]["summary"], "DOWNLOAD \"a.txt\"");
+        assert_eq!(
+            messages[2]["payload"]["md5"],
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
+    }
+}

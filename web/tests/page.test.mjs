@@ -1,0 +1,154 @@
+// The teaching page in a real browser (Debian's chromium driven by
+// playwright-core), opened from disk as a teacher would hand it out:
+// file://.../web/dist/index.html, with nothing else running.
+// Screenshots go to target/web-artifacts/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = new URL('../..', import.meta.url).pathname;
+const page_url = pathToFileURL(join(root, 'web/dist/index.html')).href;
+const artifacts = join(root, 'target/web-artifacts');
+const ferry = process.env.FERRY || join(root, 'target/debug/ferry');
+const tour = join(root, 'docs/captures/tour.pcap');
+mkdirSync(artifacts, { recursive: true });
+
+let browser;
+let page;
+const errors = [];
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(page_url);
+  await page.waitForSelector('body[data-ready=true]', { timeout: 10000 });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+
+test('a real capture opened with the file picker shows every conversation and message', async () => {
+  await page.setInputFiles('[data-testid=file]', tour);
+  await page.waitForSelector('[data-testid=ladder]');
+  const native = JSON.parse(execFileSync(ferry, ['decode', '--json', tour]));
+  const conversations = page.locator('[data-testid=conversation]');
+  assert.equal(await conversations.count(), native.connections.length);
+  assert.equal(native.connections.length, 8);
+  for (let i = 0; i < native.connections.length; i++) {
+    await conversations.nth(i).click();
+    const shown = await page.locator('[data-testid=ladder] [data-testid=message]').count();
+    assert.equal(shown, native.connections[i].messages.length, `conversation ${i + 1}`);
+  }
+  assert.equal(await page.locator('[data-testid=error]').isVisible(), false);
+  await shot('tour');
+});
+
+test("a download's name and size are in its fields", async () => {
+  // Conversation 2 downloads hello.txt (18 bytes).
+  await page.locator('[data-testid=conversation]').nth(1).click();
+  const messages = page.locator('[data-testid=ladder] [data-testid=message]');
+  await messages.nth(0).click();
+  const name = page.locator('[data-testid=message-fields] tr[data-name=name] td.value');
+  assert.equal(await name.textContent(), '"hello.txt"');
+  await messages.nth(1).click();
+  const size = page.locator('[data-testid=message-fields] tr[data-name=size] td.value');
+  assert.equal(await size.textContent(), '18');
+  await shot('download-reply');
+});
+
+test('clicking a field highlights exactly its bytes, clicking a byte selects its field', async () => {
+  await page.locator('[data-testid=ladder] [data-testid=message]').nth(0).click();
+  await page.locator('[data-testid=message-fields] tr[data-name=name]').click();
+  const selected = page.locator('[data-testid=message-hex] span.selected');
+  assert.deepEqual(await selected.allTextContents(), [...'hello.txt'].map((c) => c.charCodeAt(0).toString(16)));
+  assert.deepEqual(
+    await selected.evaluateAll((spans) => spans.map((s) => Number(s.dataset.i))),
+    [5, 6, 7, 8, 9, 10, 11, 12, 13],
+  );
+  // Byte 2 is inside name_len (bytes 1-4).
+  await page.locator('[data-testid=message-hex] span[data-i="2"]').click();
+  const row = page.locator('[data-testid=message-fields] tr.selected');
+  assert.equal(await row.getAttribute('data-name'), 'name_len');
+  assert.deepEqual(
+    await selected.evaluateAll((spans) => spans.map((s) => Number(s.dataset.i))),
+    [1, 2, 3, 4],
+  );
+  // From the keyboard: the arrow keys move through the bytes and select
+  // the field under the cursor.
+  await page.locator('[data-testid=message-hex]').focus();
+  for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+  assert.equal(await row.getAttribute('data-name'), 'name');
+  await shot('field-bytes');
+});
+
+test('the language switch changes the explanations', async () => {
+  const meaning = page.locator('[data-testid=message-fields] tr[data-name=name] td:last-child');
+  assert.match(await meaning.textContent(), /File name/);
+  await page.click('[data-testid=lang-pt]');
+  assert.match(await meaning.textContent(), /Nome do arquivo/);
+  assert.equal(await page.locator('h2[data-t=conversations]').textContent(), 'Conversas');
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'pt-BR');
+  await shot('portuguese');
+  await page.click('[data-testid=lang-en]');
+  assert.match(await meaning.textContent(), /File name/);
+});
+
+test('the password sent in the clear is pointed out as a lesson', async () => {
+  // Conversation 7 logs in as alice.
+  await page.locator('[data-testid=conversation]').nth(6).click();
+  const lesson = page.locator('[data-testid=anomalies] [data-kind=clear_text_password]');
+  assert.match(await lesson.textContent(), /in the clear/);
+});
+
+test("the playground shows a DOWNLOAD request's bytes", async () => {
+  await page.selectOption('[data-testid=playground-op]', 'DOWNLOAD');
+  await page.fill('[data-testid=playground-name]', 'hello.txt');
+  assert.equal(
+    await page.locator('[data-testid=playground-bytes]').textContent(),
+    '0a 00 00 00 09 68 65 6c 6c 6f 2e 74 78 74',
+  );
+  const fields = page.locator('[data-testid=playground-fields] tbody tr');
+  assert.deepEqual(
+    await fields.evaluateAll((rows) => rows.map((r) => r.dataset.name)),
+    ['op', 'name_len', 'name'],
+  );
+  await page.fill('[data-testid=playground-name]', '../etc/passwd');
+  assert.match(await page.locator('#playground-out .error').textContent(), /'\.' or '\.\.'/);
+  await shot('playground');
+});
+
+test('a corrupt file gets a sentence on the page', async () => {
+  await page.setInputFiles('[data-testid=file]', {
+    name: 'broken.pcap',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.from('this is not a capture at all'),
+  });
+  const error = page.locator('[data-testid=error]');
+  await error.waitFor({ state: 'visible' });
+  assert.match(await error.textContent(), /could not be read as a capture: it is neither a pcap nor a pcapng file/);
+  await page.click('[data-testid=lang-pt]');
+  assert.match(await error.textContent(), /Não foi possível ler este arquivo como captura/);
+  await shot('corrupt-file');
+  await page.click('[data-testid=lang-en]');
+  // A capture cut in the middle still opens, with the cut pointed out.
+  const cut = readFileSync(tour).subarray(0, 5000);
+  await page.setInputFiles('[data-testid=file]', { name: 'cut.pcap', mimeType: 'application/octet-stream', buffer: cut });
+  await page.waitForSelector('[data-testid=ladder]');
+  assert.equal(await error.isVisible(), false);
+  assert.match(await page.locator('[data-testid=summary]').textContent(), /middle of a record/);
+});
+
+test('no script error reached the console', () => {
+  assert.deepEqual(errors, []);
+});

@@ -1,0 +1,39 @@
+// The core compiled to WebAssembly and the native `ferry decode` give the
+// same transcript for every committed capture.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const root = new URL('../..', import.meta.url).pathname;
+const pkg = join(root, 'target/web/pkg');
+const ferry = process.env.FERRY || join(root, 'target/debug/ferry');
+const bindings = await import(join(pkg, 'ferry_wasm.js'));
+bindings.initSync({ module: readFileSync(join(pkg, 'ferry_wasm_bg.wasm')) });
+
+const captures = readdirSync(join(root, 'docs/captures')).filter((f) => /\.pcap(ng)?$/.test(f));
+
+test('there are captures to compare', () => assert.ok(captures.length >= 3));
+
+for (const name of captures) {
+  test(`wasm and native decode ${name} identically`, () => {
+    const path = join(root, 'docs/captures', name);
+    const capture = new bindings.Capture(readFileSync(path), new Uint16Array());
+    const wasm = JSON.parse(capture.transcript());
+    const native = JSON.parse(execFileSync(ferry, ['decode', '--json', path], { maxBuffer: 1 << 28 }));
+    assert.deepEqual(wasm, native);
+    assert.ok(wasm.connections.length > 0);
+    capture.free();
+  });
+}
+
+test('a file that is not a capture is an error, not a crash', () => {
+  assert.throws(() => new bindings.Capture(new TextEncoder().encode('hello'), new Uint16Array()), /not a pcap or pcapng/);
+});
+
+test('the playground encoder writes the protocol bytes', () => {
+  const bytes = bindings.encode_request('DOWNLOAD', 'a.txt', 0, '', '', '', '');
+  assert.deepEqual([...bytes], [10, 0, 0, 0, 5, ...new TextEncoder().encode('a.txt')]);
+  assert.throws(() => bindings.encode_request('DOWNLOAD', '../x', 0, '', '', '', ''), /'\.' or '\.\.'/);
+});
