@@ -2,7 +2,7 @@
 # Records real ferry conversations with tcpdump on the loopback interface:
 #   OUTDIR/tour.pcap    every op: LIST, DOWNLOAD, UPLOAD, MGET, a missing
 #                       file, AUTH (right and wrong password)
-#   OUTDIR/resume.pcap  an interrupted download resumed with op 40
+#   OUTDIR/resume.pcap  a download interrupted by Ctrl-C, then resumed with op 40
 #   OUTDIR/errors.pcap  an unknown op and a hostile name sent by hand
 # Usage: scripts/make-captures.sh [OUTDIR]   (default docs/captures)
 #        scripts/make-captures.sh --big [FILE] (default target/captures/big.pcap)
@@ -96,9 +96,10 @@ FERRY_PASSWORD=secret run get "$A" notes.txt --user alice
 FERRY_PASSWORD=wrong run ls "$A" --user alice
 stop_dump
 
-# An interrupted download: the client holds the first 30,000 bytes.
-head -c 30000 "$ROOT/public/sample.txt" > "$WORK/client/sample.txt.part"
+# A download interrupted by Ctrl-C (paced so it is still under way), then
+# resumed with op 40 from the part the client kept.
 start_dump resume.pcap
+(cd "$WORK/client" && timeout -s INT 1.5 "$FERRY" get "$A" sample.txt --limit-rate 20KiB > /dev/null 2>&1) || true
 run get "$A" sample.txt
 stop_dump
 

@@ -139,6 +139,6 @@ pub use time::Timestamp;
 pub use trace::{
     Anomaly, AnomalyKind, CaptureError, Connection, Direction, FieldView, Message, Payload,
     SegmentView, Streams, TraceOptions, Transcript, decode_capture, decode_capture_with_streams,
-    decode_exchange, localized,
+    decode_exchange, explain_error, localized,
 };
 pub use wire::Span;

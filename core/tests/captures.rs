@@ -120,17 +120,44 @@ fn the_tour_shows_every_op() {
 fn the_resume_continues_from_the_part_held() {
     let t = decode(include_bytes!("../../docs/captures/resume.pcap"));
     let l = ladder(&t);
-    assert_eq!(l.len(), 1);
-    assert_eq!(l[0][0], "RESUME \"sample.txt\" from byte 30000");
-    assert!(l[0][1].starts_with("status 0, result 0: "), "{}", l[0][1]);
-    let body = t.connections[0].messages[2].payload.as_ref().unwrap();
+    // A download cut by Ctrl-C (the client resets the connection), then
+    // a RESUME from the part it kept.
+    assert_eq!(l.len(), 2);
+    assert_eq!(l[0][0], "DOWNLOAD \"sample.txt\"");
+    assert!(
+        t.connections[0]
+            .anomalies
+            .iter()
+            .any(|a| a.en.contains("RST from")),
+        "{:?}",
+        t.connections[0].anomalies
+    );
+    assert!(
+        l[1][0].starts_with("RESUME \"sample.txt\" from byte "),
+        "{}",
+        l[1][0]
+    );
+    assert!(l[1][1].starts_with("status 0, result 0: "), "{}", l[1][1]);
+    let resume = &t.connections[1];
+    let body = resume.messages[2].payload.as_ref().unwrap();
     assert_eq!(body.size, body.captured);
-    let md5_field = t.connections[0].messages[0]
+    let md5_field = resume.messages[0]
         .fields
         .iter()
         .find(|f| f.name == ferry_core::Field::Md5)
         .unwrap();
     assert_eq!(md5_field.len, 16);
+    // The part held plus the rest is the whole file.
+    let position: u64 = resume.messages[0]
+        .fields
+        .iter()
+        .find(|f| f.name == ferry_core::Field::Position)
+        .unwrap()
+        .value
+        .parse()
+        .unwrap();
+    let whole = t.connections[0].messages[2].payload.as_ref().unwrap().size;
+    assert_eq!(position + body.size, whole);
 }
 
 #[test]

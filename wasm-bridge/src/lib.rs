@@ -13,7 +13,8 @@
 #![warn(missing_docs)]
 
 use ferry_core::{
-    Credentials, Limits, Mask, Name, Request, Streams, TraceOptions, decode_capture_with_streams,
+    Credentials, DecodeErrorKind, Limits, Mask, Name, Request, Streams, TraceOptions,
+    decode_capture_with_streams, explain_error,
 };
 use wasm_bindgen::prelude::*;
 
@@ -99,7 +100,8 @@ pub fn decode_exchange(to_server: &[u8], to_client: &[u8]) -> String {
 /// Builds a request from its fields with the core's encoders: `op` is
 /// `DOWNLOAD`, `LIST`, `UPLOAD`, `RESUME`, `MGET` or `AUTH`; the fields an
 /// op does not use are ignored. `md5` is 32 hexadecimal digits. Returns the
-/// request's bytes; a field the protocol refuses is an error that says why.
+/// request's bytes; a field the protocol refuses is an error whose message
+/// is JSON: `{"en": "...", "pt": "..."}`, why, in both languages.
 #[wasm_bindgen]
 pub fn encode_request(
     op: &str,
@@ -110,13 +112,29 @@ pub fn encode_request(
     user: &str,
     pass: &str,
 ) -> Result<Vec<u8>, JsError> {
+    encode(op, name, position, md5, mask, user, pass)
+        .map_err(|(en, pt)| JsError::new(&serde_json::json!({ "en": en, "pt": pt }).to_string()))
+}
+
+/// [`encode_request`], its refusal as English and Portuguese.
+fn encode(
+    op: &str,
+    name: &str,
+    position: u32,
+    md5: &str,
+    mask: &str,
+    user: &str,
+    pass: &str,
+) -> Result<Vec<u8>, (String, String)> {
     let limits = Limits::default();
-    let error = |e: &dyn std::fmt::Display| JsError::new(&e.to_string());
-    let name = || Name::parse(name.as_bytes(), &limits).map_err(|e| error(&e));
+    let name = || {
+        Name::parse(name.as_bytes(), &limits)
+            .map_err(|e| explain_error(&DecodeErrorKind::BadName(e)))
+    };
     let mut out = Vec::new();
     match op {
         "AUTH" => Credentials::new(user, pass, &limits)
-            .map_err(|e| error(&e))?
+            .map_err(|e| explain_error(&e))?
             .encode(&mut out),
         "DOWNLOAD" => Request::Download { name: name()? }.encode(&mut out),
         "LIST" => Request::List.encode(&mut out),
@@ -124,14 +142,24 @@ pub fn encode_request(
         "RESUME" => Request::Resume {
             name: name()?,
             position,
-            md5: parse_md5(md5).ok_or_else(|| JsError::new("md5: 32 hexadecimal digits"))?,
+            md5: parse_md5(md5).ok_or_else(|| {
+                (
+                    "the MD5 must be 32 hexadecimal digits".to_owned(),
+                    "o MD5 deve ter 32 dígitos hexadecimais".to_owned(),
+                )
+            })?,
         }
         .encode(&mut out),
         "MGET" => Request::MGet {
-            mask: Mask::new(mask, &limits).map_err(|e| error(&e))?,
+            mask: Mask::new(mask, &limits).map_err(|e| explain_error(&e))?,
         }
         .encode(&mut out),
-        other => return Err(JsError::new(&format!("unknown op {other}"))),
+        other => {
+            return Err((
+                format!("unknown op {other}"),
+                format!("operação desconhecida {other}"),
+            ));
+        }
     }
     Ok(out)
 }
@@ -161,6 +189,16 @@ mod tests {
         assert_eq!(parse_md5("d41d8cd98f00b204e9800998ecf8427"), None);
         assert_eq!(parse_md5("zz1d8cd98f00b204e9800998ecf8427e"), None);
         assert_eq!(parse_md5("é1d8cd98f00b204e9800998ecf8427"), None);
+    }
+
+    #[test]
+    fn a_refused_field_says_why_in_both_languages() {
+        let (en, pt) = encode("DOWNLOAD", "../x", 0, "", "", "", "").unwrap_err();
+        assert_eq!(en, "the name has a '.' or '..' component");
+        assert_eq!(pt, "o nome tem uma parte '.' ou '..'");
+        let (en, _) = encode("RESUME", "a", 1, "abc", "", "", "").unwrap_err();
+        assert!(en.contains("32 hexadecimal digits"));
+        assert_eq!(encode("LIST", "", 0, "", "", "", "").unwrap(), [20]);
     }
 
     #[test]

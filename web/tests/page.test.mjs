@@ -124,8 +124,25 @@ test("the playground shows a DOWNLOAD request's bytes", async () => {
     ['op', 'name_len', 'name'],
   );
   await page.fill('[data-testid=playground-name]', '../etc/passwd');
-  assert.match(await page.locator('#playground-out .error').textContent(), /'\.' or '\.\.'/);
+  const refusal = page.locator('#playground-out .error');
+  assert.equal(await refusal.textContent(), "This request cannot be built: the name has a '.' or '..' component.");
+  await page.click('[data-testid=lang-pt]');
+  assert.equal(await refusal.textContent(), "Não é possível montar este pedido: o nome tem uma parte '.' ou '..'.");
+  await page.click('[data-testid=lang-en]');
   await shot('playground');
+});
+
+test('a RESUME is checked against the earlier download in the capture', async () => {
+  await page.click('[data-testid="example-resume.pcap"]');
+  await page.locator('[data-testid=conversation]').nth(1).click();
+  await page.locator('[data-testid=ladder] [data-testid=message]').nth(0).click();
+  const check = page.locator('[data-testid=resume-check] p');
+  assert.match(await check.textContent(), /is the MD5 of the first [\d,]+ bytes of "sample.txt" downloaded earlier in this capture \(conversation 1\)/);
+  assert.equal(await check.getAttribute('class'), 'ok');
+  // The download cut by Ctrl-C ended with the client's RST.
+  await page.locator('[data-testid=conversation]').nth(0).click();
+  assert.match(await page.locator('[data-testid=anomalies]').textContent(), /RST from 127\.0\.0\.1/);
+  await shot('resume-check');
 });
 
 test('a corrupt file gets a sentence on the page', async () => {

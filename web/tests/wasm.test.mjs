@@ -35,5 +35,5 @@ test('a file that is not a capture is an error, not a crash', () => {
 test('the playground encoder writes the protocol bytes', () => {
   const bytes = bindings.encode_request('DOWNLOAD', 'a.txt', 0, '', '', '', '');
   assert.deepEqual([...bytes], [10, 0, 0, 0, 5, ...new TextEncoder().encode('a.txt')]);
-  assert.throws(() => bindings.encode_request('DOWNLOAD', '../x', 0, '', '', '', ''), /'\.' or '\.\.'/);
+  assert.throws(() => bindings.encode_request('DOWNLOAD', '../x', 0, '', '', '', ''), /"en":"the name has a '\.' or '\.\.' component"/);
 });

@@ -326,7 +326,7 @@ fn context_of(what: &str) -> Context {
 }
 
 /// Why bytes break the protocol, in both languages.
-fn error_text(kind: &DecodeErrorKind) -> Both {
+pub(crate) fn error_text(kind: &DecodeErrorKind) -> Both {
     let field = |f: &crate::field::Field| plain(f.as_str());
     match kind {
         DecodeErrorKind::UnknownOp(op) => say("error.unknown_op", &[("op", &plain(op))]),

@@ -144,6 +144,12 @@ pub fn decode_capture_with_streams(
     Ok((transcript, streams))
 }
 
+/// Why bytes break the protocol (a refused name, a length over its
+/// limit...), in English and in Portuguese.
+pub fn explain_error(kind: &crate::error::DecodeErrorKind) -> (String, String) {
+    conversation::error_text(kind)
+}
+
 /// Decodes bytes typed by hand as one conversation: what the client sent
 /// and (possibly empty) what the server answered, with the same decoders
 /// and explanations as a capture. Offsets count from 0 in each direction.
