@@ -274,7 +274,10 @@ fn resume_attack(addr: SocketAddr, big: &str, small: &str, length: Duration, att
     let resume = resume_request(small, half as u32, md5);
     let size = {
         let answer = exchange([127, 0, 0, 1], addr, &request_bytes("ferry", big)).expect("size");
-        u32::from_be_bytes(answer[1..5].try_into().expect("a header"))
+        match answer[..] {
+            [0, a, b, c, d, ..] => u32::from_be_bytes([a, b, c, d]),
+            _ => panic!("{big} cannot be downloaded"),
+        }
     };
     let stop = Instant::now() + length;
     let attacks = Arc::new(AtomicUsize::new(0));
@@ -321,6 +324,10 @@ fn resume_attack(addr: SocketAddr, big: &str, small: &str, length: Duration, att
         let _ = worker.join();
     }
     latencies.sort_by(f64::total_cmp);
+    if latencies.is_empty() {
+        eprintln!("resume-attack: no request of the other client succeeded ({wrong} failed)");
+        std::process::exit(1);
+    }
     let at = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     println!(
         "attack_requests={} other_requests={} other_failures={wrong} other_p50_ms={:.1} other_p99_ms={:.1} other_max_ms={:.1}",

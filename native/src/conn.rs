@@ -110,6 +110,9 @@ pub struct Conn {
     start: usize,
     end: usize,
     out: Vec<u8>,
+    /// Bytes of `out` already written (a flush cut short by a deadline
+    /// resumes from here instead of sending them again).
+    out_sent: usize,
     /// Most bytes one read takes (a paced client reads little and often).
     read_cap: usize,
     /// Socket calls since this connection last let its thread's other
@@ -131,6 +134,7 @@ impl Conn {
             start: 0,
             end: 0,
             out: Vec::new(),
+            out_sent: 0,
             read_cap: usize::MAX,
             calls: 0,
         }
@@ -168,16 +172,16 @@ impl Conn {
         } else {
             rustix::net::SendFlags::empty()
         };
-        let mut sent = 0;
-        while sent < self.out.len() {
+        while self.out_sent < self.out.len() {
             self.take_turn().await;
-            let rest = &self.out[sent..];
-            sent += self
+            let rest = &self.out[self.out_sent..];
+            self.out_sent += self
                 .io
                 .write_with(|s| rustix::net::send(s, rest, flags).map_err(io::Error::from))
                 .await?;
         }
         self.out.clear();
+        self.out_sent = 0;
         Ok(())
     }
 

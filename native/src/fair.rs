@@ -35,8 +35,8 @@ pub struct Turn<'a> {
     pool: &'a FairPool,
 }
 
-/// A job waiting for a slot; if it is dropped (the client went away), a
-/// slot handed to it passes on.
+/// A job waiting for a slot; if it is dropped (its connection ended: the
+/// server stopping, a deadline), a slot handed to it passes on.
 struct Waiting<'a> {
     pool: &'a FairPool,
     granted: Option<Receiver<()>>,
@@ -74,8 +74,10 @@ impl FairPool {
             granted: Some(granted),
         };
         if let Some(rx) = &waiting.granted {
-            // The sender lives in the queue until it hands over a slot.
-            let _ = rx.recv().await;
+            // The sender lives in the queue until it hands over a slot, so
+            // the channel cannot close first.
+            let granted = rx.recv().await;
+            debug_assert!(granted.is_ok(), "a queued job lost its sender");
         }
         waiting.granted = None;
         Turn { pool: self }
@@ -100,7 +102,7 @@ impl FairPool {
                 return;
             }
         }
-        state.busy -= 1;
+        state.busy = state.busy.saturating_sub(1);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

@@ -99,6 +99,9 @@ impl PrefixMd5 {
         file: &File,
         cache: Option<&DigestCache>,
     ) -> std::io::Result<Option<[u8; 16]>> {
+        if let Some(cache) = cache {
+            cache.skip_ahead(self);
+        }
         if self.digest.is_some() {
             return Ok(self.digest);
         }
@@ -165,20 +168,34 @@ impl DigestCache {
             return job;
         }
         job.id = Some(open.id);
-        let state = self.lock();
-        if let Some(digest) = state.exact.get(&(open.id, len)) {
+        if let Some(digest) = self.lock().exact.get(&(open.id, len)) {
             job.digest = Some(*digest);
             return job;
         }
-        let within = (len / CHECKPOINT_INTERVAL) as usize;
-        if let Some(states) = state.checkpoints.get(&open.id) {
-            let k = within.min(states.len());
-            if k > 0 {
-                job.done = k as u64 * CHECKPOINT_INTERVAL;
-                job.hasher = states[k - 1].clone();
-            }
-        }
+        self.skip_ahead(&mut job);
         job
+    }
+
+    /// Moves a job to the furthest checkpoint of its file at or before its
+    /// end, if that is past where it stands (another job may have hashed
+    /// further since), and finishes it when that checkpoint is its end.
+    fn skip_ahead(&self, job: &mut PrefixMd5) {
+        let Some(id) = job.id else {
+            return;
+        };
+        let state = self.lock();
+        let Some(states) = state.checkpoints.get(&id) else {
+            return;
+        };
+        let k = ((job.len / CHECKPOINT_INTERVAL) as usize).min(states.len());
+        let at = k as u64 * CHECKPOINT_INTERVAL;
+        if k > 0 && at > job.done {
+            job.done = at;
+            job.hasher = states[k - 1].clone();
+        }
+        if job.done == job.len && job.digest.is_none() {
+            job.digest = Some(job.hasher.clone().finalize().into());
+        }
     }
 
     fn record_checkpoint(&self, id: FileId, at: u64, hasher: &Md5) {

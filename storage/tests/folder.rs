@@ -529,3 +529,42 @@ fn any_prefix_digest_costs_at_most_one_checkpoint_interval_once_hashed() {
     let expected: [u8; 16] = Md5::digest(&changed[..(2 * STEP + 7) as usize]).into();
     assert_eq!(cache.prefix_md5(&reopened, 2 * STEP + 7).unwrap(), expected);
 }
+
+#[test]
+fn first_hashings_of_one_file_under_way_together_share_their_checkpoints() {
+    use ferry_storage::CHECKPOINT_INTERVAL as STEP;
+    use md5::{Digest, Md5};
+    let (tmp, folder) = setup();
+    let len = 4 * STEP;
+    let bytes: Vec<u8> = (0..len).map(|i| (i * 7 % 253) as u8).collect();
+    fs::write(tmp.path().join("srv/big.bin"), &bytes).unwrap();
+    let open = folder.open_file(&name("big.bin")).unwrap();
+    let cache = DigestCache::new(100);
+    // Two clients ask for almost all of it at once; their steps interleave.
+    let (a_len, b_len) = (len - 10, len - 20);
+    let mut a = cache.start(&open, a_len);
+    let mut b = cache.start(&open, b_len);
+    let (mut a_done, mut b_done) = (None, None);
+    while a_done.is_none() || b_done.is_none() {
+        if a_done.is_none() {
+            a_done = a.step(&open.file, Some(&cache)).unwrap();
+        }
+        if b_done.is_none() {
+            b_done = b.step(&open.file, Some(&cache)).unwrap();
+        }
+    }
+    assert_eq!(a_done, Some(Md5::digest(&bytes[..a_len as usize]).into()));
+    assert_eq!(b_done, Some(Md5::digest(&bytes[..b_len as usize]).into()));
+    // Each interval was hashed once, plus the two tails.
+    assert!(
+        cache.bytes_hashed() <= len + 2 * STEP,
+        "{} bytes hashed for a {len}-byte file",
+        cache.bytes_hashed()
+    );
+    // A prefix ending on a checkpoint needs no step at all.
+    let on = cache.start(&open, 2 * STEP);
+    assert_eq!(
+        on.digest(),
+        Some(Md5::digest(&bytes[..2 * STEP as usize]).into())
+    );
+}

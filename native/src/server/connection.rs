@@ -192,6 +192,8 @@ struct Answers<'a, St: Store> {
     scope: St::Scope,
     /// Whether the client logged in (its uploads are not held to quotas).
     logged_in: bool,
+    /// What the upload under way took from everyone's allowance.
+    held: Option<quota::Held<'a>>,
     name: Option<String>,
     /// The body the next `SendBody` sends.
     body: Option<Body>,
@@ -270,6 +272,7 @@ impl<'a, St: Store> Answers<'a, St> {
             peer,
             scope: shared.store.public(),
             logged_in: false,
+            held: None,
             name: None,
             body: None,
             upload: None,
@@ -287,13 +290,17 @@ impl<'a, St: Store> Answers<'a, St> {
     }
 
     /// Takes an upload's files and bytes from the quotas of clients
-    /// without a login.
-    fn charge(&self, files: u64, bytes: u64) -> Result<(), quota::Exceeded> {
+    /// without a login; everyone's share comes back unless it is stored.
+    fn charge(&mut self, files: u64, bytes: u64) -> Result<(), quota::Exceeded> {
         if self.logged_in {
             return Ok(());
         }
-        let now = std::time::Instant::now();
-        self.shared.quota.charge(self.peer.ip(), files, bytes, now)
+        let quota = &self.shared.quota;
+        quota.charge(self.peer.ip(), files, bytes, std::time::Instant::now())?;
+        let held = self.held.get_or_insert_with(|| quota.hold());
+        held.files += files;
+        held.bytes += bytes;
+        Ok(())
     }
 
     async fn login(&mut self, s: &mut ServerSession, user: &str, pass: &str) {
@@ -354,7 +361,14 @@ impl<'a, St: Store> Answers<'a, St> {
                 self.upload = Some(upload);
                 misuse(s.accept_upload());
             }
-            Err(e) => self.refuse(s, &e),
+            Err(e) => {
+                // Refused before anything began: the file is not counted.
+                if !self.logged_in {
+                    self.shared.quota.refund(self.peer.ip(), 1, 0);
+                    self.held = None;
+                }
+                self.refuse(s, &e)
+            }
         }
     }
 
@@ -373,6 +387,8 @@ impl<'a, St: Store> Answers<'a, St> {
         if let Some(why) = refused {
             self.outcome = format!("refused: {why}");
             self.upload = None;
+            // Everyone's share comes back before the client hears of it.
+            self.held = None;
             misuse(s.refuse());
         } else {
             if let Some(upload) = self.upload.as_mut() {
@@ -388,6 +404,10 @@ impl<'a, St: Store> Answers<'a, St> {
             (_, Some(e)) => Err(e),
             (None, None) => Err("no upload under way".into()),
         };
+        // Kept if stored, given back if not, before the client hears.
+        if let (Ok(()), Some(held)) = (&stored, self.held.take()) {
+            held.keep();
+        }
         self.outcome = match &stored {
             Ok(()) => "ok, stored".into(),
             Err(e) => format!("failed: {e}"),

@@ -88,12 +88,23 @@ impl Bucket {
         }
     }
 
-    /// Adds what the time since the last charge earned, up to one hour's.
+    /// Adds what the time since the last charge earned, up to one hour's
+    /// (charges from several threads may come with times slightly out of
+    /// order: time never runs back).
     fn refill(&mut self, allowance: Allowance, now: Instant) {
-        let hours = now.saturating_duration_since(self.at).as_secs_f64() / 3600.0;
+        if now <= self.at {
+            return;
+        }
+        let hours = (now - self.at).as_secs_f64() / 3600.0;
         self.files = (self.files + hours * allowance.files as f64).min(allowance.files as f64);
         self.bytes = (self.bytes + hours * allowance.bytes as f64).min(allowance.bytes as f64);
         self.at = now;
+    }
+
+    /// Gives back what a charge took, up to one hour's worth.
+    fn give_back(&mut self, allowance: Allowance, files: u64, bytes: u64) {
+        self.files = (self.files + files as f64).min(allowance.files as f64);
+        self.bytes = (self.bytes + bytes as f64).min(allowance.bytes as f64);
     }
 
     fn is_full(&self, allowance: Allowance) -> bool {
@@ -189,6 +200,61 @@ impl Quota {
     }
 }
 
+impl Quota {
+    /// Gives back a charge that bought nothing: the store refused the
+    /// upload before it began.
+    pub(super) fn refund(&self, ip: IpAddr, files: u64, bytes: u64) {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let state = &mut *guard;
+        state.total.give_back(self.quotas.total, files, bytes);
+        if let Some(bucket) = state.addresses.get_mut(&key(ip)) {
+            bucket.give_back(self.quotas.per_address, files, bytes);
+        }
+    }
+
+    /// What an upload under way took from everyone's allowance, given back
+    /// unless it is stored (see [`Held`]).
+    pub(super) fn hold(&self) -> Held<'_> {
+        Held {
+            quota: self,
+            files: 0,
+            bytes: 0,
+        }
+    }
+}
+
+/// An upload's share of the total allowance: an upload announced and then
+/// abandoned takes its address's allowance (each client pays for its own
+/// attempts) but not everyone's, so nobody can use up the total with
+/// uploads that never send their bytes.
+#[derive(Debug)]
+pub(super) struct Held<'a> {
+    quota: &'a Quota,
+    /// Files and bytes charged so far.
+    pub(super) files: u64,
+    pub(super) bytes: u64,
+}
+
+impl Held<'_> {
+    /// The upload was stored: what it took stays taken.
+    pub(super) fn keep(mut self) {
+        self.files = 0;
+        self.bytes = 0;
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if self.files == 0 && self.bytes == 0 {
+            return;
+        }
+        let mut guard = self.quota.state.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .total
+            .give_back(self.quota.quotas.total, self.files, self.bytes);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,6 +313,36 @@ mod tests {
         assert_eq!(
             q.charge(trusted, 0, 2 << 20, t),
             Err(Exceeded::TotalBytes(1 << 20))
+        );
+    }
+
+    #[test]
+    fn abandoned_uploads_give_back_the_total_and_refusals_everything() {
+        let q = quota(3, 1000, 3, 1 << 20);
+        let t = Instant::now();
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        // An upload announced, then abandoned: the total comes back, the
+        // address's share does not.
+        q.charge(a, 1, 900, t).unwrap();
+        let mut held = q.hold();
+        (held.files, held.bytes) = (1, 900);
+        drop(held);
+        assert_eq!(q.charge(a, 0, 101, t), Err(Exceeded::Bytes(1000)));
+        // A refusal by the store gives back both.
+        q.charge(a, 1, 0, t).unwrap();
+        q.refund(a, 1, 0);
+        q.charge(a, 1, 0, t).unwrap();
+        // A stored upload keeps what it took.
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        q.charge(b, 1, 0, t).unwrap();
+        let mut held = q.hold();
+        held.files = 1;
+        held.keep();
+        q.charge(b, 1, 0, t).unwrap();
+        assert_eq!(
+            q.charge("10.0.0.3".parse().unwrap(), 1, 0, t),
+            Err(Exceeded::TotalFiles(3)),
+            "a's upload under way and b's two take the three files of the hour"
         );
     }
 

@@ -137,6 +137,9 @@ async fn pump(
         }
         last.set(Instant::now());
         copied += n as u64;
+        // Both sockets may stay ready for ever: let the thread's other
+        // connections run between chunks.
+        smol::future::yield_now().await;
     }
     let _ = to.get_ref().shutdown(std::net::Shutdown::Write);
     copied
