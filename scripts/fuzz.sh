@@ -16,7 +16,7 @@ SECONDS_EACH=${1:-10}
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-    TARGETS=(messages server_session client_session names_and_masks capture)
+    TARGETS=(messages server_session client_session names_and_masks capture exchange)
 fi
 
 if ! command -v cargo-fuzz >/dev/null; then

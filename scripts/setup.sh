@@ -35,6 +35,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# playwright-core needs Node 20 or later (Debian 12's nodejs is 18).
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+    log "node $(node --version) is too old for the page's tests: install Node 20 or later (https://nodejs.org or NodeSource's Debian packages)"
+    exit 1
+fi
+
 # npm packages of the page's tests, exactly as web/package-lock.json pins them.
 if [ ! -d web/node_modules/playwright-core ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
     log "installing the page's npm packages (npm ci)"

@@ -30,7 +30,7 @@ step "the teaching page: scripts/web.sh builds web/dist/index.html"
 scripts/web.sh
 
 step "the page's tests: text tables, wasm against native, and the page in Chromium"
-(cd web && FERRY="$PWD/../target/debug/ferry" node --test tests/)
+(cd web && FERRY="$PWD/../target/debug/ferry" node --test tests/*.test.mjs)
 
 step "the server suite again, through a cache (clients must not tell them apart)"
 FERRY_TEST_VIA=cache cargo test -p ferry --test server --locked

@@ -130,7 +130,9 @@ pub use message::{
     ClientMessage, Credentials, EMPTY_MD5, Expect, ListEntry, MGetEntry, Mask, Op, Reply, Request,
     ResumeOutcome, Status, decode_upload_size, encode_listing, parse_listing,
 };
-pub use name::{BadName, Name, NameError, RESERVED_PREFIX, check_component, escape, escape_short};
+pub use name::{
+    BadName, Name, NameError, RESERVED_PREFIX, check_component, escape, escape_short, hex,
+};
 pub use output::Output;
 pub use server::{Refusal, ResumeAnswer, ServerEvent, ServerSession};
 pub use session::Session;

@@ -225,3 +225,19 @@ pub fn escape_short(bytes: &[u8], max: usize) -> String {
     let end: String = full.chars().skip(count - tail).collect();
     format!("{start}…{end}")
 }
+
+/// Bytes as lowercase hexadecimal, two digits each (MD5s in logs, part
+/// names, transcripts).
+///
+/// ```
+/// assert_eq!(ferry_core::hex(&[0x0a, 0xff]), "0aff");
+/// ```
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}

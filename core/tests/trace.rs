@@ -615,3 +615,55 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn each_message_lists_exactly_the_frames_that_carried_it() {
+    // A download whose header and body arrive in 7-byte segments: the
+    // header's 5 bytes and the body's share frames at their boundary.
+    let body: Vec<u8> = (0..40u8).collect();
+    let t = decode(&download(&body, 7, false).pcap(Link::Ethernet));
+    let c = &t.connections[0];
+    let frames_with_data = |dir: Direction| -> Vec<(u64, u64, u64)> {
+        c.segments
+            .iter()
+            .filter(|s| s.direction == dir && s.len > 0)
+            .map(|s| (s.frame, s.offset.unwrap(), s.len))
+            .collect()
+    };
+    for m in &c.messages {
+        let expected: Vec<u64> = frames_with_data(m.direction)
+            .into_iter()
+            .filter(|&(_, at, len)| at < m.offset + m.len.max(1) && at + len > m.offset)
+            .map(|(frame, _, _)| frame)
+            .collect();
+        assert_eq!(m.frames, expected, "{}", m.summary);
+    }
+    // The reply header (5 bytes) ends inside the body's first segment.
+    let header = &c.messages[1];
+    let first_body = &c.messages[2];
+    assert_eq!(header.frames.last(), first_body.frames.first());
+    // Handshake first, with the flags Wireshark shows.
+    let flags: Vec<&str> = c
+        .segments
+        .iter()
+        .take(2)
+        .map(|s| s.flags.as_str())
+        .collect();
+    assert_eq!(flags, ["SYN", "SYN, ACK"]);
+}
+
+#[test]
+fn a_segment_far_past_the_decoding_limit_is_not_placed() {
+    let mut conv = download(b"abc", 100, false);
+    // A data segment 300 MiB into the server's stream.
+    let far = S_ISN.wrapping_add(1 + (300 << 20));
+    conv.push(false, far, false, true, vec![1, 2, 3]);
+    let mut options = TraceOptions::default();
+    options.max_stream_len = 1 << 20;
+    let t = decode_capture(&conv.pcap(Link::Ethernet), &options).expect("a capture");
+    let c = &t.connections[0];
+    let last = c.segments.last().unwrap();
+    assert_eq!((last.offset, last.len), (None, 0));
+    assert!(c.segments.iter().all(|s| s.len <= 1 << 20));
+    assert!(kinds(&t).contains(&AnomalyKind::Capped), "{:?}", kinds(&t));
+}

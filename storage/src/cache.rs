@@ -26,10 +26,10 @@ use std::time::{Duration, SystemTime};
 use md5::{Digest, Md5};
 use rustix::fs::{Mode, OFlags};
 
-use crate::digest::hex;
 use crate::error::StoreError;
 use crate::lock::FolderLock;
 use crate::open_file::OpenFile;
+use ferry_core::hex;
 
 const ENTRIES: &str = "entries";
 const PREFIXES: &str = "prefixes";

@@ -239,8 +239,3 @@ impl DigestCache {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
-
-/// Bytes as lowercase hexadecimal.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}

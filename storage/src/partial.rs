@@ -18,8 +18,9 @@ use std::os::fd::OwnedFd;
 use md5::{Digest, Md5};
 use rustix::fs::{AtFlags, FileType};
 
-use crate::digest::{hex, md5_prefix};
+use crate::digest::md5_prefix;
 use crate::error::StoreError;
+use ferry_core::hex;
 
 /// The suffix of partial downloads.
 pub const PART_SUFFIX: &str = ".part";

@@ -82,10 +82,7 @@ impl Capture {
 #[wasm_bindgen]
 pub fn md5_hex(bytes: &[u8]) -> String {
     use md5::Digest;
-    md5::Md5::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    ferry_core::hex(&md5::Md5::digest(bytes))
 }
 
 /// Decodes bytes typed or pasted by hand, `to_server` from the client and
@@ -166,7 +163,8 @@ fn encode(
 
 fn parse_md5(text: &str) -> Option<[u8; 16]> {
     let text = text.trim();
-    if text.len() != 32 || !text.is_ascii() {
+    // from_str_radix would take a sign: only digits pass.
+    if text.len() != 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let mut md5 = [0u8; 16];
@@ -189,6 +187,7 @@ mod tests {
         assert_eq!(parse_md5("d41d8cd98f00b204e9800998ecf8427"), None);
         assert_eq!(parse_md5("zz1d8cd98f00b204e9800998ecf8427e"), None);
         assert_eq!(parse_md5("é1d8cd98f00b204e9800998ecf8427"), None);
+        assert_eq!(parse_md5("+0+0+0+0+0+0+0+0+0+0+0+0+0+0+0+0"), None);
     }
 
     #[test]

@@ -3,11 +3,11 @@
 //   node web/bench/decode.mjs CAPTURE [RUNS]
 // Prints: wasm_decode_ms=... first_ladder_ms=... (medians).
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const [capture, runs = '3'] = process.argv.slice(2);
-const root = new URL('../..', import.meta.url).pathname;
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],

@@ -14,6 +14,8 @@ const state = {
   conn: 0, // selected conversation
   msg: null, // selected message index
   field: null, // selected field index
+  order: [], // message indices in ladder order
+  pasted: false, // whether typed bytes were decoded (drawn again on a language switch)
   error: null, // { key, args } of the sentence shown
   openedAt: null,
 };
@@ -21,6 +23,9 @@ const state = {
 const HEX_SHOWN = 4096; // bytes of one message shown in the hex view
 const FOLD_RUN = 12; // longer runs of data segments fold into one ladder row
 const FOLD_KEEP = 4; // rows kept at each end of a folded run
+const MAX_ROWS = 3000; // ladder rows drawn; the rest is counted
+const LISTING_SHOWN = 500; // listing entries shown as a table
+const JSON_PRETTY_MAX = 1 << 20; // larger listings are shown as sent
 
 // ---------- small helpers ----------
 
@@ -91,7 +96,11 @@ function renderError() {
   const box = document.getElementById('error');
   box.replaceChildren();
   box.hidden = !state.error;
-  if (state.error) box.append(t(state.error.key, state.error.args));
+  if (state.error) {
+    const args = { ...state.error.args };
+    if (args.reason_key) args.reason = t(args.reason_key);
+    box.append(t(state.error.key, args));
+  }
 }
 
 window.addEventListener('error', (event) => {
@@ -112,8 +121,9 @@ function openCapture(bytes) {
     capture = new Capture(bytes, new Uint16Array());
   } catch (e) {
     const reason = String(e.message || e);
-    const known = /not a pcap or pcapng/.test(reason);
-    showError('bad_file', { reason: known ? t('not_a_capture') : reason });
+    // The core's sentence for a wrong signature, in the page's language.
+    if (/not a pcap or pcapng/.test(reason)) showError('bad_file', { reason_key: 'not_a_capture' });
+    else showError('bad_file', { reason });
     return;
   }
   if (state.capture) state.capture.free();
@@ -298,7 +308,13 @@ function ladderRows(c) {
 }
 
 function drawLadder(c) {
-  const { rows, rowOfFrame } = ladderRows(c);
+  const laid = ladderRows(c);
+  const rowOfFrame = laid.rowOfFrame;
+  // Messages in the order the ladder shows them (for the arrow keys).
+  state.order = laid.rows.filter((r) => r.kind === 'message').map((r) => r.index);
+  const hidden = Math.max(0, laid.rows.length - MAX_ROWS);
+  const rows = laid.rows.slice(0, MAX_ROWS);
+  if (hidden) rows.push({ kind: 'more', n: hidden });
   const ROW = 24;
   const TOP = 34;
   const LEFT = 150;
@@ -331,6 +347,8 @@ function drawLadder(c) {
       root.append(svg('line', { x1, y1: y - 5, x2, y2: y + 5, class: special ? 'seg special' : 'seg', 'marker-end': 'url(#head)' }));
       const label = s.len ? `${s.flags} · ${plural(s.len)} B` : s.flags;
       root.append(svg('text', { x: (CLIENT + SERVER) / 2, y: y - 3, class: 'seg-label', 'text-anchor': 'middle' }, label));
+    } else if (row.kind === 'more') {
+      root.append(svg('text', { x: (CLIENT + SERVER) / 2, y: y + 4, class: 'fold-label', 'text-anchor': 'middle' }, t('rows_hidden', { n: plural(row.n) })));
     } else if (row.kind === 'fold') {
       const first = row.segs[0];
       const last = row.segs[row.segs.length - 1];
@@ -356,8 +374,9 @@ function drawLadder(c) {
       // The segments that carried it: a bracket on the sender's side.
       const rowsOf = m.frames.map(rowOfFrame).filter((x) => x !== undefined);
       if (rowsOf.length) {
-        const top = TOP + Math.min(...rowsOf) * ROW + 4;
-        const bottom = TOP + Math.max(...rowsOf) * ROW + ROW - 4;
+        // In frame order, so in row order: no spread over a huge array.
+        const top = TOP + rowsOf[0] * ROW + 4;
+        const bottom = TOP + rowsOf[rowsOf.length - 1] * ROW + ROW - 4;
         const bx = m.direction === 'to_server' ? CLIENT - 12 : SERVER + 12;
         const tick = m.direction === 'to_server' ? 6 : -6;
         group.append(svg('path', { d: `M${bx + tick},${top} H${bx} V${bottom} H${bx + tick}`, class: 'bracket' }));
@@ -381,14 +400,15 @@ function drawLadder(c) {
 }
 
 function messageKey(event, index) {
-  const count = state.transcript.connections[state.conn].messages.length;
   if (event.key === 'Enter' || event.key === ' ') {
     event.preventDefault();
     selectMessage(index);
   } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
     event.preventDefault();
-    const next = Math.max(0, Math.min(count - 1, index + (event.key === 'ArrowDown' ? 1 : -1)));
-    selectMessage(next);
+    const order = state.order;
+    const at = order.indexOf(index);
+    const next = Math.max(0, Math.min(order.length - 1, at + (event.key === 'ArrowDown' ? 1 : -1)));
+    if (order.length) selectMessage(order[next]);
   }
 }
 
@@ -432,7 +452,8 @@ function messageDetail(m, bytesOf, c, scope) {
     m.len ? t('stream_bytes', { from: plural(m.offset), to: plural(m.offset + m.len - 1) }) : null,
   ];
   if (c && m.time_us !== null) facts.push(t('at_time', { t: seconds(m.time_us, start) }));
-  if (m.frames.length) facts.push(t('carried_by', { frames: frameList(m.frames) }));
+  if (m.frames.length === 1) facts.push(t('carried_by_one', { frame: m.frames[0] }));
+  else if (m.frames.length) facts.push(t('carried_by', { frames: frameList(m.frames) }));
   part.append(el('p', { class: 'facts' }, facts.filter(Boolean).join(' · ')));
 
   const shown = Math.min(m.len, HEX_SHOWN);
@@ -463,6 +484,7 @@ function messageDetail(m, bytesOf, c, scope) {
     }
     if (focusRow) body.children[i]?.focus();
     if (scope === 'message') state.field = i;
+    // Keep the selection when the page is drawn again (a language switch).
   };
   m.fields.forEach((f, i) => {
     const range = f.len === 1 ? `${f.offset}` : f.len === 0 ? '—' : `${f.offset}–${f.offset + f.len - 1}`;
@@ -494,23 +516,29 @@ function messageDetail(m, bytesOf, c, scope) {
       'data-i': k,
       'data-field': fieldAt[k],
       title: `${m.offset + k}`,
-      onclick: () => { cursor = k; if (fieldAt[k] >= 0) select(fieldAt[k], false); },
+      onclick: () => moveTo(k),
     }, hex2(b));
     hexBox.append(span);
     if (k % 16 === 15) hexBox.append(el('br'));
   });
+  // The byte under the cursor, and its field (none: nothing selected).
+  function moveTo(k) {
+    cursor = k;
+    for (const span of hexBox.querySelectorAll('span.cursor')) span.classList.remove('cursor');
+    hexBox.querySelector(`span[data-i="${k}"]`)?.classList.add('cursor');
+    select(fieldAt[k], false);
+  }
   hexBox.addEventListener('keydown', (e) => {
     const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: 16, ArrowUp: -16 };
-    if (!(e.key in moves)) return;
+    if (!(e.key in moves) || bytes.length === 0) return;
     e.preventDefault();
-    cursor = Math.max(0, Math.min(bytes.length - 1, cursor + moves[e.key]));
-    for (const span of hexBox.querySelectorAll('span.cursor')) span.classList.remove('cursor');
-    hexBox.querySelector(`span[data-i="${cursor}"]`)?.classList.add('cursor');
-    if (fieldAt[cursor] >= 0) select(fieldAt[cursor], false);
+    moveTo(Math.max(0, Math.min(bytes.length - 1, cursor + moves[e.key])));
   });
   part.append(hexBox);
   if (m.len > shown) part.append(el('p', { class: 'hint' }, t('hex_cut', { shown: plural(shown), total: plural(m.len) })));
 
+  // After a language switch, the field selected before stays selected.
+  if (scope === 'message' && state.field !== null && state.field >= 0) select(state.field, false);
   if (m.payload) part.append(payloadBox(m, bytesOf, c));
   if (m.listing) part.append(listingBox(m, bytesOf));
   if (c) {
@@ -544,7 +572,8 @@ function payloadBox(m, bytesOf, c) {
   box.append(el('p', {}, t('payload_size', { size: plural(p.size), captured: plural(p.captured) })));
   box.append(el('p', { class: 'mono', 'data-testid': 'payload-md5' }, p.md5 ? t('payload_md5', { md5: p.md5 }) : t('payload_incomplete')));
   if (p.preview) box.append(el('p', { class: 'mono' }, t('payload_preview', { preview: p.preview })));
-  if (p.md5 && c) {
+  // A resumed body is only the end of its file: nothing whole to save.
+  if (p.md5 && c && m.op !== 'RESUME') {
     const name = (nameBefore(c, m) || t('save_name')).split('/').pop();
     box.append(el('button', {
       'data-testid': 'save',
@@ -567,14 +596,21 @@ function listingBox(m, bytesOf) {
   const table = el('table', {},
     el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('listing_name')), el('th', { scope: 'col' }, t('listing_size')))));
   const body = el('tbody');
-  for (const e of m.listing) body.append(el('tr', {}, el('td', {}, e.nome), el('td', { class: 'num' }, plural(e.tamanho))));
+  for (const e of m.listing.slice(0, LISTING_SHOWN)) {
+    body.append(el('tr', {}, el('td', {}, e.nome), el('td', { class: 'num' }, plural(e.tamanho))));
+  }
   table.append(body);
   box.append(table);
+  if (m.listing.length > LISTING_SHOWN) {
+    box.append(el('p', { class: 'hint' }, t('listing_more', { n: plural(m.listing.length - LISTING_SHOWN) })));
+  }
   const field = m.fields.find((f) => f.name === 'listing');
   if (field) {
     const raw = new TextDecoder().decode(bytesOf(field.offset, field.len));
     let pretty = raw;
-    try { pretty = JSON.stringify(JSON.parse(raw), null, 2); } catch (e) { /* shown as sent */ }
+    if (raw.length <= JSON_PRETTY_MAX) {
+      try { pretty = JSON.stringify(JSON.parse(raw), null, 2); } catch (e) { /* shown as sent */ }
+    }
     box.append(el('details', {}, el('summary', {}, t('listing_json')), el('pre', {}, pretty)));
   }
   return box;
@@ -590,16 +626,19 @@ function resumeCheck(m, c) {
   const md5 = get('md5')?.value;
   if (!name || !md5 || Number.isNaN(position)) return null;
   const box = el('section', { class: 'check', 'data-testid': 'resume-check' }, el('h4', {}, t('resume_check')));
+  // The latest earlier download of that name whose first `position`
+  // bytes were all captured.
   const conns = state.transcript.connections;
-  for (let ci = 0; ci < conns.length; ci++) {
-    if (conns[ci] === c) break;
-    for (const body of conns[ci].messages) {
-      // Its first `position` bytes must all have been captured.
-      if (body.kind !== 'body' || body.op !== 'DOWNLOAD' || !body.payload) continue;
+  const here = conns.indexOf(c);
+  for (let ci = here - 1; ci >= 0; ci--) {
+    const bodies = conns[ci].messages.filter((b) => b.kind === 'body' && b.op === 'DOWNLOAD' && b.payload);
+    for (const body of bodies.reverse()) {
       if (nameBefore(conns[ci], body) !== name || body.len < position) continue;
-      const missing = conns[ci].anomalies.some((a) => a.kind === 'gap' && a.direction === 'to_client');
-      if (missing && !body.payload.md5) continue;
-      const actual = md5_hex(state.capture.bytes(ci, false, body.offset, position));
+      const held = Math.min(body.len, conns[ci].bytes_to_client - body.offset);
+      if (!body.payload.md5 && body.payload.captured < held) continue; // a hole somewhere
+      const prefix = state.capture.bytes(ci, false, body.offset, position);
+      if (prefix.length !== position) continue;
+      const actual = md5_hex(prefix);
       const args = { md5, n: plural(position), name, conv: ci + 1, actual };
       box.append(el('p', { class: actual === md5 ? 'ok' : 'bad' }, t(actual === md5 ? 'resume_match' : 'resume_mismatch', args)));
       return box;
@@ -655,10 +694,7 @@ function renderPlayground() {
     );
   }
   renderRequest();
-  const client = document.getElementById('paste-client');
-  const server = document.getElementById('paste-server');
-  client.value = playground.client;
-  server.value = playground.server;
+  if (state.pasted) decodePasted();
 }
 
 function renderRequest() {
@@ -694,8 +730,7 @@ function parseHex(text) {
 function decodePasted() {
   const out = document.getElementById('paste-out');
   out.replaceChildren();
-  playground.client = document.getElementById('paste-client').value;
-  playground.server = document.getElementById('paste-server').value;
+  state.pasted = true;
   const up = parseHex(playground.client);
   const down = parseHex(playground.server);
   if (!up || !down) {
@@ -741,6 +776,11 @@ function start() {
   }
   for (const button of document.querySelectorAll('[data-lang]')) {
     button.addEventListener('click', () => { state.lang = button.dataset.lang; render(); });
+  }
+  for (const side of ['client', 'server']) {
+    const box = document.getElementById(`paste-${side}`);
+    box.value = playground[side];
+    box.addEventListener('input', () => { playground[side] = box.value; });
   }
   document.getElementById('paste-decode').addEventListener('click', decodePasted);
   render();

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const root = new URL('../..', import.meta.url).pathname;
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const page_url = pathToFileURL(join(root, 'web/dist/index.html')).href;
 const artifacts = join(root, 'target/web-artifacts');
 const ferry = process.env.FERRY || join(root, 'target/debug/ferry');
@@ -97,11 +97,24 @@ test('the language switch changes the explanations', async () => {
   assert.match(await meaning.textContent(), /File name/);
   await page.click('[data-testid=lang-pt]');
   assert.match(await meaning.textContent(), /Nome do arquivo/);
+  // The field selected before the switch is still selected.
+  const selected = page.locator('[data-testid=message-fields] tr.selected');
+  assert.equal(await selected.getAttribute('data-name'), 'name');
   assert.equal(await page.locator('h2[data-t=conversations]').textContent(), 'Conversas');
   assert.equal(await page.evaluate(() => document.documentElement.lang), 'pt-BR');
   await shot('portuguese');
   await page.click('[data-testid=lang-en]');
   assert.match(await meaning.textContent(), /File name/);
+});
+
+test('messages are reached and selected from the keyboard', async () => {
+  const messages = page.locator('[data-testid=ladder] [data-testid=message]');
+  await messages.nth(0).focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await messages.nth(0).getAttribute('aria-pressed'), 'true');
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await messages.nth(1).getAttribute('aria-pressed'), 'true');
+  assert.match(await page.locator('[data-testid=message-summary]').textContent(), /^status 0/);
 });
 
 test('the password sent in the clear is pointed out as a lesson', async () => {
@@ -155,7 +168,7 @@ test('a corrupt file gets a sentence on the page', async () => {
   await error.waitFor({ state: 'visible' });
   assert.match(await error.textContent(), /could not be read as a capture: it is neither a pcap nor a pcapng file/);
   await page.click('[data-testid=lang-pt]');
-  assert.match(await error.textContent(), /Não foi possível ler este arquivo como captura/);
+  assert.match(await error.textContent(), /Não foi possível ler este arquivo como captura: ele não é um arquivo pcap nem pcapng/);
   await shot('corrupt-file');
   await page.click('[data-testid=lang-en]');
   // A capture cut in the middle still opens, with the cut pointed out.

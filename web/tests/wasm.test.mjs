@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = new URL('../..', import.meta.url).pathname;
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const pkg = join(root, 'target/web/pkg');
 const ferry = process.env.FERRY || join(root, 'target/debug/ferry');
 const bindings = await import(join(pkg, 'ferry_wasm.js'));

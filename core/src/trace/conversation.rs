@@ -19,7 +19,7 @@ use crate::message::{
     ClientMessage, Expect, MGetEntry, Op, Reply, Request, ResumeOutcome, Status, parse_listing,
     read_upload_size,
 };
-use crate::name::{NameError, escape};
+use crate::name::{NameError, escape, hex};
 use crate::wire::Reader;
 
 struct Cursor<'a> {
@@ -179,7 +179,7 @@ impl<'a> Cursor<'a> {
             &data[(offset as usize).min(data.len())..((offset + len) as usize).min(data.len())];
         let (value, en, pt) = describe(name, raw, context);
         let shown = &raw[..raw.len().min(64)];
-        let mut hex: String = shown.iter().map(|b| format!("{b:02x}")).collect();
+        let mut hex = hex(shown);
         if raw.len() > 64 {
             hex.push('…');
         }
@@ -204,12 +204,7 @@ impl<'a> Cursor<'a> {
         let have_end = end.min(self.stream.len());
         let captured = have_end.saturating_sub(start) - self.stream.missing_in(start, have_end);
         let bytes = &self.stream.data[start as usize..have_end as usize];
-        let md5 = (captured == size).then(|| {
-            Md5::digest(bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        });
+        let md5 = (captured == size).then(|| hex(&Md5::digest(bytes)));
         if end > self.stream.len() {
             out.note(
                 AnomalyKind::Truncated,
@@ -225,7 +220,8 @@ impl<'a> Cursor<'a> {
                 ),
             );
             self.stopped = true;
-        } else if captured < size {
+        }
+        if captured < have_end - start {
             out.note(
                 AnomalyKind::Gap,
                 self.dir,
@@ -394,10 +390,9 @@ fn preview(bytes: &[u8]) -> String {
     if !head.is_empty() && printable * 10 >= head.len() * 9 {
         escape(head)
     } else {
-        head.iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(" ")
+        let digits = hex(head);
+        let pairs: Vec<&str> = (0..head.len()).map(|i| &digits[2 * i..2 * i + 2]).collect();
+        pairs.join(" ")
     }
 }
 
@@ -605,7 +600,7 @@ fn request(
                             AnomalyKind::BadMessage,
                             Direction::ToClient,
                             start + 5,
-                            say("list.invalid", &[("reason", &plain(e))]),
+                            error_text(&e),
                         );
                         say("list.invalid.summary", &[])
                     }

@@ -3,7 +3,7 @@
 
 use super::text::{plain, say};
 use crate::field::Field;
-use crate::name::escape;
+use crate::name::{escape, hex};
 
 /// Where a field sits, for the fields whose meaning depends on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,10 +17,6 @@ pub(crate) enum Context {
     MGet,
     Entry,
     Refusal,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn u32_of(raw: &[u8]) -> u32 {

@@ -47,6 +47,10 @@ pub struct TraceOptions {
     /// Longest stream rebuilt per direction (default 256 MiB); longer ones
     /// are cut and said so.
     pub max_stream_len: u64,
+    /// Most bytes of rebuilt streams [`decode_capture_with_streams`] keeps
+    /// for all connections together (default 1 GiB); the bytes of
+    /// connections past it are not kept, and a note says so.
+    pub max_kept_len: u64,
 }
 
 impl Default for TraceOptions {
@@ -55,6 +59,7 @@ impl Default for TraceOptions {
             ports: vec![20000, 20001],
             limits: Limits::default(),
             max_stream_len: 256 << 20,
+            max_kept_len: 1 << 30,
         }
     }
 }
@@ -66,7 +71,7 @@ impl Default for TraceOptions {
 /// assert_eq!(err, ferry_core::CaptureError::NotACapture);
 /// ```
 pub fn decode_capture(bytes: &[u8], options: &TraceOptions) -> Result<Transcript, CaptureError> {
-    decode_capture_with_streams(bytes, options).map(|(transcript, _)| transcript)
+    decode(bytes, options, false).map(|(transcript, _)| transcript)
 }
 
 /// The bytes each connection carried, rebuilt (what the capture never saw
@@ -85,6 +90,16 @@ pub struct Streams {
 pub fn decode_capture_with_streams(
     bytes: &[u8],
     options: &TraceOptions,
+) -> Result<(Transcript, Vec<Streams>), CaptureError> {
+    decode(bytes, options, true)
+}
+
+/// Decodes a capture; `keep` keeps each connection's streams (within
+/// `options.max_kept_len`), otherwise each is freed once decoded.
+fn decode(
+    bytes: &[u8],
+    options: &TraceOptions,
+    keep: bool,
 ) -> Result<(Transcript, Vec<Streams>), CaptureError> {
     let (segments, stats) = capture::read_capture(bytes)?;
     let mut notes = Vec::new();
@@ -127,12 +142,27 @@ pub fn decode_capture_with_streams(
     }
     let mut connections = Vec::new();
     let mut streams = Vec::new();
+    let mut kept = 0u64;
+    let mut not_kept = Vec::new();
     for key in order {
         let group = &groups[&key];
-        if let Some((connection, both)) = connection(group, key, options) {
+        if let Some((connection, mut both)) = connection(group, key, options) {
             connections.push(connection);
+            let len = (both.to_server.len() + both.to_client.len()) as u64;
+            if !keep {
+                both = Streams::default();
+            } else if kept + len > options.max_kept_len {
+                both = Streams::default();
+                not_kept.push(connections.len().to_string());
+            } else {
+                kept += len;
+            }
             streams.push(both);
         }
+    }
+    if !not_kept.is_empty() {
+        let (en, pt) = say("note.not_kept", &[("list", &plain(not_kept.join(", ")))]);
+        notes.push(Anomaly::new(AnomalyKind::Capped, None, None, en, pt));
     }
     let transcript = Transcript {
         format: stats.format.into(),
@@ -263,12 +293,23 @@ fn connection(
             pt,
         ));
     }
-    for message in &mut messages {
-        let stream = match message.direction {
-            Direction::ToServer => &up,
-            Direction::ToClient => &down,
-        };
-        message.frames = stream.frames_in(message.offset, message.offset + message.len);
+    for (dir, stream) in [(Direction::ToServer, &up), (Direction::ToClient, &down)] {
+        let mut order: Vec<usize> = (0..messages.len())
+            .filter(|&i| messages[i].direction == dir)
+            .collect();
+        order.sort_by_key(|&i| messages[i].offset);
+        let ranges: Vec<(u64, u64)> = order
+            .iter()
+            .map(|&i| {
+                (
+                    messages[i].offset,
+                    messages[i].offset.saturating_add(messages[i].len),
+                )
+            })
+            .collect();
+        for (i, frames) in order.into_iter().zip(stream.frames_for(&ranges)) {
+            messages[i].frames = frames;
+        }
     }
     let placed: HashMap<u64, (u64, u64)> = up
         .placed
@@ -288,7 +329,9 @@ fn connection(
             },
             flags: flags(s),
             offset: placed.get(&s.frame).map(|&(start, _)| start),
-            len: placed.get(&s.frame).map_or(0, |&(start, end)| end - start),
+            len: placed
+                .get(&s.frame)
+                .map_or(0, |&(start, end)| end.saturating_sub(start)),
         })
         .collect();
     let times = group.iter().map(|s| s.ts_us);

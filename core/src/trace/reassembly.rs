@@ -8,10 +8,6 @@
 
 use super::capture::Segment;
 
-/// Longer than any TCP segment a capture holds (IP packets carry at most
-/// 64 KiB, 512 KiB with BIG TCP's jumbograms).
-const MAX_SEGMENT: u64 = 1 << 20;
-
 /// A rebuilt byte stream.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Stream {
@@ -79,21 +75,32 @@ impl Stream {
         (start <= offset && offset < end).then_some(ts)
     }
 
-    /// The frames that carried any byte of `[start, end)`, in order.
-    pub fn frames_in(&self, start: u64, end: u64) -> Vec<u64> {
-        // Segments are short next to a stream: look back a bounded way.
-        let from = self.placed.partition_point(|&(s, _, _)| s < start);
-        let mut frames: Vec<u64> = self.placed[..from]
+    /// For each range `[start, end)` (sorted by start), the frames that
+    /// carried any of its bytes, in order; an empty range counts the byte at
+    /// its start. One sweep: a segment leaves the set once a range starts
+    /// after its end, so the work is the size of the answer plus the
+    /// segments, whatever a capture holds.
+    pub fn frames_for(&self, ranges: &[(u64, u64)]) -> Vec<Vec<u64>> {
+        let mut active: Vec<(u64, u64)> = Vec::new(); // (end, frame)
+        let mut next = 0;
+        ranges
             .iter()
-            .rev()
-            .take_while(|&&(s, _, _)| start.saturating_sub(s) <= MAX_SEGMENT)
-            .chain(self.placed[from..].iter().take_while(|&&(s, _, _)| s < end))
-            .filter(|&&(s, e, _)| s < end.max(start + 1) && e > start)
-            .map(|&(_, _, frame)| frame)
-            .collect();
-        frames.sort_unstable();
-        frames.dedup();
-        frames
+            .map(|&(start, end)| {
+                let end = end.max(start + 1);
+                while let Some(&(s, e, frame)) = self.placed.get(next) {
+                    if s >= end {
+                        break;
+                    }
+                    active.push((e, frame));
+                    next += 1;
+                }
+                active.retain(|&(e, _)| e > start);
+                let mut frames: Vec<u64> = active.iter().map(|&(_, frame)| frame).collect();
+                frames.sort_unstable();
+                frames.dedup();
+                frames
+            })
+            .collect()
     }
 
     /// Length including gaps.
@@ -140,9 +147,11 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
             (rel as u64, seg.payload)
         };
         let mut end_on_wire = start + payload.len() as u64 + seg.missing;
-        stream
-            .placed
-            .push((start, end_on_wire.min(max_len), seg.frame));
+        if start < max_len {
+            stream
+                .placed
+                .push((start, end_on_wire.min(max_len), seg.frame));
+        }
         if end_on_wire > max_len {
             stream.capped = true;
             end_on_wire = max_len;

@@ -9,7 +9,7 @@
 
 use std::io::Write;
 
-use ferry_core::{ClientEvent, ClientSession, EMPTY_MD5, Name, Request, ResumeOutcome};
+use ferry_core::{ClientEvent, ClientSession, EMPTY_MD5, Name, Request, ResumeOutcome, hex};
 use ferry_storage::{Folder, OpenFile, Partial, StoreError};
 
 use super::{Pace, Remote, denied, exchange, human, local_name, shown, store_error};
@@ -447,8 +447,4 @@ impl Handler<ClientSession> for StdoutX {
         self.pace.after(data.len() as u64);
         Ok(())
     }
-}
-
-fn hex(md5: &[u8; 16]) -> String {
-    md5.iter().map(|b| format!("{b:02x}")).collect()
 }
