@@ -363,6 +363,10 @@ pub(crate) static EN: &[(&str, &str)] = &[
         "note.cut_short",
         "the file ends in the middle of a record (was the capture interrupted?)",
     ),
+    (
+        "note.not_kept",
+        "the capture is too large to keep every byte in memory: the bytes of conversations {list} cannot be shown or saved",
+    ),
     ("dir.to_server", "client to server"),
     ("dir.to_client", "server to client"),
     (
@@ -748,6 +752,10 @@ pub(crate) static PT: &[(&str, &str)] = &[
     (
         "note.cut_short",
         "o arquivo termina no meio de um registro (a captura foi interrompida?)",
+    ),
+    (
+        "note.not_kept",
+        "a captura é grande demais para manter todos os bytes na memória: os bytes das conversas {list} não podem ser mostrados nem salvos",
     ),
     ("dir.to_server", "do cliente para o servidor"),
     ("dir.to_client", "do servidor para o cliente"),
