@@ -5,6 +5,7 @@
 #   scripts/fuzz.sh                 every target for 10 s (the smoke run of scripts/test.sh)
 #   scripts/fuzz.sh 3600            every target for an hour
 #   scripts/fuzz.sh 600 capture     one target for 10 minutes
+#   RUNS=10000000 scripts/fuzz.sh 3600   every target until 10 M runs (or an hour)
 #
 # Seeds are read from fuzz/corpus/TARGET (committed: protocol vectors, the
 # example captures); what the fuzzer learns goes to target/fuzz/corpus/TARGET,
@@ -33,7 +34,7 @@ for target in "${TARGETS[@]}"; do
     log="target/fuzz/$target.log"
     if ! cargo fuzz run --fuzz-dir fuzz --target-dir target/fuzz "$target" \
         "target/fuzz/corpus/$target" "fuzz/corpus/$target" \
-        -- -max_total_time="$SECONDS_EACH" -print_final_stats=1 > "$log" 2>&1; then
+        -- -max_total_time="$SECONDS_EACH" ${RUNS:+-runs="$RUNS"} -print_final_stats=1 > "$log" 2>&1; then
         tail -40 "$log" >&2
         echo "fuzz: $target failed (a crash is kept in fuzz/artifacts/$target)" >&2
         exit 1

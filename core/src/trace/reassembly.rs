@@ -129,6 +129,13 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
     // Covered ranges, sorted and disjoint.
     let mut covered: Vec<(u64, u64)> = Vec::new();
     let mut max_end = 0u64;
+    // Room for every byte at once (retransmissions make this a little more
+    // than needed): no copy as the stream grows.
+    let wire: u64 = segments
+        .iter()
+        .map(|s| (s.payload.len() as u64).saturating_add(s.missing))
+        .fold(0, u64::saturating_add);
+    stream.data.reserve(wire.min(max_len) as usize);
     for seg in segments {
         if seg.payload.is_empty() && seg.missing == 0 {
             continue;
@@ -158,10 +165,18 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
             let keep = max_len.saturating_sub(start).min(payload.len() as u64) as usize;
             payload = &payload[..keep];
         }
+        let seg_end = start + payload.len() as u64;
+        if start == stream.len() && seg.missing == 0 && start >= max_end {
+            // The usual case: the next bytes, in order, never seen before.
+            stream.data.extend_from_slice(payload);
+            stream.arrivals.push((start, seg_end, seg.ts_us));
+            insert_range(&mut covered, start, seg_end);
+            max_end = seg_end;
+            continue;
+        }
         if end_on_wire as usize > stream.data.len() {
             stream.data.resize(end_on_wire as usize, 0);
         }
-        let seg_end = start + payload.len() as u64;
         let mut new_bytes = false;
         let mut old_bytes = false;
         let mut at = start;
