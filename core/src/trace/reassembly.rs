@@ -129,13 +129,10 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
     // Covered ranges, sorted and disjoint.
     let mut covered: Vec<(u64, u64)> = Vec::new();
     let mut max_end = 0u64;
-    // Room for every byte at once (retransmissions make this a little more
-    // than needed): no copy as the stream grows.
-    let wire: u64 = segments
-        .iter()
-        .map(|s| (s.payload.len() as u64).saturating_add(s.missing))
-        .fold(0, u64::saturating_add);
-    stream.data.reserve(wire.min(max_len) as usize);
+    // Room for every byte captured at once (retransmissions make this a
+    // little more than needed): no copy as the stream grows.
+    let captured: u64 = segments.iter().map(|s| s.payload.len() as u64).sum();
+    stream.data.reserve(captured.min(max_len) as usize);
     for seg in segments {
         if seg.payload.is_empty() && seg.missing == 0 {
             continue;
