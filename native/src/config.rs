@@ -40,8 +40,17 @@ pub struct FrontConfig {
 pub struct ServeConfig {
     /// The listening side.
     pub front: FrontConfig,
-    /// Root folder: public/, private/<user>/, users.
-    pub root: PathBuf,
+    /// Where the files and users are.
+    pub files: Files,
+}
+
+/// Where `ferry serve` keeps the files and the users.
+#[derive(Debug, Clone)]
+pub enum Files {
+    /// A root folder: public/, private/<user>/, users.
+    Root(PathBuf),
+    /// An S3-compatible bucket (`--store`).
+    Bucket(crate::s3::Location),
 }
 
 /// What `ferry cache` runs with.
@@ -123,6 +132,12 @@ impl ServeConfig {
     /// Checks the arguments and prepares the root folder.
     pub fn try_from_args(args: ServeArgs) -> anyhow::Result<Self> {
         let front = FrontConfig::try_from_args(args.port, &args.front)?;
+        if let Some(location) = bucket(&args.store)? {
+            return Ok(ServeConfig {
+                front,
+                files: Files::Bucket(location),
+            });
+        }
         let root = match args.root {
             Some(root) => {
                 if root.exists() && !root.is_dir() {
@@ -154,8 +169,21 @@ impl ServeConfig {
         }
         // Fail now, not at the first login, if the users file is unreadable.
         crate::users::load(&crate::users::users_path(&root))?;
-        Ok(ServeConfig { front, root })
+        Ok(ServeConfig {
+            front,
+            files: Files::Root(root),
+        })
     }
+}
+
+/// The bucket `--store` names, if any.
+pub fn bucket(args: &crate::cli::StoreArgs) -> anyhow::Result<Option<crate::s3::Location>> {
+    args.store
+        .as_deref()
+        .map(|url| {
+            crate::s3::Location::new(url, args.s3_endpoint.as_deref(), args.s3_region.as_deref())
+        })
+        .transpose()
 }
 
 impl CacheConfig {

@@ -68,6 +68,26 @@ pub enum Body {
         /// Where the body starts in the file.
         offset: u64,
     },
+    /// An object elsewhere (an object store's), fetched from `offset` only
+    /// when its bytes are sent: a RESUME reads just the rest.
+    Remote {
+        /// The object, one version of it.
+        source: Arc<dyn Fetch>,
+        /// Where the body starts in the object.
+        offset: u64,
+    },
+}
+
+/// An object kept elsewhere, one version of it.
+pub trait Fetch: std::fmt::Debug + Send + Sync + ferry_storage::ReadAt {
+    /// Its size.
+    fn size(&self) -> u64;
+    /// Which version it is, for remembered prefix digests.
+    fn version(&self) -> ferry_storage::FileId;
+    /// Starts bringing its bytes from `from` to the end into a local file
+    /// (byte 0 of the file is byte `from`), returned while they arrive.
+    /// Blocks: run it on the blocking pool.
+    fn fetch(&self, from: u64) -> io::Result<Arc<Growing>>;
 }
 
 impl Body {
@@ -76,6 +96,7 @@ impl Body {
         match self {
             Body::File { open, .. } => open.size,
             Body::Growing { source, .. } => source.size,
+            Body::Remote { source, .. } => source.size(),
         }
     }
 
@@ -84,6 +105,7 @@ impl Body {
         match self {
             Body::File { open, .. } => Body::File { open, offset },
             Body::Growing { source, .. } => Body::Growing { source, offset },
+            Body::Remote { source, .. } => Body::Remote { source, offset },
         }
     }
 }
@@ -235,10 +257,20 @@ async fn send_body<S: Session, H: Handler<S>>(
     clock: Clock,
     sending: Sending,
 ) -> Result<(), Stop<H::Error>> {
-    let Some(body) = handler.body() else {
+    let Some(mut body) = handler.body() else {
         session.abort();
         return Ok(());
     };
+    if let Body::Remote { source, offset } = body {
+        // Fetched now, into a local file sent as it fills.
+        match smol::unblock(move || source.fetch(offset)).await {
+            Ok(source) => body = Body::Growing { source, offset: 0 },
+            Err(_) => {
+                session.abort();
+                return handler.short_body().map_err(Stop::Handler);
+            }
+        }
+    }
     // The header leaves with the first bytes of the body.
     match within(session, clock, conn.flush(true)).await {
         Some(result) => result.map_err(Stop::Io)?,
@@ -281,6 +313,11 @@ async fn send_body<S: Session, H: Handler<S>>(
                 sending,
             )
             .await
+        }
+        // Turned into a growing file above.
+        Body::Remote { .. } => {
+            session.abort();
+            handler.short_body().map_err(Stop::Handler)
         }
         Body::Growing { source, mut offset } => {
             let end = offset + len;

@@ -17,6 +17,7 @@ mod fair;
 mod growing;
 mod listen;
 mod progress;
+mod s3;
 mod server;
 mod shell;
 mod store;

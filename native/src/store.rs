@@ -5,10 +5,11 @@
 //! result into the session's answer; the protocol's rules stay in the core.
 //! [`FolderStore`] (a public folder and per-user private folders on local
 //! disk) is the first implementation; a cache in front of an origin server
-//! and an object store are the next.
+//! ([`CacheStore`]) and an S3-compatible bucket ([`S3Store`]) are the others.
 
 mod cache;
 mod folder;
+mod s3;
 
 use std::io;
 use std::net::IpAddr;
@@ -22,6 +23,7 @@ use crate::fair::FairPool;
 
 pub use cache::CacheStore;
 pub use folder::FolderStore;
+pub use s3::S3Store;
 
 /// How a store reached an answer, for the request's log line: a cache's
 /// `HIT`, `MISS`, `COALESCED`, `REVALIDATED`, `STALE` or `PASS`.
@@ -61,6 +63,17 @@ pub trait Store: Send + Sync + 'static {
         scope: &Self::Scope,
         name: &Name,
     ) -> impl Future<Output = Result<(Body, Note), StoreError>> + Send;
+
+    /// Opens a file for op 40, whose prefix is hashed and whose rest alone
+    /// is sent: a store may fetch bytes lazily (an object store reads just
+    /// the rest). By default, as [`Store::open`].
+    fn open_to_resume(
+        &self,
+        scope: &Self::Scope,
+        name: &Name,
+    ) -> impl Future<Output = Result<(Body, Note), StoreError>> + Send {
+        self.open(scope, name)
+    }
 
     /// The MD5 of the first `len` bytes of an opened file (op 40), which
     /// comes back to be sent from there. `len` is at most its size. The
@@ -132,8 +145,9 @@ pub async fn hash_prefix(
     len: u64,
 ) -> (Body, io::Result<[u8; 16]>) {
     let mut job = match &body {
-        Body::File { open, .. } => digests.start(open, len),
+        Body::File { open, .. } => digests.start(open.id, len),
         Body::Growing { .. } => PrefixMd5::uncached(len),
+        Body::Remote { source, .. } => digests.start(source.version(), len),
     };
     loop {
         if let Some(digest) = job.digest() {
@@ -146,6 +160,7 @@ pub async fn hash_prefix(
             let stepped = match &body {
                 Body::File { open, .. } => job.step(&open.file, Some(&digests)),
                 Body::Growing { source, .. } => job.step(&source.file, None),
+                Body::Remote { source, .. } => job.step(&**source, Some(&digests)),
             };
             (body, job, stepped)
         })

@@ -18,9 +18,15 @@ use ferry_core::{Limits, check_component};
 
 use crate::cli::UserCommand;
 
+/// Users and their password hashes, as a users file lists them.
+pub type Users = Vec<(String, String)>;
+
+/// The users file's name, in a root folder or under a bucket's prefix.
+pub const USERS_FILE: &str = "users";
+
 /// The users file of a root folder.
 pub fn users_path(root: &Path) -> PathBuf {
-    root.join("users")
+    root.join(USERS_FILE)
 }
 
 /// Reads `name:hash` lines; blank lines and `#` comments are skipped.
@@ -33,6 +39,11 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
                 .with_context(|| format!("cannot read the users file {}", path.display()));
         }
     };
+    parse(&text, &path.display().to_string())
+}
+
+/// The users of a users file's text; `source` names it in errors.
+pub fn parse(text: &str, source: &str) -> anyhow::Result<Vec<(String, String)>> {
     let mut users = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -41,14 +52,21 @@ pub fn load(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
         }
         let Some((name, hash)) = line.split_once(':') else {
             bail!(
-                "{}:{}: expected `name:hash`; fix or remove that line",
-                path.display(),
+                "{source}:{}: expected `name:hash`; fix or remove that line",
                 i + 1
             );
         };
         users.push((name.to_owned(), hash.to_owned()));
     }
     Ok(users)
+}
+
+/// A users file's text.
+fn render(users: &[(String, String)]) -> String {
+    users
+        .iter()
+        .map(|(name, hash)| format!("{name}:{hash}\n"))
+        .collect()
 }
 
 fn hash_password(pass: &str) -> anyhow::Result<String> {
@@ -68,9 +86,7 @@ fn save(path: &Path, users: &[(String, String)]) -> anyhow::Result<()> {
         .mode(0o600)
         .open(&tmp)
         .with_context(|| format!("cannot write {}", tmp.display()))?;
-    for (name, hash) in users {
-        writeln!(file, "{name}:{hash}")?;
-    }
+    file.write_all(render(users).as_bytes())?;
     file.sync_all()?;
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))?;
     fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
@@ -102,6 +118,15 @@ fn check_user_name(name: &str) -> anyhow::Result<()> {
 
 /// Runs `ferry user ...`.
 pub fn run(command: UserCommand) -> anyhow::Result<()> {
+    let store = match &command {
+        UserCommand::List(root) => &root.store,
+        UserCommand::Add(args) | UserCommand::Passwd(args) | UserCommand::Del(args) => {
+            &args.root.store
+        }
+    };
+    if let Some(location) = crate::config::bucket(store)? {
+        return in_bucket(command, &location);
+    }
     match command {
         UserCommand::List(root) => {
             if !root.root.is_dir() {
@@ -164,6 +189,103 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `ferry user ... --store s3://...`: the users file in the bucket, every
+/// change a conditional PUT on the version read, so two admins changing
+/// users at once never lose one another's change (the second one reads
+/// again and applies its change to the new file).
+fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Result<()> {
+    use crate::s3::{Put, S3, S3Error, Small};
+    let s3 = S3::new(location)?;
+    s3.check()?;
+    let key = s3.key(USERS_FILE);
+    let read = || -> anyhow::Result<(Users, Option<String>)> {
+        match s3.read_small(&key, None)? {
+            Small::Read { bytes, etag } => Ok((
+                parse(&String::from_utf8_lossy(&bytes), &s3.shown)?,
+                Some(etag),
+            )),
+            _ => Ok((Vec::new(), None)),
+        }
+    };
+    type Change = Box<dyn Fn(&mut Users) -> anyhow::Result<()>>;
+    let (name, change): (String, Change) = match command {
+        UserCommand::List(_) => {
+            for (name, _) in read()?.0 {
+                println!("{name}");
+            }
+            return Ok(());
+        }
+        UserCommand::Add(args) => {
+            check_user_name(&args.name)?;
+            if read()?.0.iter().any(|(n, _)| n == &args.name) {
+                bail!(
+                    "user {} exists already; use `ferry user passwd` to change the password",
+                    args.name
+                );
+            }
+            let pass = read_password(&args.name)?;
+            check_password(&pass)?;
+            let (name, hash) = (args.name.clone(), hash_password(&pass)?);
+            let change = move |users: &mut Users| {
+                if users.iter().any(|(n, _)| n == &name) {
+                    bail!("user {name} was added meanwhile by someone else");
+                }
+                users.push((name.clone(), hash.clone()));
+                Ok(())
+            };
+            (args.name, Box::new(change))
+        }
+        UserCommand::Passwd(args) => {
+            if !read()?.0.iter().any(|(n, _)| n == &args.name) {
+                bail!("no user {}; use `ferry user add` to create one", args.name);
+            }
+            let pass = read_password(&args.name)?;
+            check_password(&pass)?;
+            let (name, hash) = (args.name.clone(), hash_password(&pass)?);
+            let change = move |users: &mut Users| {
+                let Some(entry) = users.iter_mut().find(|(n, _)| n == &name) else {
+                    bail!("user {name} was removed meanwhile by someone else");
+                };
+                entry.1 = hash.clone();
+                Ok(())
+            };
+            (args.name, Box::new(change))
+        }
+        UserCommand::Del(args) => {
+            let name = args.name.clone();
+            let change = move |users: &mut Users| {
+                let before = users.len();
+                users.retain(|(n, _)| n != &name);
+                if users.len() == before {
+                    bail!("no user {name}");
+                }
+                Ok(())
+            };
+            (args.name, Box::new(change))
+        }
+    };
+    for _ in 0..CONFLICT_RETRIES {
+        let (mut users, etag) = read()?;
+        change(&mut users)?;
+        let text = render(&users).into_bytes();
+        let when = etag.as_deref().map_or(Put::IfAbsent, Put::IfStill);
+        match s3.put(&key, text.len() as u64, std::io::Cursor::new(text), when) {
+            Ok(_) => {
+                eprintln!("updated user {name} in {}", s3.shown);
+                return Ok(());
+            }
+            // Someone else changed the file since it was read: again.
+            Err(S3Error::Changed) => continue,
+            Err(e) => return Err(e).context("cannot write the users file"),
+        }
+    }
+    bail!("the users file in {} keeps changing; try again", s3.shown)
+}
+
+/// Times a change to a bucket's users file is tried again after losing a
+/// race with another admin.
+const CONFLICT_RETRIES: usize = 16;
 
 fn check_password(pass: &str) -> anyhow::Result<()> {
     let max = Limits::default().max_pass_len as usize;

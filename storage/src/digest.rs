@@ -27,7 +27,7 @@ pub fn md5_prefix(file: &File, len: u64) -> std::io::Result<[u8; 16]> {
     let mut done = 0;
     while done < len {
         let want = (len - done).min(buf.len() as u64) as usize;
-        let n = file.read_at(&mut buf[..want], done)?;
+        let n = FileExt::read_at(file, &mut buf[..want], done)?;
         if n == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
@@ -35,6 +35,19 @@ pub fn md5_prefix(file: &File, len: u64) -> std::io::Result<[u8; 16]> {
         done += n as u64;
     }
     Ok(hasher.finalize().into())
+}
+
+/// Where prefix hashing reads from: a local file, or anything else that
+/// reads at a position (an object in an object store).
+pub trait ReadAt {
+    /// Reads up to `buf.len()` bytes at `offset`; 0 means the end.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize>;
+}
+
+impl ReadAt for File {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        FileExt::read_at(self, buf, offset)
+    }
 }
 
 /// Bytes between two remembered MD5 states of a file: no prefix digest
@@ -96,7 +109,7 @@ impl PrefixMd5 {
     /// once the whole prefix is hashed.
     pub fn step(
         &mut self,
-        file: &File,
+        file: &dyn ReadAt,
         cache: Option<&DigestCache>,
     ) -> std::io::Result<Option<[u8; 16]>> {
         if let Some(cache) = cache {
@@ -151,7 +164,7 @@ impl DigestCache {
     /// The MD5 of the first `len` bytes of an open file, all steps at once
     /// (see [`DigestCache::start`]).
     pub fn prefix_md5(&self, open: &OpenFile, len: u64) -> std::io::Result<[u8; 16]> {
-        let mut job = self.start(open, len);
+        let mut job = self.start(open.id, len);
         loop {
             if let Some(digest) = job.step(&open.file, Some(self))? {
                 return Ok(digest);
@@ -159,16 +172,16 @@ impl DigestCache {
         }
     }
 
-    /// Starts the MD5 of the first `len` bytes of an open file: already
+    /// Starts the MD5 of the first `len` bytes of a file version: already
     /// done when asked before, otherwise from the nearest checkpoint at or
     /// before `len`; its steps record the checkpoints they pass.
-    pub fn start(&self, open: &OpenFile, len: u64) -> PrefixMd5 {
+    pub fn start(&self, id: FileId, len: u64) -> PrefixMd5 {
         let mut job = PrefixMd5::uncached(len);
         if len == 0 {
             return job;
         }
-        job.id = Some(open.id);
-        if let Some(digest) = self.lock().exact.get(&(open.id, len)) {
+        job.id = Some(id);
+        if let Some(digest) = self.lock().exact.get(&(id, len)) {
             job.digest = Some(*digest);
             return job;
         }

@@ -25,7 +25,7 @@ mod partial;
 mod upload;
 
 pub use cache::{CacheFolder, FillFile, FillFrom, Hit, Usage, age};
-pub use digest::{CHECKPOINT_INTERVAL, DigestCache, PrefixMd5, md5_prefix};
+pub use digest::{CHECKPOINT_INTERVAL, DigestCache, PrefixMd5, ReadAt, md5_prefix};
 pub use error::StoreError;
 pub use folder::{Folder, matching};
 pub use lock::FolderLock;

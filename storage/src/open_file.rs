@@ -43,6 +43,23 @@ pub struct FileId {
 }
 
 impl FileId {
+    /// A version of something that is not a local file, known by a tag
+    /// that changes whenever its content does (an object store's ETag) and
+    /// its size. Never equal to a local file's identity.
+    pub fn of_version(tag: &str, size: u64) -> Self {
+        // FNV-1a: a stable 64-bit digest of the tag.
+        let ino = tag.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        Self {
+            dev: u64::MAX,
+            ino,
+            size,
+            mtime: (0, 0),
+            ctime: (0, 0),
+        }
+    }
+
     pub(crate) fn of(st: &rustix::fs::Stat) -> Self {
         Self {
             dev: st.st_dev,

@@ -542,8 +542,8 @@ fn first_hashings_of_one_file_under_way_together_share_their_checkpoints() {
     let cache = DigestCache::new(100);
     // Two clients ask for almost all of it at once; their steps interleave.
     let (a_len, b_len) = (len - 10, len - 20);
-    let mut a = cache.start(&open, a_len);
-    let mut b = cache.start(&open, b_len);
+    let mut a = cache.start(open.id, a_len);
+    let mut b = cache.start(open.id, b_len);
     let (mut a_done, mut b_done) = (None, None);
     while a_done.is_none() || b_done.is_none() {
         if a_done.is_none() {
@@ -562,7 +562,7 @@ fn first_hashings_of_one_file_under_way_together_share_their_checkpoints() {
         cache.bytes_hashed()
     );
     // A prefix ending on a checkpoint needs no step at all.
-    let on = cache.start(&open, 2 * STEP);
+    let on = cache.start(open.id, 2 * STEP);
     assert_eq!(
         on.digest(),
         Some(Md5::digest(&bytes[..2 * STEP as usize]).into())

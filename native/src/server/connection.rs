@@ -417,7 +417,7 @@ impl<'a, St: Store> Answers<'a, St> {
 
     async fn resume(&mut self, s: &mut ServerSession, name: &Name, position: u32, md5: [u8; 16]) {
         self.name = Some(name.to_string());
-        let (body, note) = match self.shared.store.open(&self.scope, name).await {
+        let (body, note) = match self.shared.store.open_to_resume(&self.scope, name).await {
             Ok(opened) => opened,
             Err(e @ StoreError::Io(_)) => return self.refuse(s, &e),
             Err(e) => {

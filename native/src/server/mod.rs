@@ -25,8 +25,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use async_io::Async;
 
-use crate::config::{CacheConfig, FrontConfig, ServeConfig};
-use crate::store::{CacheStore, FolderStore, Store};
+use crate::config::{CacheConfig, Files, FrontConfig, ServeConfig};
+use crate::store::{CacheStore, FolderStore, S3Store, Store};
 pub use per_address::{Key as ClientKey, key as client_key};
 pub use quota::{Allowance, Quotas};
 use throttle::Throttle;
@@ -43,9 +43,18 @@ struct Shared<St> {
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(mut config: ServeConfig) -> anyhow::Result<()> {
     fit_descriptors(&mut config.front);
-    let store = FolderStore::open(&config.root, &config.front.limits)?;
-    let what = format!("ferry serving {}", config.root.display());
-    serve(store, config.front, &what)
+    match &config.files {
+        Files::Root(root) => {
+            let store = FolderStore::open(root, &config.front.limits)?;
+            let what = format!("ferry serving {}", root.display());
+            serve(store, config.front, &what)
+        }
+        Files::Bucket(location) => {
+            let store = S3Store::open(location, &config.front.limits)?;
+            let what = format!("ferry serving {}", store.shown());
+            serve(store, config.front, &what)
+        }
+    }
 }
 
 /// Runs the cache until Ctrl-C or SIGTERM.

@@ -1,0 +1,450 @@
+//! The object store: files in an S3-compatible bucket, `PREFIX/public/...`
+//! for everyone and `PREFIX/private/<user>/...` after a login checked
+//! against `PREFIX/users` (the same Argon2id lines as a root's users file).
+//! Nothing is kept on the server but scratch files, so any number of ferry
+//! servers of one bucket serve the same files and the same users.
+//!
+//! - DOWNLOAD streams the object's GET into an unnamed scratch file that is
+//!   sent as it fills; the size announced is the GET's own.
+//! - RESUME reads the object's version (HEAD), hashes the prefix with
+//!   ranged GETs conditional on that version (checkpoints keyed by ETag and
+//!   size, as for files), and fetches only the rest, conditionally too.
+//! - UPLOAD is one PUT that starts once the size is known and streams the
+//!   client's bytes as they land: the object appears only when whole, and
+//!   an upload cut short leaves nothing.
+//! - LIST is ListObjectsV2, sorted here into the protocol's bytewise order;
+//!   keys that break a name rule are neither listed nor served.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::net::IpAddr;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use ferry_core::{Limits, ListEntry, Mask, Name};
+use ferry_storage::{DigestCache, FileId, ReadAt, StoreError};
+use rustix::fs::{Mode, OFlags};
+
+use super::{Note, Sink, Store, hash_prefix};
+use crate::drive::{Body, Fetch};
+use crate::fair::FairPool;
+use crate::growing::Growing;
+use crate::s3::{Location, Put as When, S3, S3Error, Small};
+use crate::users::Users;
+use crate::verifier::Verifier;
+
+/// Password checks and prefix hashing steps that may run at once.
+const HEAVY_JOBS: usize = 2;
+/// Prefix digests remembered.
+const DIGESTS: usize = 4096;
+
+/// Files and users in a bucket.
+#[derive(Debug)]
+pub struct S3Store {
+    s3: Arc<S3>,
+    public: Arc<Area>,
+    /// Where unnamed scratch files go (the system's temporary folder).
+    scratch: PathBuf,
+    digests: Arc<DigestCache>,
+    hashing: FairPool,
+    verifier: Verifier,
+    /// The users file as last read, and its version.
+    users: Mutex<Option<(String, Users)>>,
+    limits: Limits,
+}
+
+/// Where requests act: the keys under one prefix.
+#[derive(Debug)]
+pub struct Area {
+    prefix: String,
+}
+
+impl S3Store {
+    /// Connects to the bucket and checks it answers with these credentials
+    /// (a wrong key, a missing bucket or an endpoint that does not answer
+    /// is an error now, not at the first request).
+    pub fn open(location: &Location, limits: &Limits) -> anyhow::Result<Self> {
+        let s3 = S3::new(location)?;
+        s3.check()?;
+        let scratch = std::env::temp_dir();
+        scratch_file(&scratch).with_context(|| {
+            format!(
+                "cannot make scratch files in {} (set TMPDIR to a writable folder)",
+                scratch.display()
+            )
+        })?;
+        Ok(S3Store {
+            public: Arc::new(Area {
+                prefix: s3.key("public/"),
+            }),
+            s3: Arc::new(s3),
+            scratch,
+            digests: Arc::new(DigestCache::new(DIGESTS)),
+            hashing: FairPool::new(HEAVY_JOBS),
+            verifier: Verifier::start(HEAVY_JOBS)?,
+            users: Mutex::new(None),
+            limits: limits.clone(),
+        })
+    }
+
+    /// Where the store is, for the banner.
+    pub fn shown(&self) -> &str {
+        &self.s3.shown
+    }
+
+    /// The users, read again only when the file's version changed.
+    async fn users(&self) -> anyhow::Result<Users> {
+        let known = self.lock_users().as_ref().map(|(etag, _)| etag.clone());
+        let s3 = self.s3.clone();
+        let key = s3.key(crate::users::USERS_FILE);
+        let read = smol::unblock(move || s3.read_small(&key, known.as_deref())).await;
+        let mut cached = self.lock_users();
+        match read.context("cannot read the users file")? {
+            Small::Unchanged => Ok(cached.as_ref().map(|(_, u)| u.clone()).unwrap_or_default()),
+            Small::Missing => {
+                *cached = None;
+                Ok(Vec::new())
+            }
+            Small::Read { bytes, etag } => {
+                let text = String::from_utf8_lossy(&bytes);
+                let users = crate::users::parse(&text, "the users file in the bucket")?;
+                *cached = Some((etag, users.clone()));
+                Ok(users)
+            }
+        }
+    }
+
+    fn lock_users(&self) -> std::sync::MutexGuard<'_, Option<(String, Users)>> {
+        self.users.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn get(&self, key: String) -> Result<crate::s3::Object, StoreError> {
+        let s3 = self.s3.clone();
+        match smol::unblock(move || s3.get(&key, None, None)).await {
+            Ok(Some(object)) => Ok(object),
+            Ok(None) => Err(StoreError::NotFound),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+}
+
+impl Store for S3Store {
+    type Scope = Arc<Area>;
+    type Sink = S3Upload;
+
+    fn public(&self) -> Arc<Area> {
+        self.public.clone()
+    }
+
+    async fn login(&self, user: &str, pass: &str) -> anyhow::Result<Arc<Area>> {
+        let hash = self
+            .users()
+            .await?
+            .into_iter()
+            .find(|(u, _)| u == user)
+            .map(|(_, h)| h);
+        let verified = self.verifier.verify(hash, pass).await?;
+        anyhow::ensure!(verified, "wrong user name or password");
+        Ok(Arc::new(Area {
+            prefix: self.s3.key(&format!("private/{user}/")),
+        }))
+    }
+
+    async fn list(&self, scope: &Arc<Area>) -> Result<(Vec<ListEntry>, Note), StoreError> {
+        let (s3, prefix, limits) = (self.s3.clone(), scope.prefix.clone(), self.limits.clone());
+        let keys = smol::unblock(move || s3.list(&prefix).map(|keys| (keys, prefix)))
+            .await
+            .map_err(store_error)?;
+        Ok((entries(keys, &limits), None))
+    }
+
+    async fn open(&self, scope: &Arc<Area>, name: &Name) -> Result<(Body, Note), StoreError> {
+        let object = self.get(format!("{}{name}", scope.prefix)).await?;
+        // The size announced is this GET's own: a replaced object cannot
+        // make the header and the bytes disagree.
+        let file = scratch_file(&self.scratch)?;
+        let source = Growing::fill_from(file, object.len, object.body);
+        Ok((Body::Growing { source, offset: 0 }, None))
+    }
+
+    async fn open_to_resume(
+        &self,
+        scope: &Arc<Area>,
+        name: &Name,
+    ) -> Result<(Body, Note), StoreError> {
+        let (s3, key) = (self.s3.clone(), format!("{}{name}", scope.prefix));
+        let head = smol::unblock({
+            let (s3, key) = (s3.clone(), key.clone());
+            move || s3.head(&key)
+        })
+        .await
+        .map_err(store_error)?;
+        let Some((size, etag)) = head else {
+            return Err(StoreError::NotFound);
+        };
+        let object = Object {
+            s3,
+            key,
+            size,
+            etag,
+            scratch: self.scratch.clone(),
+            reading: Mutex::new(None),
+        };
+        Ok((
+            Body::Remote {
+                source: Arc::new(object),
+                offset: 0,
+            },
+            None,
+        ))
+    }
+
+    async fn prefix_md5(
+        &self,
+        body: Body,
+        len: u64,
+        client: IpAddr,
+    ) -> (Body, io::Result<[u8; 16]>) {
+        if let Body::Growing { source, .. } = &body
+            && len > 0
+            && source.past(len - 1).await.is_none()
+        {
+            let cut = io::Error::other("the object store stopped before that position");
+            return (body, Err(cut));
+        }
+        hash_prefix(&self.hashing, client, &self.digests, body, len).await
+    }
+
+    async fn begin_upload(&self, scope: &Arc<Area>, name: &Name) -> Result<S3Upload, StoreError> {
+        Ok(S3Upload {
+            s3: self.s3.clone(),
+            key: format!("{}{name}", scope.prefix),
+            file: scratch_file(&self.scratch)?,
+            written: 0,
+            put: None,
+        })
+    }
+
+    async fn matching(&self, scope: &Arc<Area>, mask: &Mask) -> Result<Vec<ListEntry>, StoreError> {
+        let (entries, _) = self.list(scope).await?;
+        ferry_storage::matching(entries, mask.as_str())
+    }
+}
+
+/// The listing of `keys` under `prefix`: names that obey the rules, in the
+/// protocol's bytewise order (stores built on folders list `a/y.txt`
+/// before `a-z.txt`).
+fn entries((keys, prefix): (Vec<(String, u64)>, String), limits: &Limits) -> Vec<ListEntry> {
+    let mut entries: Vec<ListEntry> = keys
+        .into_iter()
+        .filter_map(|(key, size)| {
+            let name = key.strip_prefix(&prefix)?;
+            Name::parse(name.as_bytes(), limits).ok()?;
+            Some(ListEntry {
+                name: name.to_owned(),
+                size,
+            })
+        })
+        .collect();
+    entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    entries
+}
+
+/// An unnamed file in `dir`, gone when closed.
+fn scratch_file(dir: &std::path::Path) -> io::Result<File> {
+    let fd = rustix::fs::open(
+        dir,
+        OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )?;
+    Ok(File::from(fd))
+}
+
+/// What the protocol answers for a failed request to the store.
+fn store_error(e: S3Error) -> StoreError {
+    StoreError::Io(io::Error::other(e.to_string()))
+}
+
+/// One version of an object, for a RESUME: read at positions while its
+/// prefix is hashed, fetched from the resume position when sent.
+struct Object {
+    s3: Arc<S3>,
+    key: String,
+    size: u64,
+    etag: String,
+    scratch: PathBuf,
+    /// The ranged GET being read, and where it stands: sequential reads
+    /// continue it instead of asking again.
+    reading: Mutex<Option<(u64, Box<dyn Read + Send>)>>,
+}
+
+impl std::fmt::Debug for Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Object")
+            .field("key", &self.key)
+            .field("size", &self.size)
+            .field("etag", &self.etag)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReadAt for Object {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        if offset >= self.size {
+            return Ok(0);
+        }
+        let mut reading = self.reading.lock().unwrap_or_else(|p| p.into_inner());
+        if reading.as_ref().is_none_or(|(at, _)| *at != offset) {
+            // Only this version: a replaced object fails instead of mixing.
+            let object = self
+                .s3
+                .get(&self.key, Some(offset), Some(&self.etag))
+                .map_err(io::Error::other)?
+                .ok_or_else(|| io::Error::other("the object was removed"))?;
+            *reading = Some((offset, object.body));
+        }
+        let Some((at, body)) = reading.as_mut() else {
+            return Ok(0);
+        };
+        let n = body.read(buf)?;
+        *at += n as u64;
+        Ok(n)
+    }
+}
+
+impl Fetch for Object {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn version(&self) -> FileId {
+        FileId::of_version(&self.etag, self.size)
+    }
+
+    fn fetch(&self, from: u64) -> io::Result<Arc<Growing>> {
+        let object = self
+            .s3
+            .get(&self.key, Some(from), Some(&self.etag))
+            .map_err(io::Error::other)?
+            .ok_or_else(|| io::Error::other("the object was removed"))?;
+        let file = scratch_file(&self.scratch)?;
+        Ok(Growing::fill_from(
+            file,
+            self.size - from.min(self.size),
+            object.body,
+        ))
+    }
+}
+
+/// An upload to the bucket: the client's bytes land in a scratch file and
+/// one PUT sends them on as they land.
+#[derive(Debug)]
+pub struct S3Upload {
+    s3: Arc<S3>,
+    key: String,
+    file: File,
+    written: u64,
+    /// The PUT under way, once the size is known, and the bytes it reads.
+    put: Option<(Arc<Growing>, Put)>,
+}
+
+impl Sink for S3Upload {
+    fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        self.file.write_all_at(data, self.written)?;
+        self.written += data.len() as u64;
+        if let Some((growing, _)) = &self.put {
+            growing.advance(self.written);
+        }
+        Ok(())
+    }
+
+    fn room(&self) -> Option<u64> {
+        None
+    }
+
+    fn expect(&mut self, size: u32) {
+        let Ok(file) = self.file.try_clone() else {
+            return;
+        };
+        let growing = Arc::new(Growing::new(file, size.into(), self.written));
+        let (s3, key) = (self.s3.clone(), self.key.clone());
+        let body = Landed {
+            growing: growing.clone(),
+            at: 0,
+        };
+        let put = smol::unblock(move || s3.put(&key, size.into(), body, When::Always));
+        self.put = Some((growing, put));
+    }
+
+    async fn commit(mut self) -> io::Result<()> {
+        let Some((growing, put)) = self.put.take() else {
+            return Err(io::Error::other("the upload never started"));
+        };
+        if !growing.settled() {
+            growing.cut();
+        }
+        put.await.map(|_| ()).map_err(io::Error::other)
+    }
+}
+
+impl Drop for S3Upload {
+    fn drop(&mut self) {
+        // Cut short: the PUT fails, and nothing appears in the bucket.
+        if let Some((growing, _)) = &self.put {
+            growing.cut();
+        }
+    }
+}
+
+/// A PUT under way on the blocking pool: the new version, or why not.
+type Put = smol::Task<Result<String, S3Error>>;
+
+/// The bytes of an upload as they land, for the PUT to read.
+struct Landed {
+    growing: Arc<Growing>,
+    at: u64,
+}
+
+impl Read for Landed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at >= self.growing.size || buf.is_empty() {
+            return Ok(0);
+        }
+        let Some(written) = smol::block_on(self.growing.past(self.at)) else {
+            return Err(io::Error::other("the upload was cut short"));
+        };
+        let want = (written - self.at).min(buf.len() as u64) as usize;
+        let n = FileExt::read_at(&self.growing.file, &mut buf[..want], self.at)?;
+        if n == 0 {
+            return Err(io::Error::other("the upload's scratch file ended early"));
+        }
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listings_keep_valid_names_in_bytewise_order() {
+        let keys = [
+            "p/public/a.txt",
+            "p/public/a/y.txt",
+            "p/public/a-z.txt",
+            "p/public/../x",
+            "p/public/",
+        ]
+        .iter()
+        .map(|k| (k.to_string(), 1))
+        .collect();
+        let names: Vec<String> = entries((keys, "p/public/".into()), &Limits::default())
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, ["a-z.txt", "a.txt", "a/y.txt"]);
+    }
+}
