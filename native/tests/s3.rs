@@ -1,0 +1,358 @@
+//! `ferry serve --store s3://...` against SeaweedFS (a real distributed
+//! object store with an S3 gateway; every request signed): every op byte for
+//! byte, bytewise listing order, two servers on one bucket with a cache in
+//! front, users in the bucket, the store going away mid-download, and
+//! startup errors.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use common::s3::{fresh_store, weed, with_env};
+use common::{BIN, data, listening, mask, name, request};
+use ferry_core::{ClientEvent, Request, ResumeOutcome};
+use md5::{Digest, Md5};
+
+/// A `ferry serve` on a bucket prefix, killed on drop.
+struct S3Server {
+    child: Child,
+    addr: SocketAddr,
+    _log: tempfile::TempDir,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(store: &str, extra: &[&str]) -> S3Server {
+    let log = tempfile::tempdir().unwrap();
+    let mut command = Command::new(BIN);
+    with_env(&mut command)
+        .args(["serve", "0", "--bind", "127.0.0.1", "--store", store])
+        .args(extra);
+    let (child, addr) = listening(command, &log.path().join("server.log"));
+    S3Server {
+        child,
+        addr,
+        _log: log,
+    }
+}
+
+fn upload(addr: SocketAddr, auth: Option<(&str, &str)>, file: &str, bytes: &[u8]) {
+    let got = request(addr, auth, Request::Upload { name: name(file) }, bytes);
+    assert!(
+        matches!(
+            got.events.last(),
+            Some(ClientEvent::UploadDone { stored: true })
+        ),
+        "{file}: {got:?}"
+    );
+}
+
+fn download(addr: SocketAddr, auth: Option<(&str, &str)>, file: &str) -> Option<Vec<u8>> {
+    let got = request(addr, auth, Request::Download { name: name(file) }, &[]);
+    // After a login's answer, the file's.
+    got.events
+        .iter()
+        .any(|e| matches!(e, ClientEvent::File { .. }))
+        .then(|| got.body())
+}
+
+fn listing(addr: SocketAddr, auth: Option<(&str, &str)>) -> Vec<(String, u64)> {
+    let got = request(addr, auth, Request::List, &[]);
+    match &got.events[..] {
+        [ClientEvent::Listing(entries)] => {
+            entries.iter().map(|e| (e.name.clone(), e.size)).collect()
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn add_user(store: &str, user: &str, pass: &str) {
+    let out = with_env(&mut Command::new(BIN))
+        .args(["user", "add", user, "--store", store])
+        .env("FERRY_PASSWORD", pass)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn every_op_round_trips_byte_for_byte() {
+    let store = fresh_store();
+    let server = serve(&store, &[]);
+    let sizes = [0usize, 1, 1023, 1024, 1025, 5 << 20];
+    for (i, size) in sizes.iter().enumerate() {
+        upload(
+            server.addr,
+            None,
+            &format!("size-{size}"),
+            &data(*size, i as u8),
+        );
+    }
+    for (i, size) in sizes.iter().enumerate() {
+        let got = download(server.addr, None, &format!("size-{size}")).unwrap();
+        assert!(got == data(*size, i as u8), "size {size} differs");
+    }
+    assert_eq!(download(server.addr, None, "missing.txt"), None);
+    // RESUME: from the middle with the right MD5, the wrong one, past the end.
+    let whole = data(5 << 20, 5);
+    for position in [0u32, 1, 3 << 20, 5 << 20] {
+        let md5: [u8; 16] = Md5::digest(&whole[..position as usize]).into();
+        let got = request(
+            server.addr,
+            None,
+            Request::Resume {
+                name: name("size-5242880"),
+                position,
+                md5,
+            },
+            &[],
+        );
+        assert_eq!(
+            got.events.first(),
+            Some(&ClientEvent::Resume(ResumeOutcome::Ok {
+                remaining: (5 << 20) - position
+            })),
+            "{got:?}"
+        );
+        assert!(
+            got.body() == whole[position as usize..],
+            "resume from {position}"
+        );
+    }
+    let wrong = request(
+        server.addr,
+        None,
+        Request::Resume {
+            name: name("size-5242880"),
+            position: 10,
+            md5: [7; 16],
+        },
+        &[],
+    );
+    assert_eq!(
+        wrong.events.first(),
+        Some(&ClientEvent::Resume(ResumeOutcome::Mismatch))
+    );
+    let missing = request(
+        server.addr,
+        None,
+        Request::Resume {
+            name: name("nope"),
+            position: 0,
+            md5: ferry_core::EMPTY_MD5,
+        },
+        &[],
+    );
+    assert_eq!(
+        missing.events.first(),
+        Some(&ClientEvent::Resume(ResumeOutcome::NoSuchFile))
+    );
+    // MGET: list + GETs, each body whole.
+    let got = request(
+        server.addr,
+        None,
+        Request::MGet {
+            mask: mask("size-10*"),
+        },
+        &[],
+    );
+    assert_eq!(got.bodies.len(), 3, "{:?}", got.events);
+    for (body, (size, seed)) in got.bodies.iter().zip([(1023, 2), (1024, 3), (1025, 4)]) {
+        assert!(*body == data(size, seed), "MGET's {size}-byte file differs");
+    }
+}
+
+#[test]
+fn listings_are_in_bytewise_order_whatever_the_store_does() {
+    let store = fresh_store();
+    let server = serve(&store, &[]);
+    for file in ["a.txt", "a/y.txt", "a-z.txt", "b"] {
+        upload(server.addr, None, file, file.as_bytes());
+    }
+    let names: Vec<String> = listing(server.addr, None)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["a-z.txt", "a.txt", "a/y.txt", "b"]);
+}
+
+#[test]
+fn two_servers_on_one_bucket_share_files_and_users_with_a_cache_in_front() {
+    let store = fresh_store();
+    let (one, two) = (serve(&store, &[]), serve(&store, &[]));
+    let bytes = data(300_000, 9);
+    upload(one.addr, None, "shared.bin", &bytes);
+    assert!(download(two.addr, None, "shared.bin").unwrap() == bytes);
+    // A user added now logs in on a server already running.
+    add_user(&store, "alice", "wonderland");
+    upload(
+        two.addr,
+        Some(("alice", "wonderland")),
+        "mine.txt",
+        b"private",
+    );
+    assert_eq!(
+        download(one.addr, Some(("alice", "wonderland")), "mine.txt").unwrap(),
+        b"private"
+    );
+    assert_eq!(
+        download(one.addr, None, "mine.txt"),
+        None,
+        "private files stay private"
+    );
+    let denied = request(one.addr, Some(("alice", "wrong")), Request::List, &[]);
+    assert_eq!(denied.events.first(), Some(&ClientEvent::AuthDenied));
+    // A cache in front of each server serves the same bytes.
+    for origin in [&one, &two] {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = common::Cache::start(&origin.addr.to_string(), &dir.path().join("cache"), &[]);
+        assert!(download(cache.addr, None, "shared.bin").unwrap() == bytes);
+    }
+}
+
+#[test]
+fn users_added_at_once_through_two_admins_are_all_kept() {
+    let store = fresh_store();
+    let admins: Vec<_> = (0..6)
+        .map(|i| {
+            let store = store.clone();
+            std::thread::spawn(move || add_user(&store, &format!("user{i}"), "pass"))
+        })
+        .collect();
+    for admin in admins {
+        admin.join().unwrap();
+    }
+    let out = with_env(&mut Command::new(BIN))
+        .args(["user", "list", "--store", &store])
+        .output()
+        .unwrap();
+    let mut listed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        (0..6).map(|i| format!("user{i}")).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn an_upload_cut_short_leaves_nothing_in_the_bucket() {
+    use std::io::{Read, Write};
+    let store = fresh_store();
+    let server = serve(&store, &[]);
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    stream.write_all(&[30, 0, 0, 0, 3]).unwrap();
+    stream.write_all(b"cut").unwrap();
+    let mut status = [9u8];
+    stream.read_exact(&mut status).unwrap();
+    assert_eq!(status, [0]);
+    stream.write_all(&100_000u32.to_be_bytes()).unwrap();
+    stream.write_all(&data(40_000, 1)).unwrap();
+    drop(stream);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(listing(server.addr, None), []);
+    assert_eq!(download(server.addr, None, "cut"), None);
+}
+
+#[test]
+fn the_store_going_away_mid_download_is_a_short_transfer_for_that_client_only() {
+    let store = fresh_store();
+    // The server reaches the store through a proxy that can be cut.
+    let store_addr = weed()
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let proxy = common::proxy::Proxy::start(store_addr);
+    let endpoint = format!("http://{}", proxy.addr);
+    let server = serve(&store, &["--s3-endpoint", &endpoint]);
+    let bytes = data(8 << 20, 4);
+    upload(server.addr, None, "big.bin", &bytes);
+    proxy.pace(200_000);
+    let reader = std::thread::spawn({
+        let addr = server.addr;
+        move || {
+            request(
+                addr,
+                None,
+                Request::Download {
+                    name: name("big.bin"),
+                },
+                &[],
+            )
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    proxy.cut();
+    let got = reader.join().unwrap();
+    assert!(
+        got.body().len() < bytes.len(),
+        "a short transfer, never a whole one"
+    );
+    assert!(got.error.is_some(), "{got:?}");
+    // The server keeps serving: with the store reachable again, whole files.
+    proxy.pace(0);
+    assert!(download(server.addr, None, "big.bin").unwrap() == bytes);
+}
+
+#[test]
+fn wrong_credentials_a_missing_bucket_or_no_store_fail_at_startup() {
+    let store = fresh_store();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = Command::new(BIN);
+        with_env(&mut command)
+            .args(["serve", "0", "--bind", "127.0.0.1"])
+            .args(args);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let out = command.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["--store", &store], &[("AWS_SECRET_ACCESS_KEY", "wrong")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("access denied; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        "{err}"
+    );
+    let (code, err) = run(&["--store", "s3://no-such-bucket-here"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no such bucket"), "{err}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (code, err) = run(
+        &[
+            "--store",
+            &store,
+            "--s3-endpoint",
+            &format!("http://{closed}"),
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cannot reach the object store"), "{err}");
+    let (code, err) = run(&["--store", "files/x"], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("write s3://BUCKET"), "{err}");
+}
