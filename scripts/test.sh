@@ -35,5 +35,8 @@ step "the page's tests: text tables, wasm against native, and the page in Chromi
 step "the server suite again, through a cache (clients must not tell them apart)"
 FERRY_TEST_VIA=cache cargo test -p ferry --test server --locked
 
+step "the server suite again, from a bucket of SeaweedFS (--store s3://...)"
+FERRY_TEST_STORE=s3 cargo test -p ferry --test server --locked
+
 step "fuzzing smoke run (scripts/fuzz.sh: every target for 10 s; long runs: scripts/fuzz.sh 3600)"
 scripts/fuzz.sh 10

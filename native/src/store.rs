@@ -9,6 +9,7 @@
 
 mod cache;
 mod folder;
+mod listing;
 mod s3;
 
 use std::io;

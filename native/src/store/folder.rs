@@ -6,8 +6,8 @@ use std::io;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::listing::{Growth, ListingBudget};
 use super::{Note, Sink, Store, hash_prefix};
 use crate::drive::Body;
 use crate::fair::FairPool;
@@ -34,12 +34,8 @@ pub struct FolderStore {
     hashing: FairPool,
     /// Password checks, on a fixed pool that reuses its memory.
     verifier: Verifier,
-    /// Bytes of the public listing (exact at each LIST, grown by uploads).
-    public_listing: Arc<AtomicU64>,
-    /// Bytes reserved by uploads of new public files still under way.
-    public_reserved: Arc<AtomicU64>,
-    /// What the public listing may reach by uploads: half its limit.
-    listing_budget: u64,
+    /// Keeps the public listing well below its limit.
+    listing: Arc<ListingBudget>,
     /// Held while serving: one server per root.
     _lock: Option<FolderLock>,
 }
@@ -70,9 +66,7 @@ impl FolderStore {
             }
         };
         let (public, private) = (open("public")?, open("private")?);
-        let listed = public
-            .list()
-            .map_or(0, |e| e.iter().map(listing_len).sum::<u64>() + 2);
+        let listing = ListingBudget::new(limits, &public.list().unwrap_or_default());
         let removed =
             public.remove_temporaries().unwrap_or(0) + private.remove_temporaries().unwrap_or(0);
         if removed > 0 {
@@ -85,9 +79,7 @@ impl FolderStore {
             digests: Arc::new(DigestCache::new(DIGESTS)),
             hashing: FairPool::new(HEAVY_JOBS),
             verifier: Verifier::start(HEAVY_JOBS)?,
-            public_listing: Arc::new(AtomicU64::new(listed)),
-            public_reserved: Arc::new(AtomicU64::new(0)),
-            listing_budget: u64::from(limits.max_listing_len) / 2,
+            listing: Arc::new(listing),
             _lock: lock,
         })
     }
@@ -123,9 +115,7 @@ impl Store for FolderStore {
         let folder = scope.clone();
         let entries = smol::unblock(move || folder.list()).await?;
         if Arc::ptr_eq(scope, &self.public) {
-            // The true size again (files may have come or gone by hand).
-            let bytes = entries.iter().map(listing_len).sum::<u64>() + 2;
-            self.public_listing.store(bytes, Ordering::Relaxed);
+            self.listing.measured(&entries);
         }
         Ok((entries, None))
     }
@@ -149,35 +139,12 @@ impl Store for FolderStore {
         scope: &Arc<Folder>,
         name: &Name,
     ) -> Result<FolderUpload, StoreError> {
-        let mut grows = None;
-        if Arc::ptr_eq(scope, &self.public) && scope.open_file(name).is_err() {
-            // A new public file lengthens everyone's listing: keep it well
-            // below its limit, so LIST always works.
-            let entry = listing_len(&ListEntry {
-                name: name.as_str().to_owned(),
-                size: u64::from(u32::MAX),
-            });
-            // Reserved now, so uploads in flight together cannot all pass.
-            let listed = self.public_listing.load(Ordering::Relaxed);
-            let reserved = self.public_reserved.fetch_update(
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-                |reserved| {
-                    (listed + reserved + entry <= self.listing_budget).then_some(reserved + entry)
-                },
-            );
-            if reserved.is_err() {
-                return Err(StoreError::Io(io::Error::other(format!(
-                    "the public listing would pass {} bytes, half of --max-listing-size: no new files",
-                    self.listing_budget
-                ))));
-            }
-            grows = Some(Growth {
-                listing: self.public_listing.clone(),
-                reserved: self.public_reserved.clone(),
-                entry,
-            });
-        }
+        // A new public file lengthens everyone's listing.
+        let grows = if Arc::ptr_eq(scope, &self.public) && scope.open_file(name).is_err() {
+            Some((self.listing.clone(), self.listing.reserve(name)?))
+        } else {
+            None
+        };
         Ok(FolderUpload {
             upload: scope.begin_upload(name)?,
             grows,
@@ -198,26 +165,7 @@ impl Store for FolderStore {
 #[derive(Debug)]
 pub struct FolderUpload {
     upload: Upload,
-    grows: Option<Growth>,
-}
-
-/// A new public file's entry, reserved in the listing's budget until the
-/// upload commits (then counted) or is dropped (then given back).
-#[derive(Debug)]
-struct Growth {
-    listing: Arc<AtomicU64>,
-    reserved: Arc<AtomicU64>,
-    entry: u64,
-}
-
-impl Drop for Growth {
-    fn drop(&mut self) {
-        let _ = self
-            .reserved
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| {
-                Some(r.saturating_sub(self.entry))
-            });
-    }
+    grows: Option<(Arc<ListingBudget>, Growth)>,
 }
 
 impl Sink for FolderUpload {
@@ -232,16 +180,9 @@ impl Sink for FolderUpload {
     async fn commit(self) -> io::Result<()> {
         let FolderUpload { upload, grows } = self;
         smol::unblock(move || upload.commit()).await?;
-        if let Some(growth) = grows {
-            // Listed now; the reservation goes when `growth` drops.
-            growth.listing.fetch_add(growth.entry, Ordering::Relaxed);
+        if let Some((listing, growth)) = grows {
+            listing.grew(growth);
         }
         Ok(())
     }
-}
-
-/// Bytes an entry takes in the LIST JSON (its name escaped, its size, the
-/// keys and punctuation).
-fn listing_len(entry: &ListEntry) -> u64 {
-    ferry_core::encode_listing(std::slice::from_ref(entry)).len() as u64 - 1
 }

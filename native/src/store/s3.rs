@@ -27,6 +27,7 @@ use ferry_core::{Limits, ListEntry, Mask, Name};
 use ferry_storage::{DigestCache, FileId, ReadAt, StoreError};
 use rustix::fs::{Mode, OFlags};
 
+use super::listing::{Growth, ListingBudget};
 use super::{Note, Sink, Store, hash_prefix};
 use crate::drive::{Body, Fetch};
 use crate::fair::FairPool;
@@ -35,6 +36,8 @@ use crate::s3::{Location, Put as When, S3, S3Error, Small};
 use crate::users::Users;
 use crate::verifier::Verifier;
 
+/// The longest key S3 stores (bytes of UTF-8).
+const MAX_KEY: usize = 1024;
 /// Password checks and prefix hashing steps that may run at once.
 const HEAVY_JOBS: usize = 2;
 /// Prefix digests remembered.
@@ -50,6 +53,8 @@ pub struct S3Store {
     digests: Arc<DigestCache>,
     hashing: FairPool,
     verifier: Verifier,
+    /// Keeps the public listing well below its limit.
+    listing: Arc<ListingBudget>,
     /// The users file as last read, and its version.
     users: Mutex<Option<(String, Users)>>,
     limits: Limits,
@@ -75,10 +80,14 @@ impl S3Store {
                 scratch.display()
             )
         })?;
+        let public = s3.key("public/");
+        let listed = s3
+            .list(&public)
+            .with_context(|| format!("cannot list {}", s3.shown))?;
+        let listing = ListingBudget::new(limits, &entries((listed, public.clone()), limits));
         Ok(S3Store {
-            public: Arc::new(Area {
-                prefix: s3.key("public/"),
-            }),
+            public: Arc::new(Area { prefix: public }),
+            listing: Arc::new(listing),
             s3: Arc::new(s3),
             scratch,
             digests: Arc::new(DigestCache::new(DIGESTS)),
@@ -157,7 +166,11 @@ impl Store for S3Store {
         let keys = smol::unblock(move || s3.list(&prefix).map(|keys| (keys, prefix)))
             .await
             .map_err(store_error)?;
-        Ok((entries(keys, &limits), None))
+        let entries = entries(keys, &limits);
+        if Arc::ptr_eq(scope, &self.public) {
+            self.listing.measured(&entries);
+        }
+        Ok((entries, None))
     }
 
     async fn open(&self, scope: &Arc<Area>, name: &Name) -> Result<(Body, Note), StoreError> {
@@ -218,12 +231,32 @@ impl Store for S3Store {
     }
 
     async fn begin_upload(&self, scope: &Arc<Area>, name: &Name) -> Result<S3Upload, StoreError> {
+        let key = format!("{}{name}", scope.prefix);
+        if key.len() > MAX_KEY {
+            return Err(StoreError::Io(io::Error::other(format!(
+                "the name makes a key of {} bytes; an object store's keys hold at most {MAX_KEY}",
+                key.len()
+            ))));
+        }
+        // A new public file lengthens everyone's listing.
+        let mut grows = None;
+        if Arc::ptr_eq(scope, &self.public) {
+            let (s3, key) = (self.s3.clone(), key.clone());
+            let exists = smol::unblock(move || s3.head(&key))
+                .await
+                .map_err(store_error)?
+                .is_some();
+            if !exists {
+                grows = Some((self.listing.clone(), self.listing.reserve(name)?));
+            }
+        }
         Ok(S3Upload {
             s3: self.s3.clone(),
-            key: format!("{}{name}", scope.prefix),
+            key,
             file: scratch_file(&self.scratch)?,
             written: 0,
             put: None,
+            grows,
         })
     }
 
@@ -348,6 +381,8 @@ pub struct S3Upload {
     written: u64,
     /// The PUT under way, once the size is known, and the bytes it reads.
     put: Option<(Arc<Growing>, Put)>,
+    /// What a new public file adds to the listing.
+    grows: Option<(Arc<ListingBudget>, Growth)>,
 }
 
 impl Sink for S3Upload {
@@ -385,7 +420,11 @@ impl Sink for S3Upload {
         if !growing.settled() {
             growing.cut();
         }
-        put.await.map(|_| ()).map_err(io::Error::other)
+        put.await.map_err(io::Error::other)?;
+        if let Some((listing, growth)) = self.grows.take() {
+            listing.grew(growth);
+        }
+        Ok(())
     }
 }
 

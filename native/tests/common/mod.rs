@@ -22,6 +22,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_ferry");
 /// A `ferry serve` process on a free port, over a temporary root, killed on
 /// drop. `outside` is a folder next to the root that must stay untouched.
 ///
+/// With `FERRY_TEST_STORE=s3`, the root's files and users are copied into a
+/// bucket of SeaweedFS and the server serves them from there
+/// (`--store`).
 /// With `FERRY_TEST_VIA=cache` in the environment, a `ferry cache` with the
 /// same front options is started in front of the server and `addr` is the
 /// cache's: the server suite then runs against the cache, which clients
@@ -33,6 +36,8 @@ pub struct Server {
     /// The cache in front, with its own folder (outside `tmp`, which tests
     /// snapshot).
     pub front: Option<(Cache, tempfile::TempDir)>,
+    /// The bucket prefix served, with `FERRY_TEST_STORE=s3`.
+    pub bucket: Option<String>,
 }
 
 impl Server {
@@ -62,6 +67,21 @@ impl Server {
         std::fs::read_to_string(self.tmp.path().join("server.log")).unwrap_or_default()
     }
 
+    /// What the server stores at `rel` (`public/a.txt`,
+    /// `private/alice/b`), wherever it keeps files.
+    pub fn stored(&self, rel: &str) -> Option<Vec<u8>> {
+        stored_in(self.bucket.as_deref(), &self.root(), rel)
+    }
+
+    /// Puts a file at `rel` behind the server's back, wherever it keeps
+    /// files.
+    pub fn put(&self, rel: &str, bytes: &[u8]) {
+        match &self.bucket {
+            Some(store) => s3::put(store, rel, bytes),
+            None => std::fs::write(self.root().join(rel), bytes).unwrap(),
+        }
+    }
+
     /// Starts a server; `prepare` fills the root before it starts.
     pub fn start(extra: &[&str], prepare: impl FnOnce(&Path)) -> Server {
         let tmp = tempfile::tempdir().unwrap();
@@ -73,10 +93,17 @@ impl Server {
         prepare(&root);
         let via_cache = std::env::var("FERRY_TEST_VIA").as_deref() == Ok("cache");
         let mut command = Command::new(BIN);
-        command
-            .args(["serve", "0", "--root"])
-            .arg(&root)
-            .args(extra);
+        let mut bucket = None;
+        if std::env::var("FERRY_TEST_STORE").as_deref() == Ok("s3") {
+            // The same files and users, in a bucket of SeaweedFS.
+            let store = s3::fresh_store();
+            s3::mirror(&root, &store);
+            s3::with_env(&mut command).args(["serve", "0", "--store", &store]);
+            bucket = Some(store);
+        } else {
+            command.args(["serve", "0", "--root"]).arg(&root);
+        }
+        command.args(extra);
         if via_cache {
             // The cache in front stands for many clients, as documented.
             command.args(["--trust", "127.0.0.1"]);
@@ -93,7 +120,16 @@ impl Server {
             addr,
             tmp,
             front,
+            bucket,
         }
+    }
+}
+
+/// What a server stores at `rel`: in `bucket` (a `--store`), or under `root`.
+pub fn stored_in(bucket: Option<&str>, root: &Path, rel: &str) -> Option<Vec<u8>> {
+    match bucket {
+        Some(store) => s3::get(store, rel),
+        None => std::fs::read(root.join(rel)).ok(),
     }
 }
 

@@ -201,3 +201,77 @@ fn create_bucket(endpoint: &str) -> Result<(), String> {
         other => Err(format!("CreateBucket answered {other}")),
     }
 }
+
+/// The test bucket, and a client for it.
+fn client() -> (Bucket, Credentials, ureq::Agent) {
+    let bucket = Bucket::new(
+        weed().endpoint.parse().unwrap(),
+        UrlStyle::Path,
+        BUCKET.to_owned(),
+        "us-east-1".to_owned(),
+    )
+    .unwrap();
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    (bucket, Credentials::new(KEY, SECRET), agent)
+}
+
+/// The key of `rel` in `store` (`s3://BUCKET/PREFIX`).
+fn key(store: &str, rel: &str) -> String {
+    let prefix = store
+        .strip_prefix(&format!("s3://{BUCKET}/"))
+        .expect("a store of the test bucket");
+    format!("{prefix}/{rel}")
+}
+
+/// The object at `rel` in `store`, if any.
+pub fn get(store: &str, rel: &str) -> Option<Vec<u8>> {
+    let (bucket, credentials, agent) = client();
+    let url = bucket
+        .get_object(Some(&credentials), &key(store, rel))
+        .sign(Duration::from_secs(300));
+    let response = agent.get(url.as_str()).call().unwrap();
+    match response.status().as_u16() {
+        200 => Some(response.into_body().read_to_vec().unwrap()),
+        404 => None,
+        other => panic!("GET {rel}: {other}"),
+    }
+}
+
+/// Writes `bytes` at `rel` in `store`.
+pub fn put(store: &str, rel: &str, bytes: &[u8]) {
+    let (bucket, credentials, agent) = client();
+    let url = bucket
+        .put_object(Some(&credentials), &key(store, rel))
+        .sign(Duration::from_secs(300));
+    let response = agent.put(url.as_str()).send(bytes).unwrap();
+    assert_eq!(response.status().as_u16(), 200, "PUT {rel}");
+}
+
+/// Copies a root folder's regular files (public/, private/<user>/) and its
+/// users file into `store` (`s3://BUCKET/PREFIX`), as `ferry serve --store`
+/// lays them out. Symlinks, FIFOs and the like have no place in a bucket.
+pub fn mirror(root: &std::path::Path, store: &str) {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                if rel.starts_with("public/") || rel.starts_with("private/") || rel == "users" {
+                    put(store, &rel, &std::fs::read(&path).unwrap());
+                }
+            }
+        }
+    }
+}
