@@ -6,6 +6,8 @@
 //! ferry-load rps ferry|http ADDR NAME -c 50 -n 20000
 //! ferry-load idle ADDR COUNT SECONDS             hold idle connections
 //! ferry-load cold ADDR NAME -c 200               N clients at once: first-byte times
+//! ferry-load presign ENDPOINT BUCKET KEY             a signed GET's path and query
+//!     (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), for `http`
 //! ferry-load resume-attack ADDR BIG SMALL SECONDS -c 8
 //!     -c attackers on 127.0.0.1 send RESUMEs of BIG near its end with a wrong
 //!     MD5 while one client on 127.0.0.2 downloads and resumes SMALL: its
@@ -28,7 +30,7 @@ fn usage() -> ! {
     std::process::exit(2);
 }
 
-fn request_bytes(proto: &str, name: &str) -> Vec<u8> {
+fn request_bytes(proto: &str, name: &str, addr: SocketAddr) -> Vec<u8> {
     match proto {
         "ferry" => {
             let mut bytes = vec![10];
@@ -36,7 +38,7 @@ fn request_bytes(proto: &str, name: &str) -> Vec<u8> {
             bytes.extend(name.as_bytes());
             bytes
         }
-        "http" => format!("GET /{name} HTTP/1.0\r\nHost: bench\r\n\r\n").into_bytes(),
+        "http" => format!("GET /{name} HTTP/1.0\r\nHost: {addr}\r\n\r\n").into_bytes(),
         _ => usage(),
     }
 }
@@ -68,7 +70,7 @@ fn main() {
     match arg(0) {
         "download" => {
             let (proto, addr, name) = (arg(1), arg(2).parse().unwrap_or_else(|_| usage()), arg(3));
-            let request = request_bytes(proto, name);
+            let request = request_bytes(proto, name, addr);
             let mut buf = vec![0; 1 << 20];
             let started = Instant::now();
             let bytes = fetch(addr, &request, &mut buf).expect("download failed");
@@ -81,7 +83,7 @@ fn main() {
         "rps" => {
             let (proto, addr, name) = (arg(1), arg(2).parse().unwrap_or_else(|_| usage()), arg(3));
             let (concurrency, requests) = (flag("-c", 50), flag("-n", 20_000));
-            let request = Arc::new(request_bytes(proto, name));
+            let request = Arc::new(request_bytes(proto, name, addr));
             let next = Arc::new(AtomicUsize::new(0));
             let latencies = Arc::new(Mutex::new(Vec::with_capacity(requests)));
             let sizes = Arc::new(Mutex::new(std::collections::BTreeMap::<u64, usize>::new()));
@@ -141,7 +143,7 @@ fn main() {
             let addr: SocketAddr = arg(1).parse().unwrap_or_else(|_| usage());
             let name = arg(2);
             let clients = flag("-c", 200);
-            let request = Arc::new(request_bytes("ferry", name));
+            let request = Arc::new(request_bytes("ferry", name, addr));
             let start = Arc::new(std::sync::Barrier::new(clients));
             let began = Arc::new(Mutex::new(None::<Instant>));
             let workers: Vec<_> = (0..clients)
@@ -196,6 +198,23 @@ fn main() {
                 at(0.5),
                 at(1.0),
             );
+        }
+        "presign" => {
+            use rusty_s3::S3Action;
+            let endpoint = arg(1).parse().unwrap_or_else(|_| usage());
+            let bucket = rusty_s3::Bucket::new(
+                endpoint,
+                rusty_s3::UrlStyle::Path,
+                arg(2).to_owned(),
+                "us-east-1".to_owned(),
+            )
+            .expect("a bucket");
+            let credentials = rusty_s3::Credentials::from_env().expect("AWS_* credentials");
+            let url = bucket
+                .get_object(Some(&credentials), arg(3))
+                .sign(Duration::from_secs(3600));
+            let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+            println!("{}{query}", url.path().trim_start_matches('/'));
         }
         "resume-attack" => {
             let addr: SocketAddr = arg(1).parse().unwrap_or_else(|_| usage());
@@ -263,7 +282,8 @@ fn exchange(source: [u8; 4], addr: SocketAddr, request: &[u8]) -> std::io::Resul
 /// 127.0.0.2 alternates a download and a resume of `small`, timing each.
 fn resume_attack(addr: SocketAddr, big: &str, small: &str, length: Duration, attackers: usize) {
     use md5::Digest;
-    let whole = exchange([127, 0, 0, 2], addr, &request_bytes("ferry", small)).expect("download");
+    let whole =
+        exchange([127, 0, 0, 2], addr, &request_bytes("ferry", small, addr)).expect("download");
     assert!(
         whole.len() >= 5 && whole[0] == 0,
         "{small} cannot be downloaded"
@@ -273,7 +293,8 @@ fn resume_attack(addr: SocketAddr, big: &str, small: &str, length: Duration, att
     let md5: [u8; 16] = md5::Md5::digest(&content[..half]).into();
     let resume = resume_request(small, half as u32, md5);
     let size = {
-        let answer = exchange([127, 0, 0, 1], addr, &request_bytes("ferry", big)).expect("size");
+        let answer =
+            exchange([127, 0, 0, 1], addr, &request_bytes("ferry", big, addr)).expect("size");
         match answer[..] {
             [0, a, b, c, d, ..] => u32::from_be_bytes([a, b, c, d]),
             _ => panic!("{big} cannot be downloaded"),
@@ -305,7 +326,7 @@ fn resume_attack(addr: SocketAddr, big: &str, small: &str, length: Duration, att
         .collect();
     let mut latencies = Vec::new();
     let mut wrong = 0;
-    let download = request_bytes("ferry", small);
+    let download = request_bytes("ferry", small, addr);
     while Instant::now() < stop {
         for request in [&download, &resume] {
             let started = Instant::now();

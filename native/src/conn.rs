@@ -21,6 +21,102 @@ const BODY_BUF: usize = 256 * 1024;
 /// Largest single `sendfile` call.
 const SENDFILE_CHUNK: usize = 1 << 30;
 
+/// What [`Conn::send_blocking`] sends from.
+pub enum Source {
+    /// A file, from an offset (with `sendfile`).
+    File(std::fs::File, u64),
+    /// Bytes read as they arrive.
+    Reader(Box<dyn std::io::Read + Send>),
+}
+
+/// A blocking sender's progress on a non-blocking socket.
+struct Progress {
+    sent: u64,
+    /// When the last byte left.
+    moved: Instant,
+    /// How long the socket may accept nothing.
+    idle: Duration,
+}
+
+impl Progress {
+    /// Waits until the socket takes bytes again, within the idle timeout
+    /// counted from the last byte that left.
+    fn wait_writable(&self, socket: &TcpStream) -> io::Result<()> {
+        use rustix::event::{PollFd, PollFlags, Timespec};
+        let wait = self.idle.saturating_sub(self.moved.elapsed());
+        if wait.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        let mut fds = [PollFd::new(socket, PollFlags::OUT)];
+        let timeout = Timespec {
+            tv_sec: wait.as_secs() as i64,
+            tv_nsec: wait.subsec_nanos() as i64,
+        };
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sends `len` bytes of `file` from `offset` with `sendfile`.
+    fn sendfile(
+        &mut self,
+        socket: &TcpStream,
+        file: &std::fs::File,
+        mut offset: u64,
+        len: u64,
+    ) -> io::Result<()> {
+        while self.sent < len {
+            let count = (len - self.sent).min(SENDFILE_CHUNK as u64) as usize;
+            match rustix::fs::sendfile(socket, file, Some(&mut offset), count) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.sent += n as u64;
+                    self.moved = Instant::now();
+                }
+                Err(rustix::io::Errno::AGAIN) => self.wait_writable(socket)?,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `len` bytes from `reader` and sends them as they come.
+    fn copy(
+        &mut self,
+        socket: &TcpStream,
+        reader: &mut dyn std::io::Read,
+        len: u64,
+    ) -> io::Result<()> {
+        let mut buf = vec![0u8; BODY_BUF];
+        while self.sent < len {
+            let want = (len - self.sent).min(buf.len() as u64) as usize;
+            let n = match reader.read(&mut buf[..want]) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // The source failing ends the body short, not the connection.
+                Err(_) => break,
+            };
+            let mut at = 0;
+            while at < n {
+                match rustix::net::send(socket, &buf[at..n], rustix::net::SendFlags::NOSIGNAL) {
+                    Ok(k) => {
+                        at += k;
+                        self.sent += k as u64;
+                        self.moved = Instant::now();
+                    }
+                    Err(rustix::io::Errno::AGAIN) => self.wait_writable(socket)?,
+                    Err(rustix::io::Errno::INTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A non-blocking TCP socket that registers with the reactor the first time
 /// an operation would block, and never before. No heap allocation of its
 /// own: 16 bytes either way.
@@ -294,17 +390,17 @@ impl Conn {
             .await
     }
 
-    /// Sends `len` bytes of `file` from `offset` on a blocking-pool thread
-    /// that loops `sendfile` and `poll(2)`, as an event loop of its own
-    /// would: for large bodies this avoids a wakeup through the reactor and
-    /// the executor every time the socket buffer fills. Gives up after
-    /// `idle` without progress. Returns the bytes sent (fewer than `len` if
-    /// the file ended early), when the last of them left, and what stopped
-    /// it, if anything did: the count is right even for a transfer cut short.
-    pub async fn send_file_blocking(
+    /// Sends `len` bytes of `source` on a blocking-pool thread that loops
+    /// `sendfile` (a file) or reads and `send`s (a stream) and `poll(2)`s,
+    /// as an event loop of its own would: for large bodies this avoids a
+    /// wakeup through the reactor and the executor every time the socket
+    /// buffer fills. Gives up after `idle` without progress. Returns the
+    /// bytes sent (fewer than `len` if the source ended early), when the
+    /// last of them left, and what stopped it, if anything did: the count
+    /// is right even for a transfer cut short.
+    pub async fn send_blocking(
         &self,
-        file: std::fs::File,
-        offset: u64,
+        mut source: Source,
         len: u64,
         idle: Duration,
     ) -> (u64, Instant, Option<io::Error>) {
@@ -314,54 +410,25 @@ impl Conn {
             Err(e) => return (0, Instant::now(), Some(e)),
         };
         smol::unblock(move || {
-            use rustix::event::{PollFd, PollFlags, Timespec};
             let socket = &stream;
             // Full segments only while a large body streams (nginx's
             // tcp_nopush): Nagle on and the socket corked. Uncorking and
             // restoring NODELAY below push the last partial segment.
             let _ = rustix::net::sockopt::set_tcp_nodelay(socket, false);
             let _ = rustix::net::sockopt::set_tcp_cork(socket, true);
-            let (mut offset, mut sent) = (offset, 0u64);
-            let mut moved = Instant::now();
-            let mut failure = None;
-            while sent < len {
-                let count = (len - sent).min(SENDFILE_CHUNK as u64) as usize;
-                match rustix::fs::sendfile(socket, &file, Some(&mut offset), count) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        sent += n as u64;
-                        moved = Instant::now();
-                    }
-                    Err(rustix::io::Errno::AGAIN) => {
-                        // The timeout counts from the last byte that left.
-                        let wait = idle.saturating_sub(moved.elapsed());
-                        if wait.is_zero() {
-                            failure = Some(io::ErrorKind::TimedOut.into());
-                            break;
-                        }
-                        let mut fds = [PollFd::new(socket, PollFlags::OUT)];
-                        let timeout = Timespec {
-                            tv_sec: wait.as_secs() as i64,
-                            tv_nsec: wait.subsec_nanos() as i64,
-                        };
-                        match rustix::event::poll(&mut fds, Some(&timeout)) {
-                            Ok(_) | Err(rustix::io::Errno::INTR) => {}
-                            Err(e) => {
-                                failure = Some(e.into());
-                                break;
-                            }
-                        }
-                    }
-                    Err(rustix::io::Errno::INTR) => {}
-                    Err(e) => {
-                        failure = Some(e.into());
-                        break;
-                    }
-                }
+            let mut out = Progress {
+                sent: 0,
+                moved: Instant::now(),
+                idle,
+            };
+            let failure = match &mut source {
+                Source::File(file, offset) => out.sendfile(socket, file, *offset, len),
+                Source::Reader(reader) => out.copy(socket, reader.as_mut(), len),
             }
+            .err();
             let _ = rustix::net::sockopt::set_tcp_cork(socket, false);
             let _ = rustix::net::sockopt::set_tcp_nodelay(socket, true);
-            (sent, moved, failure)
+            (out.sent, out.moved, failure)
         })
         .await
     }

@@ -18,7 +18,7 @@ use ferry_core::{Output, Session, Timestamp};
 use ferry_storage::OpenFile;
 use futures_lite::future;
 
-use crate::conn::Conn;
+use crate::conn::{Conn, Source};
 use crate::growing::Growing;
 
 /// What a role does with its session's events and bodies.
@@ -68,6 +68,14 @@ pub enum Body {
         /// Where the body starts in the file.
         offset: u64,
     },
+    /// Bytes read as they arrive (an object store's answer), `size` in all,
+    /// copied to the socket on a thread of the blocking pool.
+    Stream {
+        /// The bytes.
+        source: Stream,
+        /// How many there are.
+        size: u64,
+    },
     /// An object elsewhere (an object store's), fetched from `offset` only
     /// when its bytes are sent: a RESUME reads just the rest.
     Remote {
@@ -78,16 +86,24 @@ pub enum Body {
     },
 }
 
+/// A blocking source of bytes, read once, in order.
+pub struct Stream(pub Box<dyn io::Read + Send>);
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stream")
+    }
+}
+
 /// An object kept elsewhere, one version of it.
 pub trait Fetch: std::fmt::Debug + Send + Sync + ferry_storage::ReadAt {
     /// Its size.
     fn size(&self) -> u64;
     /// Which version it is, for remembered prefix digests.
     fn version(&self) -> ferry_storage::FileId;
-    /// Starts bringing its bytes from `from` to the end into a local file
-    /// (byte 0 of the file is byte `from`), returned while they arrive.
-    /// Blocks: run it on the blocking pool.
-    fn fetch(&self, from: u64) -> io::Result<Arc<Growing>>;
+    /// Starts reading its bytes from `from` to the end. Blocks: run it on
+    /// the blocking pool.
+    fn fetch(&self, from: u64) -> io::Result<Stream>;
 }
 
 impl Body {
@@ -96,6 +112,7 @@ impl Body {
         match self {
             Body::File { open, .. } => open.size,
             Body::Growing { source, .. } => source.size,
+            Body::Stream { size, .. } => *size,
             Body::Remote { source, .. } => source.size(),
         }
     }
@@ -106,6 +123,8 @@ impl Body {
             Body::File { open, .. } => Body::File { open, offset },
             Body::Growing { source, .. } => Body::Growing { source, offset },
             Body::Remote { source, .. } => Body::Remote { source, offset },
+            // Read once from where it stands: only ever sent whole.
+            stream @ Body::Stream { .. } => stream,
         }
     }
 }
@@ -262,9 +281,10 @@ async fn send_body<S: Session, H: Handler<S>>(
         return Ok(());
     };
     if let Body::Remote { source, offset } = body {
-        // Fetched now, into a local file sent as it fills.
+        // Fetched now, from the offset: just the bytes to send.
+        let size = source.size();
         match smol::unblock(move || source.fetch(offset)).await {
-            Ok(source) => body = Body::Growing { source, offset: 0 },
+            Ok(source) => body = Body::Stream { source, size },
             Err(_) => {
                 session.abort();
                 return handler.short_body().map_err(Stop::Handler);
@@ -276,30 +296,18 @@ async fn send_body<S: Session, H: Handler<S>>(
         Some(result) => result.map_err(Stop::Io)?,
         None => return Ok(()),
     }
-    match body {
+    let body = match body {
         Body::File { open, offset } if sending.blocking_from.is_some_and(|from| len >= from) => {
-            let (sent, moved, failure) = conn
-                .send_file_blocking(open.file, offset, len, sending.idle)
-                .await;
-            // Counted whatever happened (a cut transfer logs what it sent),
-            // as of when the last byte left.
-            handler.sent(sent);
-            misuse(session.handle_body(clock.at(moved), sent));
-            match failure {
-                Some(e) if e.kind() == io::ErrorKind::TimedOut => {
-                    // No progress for the whole timeout: the deadline has passed.
-                    session.handle_timeout(clock.now());
-                    return Ok(());
-                }
-                Some(e) => return Err(Stop::Io(e)),
-                None => {}
-            }
-            if sent < len {
-                session.abort();
-                handler.short_body().map_err(Stop::Handler)?;
-            }
-            Ok(())
+            let source = Source::File(open.file, offset);
+            return send_blocking(conn, session, handler, source, len, clock, sending).await;
         }
+        Body::Stream { source, .. } => {
+            let source = Source::Reader(source.0);
+            return send_blocking(conn, session, handler, source, len, clock, sending).await;
+        }
+        other => other,
+    };
+    match body {
         Body::File { open, mut offset } => {
             let end = offset + len;
             send_range(
@@ -314,8 +322,8 @@ async fn send_body<S: Session, H: Handler<S>>(
             )
             .await
         }
-        // Turned into a growing file above.
-        Body::Remote { .. } => {
+        // Sent above, or turned into a stream.
+        Body::Remote { .. } | Body::Stream { .. } => {
             session.abort();
             handler.short_body().map_err(Stop::Handler)
         }
@@ -348,6 +356,38 @@ async fn send_body<S: Session, H: Handler<S>>(
             Ok(())
         }
     }
+}
+
+/// Sends `len` bytes of `source` from a thread of the blocking pool
+/// ([`Conn::send_blocking`]), then tells the session and the handler.
+async fn send_blocking<S: Session, H: Handler<S>>(
+    conn: &mut Conn,
+    session: &mut S,
+    handler: &mut H,
+    source: Source,
+    len: u64,
+    clock: Clock,
+    sending: Sending,
+) -> Result<(), Stop<H::Error>> {
+    let (sent, moved, failure) = conn.send_blocking(source, len, sending.idle).await;
+    // Counted whatever happened (a cut transfer logs what it sent), as of
+    // when the last byte left.
+    handler.sent(sent);
+    misuse(session.handle_body(clock.at(moved), sent));
+    match failure {
+        Some(e) if e.kind() == io::ErrorKind::TimedOut => {
+            // No progress for the whole timeout: the deadline has passed.
+            session.handle_timeout(clock.now());
+            return Ok(());
+        }
+        Some(e) => return Err(Stop::Io(e)),
+        None => {}
+    }
+    if sent < len {
+        session.abort();
+        handler.short_body().map_err(Stop::Handler)?;
+    }
+    Ok(())
 }
 
 /// Sends `file` from `offset` up to `end` with `sendfile`, in chunks.

@@ -1,14 +1,13 @@
 //! A file another task is still writing: readers send what is written with
 //! `sendfile` and wait, without polling, for the rest.
 //!
-//! The cache's fills and the object store's downloads use it: every client of one fill, the first and the
+//! The cache's fills use it: every client of one fill, the first and the
 //! joiners alike, reads the same file as the origin's bytes land in it, and
 //! is woken as each write lands. If the writer gives up, waiting readers
 //! learn it at once and end their transfer short.
 
 use std::fs::File;
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use event_listener::Event;
 
@@ -86,40 +85,7 @@ impl Growing {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
-
-    /// Copies `size` bytes of `from` into `file` on a thread of its own,
-    /// as they arrive, and returns the growing file at once: readers send
-    /// them as they land. A source that fails or ends early cuts it.
-    pub fn fill_from(file: File, size: u64, mut from: impl Read + Send + 'static) -> Arc<Growing> {
-        let growing = Arc::new(Growing::new(file, size, 0));
-        let writer = growing.clone();
-        smol::unblock(move || {
-            let mut buf = vec![0u8; COPY_BUF];
-            let mut written = 0u64;
-            while written < size {
-                let want = (size - written).min(buf.len() as u64) as usize;
-                match from.read(&mut buf[..want]) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if (&writer.file).write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                        written += n as u64;
-                        writer.advance(written);
-                    }
-                }
-            }
-            if written < size {
-                writer.cut();
-            }
-        })
-        .detach();
-        growing
-    }
 }
-
-/// Bytes copied at a time by [`Growing::fill_from`].
-const COPY_BUF: usize = 256 * 1024;
 
 #[cfg(test)]
 mod tests {

@@ -199,6 +199,8 @@ impl S3 {
             .timeout_per_read(Some(Duration::from_secs(30)))
             .timeout_send_body(Some(Duration::from_secs(60)))
             .max_idle_connections_per_host(64)
+            // Large reads of large objects: fewer system calls per byte.
+            .input_buffer_size(1 << 20)
             .build()
             .into();
         Ok(S3 {

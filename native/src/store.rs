@@ -146,6 +146,10 @@ pub async fn hash_prefix(
     len: u64,
 ) -> (Body, io::Result<[u8; 16]>) {
     let mut job = match &body {
+        Body::Stream { .. } => {
+            let once = io::Error::other("a body read as it arrives has no prefix to hash");
+            return (body, Err(once));
+        }
         Body::File { open, .. } => digests.start(open.id, len),
         Body::Growing { .. } => PrefixMd5::uncached(len),
         Body::Remote { source, .. } => digests.start(source.version(), len),
@@ -162,6 +166,7 @@ pub async fn hash_prefix(
                 Body::File { open, .. } => job.step(&open.file, Some(&digests)),
                 Body::Growing { source, .. } => job.step(&source.file, None),
                 Body::Remote { source, .. } => job.step(&**source, Some(&digests)),
+                Body::Stream { .. } => Err(io::ErrorKind::Unsupported.into()),
             };
             (body, job, stepped)
         })

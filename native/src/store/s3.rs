@@ -4,8 +4,8 @@
 //! Nothing is kept on the server but scratch files, so any number of ferry
 //! servers of one bucket serve the same files and the same users.
 //!
-//! - DOWNLOAD streams the object's GET into an unnamed scratch file that is
-//!   sent as it fills; the size announced is the GET's own.
+//! - DOWNLOAD streams the object's GET to the client as its bytes arrive;
+//!   the size announced is the GET's own.
 //! - RESUME reads the object's version (HEAD), hashes the prefix with
 //!   ranged GETs conditional on that version (checkpoints keyed by ETag and
 //!   size, as for files), and fetches only the rest, conditionally too.
@@ -29,7 +29,7 @@ use rustix::fs::{Mode, OFlags};
 
 use super::listing::{Growth, ListingBudget};
 use super::{Note, Sink, Store, hash_prefix};
-use crate::drive::{Body, Fetch};
+use crate::drive::{Body, Fetch, Stream};
 use crate::fair::FairPool;
 use crate::growing::Growing;
 use crate::s3::{Location, Put as When, S3, S3Error, Small};
@@ -176,10 +176,13 @@ impl Store for S3Store {
     async fn open(&self, scope: &Arc<Area>, name: &Name) -> Result<(Body, Note), StoreError> {
         let object = self.get(format!("{}{name}", scope.prefix)).await?;
         // The size announced is this GET's own: a replaced object cannot
-        // make the header and the bytes disagree.
-        let file = scratch_file(&self.scratch)?;
-        let source = Growing::fill_from(file, object.len, object.body);
-        Ok((Body::Growing { source, offset: 0 }, None))
+        // make the header and the bytes disagree. Its bytes go from the
+        // store's answer to the client as they arrive.
+        let body = Body::Stream {
+            source: Stream(object.body),
+            size: object.len,
+        };
+        Ok((body, None))
     }
 
     async fn open_to_resume(
@@ -202,7 +205,6 @@ impl Store for S3Store {
             key,
             size,
             etag,
-            scratch: self.scratch.clone(),
             reading: Mutex::new(None),
         };
         Ok((
@@ -220,13 +222,6 @@ impl Store for S3Store {
         len: u64,
         client: IpAddr,
     ) -> (Body, io::Result<[u8; 16]>) {
-        if let Body::Growing { source, .. } = &body
-            && len > 0
-            && source.past(len - 1).await.is_none()
-        {
-            let cut = io::Error::other("the object store stopped before that position");
-            return (body, Err(cut));
-        }
         hash_prefix(&self.hashing, client, &self.digests, body, len).await
     }
 
@@ -307,7 +302,6 @@ struct Object {
     key: String,
     size: u64,
     etag: String,
-    scratch: PathBuf,
     /// The ranged GET being read, and where it stands: sequential reads
     /// continue it instead of asking again.
     reading: Mutex<Option<(u64, Box<dyn Read + Send>)>>,
@@ -356,18 +350,14 @@ impl Fetch for Object {
         FileId::of_version(&self.etag, self.size)
     }
 
-    fn fetch(&self, from: u64) -> io::Result<Arc<Growing>> {
+    fn fetch(&self, from: u64) -> io::Result<Stream> {
+        // Only this version: a replaced object fails instead of mixing.
         let object = self
             .s3
             .get(&self.key, Some(from), Some(&self.etag))
             .map_err(io::Error::other)?
             .ok_or_else(|| io::Error::other("the object was removed"))?;
-        let file = scratch_file(&self.scratch)?;
-        Ok(Growing::fill_from(
-            file,
-            self.size - from.min(self.size),
-            object.body,
-        ))
+        Ok(Stream(object.body))
     }
 }
 

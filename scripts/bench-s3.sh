@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Benchmarks `ferry serve --store s3://...` against reading the same objects
+# from the object store's S3 endpoint directly, in one run, with the same
+# client (target/release/examples/ferry-load: ferry's protocol, or plain
+# HTTP GETs of the objects), and prints the ratios:
+#   1. a 1 GiB object downloaded to nowhere (median of RUNS, interleaved);
+#   2. a 4 KiB object, one request per connection, 50 clients.
+# The store is SeaweedFS (scripts/setup.sh installs it); every request is
+# signed (the direct GETs with presigned URLs). Not a test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-5}
+REQUESTS=${REQUESTS:-5000}
+scripts/setup.sh
+cargo build --release --locked -p ferry --bin ferry --example ferry-load >&2
+FERRY=target/release/ferry
+LOAD=target/release/examples/ferry-load
+WORK=$(mktemp -d /tmp/ferry-bench-s3.XXXXXX)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Ports whose gRPC twins (+10000) are free too.
+port() { python3 -c '
+import socket
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
+    if 20000 <= p <= 45000:
+        t = socket.socket()
+        try:
+            t.bind(("127.0.0.1", p + 10000)); print(p); break
+        except OSError:
+            pass
+'; }
+MASTER=$(port); VOLUME=$(port); FILER=$(port); S3=$(port)
+export AWS_ACCESS_KEY_ID=bench-key AWS_SECRET_ACCESS_KEY=bench-secret
+cat > "$WORK/s3.json" <<JSON
+{"identities":[
+  {"name":"ferry","credentials":[{"accessKey":"$AWS_ACCESS_KEY_ID","secretKey":"$AWS_SECRET_ACCESS_KEY"}],"actions":["Admin","Read","Write","List"]}]}
+JSON
+mkdir -p "$WORK/data"
+target/venv/bin/weed server -dir="$WORK/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    -master.port="$MASTER" -volume.port="$VOLUME" -filer.port="$FILER" \
+    -s3 -s3.port="$S3" -s3.config="$WORK/s3.json" -master.telemetry=false \
+    -volume.max=0 -s3.port.iceberg=0 -s3.port.lance=0 > "$WORK/weed.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 240); do
+    echo "s3.bucket.create -name bench" | target/venv/bin/weed shell -master="127.0.0.1:$MASTER" 2>/dev/null \
+        | grep -q "created bucket\|already exist" && break
+    sleep 0.5
+done
+for _ in $(seq 240); do ss -Hltn "sport = :$S3" | grep -q . && break; sleep 0.25; done
+sleep 1
+FPORT=$(port)
+RUST_LOG=warn "$FERRY" serve "$FPORT" --bind 127.0.0.1 --store s3://bench \
+    --s3-endpoint "http://127.0.0.1:$S3" --quota-size 100GiB > /dev/null 2> "$WORK/ferry.log" &
+PIDS+=("$!")
+for _ in $(seq 100); do ss -Hltn "sport = :$FPORT" | grep -q . && break; sleep 0.1; done
+ss -Hltn "sport = :$FPORT" | grep -q . || { cat "$WORK/ferry.log" >&2; tail -20 "$WORK/weed.log" >&2; exit 1; }
+
+echo "bench-s3: uploading a 1 GiB and a 4 KiB object through ferry" >&2
+head -c $((1 << 30)) /dev/urandom > "$WORK/big.bin"
+head -c 4096 /dev/urandom > "$WORK/f4k"
+(cd "$WORK" && "$OLDPWD/$FERRY" put "127.0.0.1:$FPORT" big.bin f4k -q)
+rm "$WORK/big.bin"
+
+BIG_GET=$("$LOAD" presign "http://127.0.0.1:$S3" bench public/big.bin)
+SMALL_GET=$("$LOAD" presign "http://127.0.0.1:$S3" bench public/f4k)
+field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+: > "$WORK/direct"; : > "$WORK/ferry"
+for _ in $(seq "$RUNS"); do
+    "$LOAD" download http "127.0.0.1:$S3" "$BIG_GET" | field bytes_per_second >> "$WORK/direct"
+    "$LOAD" download ferry "127.0.0.1:$FPORT" big.bin | field bytes_per_second >> "$WORK/ferry"
+done
+DIRECT=$(median < "$WORK/direct"); THROUGH=$(median < "$WORK/ferry")
+RPS_DIRECT=$("$LOAD" rps http "127.0.0.1:$S3" "$SMALL_GET" -c 50 -n "$REQUESTS")
+RPS_FERRY=$("$LOAD" rps ferry "127.0.0.1:$FPORT" f4k -c 50 -n "$REQUESTS")
+python3 - "$DIRECT" "$THROUGH" "$RPS_DIRECT" "$RPS_FERRY" <<'PY'
+import sys
+direct, through = float(sys.argv[1]), float(sys.argv[2])
+def f(line, key):
+    return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)[key]
+d, r = sys.argv[3], sys.argv[4]
+print(f"ferry serve --store s3://... (SeaweedFS) against its S3 endpoint, same client")
+print(f"  1 GiB object, GB/s (median)   S3 GET {direct/1e9:.2f}   through ferry {through/1e9:.2f}   {through/direct:.2f}x")
+print(f"  4 KiB object, 50 clients      S3 GET {f(d,'rps')} req/s (p99 {f(d,'p99_ms')} ms)   through ferry {f(r,'rps')} req/s (p99 {f(r,'p99_ms')} ms)   {float(f(r,'rps'))/float(f(d,'rps')):.2f}x   failures {f(d,'failures')}/{f(r,'failures')}")
+PY
