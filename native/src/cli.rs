@@ -182,7 +182,8 @@ pub struct StoreArgs {
     /// Keep the files and the users in an S3-compatible bucket instead of a
     /// folder: public/, private/<user>/ and users under the prefix.
     /// Credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
-    #[arg(long, value_name = "s3://BUCKET[/PREFIX]", conflicts_with = "root")]
+    /// (--store wins over --root and FERRY_ROOT.)
+    #[arg(long, value_name = "s3://BUCKET[/PREFIX]")]
     pub store: Option<String>,
     /// The object store's address, e.g. http://127.0.0.1:8333 (default:
     /// AWS_ENDPOINT_URL).

@@ -20,6 +20,8 @@ use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 const SIGNED_FOR: Duration = Duration::from_secs(300);
 /// Keys asked per listing page (S3's own maximum).
 const PAGE: usize = 1000;
+/// Most keys one listing collects: far past what a LIST can answer.
+const MAX_KEYS: usize = 1_000_000;
 
 /// A bucket, and the prefix everything of one ferry lives under.
 #[derive(Debug)]
@@ -197,7 +199,9 @@ impl S3 {
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_recv_response(Some(Duration::from_secs(30)))
             .timeout_per_read(Some(Duration::from_secs(30)))
-            .timeout_send_body(Some(Duration::from_secs(60)))
+            // Per write, never for a whole body: an upload's PUT lasts as long
+            // as its client takes to send (the front cuts a stalled one).
+            .timeout_per_write(Some(Duration::from_secs(60)))
             .max_idle_connections_per_host(64)
             // Large reads of large objects: fewer system calls per byte.
             .input_buffer_size(1 << 20)
@@ -250,19 +254,32 @@ impl S3 {
         from: Option<u64>,
         if_match: Option<&str>,
     ) -> Result<Option<Object>, S3Error> {
+        self.get_range(key, from.map(|from| (from, None)), if_match)
+    }
+
+    /// [`S3::get`] of the bytes `from..=to` (`to` clipped to the end).
+    pub fn get_range(
+        &self,
+        key: &str,
+        range: Option<(u64, Option<u64>)>,
+        if_match: Option<&str>,
+    ) -> Result<Option<Object>, S3Error> {
+        let from = range.map(|(from, _)| from);
+        let asked = range.map(|(from, to)| match to {
+            Some(to) => format!("bytes={from}-{to}"),
+            None => format!("bytes={from}-"),
+        });
         let mut action = self.bucket.get_object(Some(&self.credentials), key);
-        if let Some(from) = from {
-            action
-                .headers_mut()
-                .insert("range", format!("bytes={from}-"));
+        if let Some(asked) = &asked {
+            action.headers_mut().insert("range", asked.clone());
         }
         if let Some(etag) = if_match {
             action.headers_mut().insert("if-match", etag.to_owned());
         }
         let url = action.sign(SIGNED_FOR);
         let mut request = self.agent.get(url.as_str());
-        if let Some(from) = from {
-            request = request.header("range", format!("bytes={from}-"));
+        if let Some(asked) = &asked {
+            request = request.header("range", asked);
         }
         if let Some(etag) = if_match {
             request = request.header("if-match", etag);
@@ -286,14 +303,24 @@ impl S3 {
         }
         let len = header_u64(&response, "content-length")
             .ok_or_else(|| S3Error::Unreachable("an answer without Content-Length".into()))?;
-        // bytes FROM-TO/SIZE, for a range.
-        let size = response
-            .headers()
-            .get("content-range")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit('/').next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(len);
+        // bytes FROM-TO/SIZE, for a range: exactly the range asked, or the
+        // bytes would land at the wrong place.
+        let range = header(&response, "content-range");
+        let size = match (from, status, range.as_deref().and_then(content_range)) {
+            (None, 200, _) => len,
+            (Some(from), 206, Some((start, end, size)))
+                if start == from && end + 1 - start == len =>
+            {
+                size
+            }
+            (Some(0), 200, _) => len,
+            _ => {
+                return Err(S3Error::Unreachable(format!(
+                    "the store did not answer the range asked ({status}, {})",
+                    range.unwrap_or_default()
+                )));
+            }
+        };
         let etag = header(&response, "etag").unwrap_or_default();
         Ok(Some(Object {
             len,
@@ -311,10 +338,15 @@ impl S3 {
             .sign(SIGNED_FOR);
         let response = self.agent.head(url.as_str()).call()?;
         match response.status().as_u16() {
-            200..=299 => Ok(Some((
-                header_u64(&response, "content-length").unwrap_or(0),
-                header(&response, "etag").unwrap_or_default(),
-            ))),
+            200..=299 => match (
+                header_u64(&response, "content-length"),
+                header(&response, "etag").filter(|e| !e.is_empty()),
+            ) {
+                (Some(size), Some(etag)) => Ok(Some((size, etag))),
+                _ => Err(S3Error::Unreachable(
+                    "the store gives no size or no ETag for the object".into(),
+                )),
+            },
             404 => Ok(None),
             _ => Err(failure(response)),
         }
@@ -342,9 +374,14 @@ impl S3 {
                 response
                     .into_body()
                     .into_reader()
-                    .take(SMALL_MAX)
+                    .take(SMALL_MAX + 1)
                     .read_to_end(&mut bytes)
                     .map_err(|e| S3Error::Unreachable(e.to_string()))?;
+                if bytes.len() as u64 > SMALL_MAX {
+                    return Err(S3Error::Unreachable(format!(
+                        "{key} is larger than {SMALL_MAX} bytes"
+                    )));
+                }
                 Ok(Small::Read { bytes, etag })
             }
             304 => Ok(Small::Unchanged),
@@ -377,6 +414,11 @@ impl S3 {
                     .into_iter()
                     .map(|c| (c.key, c.size.unwrap_or(0))),
             );
+            if keys.len() > MAX_KEYS {
+                return Err(S3Error::Unreachable(format!(
+                    "more than {MAX_KEYS} keys under {prefix}: too many to list"
+                )));
+            }
             match page.next_continuation_token {
                 Some(next) if Some(&next) != token.as_ref() => token = Some(next),
                 _ => return Ok(keys),
@@ -412,10 +454,18 @@ impl S3 {
         let response = request.send(ureq::SendBody::from_owned_reader(body.take(len)))?;
         match response.status().as_u16() {
             200..=299 => Ok(header(&response, "etag").unwrap_or_default()),
-            409 | 412 => Err(S3Error::Changed),
+            409 | 412 if when != Put::Always => Err(S3Error::Changed),
             _ => Err(failure(response)),
         }
     }
+}
+
+/// `bytes START-END/SIZE`.
+fn content_range(value: &str) -> Option<(u64, u64, u64)> {
+    let (range, size) = value.strip_prefix("bytes ")?.split_once('/')?;
+    let (start, end) = range.split_once('-')?;
+    let (start, end, size) = (start.parse().ok()?, end.parse().ok()?, size.parse().ok()?);
+    (start <= end && end < size).then_some((start, end, size))
 }
 
 fn header(response: &Response, name: &str) -> Option<String> {

@@ -268,6 +268,9 @@ fn an_upload_cut_short_leaves_nothing_in_the_bucket() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(listing(server.addr, None), []);
     assert_eq!(download(server.addr, None, "cut"), None);
+    // The server is not stuck on it: the same name uploads whole at once.
+    upload(server.addr, None, "cut", b"whole");
+    assert_eq!(download(server.addr, None, "cut").unwrap(), b"whole");
 }
 
 #[test]
@@ -301,9 +304,15 @@ fn the_store_going_away_mid_download_is_a_short_transfer_for_that_client_only() 
     std::thread::sleep(Duration::from_millis(500));
     proxy.cut();
     let got = reader.join().unwrap();
+    assert_eq!(
+        got.events.first(),
+        Some(&ClientEvent::File { size: 8 << 20 }),
+        "{got:?}"
+    );
+    let len = got.body().len();
     assert!(
-        got.body().len() < bytes.len(),
-        "a short transfer, never a whole one"
+        0 < len && len < bytes.len(),
+        "a short transfer of {len} bytes"
     );
     assert!(got.error.is_some(), "{got:?}");
     // The server keeps serving: with the store reachable again, whole files.
@@ -355,4 +364,34 @@ fn wrong_credentials_a_missing_bucket_or_no_store_fail_at_startup() {
     let (code, err) = run(&["--store", "files/x"], &[]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("write s3://BUCKET"), "{err}");
+}
+
+#[test]
+fn a_first_resume_far_into_a_large_object_hashes_it_in_ranges() {
+    let store = fresh_store();
+    let server = serve(&store, &[]);
+    let whole = data(20 << 20, 6);
+    upload(server.addr, None, "large.bin", &whole);
+    // Past two checkpoint intervals: three ranged GETs, then the rest.
+    for position in [17 << 20, (17 << 20) + 12_345, 8 << 20] {
+        let md5: [u8; 16] = Md5::digest(&whole[..position as usize]).into();
+        let got = request(
+            server.addr,
+            None,
+            Request::Resume {
+                name: name("large.bin"),
+                position,
+                md5,
+            },
+            &[],
+        );
+        assert_eq!(
+            got.events.first(),
+            Some(&ClientEvent::Resume(ResumeOutcome::Ok {
+                remaining: (20 << 20) - position
+            })),
+            "{got:?}"
+        );
+        assert!(got.body() == whole[position as usize..], "from {position}");
+    }
 }

@@ -302,10 +302,13 @@ struct Object {
     key: String,
     size: u64,
     etag: String,
-    /// The ranged GET being read, and where it stands: sequential reads
-    /// continue it instead of asking again.
-    reading: Mutex<Option<(u64, Box<dyn Read + Send>)>>,
+    /// The ranged GET being read, where it stands and where it ends:
+    /// sequential reads continue it instead of asking again.
+    reading: Mutex<Reading>,
 }
+
+/// A ranged GET under way: where it stands, where it ends, its bytes.
+type Reading = Option<(u64, u64, Box<dyn Read + Send>)>;
 
 impl std::fmt::Debug for Object {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -323,21 +326,45 @@ impl ReadAt for Object {
             return Ok(0);
         }
         let mut reading = self.reading.lock().unwrap_or_else(|p| p.into_inner());
-        if reading.as_ref().is_none_or(|(at, _)| *at != offset) {
-            // Only this version: a replaced object fails instead of mixing.
-            let object = self
-                .s3
-                .get(&self.key, Some(offset), Some(&self.etag))
-                .map_err(io::Error::other)?
-                .ok_or_else(|| io::Error::other("the object was removed"))?;
-            *reading = Some((offset, object.body));
+        // Sequential reads continue the GET under way; a broken one (a
+        // store that closed it while the hashing waited its turn) is asked
+        // again, once.
+        for attempt in 0..2 {
+            if reading
+                .as_ref()
+                .is_none_or(|(at, end, _)| *at != offset || at >= end)
+            {
+                let (end, body) = self.range(offset)?;
+                *reading = Some((offset, end, body));
+            }
+            let Some((at, _, body)) = reading.as_mut() else {
+                return Ok(0);
+            };
+            match body.read(buf) {
+                Ok(n) => {
+                    *at += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if attempt == 1 => return Err(e),
+                Err(_) => *reading = None,
+            }
         }
-        let Some((at, body)) = reading.as_mut() else {
-            return Ok(0);
-        };
-        let n = body.read(buf)?;
-        *at += n as u64;
-        Ok(n)
+        Ok(0)
+    }
+}
+
+impl Object {
+    /// The bytes of this version from `offset`, at most one checkpoint
+    /// interval of them (what one hashing step reads, no more), and where
+    /// they end.
+    fn range(&self, offset: u64) -> io::Result<(u64, Box<dyn Read + Send>)> {
+        let to = offset + ferry_storage::CHECKPOINT_INTERVAL - 1;
+        let object = self
+            .s3
+            .get_range(&self.key, Some((offset, Some(to))), Some(&self.etag))
+            .map_err(io::Error::other)?
+            .ok_or_else(|| io::Error::other("the object was removed"))?;
+        Ok((offset + object.len, object.body))
     }
 }
 
@@ -347,7 +374,8 @@ impl Fetch for Object {
     }
 
     fn version(&self) -> FileId {
-        FileId::of_version(&self.etag, self.size)
+        // The key too: some stores' ETags are not digests of the content.
+        FileId::of_version(&format!("{}\n{}", self.key, self.etag), self.size)
     }
 
     fn fetch(&self, from: u64) -> io::Result<Stream> {
@@ -377,6 +405,12 @@ pub struct S3Upload {
 
 impl Sink for S3Upload {
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        // The store refused already: say so now, not after the whole body.
+        if let Some((_, put)) = &self.put
+            && put.is_finished()
+        {
+            return Err(io::Error::other("the object store ended the upload early"));
+        }
         self.file.write_all_at(data, self.written)?;
         self.written += data.len() as u64;
         if let Some((growing, _)) = &self.put {
@@ -386,7 +420,9 @@ impl Sink for S3Upload {
     }
 
     fn room(&self) -> Option<u64> {
-        None
+        // The bytes pass through a scratch file on the way to the store.
+        let stats = rustix::fs::fstatvfs(&self.file).ok()?;
+        Some(stats.f_bavail.saturating_mul(stats.f_frsize))
     }
 
     fn expect(&mut self, size: u32) {
