@@ -39,5 +39,5 @@ for target in "${TARGETS[@]}"; do
         echo "fuzz: $target failed (a crash is kept in fuzz/artifacts/$target)" >&2
         exit 1
     fi
-    grep -E "stat::number_of_executed_units" "$log" | sed "s/^/fuzz: $target /" >&2 || true
+    grep -aE "stat::number_of_executed_units" "$log" | sed "s/^/fuzz: $target /" >&2 || true
 done
