@@ -24,7 +24,6 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use md5::{Digest, Md5};
-use rustix::fs::{Mode, OFlags};
 
 use crate::error::StoreError;
 use crate::lock::FolderLock;
@@ -315,12 +314,7 @@ impl CacheFolder {
     /// An unnamed file on the cache's disk (an upload on its way to the
     /// origin): it vanishes when closed, whatever happens.
     pub fn scratch(&self) -> io::Result<File> {
-        let fd = rustix::fs::open(
-            self.root.join(FILLS),
-            OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        )?;
-        Ok(File::from(fd))
+        crate::unnamed_file(&self.root.join(FILLS))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Index> {

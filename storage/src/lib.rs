@@ -29,6 +29,6 @@ pub use digest::{CHECKPOINT_INTERVAL, DigestCache, PrefixMd5, ReadAt, md5_prefix
 pub use error::StoreError;
 pub use folder::{Folder, matching};
 pub use lock::FolderLock;
-pub use open_file::{FileId, OpenFile};
+pub use open_file::{FileId, OpenFile, unnamed_file};
 pub use partial::{HASHED_PART_PREFIX, PART_SUFFIX, Partial, part_name};
 pub use upload::Upload;

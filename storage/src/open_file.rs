@@ -70,3 +70,15 @@ impl FileId {
         }
     }
 }
+
+/// A new file in `dir` with no name: it vanishes when closed, whatever
+/// happens to the process (`O_TMPFILE`, mode 0600).
+pub fn unnamed_file(dir: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        dir,
+        OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )?;
+    Ok(std::fs::File::from(fd))
+}

@@ -24,8 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use ferry_core::{Limits, ListEntry, Mask, Name};
-use ferry_storage::{DigestCache, FileId, ReadAt, StoreError};
-use rustix::fs::{Mode, OFlags};
+use ferry_storage::{DigestCache, FileId, ReadAt, StoreError, unnamed_file};
 
 use super::listing::{Growth, ListingBudget};
 use super::{Note, Sink, Store, hash_prefix};
@@ -74,7 +73,7 @@ impl S3Store {
         let s3 = S3::new(location)?;
         s3.check()?;
         let scratch = std::env::temp_dir();
-        scratch_file(&scratch).with_context(|| {
+        unnamed_file(&scratch).with_context(|| {
             format!(
                 "cannot make scratch files in {} (set TMPDIR to a writable folder)",
                 scratch.display()
@@ -248,7 +247,7 @@ impl Store for S3Store {
         Ok(S3Upload {
             s3: self.s3.clone(),
             key,
-            file: scratch_file(&self.scratch)?,
+            file: unnamed_file(&self.scratch)?,
             written: 0,
             put: None,
             grows,
@@ -278,16 +277,6 @@ fn entries((keys, prefix): (Vec<(String, u64)>, String), limits: &Limits) -> Vec
         .collect();
     entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     entries
-}
-
-/// An unnamed file in `dir`, gone when closed.
-fn scratch_file(dir: &std::path::Path) -> io::Result<File> {
-    let fd = rustix::fs::open(
-        dir,
-        OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o600),
-    )?;
-    Ok(File::from(fd))
 }
 
 /// What the protocol answers for a failed request to the store.
