@@ -331,7 +331,8 @@ function drawLadder(c) {
     'data-testid': 'ladder',
   });
   root.append(svg('text', { x: CLIENT, y: 14, class: 'lane-label', 'text-anchor': 'middle' }, `${t('client')} ${c.client}`));
-  root.append(svg('text', { x: SERVER, y: 14, class: 'lane-label', 'text-anchor': 'middle' }, `${t('server')} ${c.server}`));
+  // Anchored at the right edge: a long address in any language stays whole.
+  root.append(svg('text', { x: WIDTH - 4, y: 14, class: 'lane-label', 'text-anchor': 'end' }, `${t('server')} ${c.server}`));
   root.append(svg('text', { x: 4, y: 30, class: 'col-label' }, `${t('frame')} · s`));
   root.append(svg('line', { x1: CLIENT, y1: 20, x2: CLIENT, y2: height, class: 'lane' }));
   root.append(svg('line', { x1: SERVER, y1: 20, x2: SERVER, y2: height, class: 'lane' }));
