@@ -11,7 +11,9 @@
 //!   recorded when it was filled).
 //! - [`next`]: from the origin's answer (or its silence), serve the entry,
 //!   stream bytes into a fill (all of them, or only the rest), fetch again
-//!   from the start, or give up with "not found" or a refusal.
+//!   from the start, or give up with "not found" or a refusal. An origin
+//!   that refuses (status 1) is treated like one that is down: a copy held
+//!   is served stale, for at most `--max-stale` after its last confirmation.
 
 use crate::message::{EMPTY_MD5, ResumeOutcome};
 
@@ -75,7 +77,8 @@ pub fn plan(held: Held, fresh_for_us: u64) -> Plan {
 pub enum OriginAnswer {
     /// Op 40's result.
     Resume(ResumeOutcome),
-    /// Status 1: refused (not found, not a regular file, 4 GiB or more).
+    /// Status 1: refused (not a regular file, 4 GiB or more, or the origin
+    /// could not do it: its own store is down).
     Refused,
     /// No answer: the origin is down, timed out or broke the protocol.
     Unreachable,
@@ -86,7 +89,8 @@ pub enum OriginAnswer {
 pub enum Next {
     /// Serve the entry held: the origin confirmed it.
     Unchanged,
-    /// Serve the entry held although the origin did not answer (log STALE).
+    /// Serve the entry held although the origin did not answer or refused
+    /// (log STALE with the reason).
     Stale,
     /// Bytes follow: the fill holds `from` bytes already (a prefix, or an
     /// entry the origin's file grew past) and ends at `size`.
@@ -101,17 +105,20 @@ pub enum Next {
     Refetch,
     /// The origin has no such file: drop what is held, answer "not found".
     NotFound,
-    /// Drop what is held and answer status 1 (the origin refused, or it is
-    /// unreachable and nothing complete is held).
+    /// Drop what is held and answer status 1 (the origin refused or is
+    /// unreachable, and no copy confirmed within `--max-stale` is held).
     Refuse,
 }
 
 /// Decides what to do with the origin's answer to the request [`plan`]
-/// made for `held`.
-pub fn next(held: Held, answer: OriginAnswer) -> Next {
+/// made for `held`; a complete copy confirmed less than `max_stale_us`
+/// microseconds ago is served stale when the origin fails.
+pub fn next(held: Held, answer: OriginAnswer, max_stale_us: u64) -> Next {
     use OriginAnswer as A;
     match (held, answer) {
-        (Held::Entry { .. }, A::Unreachable) => Next::Stale,
+        (Held::Entry { age_us, .. }, A::Unreachable | A::Refused) if age_us < max_stale_us => {
+            Next::Stale
+        }
         (_, A::Unreachable | A::Refused) => Next::Refuse,
         (Held::Entry { .. }, A::Resume(ResumeOutcome::Ok { remaining: 0 })) => Next::Unchanged,
         (
@@ -147,6 +154,7 @@ mod tests {
     use super::*;
 
     const MD5: [u8; 16] = [7; 16];
+    const HOUR: u64 = 3_600_000_000;
 
     fn entry(size: u32, age_us: u64) -> Held {
         Held::Entry {
@@ -196,20 +204,34 @@ mod tests {
     fn answers_to_a_revalidation() {
         let held = entry(10, 99);
         let ok = |remaining| OriginAnswer::Resume(ResumeOutcome::Ok { remaining });
-        assert_eq!(next(held, ok(0)), Next::Unchanged);
+        assert_eq!(next(held, ok(0), HOUR), Next::Unchanged);
         assert_eq!(
-            next(held, ok(5)),
+            next(held, ok(5), HOUR),
             Next::Stream { from: 10, size: 15 },
             "the file grew: only the rest is fetched"
         );
         let outcome = |o| OriginAnswer::Resume(o);
-        assert_eq!(next(held, outcome(ResumeOutcome::Mismatch)), Next::Refetch);
         assert_eq!(
-            next(held, outcome(ResumeOutcome::NoSuchFile)),
+            next(held, outcome(ResumeOutcome::Mismatch), HOUR),
+            Next::Refetch
+        );
+        assert_eq!(
+            next(held, outcome(ResumeOutcome::NoSuchFile), HOUR),
             Next::NotFound
         );
-        assert_eq!(next(held, OriginAnswer::Refused), Next::Refuse);
-        assert_eq!(next(held, OriginAnswer::Unreachable), Next::Stale);
+        assert_eq!(
+            next(held, OriginAnswer::Refused, HOUR),
+            Next::Stale,
+            "an origin that refuses is treated as down"
+        );
+        assert_eq!(next(held, OriginAnswer::Unreachable, HOUR), Next::Stale);
+        for answer in [OriginAnswer::Refused, OriginAnswer::Unreachable] {
+            assert_eq!(
+                next(held, answer, 99),
+                Next::Refuse,
+                "past --max-stale the origin's answer is passed on"
+            );
+        }
     }
 
     #[test]
@@ -217,26 +239,35 @@ mod tests {
         assert_eq!(
             next(
                 Held::Nothing,
-                OriginAnswer::Resume(ResumeOutcome::Ok { remaining: 9 })
+                OriginAnswer::Resume(ResumeOutcome::Ok { remaining: 9 }),
+                HOUR
             ),
             Next::Stream { from: 0, size: 9 }
         );
         assert_eq!(
             next(
                 Held::Nothing,
-                OriginAnswer::Resume(ResumeOutcome::NoSuchFile)
+                OriginAnswer::Resume(ResumeOutcome::NoSuchFile),
+                HOUR
             ),
             Next::NotFound
         );
-        assert_eq!(next(Held::Nothing, OriginAnswer::Unreachable), Next::Refuse);
-        assert_eq!(next(Held::Nothing, OriginAnswer::Refused), Next::Refuse);
+        assert_eq!(
+            next(Held::Nothing, OriginAnswer::Unreachable, HOUR),
+            Next::Refuse
+        );
+        assert_eq!(
+            next(Held::Nothing, OriginAnswer::Refused, HOUR),
+            Next::Refuse
+        );
         let prefix = Held::Prefix { len: 4, md5: MD5 };
         assert_eq!(
             next(
                 prefix,
                 OriginAnswer::Resume(ResumeOutcome::Ok {
                     remaining: u32::MAX
-                })
+                }),
+                HOUR
             ),
             Next::Stream {
                 from: 4,
@@ -244,12 +275,16 @@ mod tests {
             }
         );
         assert_eq!(
-            next(prefix, OriginAnswer::Resume(ResumeOutcome::Mismatch)),
+            next(prefix, OriginAnswer::Resume(ResumeOutcome::Mismatch), HOUR),
             Next::Refetch
         );
-        assert_eq!(next(prefix, OriginAnswer::Unreachable), Next::Refuse);
+        assert_eq!(next(prefix, OriginAnswer::Unreachable, HOUR), Next::Refuse);
         assert_eq!(
-            next(Held::Nothing, OriginAnswer::Resume(ResumeOutcome::Mismatch)),
+            next(
+                Held::Nothing,
+                OriginAnswer::Resume(ResumeOutcome::Mismatch),
+                HOUR
+            ),
             Next::Refuse
         );
     }

@@ -212,6 +212,27 @@ pub struct CacheArgs {
     /// Seconds a copy is served without asking the origin (0: check every time).
     #[arg(long, value_name = "SECS", default_value_t = 0.0)]
     pub fresh_for: f64,
+    /// Seconds after the origin last confirmed a copy during which it is
+    /// still served (logged STALE) when the origin is down or refuses.
+    #[arg(long, value_name = "SECS", default_value_t = 3600.0)]
+    pub max_stale: f64,
+    /// Disk shared by everything in flight beside the kept copies: windows
+    /// of files too large to keep, and uploads on their way to the origin.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
+    pub in_flight: String,
+    /// Bytes of a file too large to keep held between its slowest and its
+    /// fastest reader; a reader further behind gets its own origin fetch.
+    #[arg(long, value_name = "SIZE", default_value = "8MiB")]
+    pub pass_window: String,
+    /// Bytes of an upload held before the origin has taken them; the client
+    /// is read no faster than the origin reads.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB")]
+    pub upload_buffer: String,
+    /// Fills one client address (IPv6: one /64) may have in flight at once;
+    /// further requests are relayed from the origin without being kept.
+    /// Addresses given to --trust are not counted.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub max_fills_per_address: usize,
     #[command(flatten)]
     pub front: FrontArgs,
 }

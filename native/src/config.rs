@@ -66,6 +66,17 @@ pub struct CacheConfig {
     pub max_size: u64,
     /// How long a copy is served without asking the origin.
     pub fresh_for: Duration,
+    /// How long after its last confirmation a copy is served when the
+    /// origin fails.
+    pub max_stale: Duration,
+    /// Disk bytes shared by passing windows and upload buffers.
+    pub in_flight: u64,
+    /// Bytes of a passing file held between its slowest and fastest reader.
+    pub pass_window: u64,
+    /// Bytes of an upload held before the origin takes them.
+    pub upload_buffer: u64,
+    /// Fills one client address may have in flight.
+    pub max_fills_per_address: usize,
 }
 
 fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
@@ -100,10 +111,6 @@ impl FrontConfig {
                     args.max_listing_size
                 )
             })?;
-        let size = |value: &str, flag: &str| {
-            parse_size(value)
-                .with_context(|| format!("{flag} {value} must be a size, like 4GiB or 500MB"))
-        };
         let quotas = Quotas {
             per_address: Allowance {
                 files: args.quota_files,
@@ -203,6 +210,23 @@ impl CacheConfig {
         } else {
             seconds(args.fresh_for, "--fresh-for")?
         };
+        let max_stale = seconds(args.max_stale, "--max-stale")?;
+        let in_flight = size(&args.in_flight, "--in-flight")?;
+        let pass_window = size(&args.pass_window, "--pass-window")?;
+        let upload_buffer = size(&args.upload_buffer, "--upload-buffer")?;
+        for (value, flag) in [
+            (pass_window, "--pass-window"),
+            (upload_buffer, "--upload-buffer"),
+        ] {
+            if value > in_flight {
+                bail!(
+                    "{flag} ({value} bytes) must fit in --in-flight ({in_flight} bytes), which it is taken from"
+                );
+            }
+        }
+        if args.max_fills_per_address == 0 {
+            bail!("--max-fills-per-address must be at least 1");
+        }
         std::fs::create_dir_all(&args.dir)
             .with_context(|| format!("cannot create the cache folder {}", args.dir.display()))?;
         Ok(CacheConfig {
@@ -211,8 +235,18 @@ impl CacheConfig {
             dir: args.dir,
             max_size,
             fresh_for,
+            max_stale,
+            in_flight,
+            pass_window,
+            upload_buffer,
+            max_fills_per_address: args.max_fills_per_address,
         })
     }
+}
+
+/// Reads the size given to `flag`.
+fn size(value: &str, flag: &str) -> anyhow::Result<u64> {
+    parse_size(value).with_context(|| format!("{flag} {value} must be a size, like 4GiB or 500MB"))
 }
 
 /// Reads a size such as `512MiB`, `2GiB`, `1.5G` or `4096` (bytes).

@@ -20,6 +20,10 @@ use futures_lite::future;
 
 use crate::conn::{Conn, Source};
 use crate::growing::Growing;
+use crate::window::{Read, WindowReader};
+
+/// Bytes a window's reader copies out per send.
+const WINDOW_READ: usize = 256 * 1024;
 
 /// What a role does with its session's events and bodies.
 pub trait Handler<S: Session> {
@@ -41,12 +45,20 @@ pub trait Handler<S: Session> {
     /// Payload bytes received for `ReceiveBody`, in order.
     fn received(&mut self, data: &[u8]) -> Result<(), Self::Error>;
 
+    /// Waits until the handler can take more of a body being received:
+    /// bytes are read from the peer no faster than they go on. Keeps its
+    /// own deadlines (the session's do not run while it waits).
+    fn ready(&mut self) -> impl Future<Output = Result<(), Self::Error>> {
+        async { Ok(()) }
+    }
+
     /// Payload bytes of a body sent.
     fn sent(&mut self, _bytes: u64) {}
 
-    /// The body's source ended before its announced size; the session has
-    /// been aborted (a body is never sent short as if whole).
-    fn short_body(&mut self) -> Result<(), Self::Error> {
+    /// The body's source ended before its announced size, for the reason
+    /// given; the session has been aborted (a body is never sent short as
+    /// if whole).
+    fn short_body(&mut self, _why: &str) -> Result<(), Self::Error> {
         Ok(())
     }
 }
@@ -66,6 +78,14 @@ pub enum Body {
         /// The file and its progress.
         source: Arc<Growing>,
         /// Where the body starts in the file.
+        offset: u64,
+    },
+    /// Bytes passed on through a bounded window of memory (a file a cache
+    /// will not keep, an upload on its way to the origin).
+    Window {
+        /// This body's place in the window.
+        reader: WindowReader,
+        /// Where the body starts.
         offset: u64,
     },
     /// Bytes read as they arrive (an object store's answer), `size` in all,
@@ -112,6 +132,7 @@ impl Body {
         match self {
             Body::File { open, .. } => open.size,
             Body::Growing { source, .. } => source.size,
+            Body::Window { reader, .. } => reader.window().size,
             Body::Stream { size, .. } => *size,
             Body::Remote { source, .. } => source.size(),
         }
@@ -122,6 +143,7 @@ impl Body {
         match self {
             Body::File { open, .. } => Body::File { open, offset },
             Body::Growing { source, .. } => Body::Growing { source, offset },
+            Body::Window { reader, .. } => Body::Window { reader, offset },
             Body::Remote { source, .. } => Body::Remote { source, offset },
             // Read once from where it stands: only ever sent whole.
             stream @ Body::Stream { .. } => stream,
@@ -210,6 +232,12 @@ pub async fn drive<S: Session, H: Handler<S>>(
                 misuse(session.handle_body(clock.now(), n as u64));
                 continue;
             }
+            if !eof {
+                // Read no more than the handler can pass on; the wait is
+                // not the peer's, so its time does not count against it.
+                handler.ready().await.map_err(Stop::Handler)?;
+                session.handle_answered(clock.now());
+            }
         } else if offer(conn, session, clock) > 0 {
             continue;
         }
@@ -285,9 +313,10 @@ async fn send_body<S: Session, H: Handler<S>>(
         let size = source.size();
         match smol::unblock(move || source.fetch(offset)).await {
             Ok(source) => body = Body::Stream { source, size },
-            Err(_) => {
+            Err(e) => {
                 session.abort();
-                return handler.short_body().map_err(Stop::Handler);
+                let why = format!("the store failed: {e}");
+                return handler.short_body(&why).map_err(Stop::Handler);
             }
         }
     }
@@ -325,7 +354,10 @@ async fn send_body<S: Session, H: Handler<S>>(
         // Sent above, or turned into a stream.
         Body::Remote { .. } | Body::Stream { .. } => {
             session.abort();
-            handler.short_body().map_err(Stop::Handler)
+            handler.short_body("internal").map_err(Stop::Handler)
+        }
+        Body::Window { reader, offset } => {
+            send_window(conn, session, handler, reader, offset, len, clock, sending).await
         }
         Body::Growing { source, mut offset } => {
             let end = offset + len;
@@ -335,7 +367,8 @@ async fn send_body<S: Session, H: Handler<S>>(
                     Some(None) => {
                         // The writer gave up: end short, never as if whole.
                         session.abort();
-                        return handler.short_body().map_err(Stop::Handler);
+                        let why = source.cut_reason();
+                        return handler.short_body(&why).map_err(Stop::Handler);
                     }
                     Some(Some(written)) => {
                         let until = written.min(end);
@@ -385,7 +418,67 @@ async fn send_blocking<S: Session, H: Handler<S>>(
     }
     if sent < len {
         session.abort();
-        handler.short_body().map_err(Stop::Handler)?;
+        let why = format!("the source ended after {sent} of {len} bytes");
+        handler.short_body(&why).map_err(Stop::Handler)?;
+    }
+    Ok(())
+}
+
+/// Sends `len` bytes of a window from `offset`, copied out as they come;
+/// a reader the window detached goes on from its own fetch of the source.
+#[allow(clippy::too_many_arguments)]
+async fn send_window<S: Session, H: Handler<S>>(
+    conn: &mut Conn,
+    session: &mut S,
+    handler: &mut H,
+    reader: WindowReader,
+    mut offset: u64,
+    len: u64,
+    clock: Clock,
+    sending: Sending,
+) -> Result<(), Stop<H::Error>> {
+    let end = offset + len;
+    let mut buf = vec![0u8; WINDOW_READ];
+    while offset < end && !session.is_finished() {
+        let want = (end - offset).min(buf.len() as u64) as usize;
+        match within(session, clock, reader.read(offset, &mut buf[..want])).await {
+            None => return Ok(()),
+            Some(Read::Bytes(n)) => {
+                conn.queue(&buf[..n]);
+                match within(session, clock, conn.flush(false)).await {
+                    None => return Ok(()),
+                    Some(result) => result.map_err(Stop::Io)?,
+                }
+                offset += n as u64;
+                handler.sent(n as u64);
+                misuse(session.handle_body(clock.now(), n as u64));
+            }
+            Some(Read::Detached { from, md5 }) => {
+                let window = reader.window().clone();
+                drop(reader);
+                let fetched = smol::unblock(move || match window.refetch() {
+                    Some(refetch) => refetch.resume(from, md5, offset),
+                    None => Err(io::Error::other("nothing else to fetch it from")),
+                })
+                .await;
+                let stream = match fetched {
+                    Ok(stream) => stream,
+                    Err(e) => {
+                        session.abort();
+                        let why =
+                            format!("fell behind, and the source could not be fetched again: {e}");
+                        return handler.short_body(&why).map_err(Stop::Handler);
+                    }
+                };
+                let source = Source::Reader(stream.0);
+                return send_blocking(conn, session, handler, source, end - offset, clock, sending)
+                    .await;
+            }
+            Some(Read::Cut(why)) => {
+                session.abort();
+                return handler.short_body(&why).map_err(Stop::Handler);
+            }
+        }
     }
     Ok(())
 }
@@ -409,7 +502,9 @@ async fn send_range<S: Session, H: Handler<S>>(
             Some(Ok(0)) => {
                 // The file shrank under us: never send it short as if whole.
                 session.abort();
-                return handler.short_body().map_err(Stop::Handler);
+                return handler
+                    .short_body("the file shrank while being sent")
+                    .map_err(Stop::Handler);
             }
             Some(Ok(n)) => {
                 handler.sent(n as u64);

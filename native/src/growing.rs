@@ -22,10 +22,11 @@ pub struct Growing {
     changed: Event,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct State {
     written: u64,
-    cut: bool,
+    /// Why the writer gave up, if it did.
+    cut: Option<String>,
 }
 
 impl Growing {
@@ -34,10 +35,7 @@ impl Growing {
         Growing {
             file,
             size,
-            state: Mutex::new(State {
-                written,
-                cut: false,
-            }),
+            state: Mutex::new(State { written, cut: None }),
             changed: Event::new(),
         }
     }
@@ -48,16 +46,21 @@ impl Growing {
         self.changed.notify(usize::MAX);
     }
 
-    /// The writer gave up: no more bytes will come.
-    pub fn cut(&self) {
-        self.lock().cut = true;
+    /// The writer gave up, for the reason given: no more bytes will come.
+    pub fn cut(&self, why: &str) {
+        self.lock().cut.get_or_insert_with(|| why.to_owned());
         self.changed.notify(usize::MAX);
+    }
+
+    /// Why the writer gave up (empty if it did not).
+    pub fn cut_reason(&self) -> String {
+        self.lock().cut.clone().unwrap_or_default()
     }
 
     /// Whether the writer is done: every byte is written, or it gave up.
     pub fn settled(&self) -> bool {
         let state = self.lock();
-        state.cut || state.written >= self.size
+        state.cut.is_some() || state.written >= self.size
     }
 
     /// Waits until more than `at` bytes are written (or all of them are)
@@ -69,7 +72,7 @@ impl Growing {
                 if state.written > at || state.written >= self.size {
                     return Some(state.written);
                 }
-                if state.cut {
+                if state.cut.is_some() {
                     return None;
                 }
                 // Listening while the lock is held: a writer updates under
@@ -129,7 +132,7 @@ mod tests {
             let growing = growing.clone();
             std::thread::spawn(move || {
                 std::thread::sleep(std::time::Duration::from_millis(20));
-                growing.cut();
+                growing.cut("gave up");
             })
         };
         assert_eq!(smol::block_on(growing.past(3)), None);

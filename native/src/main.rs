@@ -23,6 +23,7 @@ mod shell;
 mod store;
 mod users;
 mod verifier;
+mod window;
 
 use std::process::ExitCode;
 

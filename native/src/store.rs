@@ -40,8 +40,8 @@ pub trait Store: Send + Sync + 'static {
     /// An upload under way.
     type Sink: Sink;
 
-    /// The scope of a connection that has not logged in.
-    fn public(&self) -> Self::Scope;
+    /// The scope of a connection from `client` that has not logged in.
+    fn public(&self, client: IpAddr) -> Self::Scope;
 
     /// Checks a login; `Ok` is the scope the next request acts on, `Err`
     /// says why the login is denied (for the log; the client only learns
@@ -87,6 +87,32 @@ pub trait Store: Send + Sync + 'static {
         client: IpAddr,
     ) -> impl Future<Output = (Body, io::Result<[u8; 16]>)> + Send;
 
+    /// Answers op 40 for `name` from `position`, whose first bytes the
+    /// client says have the MD5 `md5`. By default the file is opened
+    /// ([`Store::open_to_resume`]) and its prefix hashed here
+    /// ([`Store::prefix_md5`]); a store may pass the question on instead (a
+    /// cache, for what it does not hold whole).
+    fn resume(
+        &self,
+        scope: &Self::Scope,
+        name: &Name,
+        position: u32,
+        md5: [u8; 16],
+        client: IpAddr,
+    ) -> impl Future<Output = Result<Resumed, StoreError>> + Send
+    where
+        Self: Sized,
+    {
+        async move {
+            let (body, note) = match self.open_to_resume(scope, name).await {
+                Ok(opened) => opened,
+                Err(e @ StoreError::Io(_)) => return Err(e),
+                Err(e) => return Ok(Resumed::NoSuchFile(e.to_string())),
+            };
+            resume_opened(self, body, note, position, md5, client).await
+        }
+    }
+
     /// Starts an upload to `name`; nothing is visible until the sink is
     /// committed, and dropping it leaves nothing behind.
     fn begin_upload(
@@ -118,6 +144,51 @@ pub trait Store: Send + Sync + 'static {
     }
 }
 
+/// A store's answer to op 40.
+#[derive(Debug)]
+pub enum Resumed {
+    /// The prefix matches: send `body` (from the position) of a file of
+    /// `file_size` bytes.
+    Send {
+        /// The rest of the file.
+        body: Body,
+        /// The whole file's size.
+        file_size: u64,
+        /// How the store reached it.
+        note: Note,
+    },
+    /// Result 20, and why (for the log).
+    Mismatch(&'static str),
+    /// Result 10, and why (for the log).
+    NoSuchFile(String),
+}
+
+/// Op 40 on an opened file: its first `position` bytes hashed and
+/// compared with `md5`.
+pub async fn resume_opened<St: Store>(
+    store: &St,
+    body: Body,
+    note: Note,
+    position: u32,
+    md5: [u8; 16],
+    client: IpAddr,
+) -> Result<Resumed, StoreError> {
+    let file_size = body.size();
+    // Past the end there is no prefix to hash (the core answers 20).
+    if u64::from(position) > file_size {
+        return Ok(Resumed::Mismatch("position past the end"));
+    }
+    match store.prefix_md5(body, position.into(), client).await {
+        (body, Ok(digest)) if digest == md5 => Ok(Resumed::Send {
+            body: body.starting_at(position.into()),
+            file_size,
+            note,
+        }),
+        (_, Ok(_)) => Ok(Resumed::Mismatch("MD5 mismatch")),
+        (_, Err(e)) => Err(StoreError::Io(e)),
+    }
+}
+
 /// An upload under way: bytes in, then an asynchronous commit.
 pub trait Sink: Send + 'static {
     /// Appends body bytes.
@@ -128,6 +199,12 @@ pub trait Sink: Send + 'static {
 
     /// The client announced `size` bytes, and they are accepted.
     fn expect(&mut self, _size: u32) {}
+
+    /// Waits until the sink can take more bytes (an upload passed on no
+    /// faster than its destination takes it); an error ends the upload.
+    fn ready(&mut self) -> impl Future<Output = io::Result<()>> + Send {
+        async { Ok(()) }
+    }
 
     /// Makes the upload visible, complete, replacing any file of that name.
     fn commit(self) -> impl Future<Output = io::Result<()>> + Send;
@@ -146,7 +223,7 @@ pub async fn hash_prefix(
     len: u64,
 ) -> (Body, io::Result<[u8; 16]>) {
     let mut job = match &body {
-        Body::Stream { .. } => {
+        Body::Stream { .. } | Body::Window { .. } => {
             let once = io::Error::other("a body read as it arrives has no prefix to hash");
             return (body, Err(once));
         }
@@ -166,7 +243,7 @@ pub async fn hash_prefix(
                 Body::File { open, .. } => job.step(&open.file, Some(&digests)),
                 Body::Growing { source, .. } => job.step(&source.file, None),
                 Body::Remote { source, .. } => job.step(&**source, Some(&digests)),
-                Body::Stream { .. } => Err(io::ErrorKind::Unsupported.into()),
+                Body::Stream { .. } | Body::Window { .. } => Err(io::ErrorKind::Unsupported.into()),
             };
             (body, job, stepped)
         })

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use md5::{Digest, Md5};
@@ -63,6 +63,9 @@ pub enum FillFrom {
     Entry(Box<Hit>),
 }
 
+/// The share of its file system's blocks the cache never fills past.
+const DISK_FULL: f64 = 0.95;
+
 /// What the cache's disk holds, in counts and bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -72,6 +75,8 @@ pub struct Usage {
     pub prefixes: usize,
     /// Bytes of both.
     pub bytes: u64,
+    /// Bytes reserved by fills in flight.
+    pub reserved: u64,
     /// Entries and prefixes evicted since startup.
     pub evictions: u64,
 }
@@ -94,14 +99,28 @@ struct Index {
     clock: u64,
     next_folder: u64,
     evictions: u64,
+    /// Counts replacements of names (uploads through the cache).
+    generation: u64,
+    /// The generation at which each name was last replaced.
+    replaced: HashMap<String, u64>,
+    /// Fills begun before this generation are never kept (the memory of
+    /// replacements was cleared then).
+    floor: u64,
+    /// Bytes fills in flight have reserved (they count against the size
+    /// from their start).
+    reserved: u64,
 }
+
+/// Replacements remembered before the memory is cleared (and every fill in
+/// flight then is dropped instead of kept).
+const REPLACED_REMEMBERED: usize = 1 << 16;
 
 /// The cache's folder: entries, prefixes and fills, kept under a size.
 #[derive(Debug)]
 pub struct CacheFolder {
     root: PathBuf,
     max_size: u64,
-    index: Mutex<Index>,
+    index: Arc<Mutex<Index>>,
     _lock: FolderLock,
 }
 
@@ -176,7 +195,7 @@ impl CacheFolder {
         let cache = CacheFolder {
             root: root.to_owned(),
             max_size,
-            index: Mutex::new(index),
+            index: Arc::new(Mutex::new(index)),
             _lock: lock,
         };
         cache.evict_to(cache.max_size, None);
@@ -195,6 +214,7 @@ impl CacheFolder {
             entries: index.entries.len(),
             prefixes: index.prefixes.len(),
             bytes: index.bytes,
+            reserved: index.reserved,
             evictions: index.evictions,
         }
     }
@@ -258,14 +278,46 @@ impl CacheFolder {
         gone.iter().for_each(|dir| remove_all(dir));
     }
 
-    /// Starts a fill of `name`. Reads and copies files: run it where
-    /// blocking is allowed.
-    pub fn begin_fill(&self, name: &str, from: FillFrom) -> io::Result<FillFile> {
-        let folder = {
+    /// Records that `name` was replaced (an upload through the cache was
+    /// stored by the origin): its entry and prefix go, and no fill begun
+    /// before now will ever be kept for it.
+    pub fn replaced(&self, name: &str) {
+        {
+            let mut index = self.lock();
+            index.generation += 1;
+            if index.replaced.len() >= REPLACED_REMEMBERED {
+                index.replaced.clear();
+                index.floor = index.generation;
+            }
+            let generation = index.generation;
+            index.replaced.insert(name.to_owned(), generation);
+        }
+        self.evict(name);
+    }
+
+    /// Starts a fill of `name` that will hold `size` bytes when whole,
+    /// reserving them against the size (the prefix's own bytes, when it
+    /// starts from one and the size is not known yet). Fails with
+    /// [`io::ErrorKind::StorageFull`] when they cannot be reserved. Reads
+    /// and copies files: run it where blocking is allowed.
+    pub fn begin_fill(
+        &self,
+        name: &str,
+        from: FillFrom,
+        size: Option<u64>,
+    ) -> io::Result<FillFile> {
+        let (folder, since) = {
             let mut index = self.lock();
             index.next_folder += 1;
-            index.next_folder - 1
+            (index.next_folder - 1, index.generation)
         };
+        let mut reservation = Reservation {
+            index: self.index.clone(),
+            bytes: 0,
+        };
+        if let Some(size) = size {
+            self.reserve(&mut reservation, size)?;
+        }
         let dir = self.folder(FILLS, folder);
         let data = dir.join("data");
         let prefix = match from {
@@ -276,10 +328,14 @@ impl CacheFolder {
         match (prefix, from) {
             (Some(folder), _) => {
                 std::fs::rename(self.folder(PREFIXES, folder), &dir)?;
-                // Moved into the fill: no longer the cache's.
+                // Moved into the fill: its bytes are the fill's reservation.
                 let mut index = self.lock();
                 if let Some(held) = index.prefixes.remove(name) {
                     index.bytes -= held.size;
+                    if size.is_none() {
+                        index.reserved += held.size;
+                        reservation.bytes = held.size;
+                    }
                 }
                 drop(index);
                 hash_file(&data, &mut hasher)?;
@@ -308,7 +364,46 @@ impl CacheFolder {
             file,
             hasher,
             written,
+            since,
+            reservation,
         })
+    }
+
+    /// Grows `reservation` to `size` bytes, evicting the least recently
+    /// used copies to make room; fails with [`io::ErrorKind::StorageFull`]
+    /// if the size cannot hold it beside the other fills in flight, or the
+    /// file system would pass 95 % full.
+    fn reserve(&self, reservation: &mut Reservation, size: u64) -> io::Result<()> {
+        let more = size.saturating_sub(reservation.bytes);
+        if more == 0 {
+            return Ok(());
+        }
+        let full = |why: String| io::Error::new(io::ErrorKind::StorageFull, why);
+        if let Some((used, total)) = disk_use(&self.root)
+            && (used + more) as f64 > DISK_FULL * total as f64
+        {
+            return Err(full(format!(
+                "{more} more bytes would fill the cache's file system past 95 % ({used} of {total} bytes used)"
+            )));
+        }
+        let mut gone = Vec::new();
+        let result = {
+            let mut index = self.lock();
+            let others = index.reserved - reservation.bytes;
+            if others + size > self.max_size {
+                Err(full(format!(
+                    "fills in flight hold {others} of the {} bytes of --max-size",
+                    self.max_size
+                )))
+            } else {
+                self.evict_locked(&mut index, self.max_size - others - size, None, &mut gone);
+                index.reserved += more;
+                reservation.bytes = size;
+                Ok(())
+            }
+        };
+        gone.iter().for_each(|dir| remove_all(dir));
+        result
     }
 
     /// An unnamed file on the cache's disk (an upload on its way to the
@@ -327,15 +422,33 @@ impl CacheFolder {
         self.root.join(sub).join(folder.to_string())
     }
 
-    /// Moves a finished fill in as an entry or a prefix of `name`, replacing
-    /// the one held, then evicts to stay under the size.
-    fn adopt(&self, name: &str, dir: &Path, held: Held, prefix: bool) -> io::Result<()> {
+    /// Moves a finished fill begun at generation `since` in as an entry or
+    /// a prefix of `name`, replacing the one held, then evicts to stay under
+    /// the size. A fill of a name replaced since it began is refused, under
+    /// the same lock as the replacement: old bytes never land after it.
+    fn adopt(
+        &self,
+        name: &str,
+        dir: &Path,
+        held: Held,
+        prefix: bool,
+        since: u64,
+        reservation: &mut Reservation,
+    ) -> io::Result<()> {
         let sub = if prefix { PREFIXES } else { ENTRIES };
-        std::fs::rename(dir, self.folder(sub, held.folder))?;
         let size = held.size;
         let mut gone = Vec::new();
         {
             let mut index = self.lock();
+            if since < index.floor || index.replaced.get(name).is_some_and(|&at| at > since) {
+                return Err(io::Error::other(
+                    "an upload replaced the file while it was being fetched",
+                ));
+            }
+            std::fs::rename(dir, self.folder(sub, held.folder))?;
+            // The reservation becomes the copy's bytes.
+            index.reserved -= reservation.bytes;
+            reservation.bytes = 0;
             index.clock += 1;
             let held = Held {
                 used: index.clock,
@@ -366,6 +479,21 @@ impl CacheFolder {
     fn evict_to(&self, max: u64, keep: Option<&str>) {
         let mut gone = Vec::new();
         let mut index = self.lock();
+        let max = max.saturating_sub(index.reserved);
+        self.evict_locked(&mut index, max, keep, &mut gone);
+        drop(index);
+        gone.iter().for_each(|dir| remove_all(dir));
+    }
+
+    /// Evicts under the lock until at most `max` bytes are held, sparing
+    /// `keep`; the folders to remove are added to `gone`.
+    fn evict_locked(
+        &self,
+        index: &mut Index,
+        max: u64,
+        keep: Option<&str>,
+        gone: &mut Vec<PathBuf>,
+    ) {
         while index.bytes > max {
             let victim = index
                 .entries
@@ -387,9 +515,31 @@ impl CacheFolder {
                 gone.push(self.folder(sub, held.folder));
             }
         }
-        drop(index);
-        gone.iter().for_each(|dir| remove_all(dir));
     }
+}
+
+/// Bytes a fill in flight holds against the cache's size; given back when
+/// the fill ends without becoming a copy.
+#[derive(Debug)]
+struct Reservation {
+    index: Arc<Mutex<Index>>,
+    bytes: u64,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
+        index.reserved -= self.bytes;
+    }
+}
+
+/// Bytes used and in all on the file system that holds `path`, as seen by
+/// an unprivileged writer.
+fn disk_use(path: &Path) -> Option<(u64, u64)> {
+    let stat = rustix::fs::statvfs(path).ok()?;
+    let total = stat.f_blocks.saturating_mul(stat.f_frsize);
+    let free = stat.f_bavail.saturating_mul(stat.f_frsize);
+    (total > 0).then(|| (total.saturating_sub(free), total))
 }
 
 /// A fill in progress: bytes from the origin appended to a file in the
@@ -402,6 +552,10 @@ pub struct FillFile {
     file: File,
     hasher: Md5,
     written: u64,
+    /// The cache's generation when the fill began.
+    since: u64,
+    /// What it holds against the cache's size.
+    reservation: Reservation,
 }
 
 impl FillFile {
@@ -428,6 +582,13 @@ impl FillFile {
             Some(dir) => File::open(dir.join("data")),
             None => Err(io::ErrorKind::NotFound.into()),
         }
+    }
+
+    /// Grows what the fill holds against the cache's size to `size` (a
+    /// fill resumed from a prefix learns the size from the origin); fails
+    /// as [`CacheFolder::begin_fill`] does.
+    pub fn reserve(&mut self, cache: &CacheFolder, size: u64) -> io::Result<()> {
+        cache.reserve(&mut self.reservation, size)
     }
 
     /// Appends bytes from the origin.
@@ -481,7 +642,7 @@ impl FillFile {
         result
     }
 
-    fn adopt(&self, cache: &CacheFolder, dir: &Path, prefix: bool) -> io::Result<[u8; 16]> {
+    fn adopt(&mut self, cache: &CacheFolder, dir: &Path, prefix: bool) -> io::Result<[u8; 16]> {
         let md5 = self.md5();
         self.file.sync_data()?;
         let meta = format!(
@@ -506,7 +667,14 @@ impl FillFile {
             tail: Some(self.hasher.clone()),
             used: 0,
         };
-        cache.adopt(&self.name, dir, held, prefix)?;
+        cache.adopt(
+            &self.name,
+            dir,
+            held,
+            prefix,
+            self.since,
+            &mut self.reservation,
+        )?;
         Ok(md5)
     }
 }

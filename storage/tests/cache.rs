@@ -19,7 +19,7 @@ fn read_all(mut file: &fs::File) -> Vec<u8> {
 }
 
 fn fill(cache: &CacheFolder, name: &str, data: &[u8]) {
-    let mut f = cache.begin_fill(name, FillFrom::Empty).unwrap();
+    let mut f = cache.begin_fill(name, FillFrom::Empty, None).unwrap();
     f.write(data).unwrap();
     assert_eq!(f.commit(cache, data.len() as u64).unwrap(), md5(data));
 }
@@ -29,7 +29,7 @@ fn a_whole_fill_becomes_an_entry_that_survives_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = CacheFolder::open(tmp.path(), 1 << 20).unwrap();
     assert!(cache.hit("a.txt").is_none());
-    let mut f = cache.begin_fill("a.txt", FillFrom::Empty).unwrap();
+    let mut f = cache.begin_fill("a.txt", FillFrom::Empty, None).unwrap();
     f.write(b"hello ").unwrap();
     let mut reader = f.reader().unwrap();
     f.write(b"world").unwrap();
@@ -51,10 +51,10 @@ fn a_whole_fill_becomes_an_entry_that_survives_a_restart() {
 fn a_fill_of_the_wrong_size_or_dropped_leaves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = CacheFolder::open(tmp.path(), 1 << 20).unwrap();
-    let mut f = cache.begin_fill("a", FillFrom::Empty).unwrap();
+    let mut f = cache.begin_fill("a", FillFrom::Empty, None).unwrap();
     f.write(b"short").unwrap();
     assert!(f.commit(&cache, 6).is_err());
-    let mut f = cache.begin_fill("a", FillFrom::Empty).unwrap();
+    let mut f = cache.begin_fill("a", FillFrom::Empty, None).unwrap();
     f.write(b"dropped").unwrap();
     drop(f);
     assert!(cache.hit("a").is_none());
@@ -66,7 +66,7 @@ fn a_fill_of_the_wrong_size_or_dropped_leaves_nothing() {
 fn a_prefix_is_kept_never_served_and_resumed_after_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = CacheFolder::open(tmp.path(), 1 << 20).unwrap();
-    let mut f = cache.begin_fill("big", FillFrom::Empty).unwrap();
+    let mut f = cache.begin_fill("big", FillFrom::Empty, None).unwrap();
     f.write(b"first half ").unwrap();
     f.keep_prefix(&cache).unwrap();
     assert!(cache.hit("big").is_none(), "a prefix is never a hit");
@@ -74,7 +74,7 @@ fn a_prefix_is_kept_never_served_and_resumed_after_a_restart() {
     drop(cache);
     let cache = CacheFolder::open(tmp.path(), 1 << 20).unwrap();
     assert_eq!(cache.prefix_len("big"), Some(11));
-    let mut f = cache.begin_fill("big", FillFrom::Prefix).unwrap();
+    let mut f = cache.begin_fill("big", FillFrom::Prefix, None).unwrap();
     assert_eq!(f.len(), 11);
     assert_eq!(f.md5(), md5(b"first half "));
     assert_eq!(
@@ -106,7 +106,7 @@ fn an_entry_is_extended_from_its_recorded_state() {
         assert_eq!(hit.tail.is_some(), in_memory);
         let mut whole = read_all(&hit.open.file);
         let mut f = cache
-            .begin_fill("log", FillFrom::Entry(Box::new(hit)))
+            .begin_fill("log", FillFrom::Entry(Box::new(hit)), None)
             .unwrap();
         assert_eq!(f.len(), whole.len() as u64);
         f.write(b"more\n").unwrap();
@@ -179,4 +179,61 @@ fn one_cache_folder_serves_one_process() {
     }
     drop(first);
     CacheFolder::open(tmp.path(), 1 << 20).unwrap();
+}
+
+#[test]
+fn fills_in_flight_hold_their_size_against_the_cache_from_their_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheFolder::open(tmp.path(), 100).unwrap();
+    fill(&cache, "old", &[1; 30]);
+    let first = cache.begin_fill("a", FillFrom::Empty, Some(60)).unwrap();
+    assert_eq!(cache.usage().reserved, 60);
+    assert!(
+        cache.hit("old").is_some(),
+        "30 + 60 fit in 100: nothing evicted"
+    );
+    // 60 more cannot fit beside the first fill, whatever is evicted.
+    let refused = cache
+        .begin_fill("b", FillFrom::Empty, Some(60))
+        .unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::StorageFull, "{refused}");
+    // 40 fit once the old copy goes.
+    let second = cache.begin_fill("c", FillFrom::Empty, Some(40)).unwrap();
+    assert!(cache.hit("old").is_none(), "evicted to make room");
+    assert_eq!(cache.usage().reserved, 100);
+    drop(first);
+    assert_eq!(
+        cache.usage().reserved,
+        40,
+        "an abandoned fill gives its room back"
+    );
+    let mut second = second;
+    second.write(&[2; 40]).unwrap();
+    second.commit(&cache, 40).unwrap();
+    let usage = cache.usage();
+    assert_eq!(
+        (usage.reserved, usage.bytes),
+        (0, 40),
+        "the reservation became the copy"
+    );
+}
+
+#[test]
+fn a_fill_begun_before_a_replacement_never_becomes_an_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = CacheFolder::open(tmp.path(), 1 << 20).unwrap();
+    let mut old = cache.begin_fill("a.txt", FillFrom::Empty, Some(3)).unwrap();
+    old.write(b"old").unwrap();
+    // An upload of the same name is stored while the fill is in flight.
+    cache.replaced("a.txt");
+    let refused = old.commit(&cache, 3).unwrap_err();
+    assert!(refused.to_string().contains("upload replaced"), "{refused}");
+    assert!(
+        cache.hit("a.txt").is_none(),
+        "the old bytes are never an entry"
+    );
+    assert_eq!(fs::read_dir(tmp.path().join("fills")).unwrap().count(), 0);
+    // A fill begun after the replacement is kept.
+    fill(&cache, "a.txt", b"new");
+    assert_eq!(read_all(&cache.hit("a.txt").unwrap().open.file), b"new");
 }

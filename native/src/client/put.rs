@@ -53,7 +53,7 @@ impl Handler<ClientSession> for UploadX {
         self.file.take().map(|open| Body::File { open, offset: 0 })
     }
 
-    fn short_body(&mut self) -> Result<(), ClientError> {
+    fn short_body(&mut self, _: &str) -> Result<(), ClientError> {
         Err(ClientError::Local(
             "the file to upload shrank while being sent".into(),
         ))

@@ -18,7 +18,7 @@ use super::relay::{Relay, relay};
 use super::{Shared, quota};
 use crate::conn::{Conn, Socket};
 use crate::drive::{Body, Clock, Handler, Sending, Stop, drive, misuse, until};
-use crate::store::{Sink, Store};
+use crate::store::{Resumed, Sink, Store};
 
 /// How long a closing connection may keep sending before it is dropped.
 const LINGER: Duration = Duration::from_secs(2);
@@ -203,6 +203,8 @@ struct Answers<'a, St: Store> {
     upload_size: Option<u32>,
     /// Op 50 matches not yet given.
     entries: VecDeque<ListEntry>,
+    /// How many files op 50 announced.
+    mget: Option<usize>,
     bytes: u64,
     outcome: String,
 }
@@ -259,8 +261,27 @@ impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
         self.shared.store.served(bytes);
     }
 
-    fn short_body(&mut self) -> Result<(), Relay> {
-        self.outcome = "aborted: the file shrank while being sent".into();
+    fn short_body(&mut self, why: &str) -> Result<(), Relay> {
+        self.outcome = match self.mget {
+            // The file being sent has left the queue.
+            Some(total) => {
+                let done = total.saturating_sub(self.entries.len() + 1);
+                format!("aborted after {done} of {total} files: {why}")
+            }
+            None => format!("aborted: {why}"),
+        };
+        Ok(())
+    }
+
+    async fn ready(&mut self) -> Result<(), Relay> {
+        if self.upload_failed.is_none()
+            && let Some(upload) = self.upload.as_mut()
+            && let Err(e) = upload.ready().await
+        {
+            // Keep reading the body so the client still gets the final status.
+            self.upload_failed = Some(e.to_string());
+            self.upload = None;
+        }
         Ok(())
     }
 }
@@ -270,7 +291,7 @@ impl<'a, St: Store> Answers<'a, St> {
         Answers {
             shared,
             peer,
-            scope: shared.store.public(),
+            scope: shared.store.public(peer.ip()),
             logged_in: false,
             held: None,
             name: None,
@@ -279,6 +300,7 @@ impl<'a, St: Store> Answers<'a, St> {
             upload_failed: None,
             upload_size: None,
             entries: VecDeque::new(),
+            mget: None,
             bytes: 0,
             outcome: String::new(),
         }
@@ -417,37 +439,27 @@ impl<'a, St: Store> Answers<'a, St> {
 
     async fn resume(&mut self, s: &mut ServerSession, name: &Name, position: u32, md5: [u8; 16]) {
         self.name = Some(name.to_string());
-        let (body, note) = match self.shared.store.open_to_resume(&self.scope, name).await {
-            Ok(opened) => opened,
-            Err(e @ StoreError::Io(_)) => return self.refuse(s, &e),
-            Err(e) => {
-                self.outcome = format!("result 10: {e}");
-                return misuse(s.answer_resume(ResumeAnswer::NoSuchFile));
+        let store = &self.shared.store;
+        let resumed = store.resume(&self.scope, name, position, md5, self.peer.ip());
+        let answer = match resumed.await {
+            Ok(Resumed::Send {
+                body,
+                file_size,
+                note,
+            }) => {
+                self.outcome = format!("{} from {position}", note.unwrap_or("ok"));
+                self.body = Some(body);
+                ResumeAnswer::Send { file_size }
             }
-        };
-        let file_size = body.size();
-        // Past the end there is no prefix to hash (the core answers 20).
-        let answer = if u64::from(position) > file_size {
-            self.outcome = "result 20: position past the end".into();
-            ResumeAnswer::Mismatch
-        } else {
-            match self
-                .shared
-                .store
-                .prefix_md5(body, position.into(), self.peer.ip())
-                .await
-            {
-                (body, Ok(digest)) if digest == md5 => {
-                    self.outcome = format!("{} from {position}", note.unwrap_or("ok"));
-                    self.body = Some(body.starting_at(position.into()));
-                    ResumeAnswer::Send { file_size }
-                }
-                (_, Ok(_)) => {
-                    self.outcome = "result 20: MD5 mismatch".into();
-                    ResumeAnswer::Mismatch
-                }
-                (_, Err(e)) => return self.refuse(s, &StoreError::Io(e)),
+            Ok(Resumed::Mismatch(why)) => {
+                self.outcome = format!("result 20: {why}");
+                ResumeAnswer::Mismatch
             }
+            Ok(Resumed::NoSuchFile(why)) => {
+                self.outcome = format!("result 10: {why}");
+                ResumeAnswer::NoSuchFile
+            }
+            Err(e) => return self.refuse(s, &e),
         };
         misuse(s.answer_resume(answer));
     }
@@ -457,6 +469,7 @@ impl<'a, St: Store> Answers<'a, St> {
         match self.shared.store.matching(&self.scope, mask).await {
             Ok(entries) => {
                 self.outcome = format!("ok, {} files", entries.len());
+                self.mget = Some(entries.len());
                 misuse(s.start_mget(entries.iter().map(|e| e.size)));
                 self.entries = entries.into();
             }
@@ -473,6 +486,7 @@ impl<'a, St: Store> Answers<'a, St> {
             .pop_front()
             .map(|entry| Name::parse(entry.name.as_bytes(), limits))
         else {
+            let _ = self.short_body("a listed name broke the rules");
             return s.abort();
         };
         let body = self.shared.store.open(&self.scope, &name).await.ok();

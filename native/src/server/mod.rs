@@ -27,7 +27,7 @@ use async_io::Async;
 
 use crate::config::{CacheConfig, Files, FrontConfig, ServeConfig};
 use crate::store::{CacheStore, FolderStore, S3Store, Store};
-pub use per_address::{Key as ClientKey, key as client_key};
+pub use per_address::{Key as ClientKey, PerAddress, Ticket, key as client_key};
 pub use quota::{Allowance, Quotas};
 use throttle::Throttle;
 

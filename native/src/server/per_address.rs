@@ -48,23 +48,24 @@ impl std::hash::Hasher for KeyHasher {
 
 type Counts = HashMap<Key, usize, std::hash::BuildHasherDefault<KeyHasher>>;
 
-/// The connections open per client address.
+/// What is open per client address (connections, the cache's fills).
 #[derive(Debug)]
-pub(super) struct PerAddress {
+pub struct PerAddress {
     cap: usize,
     trusted: HashSet<IpAddr>,
     open: Mutex<(Counts, usize)>,
 }
 
-/// One connection counted against its address; uncounted when dropped.
+/// One thing counted against its address; uncounted when dropped.
 #[derive(Debug)]
-pub(super) struct Ticket {
+pub struct Ticket {
     key: Key,
     owner: Arc<PerAddress>,
 }
 
 impl PerAddress {
-    pub(super) fn new(cap: usize, trusted: &[IpAddr]) -> Self {
+    /// At most `cap` at once per address; `trusted` addresses uncounted.
+    pub fn new(cap: usize, trusted: &[IpAddr]) -> Self {
         PerAddress {
             cap: cap.max(1),
             trusted: trusted.iter().map(|ip| ip.to_canonical()).collect(),
@@ -74,7 +75,7 @@ impl PerAddress {
 
     /// Counts a new connection from `ip`: `Ok(None)` for a trusted address,
     /// `Err(open)` when the address already holds its share.
-    pub(super) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Option<Ticket>, usize> {
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Option<Ticket>, usize> {
         if self.trusted.contains(&ip.to_canonical()) {
             return Ok(None);
         }

@@ -3,14 +3,22 @@
 //!
 //! A request for a file joins the fill of that name in flight, or is served
 //! from a fresh entry, or starts a fill: one task that asks the origin what
-//! [`ferry_core::cache::plan`] says (op 10, or op 40 from the bytes held)
-//! and acts on its answer as [`ferry_core::cache::next`] says. Every client
-//! of a fill reads the same file on the cache's disk as the origin's bytes
-//! land in it ([`Growing`]), so joiners get bytes as soon as the first client
-//! does, and no one waits for the whole file. A fill becomes an entry only
-//! when whole; one the origin cuts short stays as a resumable prefix
-//! (`ferry_storage::CacheFolder`).
+//! [`ferry_core::cache::plan`] says (op 40 from the bytes held) and acts on
+//! its answer as [`ferry_core::cache::next`] says. Every client of a fill
+//! reads the same file on the cache's disk as the origin's bytes land in it
+//! ([`crate::growing::Growing`]), so joiners get bytes as soon as the first
+//! client does, and no one waits for the whole file. A fill becomes an
+//! entry only when whole; one the origin cuts short stays as a resumable
+//! prefix (`ferry_storage::CacheFolder`).
+//!
+//! Every byte the cache fetches or holds answers to a client still there
+//! or to a copy it will keep: kept fills are reserved against `--max-size`
+//! from their start, files it will not keep pass through bounded windows
+//! ([`crate::window`]) whose fetch stops with their last reader, and
+//! uploads are read no faster than the origin takes them. Windows and
+//! upload buffers share the in-flight budget (`--in-flight`).
 
+mod direct;
 mod fill;
 mod upload;
 
@@ -22,14 +30,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use ferry_core::{ListEntry, Mask, Name};
+use ferry_core::{EMPTY_MD5, ListEntry, Mask, Name, escape};
 use ferry_storage::{CacheFolder, DigestCache, StoreError, age};
 
-use super::{Note, Sink, Store, hash_prefix};
+use super::{Note, Resumed, Sink, Store, hash_prefix, resume_opened};
 use crate::client::Remote;
 use crate::config::CacheConfig;
-use crate::drive::{Body, Waited, until};
+use crate::drive::{Body, Stream, Waited, until};
 use crate::fair::FairPool;
+use crate::server::PerAddress;
+use crate::window::{Refetch, Room, Window};
+use direct::Answer;
 use fill::{Fill, Header};
 
 /// Prefix digests of cached copies remembered (client RESUMEs).
@@ -49,6 +60,16 @@ struct Inner {
     disk: CacheFolder,
     origin: Remote,
     fresh_for: Duration,
+    /// How long after its last confirmation a copy is served stale.
+    max_stale: Duration,
+    /// Disk and memory shared by windows and upload buffers.
+    in_flight: Arc<InFlight>,
+    /// Bytes of a window of a file passing through.
+    pass_window: u64,
+    /// Bytes of an upload held before the origin takes them.
+    upload_buffer: u64,
+    /// Kept fills in flight per client address.
+    fills_per_address: Arc<PerAddress>,
     /// Fills in flight, by name.
     fills: Mutex<HashMap<String, Arc<Fill>>>,
     /// The origin's last listing and when it came.
@@ -97,6 +118,16 @@ impl CacheStore {
                     limit_rate: None,
                 },
                 fresh_for: config.fresh_for,
+                max_stale: config.max_stale,
+                in_flight: Arc::new(InFlight {
+                    free: Mutex::new(config.in_flight),
+                }),
+                pass_window: config.pass_window,
+                upload_buffer: config.upload_buffer,
+                fills_per_address: Arc::new(PerAddress::new(
+                    config.max_fills_per_address,
+                    &config.front.trusted,
+                )),
                 fills: Mutex::new(HashMap::new()),
                 listing: Mutex::new(None),
                 digests: Arc::new(DigestCache::new(DIGESTS)),
@@ -121,12 +152,15 @@ impl CacheStore {
 }
 
 impl Store for CacheStore {
-    type Scope = ();
+    /// The client's address (fills are counted per address).
+    type Scope = IpAddr;
     type Sink = Forward;
 
-    fn public(&self) {}
+    fn public(&self, client: IpAddr) -> IpAddr {
+        client
+    }
 
-    async fn login(&self, _user: &str, _pass: &str) -> anyhow::Result<()> {
+    async fn login(&self, _user: &str, _pass: &str) -> anyhow::Result<IpAddr> {
         // Never reached: logins are relayed (`relays_logins_to`).
         anyhow::bail!("the cache relays logins to the origin")
     }
@@ -135,7 +169,7 @@ impl Store for CacheStore {
         Some(&self.inner.origin.addr)
     }
 
-    async fn list(&self, _: &()) -> Result<(Vec<ListEntry>, Note), StoreError> {
+    async fn list(&self, _: &IpAddr) -> Result<(Vec<ListEntry>, Note), StoreError> {
         let inner = &self.inner;
         if let Some((entries, at)) = lock(&inner.listing).as_ref()
             && at.elapsed() < inner.fresh_for
@@ -144,12 +178,14 @@ impl Store for CacheStore {
         }
         match crate::client::list(&inner.origin).await {
             Ok(entries) => {
+                let entries = lawful(entries, &inner.origin.limits);
                 *lock(&inner.listing) = Some((entries.clone(), Instant::now()));
                 Ok((entries, None))
             }
+            // Refused (status 1) or silent: the last listing, within --max-stale.
             Err(e) => match lock(&inner.listing).as_ref() {
-                Some((entries, _)) if fill::unreachable(&e) => {
-                    log::warn!("the origin did not answer ({e}): serving the last listing");
+                Some((entries, at)) if at.elapsed() < inner.max_stale => {
+                    log::warn!("the origin failed ({e}): serving the last listing");
                     Ok((entries.clone(), Some("STALE")))
                 }
                 _ => Err(StoreError::Io(io::Error::other(format!("the origin: {e}")))),
@@ -157,7 +193,7 @@ impl Store for CacheStore {
         }
     }
 
-    async fn open(&self, _: &(), name: &Name) -> Result<(Body, Note), StoreError> {
+    async fn open(&self, client: &IpAddr, name: &Name) -> Result<(Body, Note), StoreError> {
         let inner = &self.inner;
         let (fill, joined) = loop {
             // Decided under the lock; waited for outside it.
@@ -179,7 +215,7 @@ impl Store for CacheStore {
                         }
                         let fill = Arc::new(Fill::default());
                         fills.insert(name.as_str().to_owned(), fill.clone());
-                        let task = fill::run(inner.clone(), name.clone(), fill.clone());
+                        let task = fill::run(inner.clone(), name.clone(), fill.clone(), *client);
                         smol::spawn(task).detach();
                         (fill, false)
                     }
@@ -210,10 +246,15 @@ impl Store for CacheStore {
                 // Evicted in the meantime: rare, and never served wrong.
                 None => return Err(StoreError::Io(io::Error::other("evicted while opening"))),
             },
-            Header::Growing { source, pass } => (
-                Body::Growing { source, offset: 0 },
-                if pass { "PASS" } else { "MISS" },
+            Header::Growing(source) => (Body::Growing { source, offset: 0 }, "MISS"),
+            Header::Window(window) => (
+                Body::Window {
+                    reader: window.reader(),
+                    offset: 0,
+                },
+                "PASS",
             ),
+            Header::Direct => (self.direct(name).await?, "PASS"),
             Header::NotFound => return Err(StoreError::NotFound),
             Header::Refused(why) => return Err(StoreError::Io(io::Error::other(why.to_string()))),
         };
@@ -242,24 +283,69 @@ impl Store for CacheStore {
         hash_prefix(&self.inner.hashing, client, &self.inner.digests, body, len).await
     }
 
-    async fn begin_upload(&self, _: &(), name: &Name) -> Result<Forward, StoreError> {
-        let file = self.inner.disk.scratch().map_err(StoreError::Io)?;
-        let upstream = upload::Upstream::start_upload(&self.inner.origin, name.clone());
+    async fn resume(
+        &self,
+        client: &IpAddr,
+        name: &Name,
+        position: u32,
+        md5: [u8; 16],
+        _: IpAddr,
+    ) -> Result<Resumed, StoreError> {
+        // Hashed here only what the cache holds whole or is filling to keep.
+        let held = self.inner.disk.hit(name.as_str()).is_some()
+            || lock(&self.inner.fills)
+                .get(name.as_str())
+                .is_some_and(|fill| fill.keeps());
+        if held {
+            let (body, note) = self.open(client, name).await?;
+            if matches!(body, Body::File { .. } | Body::Growing { .. }) {
+                return resume_opened(self, body, note, position, md5, *client).await;
+            }
+        }
+        self.count("PASS");
+        let (origin, name) = (self.inner.origin.clone(), name.clone());
+        let answer = smol::unblock(move || direct::resume(&origin, &name, position, md5)).await;
+        Ok(match answer.map_err(StoreError::Io)? {
+            Answer::Send { remaining, body } => Resumed::Send {
+                file_size: u64::from(position) + u64::from(remaining),
+                body: Body::Stream {
+                    source: body,
+                    size: remaining.into(),
+                },
+                note: Some("PASS"),
+            },
+            Answer::Mismatch => Resumed::Mismatch("the origin's MD5 differs (PASS)"),
+            Answer::NoSuchFile => Resumed::NoSuchFile("the origin has no such file (PASS)".into()),
+            Answer::Refused => {
+                return Err(StoreError::Io(io::Error::other(
+                    "the origin refused the RESUME (PASS)",
+                )));
+            }
+        })
+    }
+
+    async fn begin_upload(&self, _: &IpAddr, name: &Name) -> Result<Forward, StoreError> {
+        let inner = &self.inner;
+        let Some(lease) = inner.in_flight.take(inner.upload_buffer) else {
+            return Err(StoreError::Io(io::Error::other(
+                "the in-flight budget (--in-flight) is spent: the upload can be tried again shortly",
+            )));
+        };
+        let upstream = upload::Upstream::start_upload(&inner.origin, name.clone());
         upstream
             .accepted()
             .await
             .map_err(|e| StoreError::Io(io::Error::other(format!("the origin: {e}"))))?;
         Ok(Forward {
-            inner: self.inner.clone(),
+            inner: inner.clone(),
             name: name.clone(),
-            file,
             upstream,
-            growing: None,
-            written: 0,
+            window: None,
+            _lease: lease,
         })
     }
 
-    async fn matching(&self, scope: &(), mask: &Mask) -> Result<Vec<ListEntry>, StoreError> {
+    async fn matching(&self, scope: &IpAddr, mask: &Mask) -> Result<Vec<ListEntry>, StoreError> {
         let (entries, _) = self.list(scope).await?;
         ferry_storage::matching(entries, mask.as_str())
     }
@@ -277,7 +363,8 @@ impl Store for CacheStore {
         let usage = self.inner.disk.usage();
         Some(format!(
             "cache: {} hits, {} misses, {} coalesced, {} revalidated, {} stale, {} passed; \
-             {} bytes from the origin, {} bytes served; {} files ({} bytes) held, {} evictions",
+             {} bytes from the origin, {} bytes served; {} files ({} bytes) held, {} bytes \
+             reserved by fills, {} evictions",
             n(&c.hits),
             n(&c.misses),
             n(&c.coalesced),
@@ -288,36 +375,34 @@ impl Store for CacheStore {
             n(&c.served_bytes),
             usage.entries,
             usage.bytes,
+            usage.reserved,
             usage.evictions,
         ))
     }
 }
 
 /// An upload through the cache, written through to the origin as it
-/// arrives: the origin's early refusal is the client's, its bytes go
-/// through an unnamed file on the cache's disk (sent on as they land, so a
-/// slow origin never fills the cache's memory), and the origin's final
-/// status is the client's.
+/// arrives: the origin's early refusal is the client's, its bytes pass
+/// through a window of `--upload-buffer` bytes (the client is read no
+/// faster than the origin takes them), and the origin's final status is
+/// the client's.
 #[derive(Debug)]
 pub struct Forward {
     inner: Arc<Inner>,
     name: Name,
-    file: std::fs::File,
     upstream: Arc<upload::Upstream>,
-    growing: Option<Arc<crate::growing::Growing>>,
-    written: u64,
+    window: Option<Arc<Window>>,
+    _lease: Lease,
 }
 
 impl Sink for Forward {
     fn write(&mut self, data: &[u8]) -> io::Result<()> {
         if let Some(Err(why)) = self.upstream.finished() {
-            // The origin gave up: stop storing what it will not take.
+            // The origin gave up: stop passing on what it will not take.
             return Err(io::Error::other(format!("the origin: {why}")));
         }
-        io::Write::write_all(&mut self.file, data)?;
-        self.written += data.len() as u64;
-        if let Some(growing) = &self.growing {
-            growing.advance(self.written);
+        if let Some(window) = &self.window {
+            window.write(data);
         }
         Ok(())
     }
@@ -327,28 +412,39 @@ impl Sink for Forward {
     }
 
     fn expect(&mut self, size: u32) {
-        match self.file.try_clone() {
-            Ok(reader) => {
-                let growing = Arc::new(crate::growing::Growing::new(reader, size.into(), 0));
-                self.growing = Some(growing.clone());
-                self.upstream.start(growing);
-            }
-            Err(e) => self
-                .upstream
-                .fail(format!("cannot reopen the upload's file: {e}")),
+        let window = Arc::new(Window::new(size.into(), self.inner.upload_buffer, None));
+        self.window = Some(window.clone());
+        self.upstream.start(window);
+    }
+
+    async fn ready(&mut self) -> io::Result<()> {
+        let Some(window) = self.window.clone() else {
+            return Ok(());
+        };
+        let by = Instant::now() + Duration::from_micros(self.inner.origin.limits.timeout_us);
+        let room = futures_lite::future::or(async { Some(window.room().await) }, async {
+            self.upstream.done().await.err().map(|_| Room::Abandoned)
+        });
+        match until(Some(by), room).await {
+            Waited::Done(Some(Room::Free)) => Ok(()),
+            Waited::Done(_) => Err(io::Error::other("the origin stopped taking the upload")),
+            Waited::Deadline => Err(io::Error::other(
+                "the origin took none of the upload for --timeout",
+            )),
         }
     }
 
     async fn commit(mut self) -> io::Result<()> {
         let result = self.upstream.done().await;
-        // Whatever the origin kept, the copies of that name are not trusted,
-        // nor one being filled now.
-        if let Some(fill) = lock(&self.inner.fills).get(self.name.as_str()) {
-            fill.outdate();
+        // Whatever the origin kept, no copy of that name is trusted any
+        // more, nor one being filled now (it may hold the old bytes).
+        self.inner.disk.replaced(self.name.as_str());
+        if result.is_ok()
+            && let Some(window) = &self.window
+        {
+            self.inner.saw(self.name.as_str(), Some(window.size));
         }
-        self.inner.disk.evict(self.name.as_str());
-        *lock(&self.inner.listing) = None;
-        self.growing = None;
+        self.window = None;
         result.map_err(|e| io::Error::other(format!("the origin: {e}")))
     }
 }
@@ -356,10 +452,130 @@ impl Sink for Forward {
 impl Drop for Forward {
     fn drop(&mut self) {
         // Unfinished: the origin's transfer ends short and it keeps nothing.
-        if let Some(growing) = &self.growing {
-            growing.cut();
+        if let Some(window) = &self.window {
+            window.cut("the client stopped in the middle of its upload");
         }
         self.upstream.cancel();
+    }
+}
+
+impl CacheStore {
+    /// A file fetched from the origin on a connection of its own, whole.
+    async fn direct(&self, name: &Name) -> Result<Body, StoreError> {
+        let (origin, name) = (self.inner.origin.clone(), name.clone());
+        let answer = smol::unblock(move || direct::resume(&origin, &name, 0, EMPTY_MD5)).await;
+        match answer.map_err(StoreError::Io)? {
+            Answer::Send { remaining, body } => Ok(Body::Stream {
+                source: body,
+                size: remaining.into(),
+            }),
+            Answer::NoSuchFile => Err(StoreError::NotFound),
+            Answer::Mismatch | Answer::Refused => Err(StoreError::Io(io::Error::other(
+                "the origin refused the file",
+            ))),
+        }
+    }
+}
+
+impl Inner {
+    /// Corrects the listing held with what the cache learnt since: `name`
+    /// has `size` bytes, or (`None`) the origin has no such file.
+    fn saw(&self, name: &str, size: Option<u64>) {
+        let mut listing = lock(&self.listing);
+        let Some((entries, _)) = listing.as_mut() else {
+            return;
+        };
+        let at = entries.binary_search_by(|e| e.name.as_bytes().cmp(name.as_bytes()));
+        match (at, size) {
+            (Ok(i), Some(size)) => entries[i].size = size,
+            (Ok(i), None) => {
+                entries.remove(i);
+            }
+            (Err(i), Some(size)) => entries.insert(
+                i,
+                ListEntry {
+                    name: name.to_owned(),
+                    size,
+                },
+            ),
+            (Err(_), None) => {}
+        }
+    }
+}
+
+/// The origin's listing under the protocol's rules, as a server's own:
+/// names a server could not hold are dropped (and logged), the rest sorted
+/// bytewise, each once.
+fn lawful(mut entries: Vec<ListEntry>, limits: &ferry_core::Limits) -> Vec<ListEntry> {
+    entries.retain(|entry| match Name::parse(entry.name.as_bytes(), limits) {
+        Ok(_) => true,
+        Err(e) => {
+            log::warn!(
+                "the origin listed \"{}\", which breaks the protocol's name rules ({e}): left out",
+                escape(entry.name.as_bytes())
+            );
+            false
+        }
+    });
+    entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    entries.dedup_by(|a, b| a.name == b.name);
+    entries
+}
+
+/// What windows and upload buffers may hold in all (`--in-flight`).
+#[derive(Debug)]
+struct InFlight {
+    free: Mutex<u64>,
+}
+
+impl InFlight {
+    /// Takes `bytes` of the budget, if they are free.
+    fn take(self: &Arc<Self>, bytes: u64) -> Option<Lease> {
+        let mut free = lock(&self.free);
+        *free = free.checked_sub(bytes)?;
+        Some(Lease {
+            budget: self.clone(),
+            bytes,
+        })
+    }
+}
+
+/// Part of the in-flight budget, given back when dropped.
+#[derive(Debug)]
+struct Lease {
+    budget: Arc<InFlight>,
+    bytes: u64,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        *lock(&self.budget.free) += self.bytes;
+    }
+}
+
+/// A file passing through, fetched again from the origin from a
+/// checkpoint: where a reader that fell behind its window goes on.
+#[derive(Debug)]
+struct FromOrigin {
+    origin: Remote,
+    name: Name,
+}
+
+impl Refetch for FromOrigin {
+    fn resume(&self, from: u64, md5: [u8; 16], to: u64) -> io::Result<Stream> {
+        let position = u32::try_from(from).map_err(io::Error::other)?;
+        match direct::resume(&self.origin, &self.name, position, md5)? {
+            Answer::Send { body, .. } => {
+                let mut body = body.0;
+                let skip = to - from;
+                let skipped = io::copy(&mut io::Read::take(&mut body, skip), &mut io::sink())?;
+                if skipped < skip {
+                    return Err(io::Error::other("the origin's file ended early"));
+                }
+                Ok(Stream(body))
+            }
+            _ => Err(io::Error::other("the origin's file changed meanwhile")),
+        }
     }
 }
 

@@ -89,7 +89,7 @@ impl Store for FolderStore {
     type Scope = Arc<Folder>;
     type Sink = FolderUpload;
 
-    fn public(&self) -> Arc<Folder> {
+    fn public(&self, _: IpAddr) -> Arc<Folder> {
         self.public.clone()
     }
 

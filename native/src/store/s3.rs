@@ -142,7 +142,7 @@ impl Store for S3Store {
     type Scope = Arc<Area>;
     type Sink = S3Upload;
 
-    fn public(&self) -> Arc<Area> {
+    fn public(&self, _: IpAddr) -> Arc<Area> {
         self.public.clone()
     }
 
@@ -433,7 +433,7 @@ impl Sink for S3Upload {
             return Err(io::Error::other("the upload never started"));
         };
         if !growing.settled() {
-            growing.cut();
+            growing.cut("the upload stopped");
         }
         put.await.map_err(io::Error::other)?;
         if let Some((listing, growth)) = self.grows.take() {
@@ -447,7 +447,7 @@ impl Drop for S3Upload {
     fn drop(&mut self) {
         // Cut short: the PUT fails, and nothing appears in the bucket.
         if let Some((growing, _)) = &self.put {
-            growing.cut();
+            growing.cut("the upload stopped");
         }
     }
 }

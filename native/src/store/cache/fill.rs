@@ -1,18 +1,30 @@
 //! One fill: the task that asks the origin about one name and streams its
 //! bytes into the cache, and the header every client of it waits for.
+//!
+//! A file the cache will keep is written to its disk, reserved against
+//! `--max-size` from the start, and finishes even if its readers leave. A
+//! file it will not keep (too large, the size taken by other fills, or its
+//! client's address already filling `--max-fills-per-address`) passes
+//! through a bounded window of memory taken from the in-flight budget, and
+//! its fetch stops when its last reader leaves; with the budget spent, each
+//! of its clients is relayed on a connection of its own.
 
+use std::io;
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use ferry_core::cache::{Held, Next, OriginAnswer, Plan, keeps, next, plan};
 use ferry_core::{ClientEvent, ClientSession, Name, Request};
 use ferry_storage::{FillFile, FillFrom, Hit, age};
 use smol::lock::OnceCell;
 
-use super::{Inner, lock};
-use crate::drive::Handler;
+use super::{FromOrigin, Inner, Lease, lock};
+use crate::drive::{Handler, Waited, until};
 use crate::error::ClientError;
 use crate::growing::Growing;
+use crate::server::Ticket;
+use crate::window::{Room, Window};
 
 /// A fill in flight; its clients wait for its header.
 #[derive(Debug, Default)]
@@ -20,25 +32,23 @@ pub(super) struct Fill {
     header: OnceCell<Header>,
     /// Set when the fill is over and its entry (if any) is in place.
     over: OnceCell<()>,
-    /// An upload replaced the file meanwhile: what this fill holds is old.
-    outdated: AtomicBool,
 }
 
 /// What the clients of a fill get once the origin has answered.
 #[derive(Debug, Clone)]
 pub(super) enum Header {
-    /// Serve the entry held (the origin confirmed it, or did not answer).
+    /// Serve the entry held (the origin confirmed it, or failed).
     Entry {
         /// REVALIDATED or STALE (or HIT, when it became fresh meanwhile).
         note: &'static str,
     },
-    /// Bytes as they land in the fill.
-    Growing {
-        /// The file being filled.
-        source: Arc<Growing>,
-        /// Too large to keep: streamed through and dropped (PASS).
-        pass: bool,
-    },
+    /// Bytes as they land in the fill, which will be kept.
+    Growing(Arc<Growing>),
+    /// Bytes passed through a window, not kept (PASS).
+    Window(Arc<Window>),
+    /// Not kept, and no window could be had: each client fetches it from
+    /// the origin on a connection of its own (PASS).
+    Direct,
     /// The origin has no such file.
     NotFound,
     /// Status 1, and why (for the log).
@@ -52,20 +62,21 @@ impl Fill {
     }
 
     /// Whether a new request may still join: the origin has not answered
-    /// yet, or its bytes are still coming (not all in, not cut short). A request that arrives later
-    /// waits for the fill to end, then looks again (and revalidates what
-    /// the fill left, like any other request).
+    /// yet, or its bytes are still coming (not all in, not cut short). A
+    /// request that arrives later waits for the fill to end, then looks
+    /// again (and revalidates what the fill left, like any other request).
     pub(super) fn joinable(&self) -> bool {
         match self.header.get() {
             None => true,
-            Some(Header::Growing { source, .. }) => !source.settled(),
+            Some(Header::Growing(source)) => !source.settled(),
+            Some(Header::Window(window)) => window.written() < window.size,
             Some(_) => false,
         }
     }
 
-    /// An upload replaced the file: the fill's copy must not be kept.
-    pub(super) fn outdate(&self) {
-        self.outdated.store(true, Ordering::SeqCst);
+    /// Whether the fill is writing a copy the cache will keep.
+    pub(super) fn keeps(&self) -> bool {
+        matches!(self.header.get(), Some(Header::Growing(_)))
     }
 
     /// Waits until the fill is over.
@@ -87,14 +98,15 @@ pub(super) fn unreachable(e: &ClientError) -> bool {
     )
 }
 
-/// Runs one fill to its end, then lets the next request see the entry.
-pub(super) async fn run(inner: Arc<Inner>, name: Name, fill: Arc<Fill>) {
+/// Runs one fill for a request from `client` to its end, then lets the
+/// next request see the entry.
+pub(super) async fn run(inner: Arc<Inner>, name: Name, fill: Arc<Fill>, client: IpAddr) {
     let ending = Ending {
         inner: inner.clone(),
         name: name.clone(),
         fill: fill.clone(),
     };
-    fetch(&inner, &name, &fill).await;
+    fetch(&inner, &name, &fill, client).await;
     drop(ending);
 }
 
@@ -108,16 +120,13 @@ struct Ending {
 
 impl Drop for Ending {
     fn drop(&mut self) {
-        self.fill
-            .answer(Header::Refused("the cache could not fetch the file".into()));
-        if let Some(growing) = self.fill.header.get().and_then(|h| match h {
-            Header::Growing { source, .. } => Some(source),
-            _ => None,
-        }) {
+        let why = "the cache could not fetch the file";
+        self.fill.answer(Header::Refused(why.into()));
+        match self.fill.header.get() {
             // Readers waiting for bytes that will never come end short.
-            if !growing.settled() {
-                growing.cut();
-            }
+            Some(Header::Growing(growing)) if !growing.settled() => growing.cut(why),
+            Some(Header::Window(window)) => window.cut(why),
+            _ => {}
         }
         {
             let mut fills = lock(&self.inner.fills);
@@ -134,17 +143,21 @@ impl Drop for Ending {
 
 /// Asks the origin, streams the answer into the fill, and keeps what came:
 /// an entry when whole, a resumable prefix when cut short.
-async fn fetch(inner: &Arc<Inner>, name: &Name, fill: &Fill) {
+async fn fetch(inner: &Arc<Inner>, name: &Name, fill: &Fill, client: IpAddr) {
     let key = name.as_str();
     let mut x = FillX {
         inner: inner.clone(),
         name: name.clone(),
         fill,
+        client,
         held: Held::Nothing,
         hit: None,
         file: None,
         growing: None,
+        window: None,
+        ticket: None,
         refetch: false,
+        pass: false,
     };
     if let Some(hit) = inner.disk.hit(key) {
         if let Ok(size) = u32::try_from(hit.open.size) {
@@ -157,7 +170,7 @@ async fn fetch(inner: &Arc<Inner>, name: &Name, fill: &Fill) {
         }
     } else if inner.disk.prefix_len(key).is_some() {
         let (inner2, key2) = (inner.clone(), key.to_owned());
-        match smol::unblock(move || inner2.disk.begin_fill(&key2, FillFrom::Prefix)).await {
+        match smol::unblock(move || inner2.disk.begin_fill(&key2, FillFrom::Prefix, None)).await {
             Ok(file) => {
                 if let Ok(len) = u32::try_from(file.len()) {
                     x.held = Held::Prefix {
@@ -181,7 +194,7 @@ async fn fetch(inner: &Arc<Inner>, name: &Name, fill: &Fill) {
         };
         let result = crate::client::exchange(&inner.origin, request, &mut x).await;
         if x.refetch {
-            // What was held is wrong: once more from the start.
+            // What was held is wrong or cannot grow: once more from the start.
             x.refetch = false;
             x.held = Held::Nothing;
             continue;
@@ -195,52 +208,45 @@ struct FillX<'a> {
     inner: Arc<Inner>,
     name: Name,
     fill: &'a Fill,
+    /// The address whose request started the fill.
+    client: IpAddr,
     held: Held,
     /// The entry held, to extend if the origin's file grew.
     hit: Option<Hit>,
     file: Option<FillFile>,
     growing: Option<Arc<Growing>>,
+    /// A file passing through, and the budget its window holds.
+    window: Option<(Arc<Window>, Lease)>,
+    /// The client address's count of kept fills.
+    ticket: Option<Ticket>,
     refetch: bool,
+    /// Fetching again from the start to pass the file through.
+    pass: bool,
 }
 
 impl FillX<'_> {
     /// Acts on what the origin said.
     async fn act(&mut self, answer: OriginAnswer) -> Result<(), ClientError> {
         let key = self.name.as_str();
-        match next(self.held, answer) {
+        let max_stale = self.inner.max_stale.as_micros() as u64;
+        match next(self.held, answer, max_stale) {
             Next::Unchanged => {
                 if let Some(hit) = &self.hit {
                     self.inner.disk.validated(key, hit.md5);
+                    self.inner.saw(key, Some(hit.open.size));
                 }
                 self.fill.answer(Header::Entry {
                     note: "REVALIDATED",
                 });
             }
-            // Only without an answer; handled in `finish`.
-            Next::Stale => {}
-            Next::Stream { size, .. } => {
-                let file = match (self.file.take(), self.hit.take()) {
-                    (Some(prefix), _) => prefix,
-                    (None, hit) => {
-                        let from = match hit {
-                            Some(hit) => FillFrom::Entry(Box::new(hit)),
-                            None => FillFrom::Empty,
-                        };
-                        let (inner, key) = (self.inner.clone(), key.to_owned());
-                        smol::unblock(move || inner.disk.begin_fill(&key, from))
-                            .await
-                            .map_err(|e| ClientError::Local(format!("cannot start a fill: {e}")))?
-                    }
+            Next::Stale => {
+                let why = match answer {
+                    OriginAnswer::Refused => "the origin refused it (status 1)",
+                    _ => "the origin did not answer",
                 };
-                let reader = file
-                    .reader()
-                    .map_err(|e| ClientError::Local(format!("cannot read the fill: {e}")))?;
-                let source = Arc::new(Growing::new(reader, size, file.len()));
-                self.file = Some(file);
-                self.growing = Some(source.clone());
-                let pass = !keeps(size, self.inner.disk.max_size());
-                self.fill.answer(Header::Growing { source, pass });
+                self.stale(why);
             }
+            Next::Stream { from, size } => return self.stream(from, size).await,
             Next::Refetch => {
                 self.inner.disk.evict(key);
                 self.file = None;
@@ -249,6 +255,7 @@ impl FillX<'_> {
             }
             Next::NotFound => {
                 self.inner.disk.evict(key);
+                self.inner.saw(key, None);
                 self.file = None;
                 self.fill.answer(Header::NotFound);
             }
@@ -262,19 +269,129 @@ impl FillX<'_> {
         Ok(())
     }
 
+    /// Serves the copy held although the origin failed.
+    fn stale(&self, why: &str) {
+        let confirmed = match self.held {
+            Held::Entry { age_us, .. } => Duration::from_micros(age_us).as_secs(),
+            _ => 0,
+        };
+        log::warn!(
+            "{why} for {}: serving the cached copy confirmed {confirmed} s ago (--max-stale {} s)",
+            self.name.as_str(),
+            self.inner.max_stale.as_secs()
+        );
+        self.fill.answer(Header::Entry { note: "STALE" });
+    }
+
+    /// Bytes follow: into a kept fill (from `from`), or through a window.
+    async fn stream(&mut self, from: u32, size: u64) -> Result<(), ClientError> {
+        let key = self.name.as_str().to_owned();
+        let inner = self.inner.clone();
+        let kept = if self.pass || !keeps(size, inner.disk.max_size()) {
+            Err("larger than --max-size".to_owned())
+        } else {
+            match inner.fills_per_address.admit(self.client) {
+                Err(n) => Err(format!(
+                    "{} already has {n} fills in flight (--max-fills-per-address)",
+                    self.client
+                )),
+                Ok(ticket) => self.begin(size).await.map(|file| (file, ticket)),
+            }
+        };
+        match kept {
+            Ok((file, ticket)) => {
+                let reader = file
+                    .reader()
+                    .map_err(|e| ClientError::Local(format!("cannot read the fill: {e}")))?;
+                let source = Arc::new(Growing::new(reader, size, file.len()));
+                self.file = Some(file);
+                self.ticket = ticket;
+                self.growing = Some(source.clone());
+                self.fill.answer(Header::Growing(source));
+                Ok(())
+            }
+            Err(why) if from > 0 => {
+                // What is held cannot grow into a copy: pass it from the start.
+                log::info!("{key} will not be kept ({why}): fetching it again to pass it on");
+                self.file = None;
+                self.hit = None;
+                self.refetch = true;
+                self.pass = true;
+                Err(ClientError::Local("fetching again from the start".into()))
+            }
+            Err(why) => {
+                log::info!("{key} passes through uncached: {why}");
+                self.file = None;
+                let Some(lease) = inner.in_flight.take(inner.pass_window) else {
+                    log::info!(
+                        "{key}: the in-flight budget (--in-flight) is spent; each client fetches it on its own"
+                    );
+                    self.fill.answer(Header::Direct);
+                    return Err(ClientError::Local("relayed instead".into()));
+                };
+                let refetch = FromOrigin {
+                    origin: inner.origin.clone(),
+                    name: self.name.clone(),
+                };
+                let window = Arc::new(Window::new(
+                    size,
+                    inner.pass_window,
+                    Some(Box::new(refetch)),
+                ));
+                self.window = Some((window.clone(), lease));
+                self.fill.answer(Header::Window(window));
+                Ok(())
+            }
+        }
+    }
+
+    /// Opens the fill file for a copy of `size` bytes, reserved against
+    /// `--max-size`; `Err` says why it cannot be kept.
+    async fn begin(&mut self, size: u64) -> Result<FillFile, String> {
+        let inner = self.inner.clone();
+        let key = self.name.as_str().to_owned();
+        let started = match (self.file.take(), self.hit.take()) {
+            (Some(mut prefix), _) => {
+                let inner = inner.clone();
+                smol::unblock(move || prefix.reserve(&inner.disk, size).map(|()| prefix)).await
+            }
+            (None, hit) => {
+                let from = match hit {
+                    Some(hit) => FillFrom::Entry(Box::new(hit)),
+                    None => FillFrom::Empty,
+                };
+                smol::unblock(move || inner.disk.begin_fill(&key, from, Some(size))).await
+            }
+        };
+        started.map_err(|e| match e.kind() {
+            io::ErrorKind::StorageFull => e.to_string(),
+            _ => format!("cannot start a fill: {e}"),
+        })
+    }
+
     /// After the exchange: keeps what came, and answers clients still
     /// waiting if the origin never did.
     async fn finish(mut self, result: Result<(), ClientError>) {
         let key = self.name.as_str().to_owned();
         let inner = self.inner.clone();
+        if let Some((window, _lease)) = self.window.take() {
+            let got = window.written();
+            if got < window.size {
+                let why = lost(got, window.size, &result);
+                log::info!("{key}: {why}");
+                window.cut(&why);
+            }
+            return;
+        }
         let Some(growing) = self.growing.take() else {
             if let Err(e) = result {
-                let stale = matches!(self.held, Held::Entry { .. }) && unreachable(&e);
-                if stale {
-                    log::warn!(
-                        "the origin did not answer for {key} ({e}): serving the cached copy"
-                    );
-                    self.fill.answer(Header::Entry { note: "STALE" });
+                let answer = match unreachable(&e) {
+                    true => OriginAnswer::Unreachable,
+                    false => OriginAnswer::Refused,
+                };
+                let max_stale = inner.max_stale.as_micros() as u64;
+                if next(self.held, answer, max_stale) == Next::Stale {
+                    self.stale(&format!("the origin failed ({e})"));
                 } else {
                     self.fill
                         .answer(Header::Refused(format!("the origin: {e}").into()));
@@ -288,30 +405,30 @@ impl FillX<'_> {
         };
         let Some(file) = self.file.take() else { return };
         let (size, got) = (growing.size, file.len());
-        let keep = keeps(size, inner.disk.max_size()) && !self.fill.outdated.load(Ordering::SeqCst);
         if got < size {
-            growing.cut();
-            log::warn!(
-                "the origin stopped sending {key} after {got} of {size} bytes{}; kept to resume",
-                result.err().map(|e| format!(" ({e})")).unwrap_or_default()
-            );
-            if keep {
-                let kept = smol::unblock(move || file.keep_prefix(&inner.disk)).await;
-                if let Err(e) = kept {
-                    log::warn!("cannot keep the partial fill of {key}: {e}");
-                }
+            let why = lost(got, size, &result);
+            growing.cut(&why);
+            log::warn!("{key}: {why}; kept to resume");
+            let kept = smol::unblock(move || file.keep_prefix(&inner.disk)).await;
+            if let Err(e) = kept {
+                log::info!("{key}: the partial fill is not kept: {e}");
             }
             return;
         }
-        if !keep {
-            // PASS, or replaced by an upload meanwhile: dropped (its
-            // readers keep their descriptors).
-            return;
-        }
         let committed = smol::unblock(move || file.commit(&inner.disk, size)).await;
-        if let Err(e) = committed {
-            log::warn!("cannot keep the copy of {key}: {e}");
+        match committed {
+            Ok(_) => self.inner.saw(&key, Some(size)),
+            Err(e) => log::info!("{key}: the copy is not kept: {e}"),
         }
+    }
+}
+
+/// Why a transfer from the origin ended after `got` of `size` bytes.
+fn lost(got: u64, size: u64, result: &Result<(), ClientError>) -> String {
+    match result {
+        Err(ClientError::Local(why)) => format!("stopped after {got} of {size} bytes: {why}"),
+        Err(e) => format!("origin connection lost after {got} of {size} bytes ({e})"),
+        Ok(()) => format!("origin connection lost after {got} of {size} bytes"),
     }
 }
 
@@ -332,16 +449,36 @@ impl Handler<ClientSession> for FillX<'_> {
     }
 
     fn received(&mut self, data: &[u8]) -> Result<(), ClientError> {
-        let (Some(file), Some(growing)) = (self.file.as_mut(), &self.growing) else {
+        if let Some((window, _)) = &self.window {
+            window.write(data);
+        } else if let (Some(file), Some(growing)) = (self.file.as_mut(), &self.growing) {
+            file.write(data)
+                .map_err(|e| ClientError::Local(format!("cannot write the fill: {e}")))?;
+            growing.advance(file.len());
+        } else {
             return Ok(());
-        };
-        file.write(data)
-            .map_err(|e| ClientError::Local(format!("cannot write the fill: {e}")))?;
-        growing.advance(file.len());
+        }
         self.inner
             .counters
             .origin_bytes
             .fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(())
+    }
+
+    async fn ready(&mut self) -> Result<(), ClientError> {
+        let Some((window, _)) = &self.window else {
+            return Ok(());
+        };
+        // The origin's own timeout, counted while no reader takes bytes.
+        let by = Instant::now() + Duration::from_micros(self.inner.origin.limits.timeout_us);
+        match until(Some(by), window.room()).await {
+            Waited::Done(Room::Free) => Ok(()),
+            Waited::Done(Room::Abandoned) => Err(ClientError::Local(
+                "every reader left, so the fetch stopped".into(),
+            )),
+            Waited::Deadline => Err(ClientError::Local(
+                "no reader took bytes for --timeout, so the fetch stopped".into(),
+            )),
+        }
     }
 }

@@ -10,7 +10,7 @@ use smol::lock::OnceCell;
 use crate::client::Remote;
 use crate::drive::{Body, Handler, misuse};
 use crate::error::ClientError;
-use crate::growing::Growing;
+use crate::window::Window;
 
 /// What the client side and the origin side of one upload share.
 #[derive(Debug, Default)]
@@ -18,7 +18,7 @@ pub(super) struct Upstream {
     /// The origin's first answer: accepted, or why not.
     accepted: OnceCell<Result<(), String>>,
     /// The client's bytes, once it has announced their size.
-    body: OnceCell<Arc<Growing>>,
+    body: OnceCell<Arc<Window>>,
     /// The client went away: stop.
     cancelled: OnceCell<()>,
     /// The origin's final status.
@@ -57,15 +57,9 @@ impl Upstream {
         self.accepted.wait().await.clone()
     }
 
-    /// Hands over the client's bytes, `growing` as they arrive.
-    pub(super) fn start(&self, growing: Arc<Growing>) {
-        let _ = self.body.set_blocking(growing);
-    }
-
-    /// Gives up before the body could start.
-    pub(super) fn fail(&self, why: String) {
-        let _ = self.done.set_blocking(Err(why));
-        self.cancel();
+    /// Hands over the client's bytes, passed through `window`.
+    pub(super) fn start(&self, window: Arc<Window>) {
+        let _ = self.body.set_blocking(window);
     }
 
     /// The client went away.
@@ -87,7 +81,7 @@ impl Upstream {
 /// The origin session of an upload.
 struct UpX {
     shared: Arc<Upstream>,
-    body: Option<Arc<Growing>>,
+    body: Option<Arc<Window>>,
     stored: Option<bool>,
 }
 
@@ -130,19 +124,18 @@ impl Handler<ClientSession> for UpX {
     }
 
     fn body(&mut self) -> Option<Body> {
-        self.body
-            .take()
-            .map(|source| Body::Growing { source, offset: 0 })
+        self.body.take().map(|window| Body::Window {
+            reader: window.reader(),
+            offset: 0,
+        })
     }
 
     fn received(&mut self, _: &[u8]) -> Result<(), ClientError> {
         Ok(())
     }
 
-    fn short_body(&mut self) -> Result<(), ClientError> {
-        Err(ClientError::Local(
-            "the client stopped in the middle of its upload".into(),
-        ))
+    fn short_body(&mut self, why: &str) -> Result<(), ClientError> {
+        Err(ClientError::Local(why.to_owned()))
     }
 }
 
