@@ -121,23 +121,24 @@ fn two_hundred_cold_clients_share_one_origin_fetch_and_stream_as_it_arrives() {
     const CLIENTS: usize = 200;
     let file = Arc::new(data(8 << 20, 2));
     let s = Setup::new(&[("cold.bin", &file)], &[]);
-    // 8 MiB at 4 MiB/s: the fill takes two seconds.
-    s.proxy.pace(4 << 20);
+    // The origin's bytes stop after 1 MiB until every client has had its
+    // first byte: an order, whatever the machine's load.
+    s.proxy.hold_after(1 << 20);
     let start = Arc::new(Barrier::new(CLIENTS));
-    let began = Instant::now();
+    let (first_bytes, got_first) = std::sync::mpsc::channel();
     let clients: Vec<_> = (0..CLIENTS)
         .map(|_| {
             let (file, start, addr) = (file.clone(), start.clone(), s.cache.addr);
+            let first_bytes = first_bytes.clone();
             std::thread::spawn(move || {
                 start.wait();
                 let mut stream = TcpStream::connect(addr).unwrap();
                 stream
-                    .set_read_timeout(Some(Duration::from_secs(30)))
+                    .set_read_timeout(Some(Duration::from_secs(60)))
                     .unwrap();
                 stream.write_all(&download_frame("cold.bin")).unwrap();
                 let mut header = [0u8; 5];
                 stream.read_exact(&mut header).unwrap();
-                let first_byte = began.elapsed();
                 assert_eq!(header, [0, 0, 0x80, 0, 0], "status 0, size 8 MiB");
                 let mut at = 0;
                 let mut buf = vec![0u8; 256 * 1024];
@@ -146,29 +147,32 @@ fn two_hundred_cold_clients_share_one_origin_fetch_and_stream_as_it_arrives() {
                     if n == 0 {
                         break;
                     }
+                    if at == 0 {
+                        first_bytes.send(()).unwrap();
+                    }
                     assert!(buf[..n] == file[at..at + n], "byte-exact at {at}");
                     at += n;
                 }
                 assert_eq!(at, file.len());
-                (first_byte, began.elapsed())
             })
         })
         .collect();
-    let times: Vec<(Duration, Duration)> = clients.into_iter().map(|c| c.join().unwrap()).collect();
-    let first = times.iter().map(|t| t.0).min().unwrap();
-    let last_first = times.iter().map(|t| t.0).max().unwrap();
-    let done = times.iter().map(|t| t.1).min().unwrap();
-    eprintln!("first bytes between {first:?} and {last_first:?}; first complete at {done:?}");
+    for i in 0..CLIENTS {
+        got_first
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("only {i} clients had bytes while the origin was held"));
+    }
+    let origin_sent = s.proxy.down_bytes();
+    assert!(
+        origin_sent < (1 << 20) + (64 << 10),
+        "every client had its first bytes before the origin sent more than 1 MiB ({origin_sent})"
+    );
+    s.proxy.release();
+    for client in clients {
+        client.join().unwrap();
+    }
     assert_eq!(s.proxy.connections(), 1, "exactly one origin fetch");
     assert!(s.proxy.down_bytes() < (8 << 20) + 64);
-    assert!(
-        done >= Duration::from_millis(1500),
-        "the paced fill took {done:?}"
-    );
-    assert!(
-        last_first < done / 2,
-        "every client had its first byte ({last_first:?}) long before the fill completed ({done:?})"
-    );
     let log = s.cache.wait_log("DOWNLOAD", CLIENTS);
     assert_eq!(log.matches("MISS").count(), 1);
     assert_eq!(log.matches("COALESCED").count(), CLIENTS - 1);
@@ -233,6 +237,11 @@ fn a_fill_the_origin_cuts_is_never_served_whole_and_resumes_from_its_prefix() {
     assert!(
         prefix >= part.len() as u64 && prefix < big.len() as u64,
         "{prefix}"
+    );
+    let log = s.cache.wait_log("aborted", 1);
+    assert!(
+        log.contains("DOWNLOAD \"big.bin\" aborted: origin connection lost after"),
+        "the log says what happened: {log}"
     );
     assert_eq!(walk(&s.cache.dir.join("entries")), 0);
     // The next request resumes the fill from that prefix.
@@ -526,4 +535,450 @@ fn private_requests_pass_through_to_the_origin_and_never_reach_the_cache_disk() 
     let log = cache.wait_log("PASS", 4);
     assert!(log.contains("AUTH user=alice PASS login relayed"), "{log}");
     assert!(log.contains("login denied by the origin"), "{log}");
+}
+
+/// A hand-written origin: answers LIST with `listing` (whatever its names)
+/// and op 40 from position 0 with `files`; with `refuse`, answers status 1
+/// to everything. Serves connections until the test ends.
+fn fake_origin(
+    listing: Vec<ferry_core::ListEntry>,
+    files: Vec<(&'static str, Vec<u8>)>,
+    refuse: bool,
+) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let json = ferry_core::encode_listing(&listing);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut op = [0u8; 1];
+            if stream.read_exact(&mut op).is_err() {
+                continue;
+            }
+            let mut answer = Vec::new();
+            match op[0] {
+                _ if refuse => answer.push(1),
+                20 => {
+                    answer.push(0);
+                    answer.extend((json.len() as u32).to_be_bytes());
+                    answer.extend(&json);
+                }
+                40 => {
+                    let mut len = [0u8; 4];
+                    let _ = stream.read_exact(&mut len);
+                    let mut name = vec![0; u32::from_be_bytes(len) as usize];
+                    let mut rest = [0u8; 20];
+                    let _ = stream.read_exact(&mut name);
+                    let _ = stream.read_exact(&mut rest);
+                    match files.iter().find(|(n, _)| n.as_bytes() == name) {
+                        Some((_, bytes)) => {
+                            answer.extend([0, 0]);
+                            answer.extend((bytes.len() as u32).to_be_bytes());
+                            answer.extend(bytes);
+                        }
+                        None => answer.extend([0, 10]),
+                    }
+                }
+                _ => answer.push(1),
+            }
+            let _ = stream.write_all(&answer);
+        }
+    });
+    addr
+}
+
+/// Waits (bounded) until `done` holds.
+fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..1000 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("never happened: {what}");
+}
+
+#[test]
+fn clients_that_hang_up_after_the_header_move_a_window_not_the_file() {
+    const FILE: usize = 48 << 20;
+    let big = data(FILE, 21);
+    let names = ["p0.bin", "p1.bin", "p2.bin", "p3.bin"];
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (*n, &big[..])).collect();
+    let s = Setup::new(&files, &["--max-size", "10MiB", "--pass-window", "1MiB"]);
+    for file in names {
+        let mut stream = TcpStream::connect(s.cache.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stream.write_all(&download_frame(file)).unwrap();
+        let mut header = [0u8; 5];
+        stream.read_exact(&mut header).unwrap();
+        assert_eq!(header, [0, 3, 0, 0, 0], "status 0, size 48 MiB");
+        // Hangs up after 15 bytes sent and 5 received.
+    }
+    let log = s.cache.wait_log("every reader left", names.len());
+    assert_eq!(
+        log.matches("every reader left").count(),
+        names.len(),
+        "{log}"
+    );
+    let moved = s.proxy.down_bytes();
+    eprintln!(
+        "{} requests abandoned after the header: {moved} bytes from the origin",
+        names.len()
+    );
+    // The window (1 MiB) and the sockets' buffers, not the file (48 MiB).
+    assert!(
+        moved < names.len() as u64 * (12 << 20),
+        "{moved} bytes fetched for {} abandoned requests",
+        names.len()
+    );
+    assert_eq!(walk(&s.cache.dir), 0, "nothing on the cache's disk");
+}
+
+/// Two kept fills at once, the second begun while the first is in flight;
+/// returns the cache's log and the most bytes its folder held meanwhile.
+fn two_fills_at_once(extra: &[&str]) -> (String, u64) {
+    let (k1, k2) = (data(6 << 20, 22), data(6 << 20, 23));
+    let s = Setup::new(&[("k1.bin", &k1), ("k2.bin", &k2)], extra);
+    // 12 MiB at 8 MiB/s: both fills are in flight together.
+    s.proxy.pace(8 << 20);
+    let first = {
+        let addr = s.cache.addr;
+        std::thread::spawn(move || download(addr, "k1.bin"))
+    };
+    eventually("the first fill streams", || s.proxy.down_bytes() > 0);
+    let second = {
+        let addr = s.cache.addr;
+        std::thread::spawn(move || download(addr, "k2.bin"))
+    };
+    let mut peak = 0;
+    while !(first.is_finished() && second.is_finished()) {
+        peak = peak.max(walk(&s.cache.dir));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(first.join().unwrap() == k1, "byte-exact");
+    assert!(second.join().unwrap() == k2, "byte-exact");
+    (s.cache.wait_log("DOWNLOAD", 2), peak)
+}
+
+#[test]
+fn a_kept_fill_counts_against_max_size_from_its_start() {
+    let (log, peak) = two_fills_at_once(&["--max-size", "10MiB"]);
+    assert!(log.contains("DOWNLOAD \"k1.bin\" MISS"), "{log}");
+    assert!(log.contains("DOWNLOAD \"k2.bin\" PASS"), "{log}");
+    assert!(log.contains("fills in flight hold"), "{log}");
+    assert!(peak <= 10 << 20, "the folder held {peak} bytes");
+}
+
+#[test]
+fn one_address_fills_at_most_max_fills_per_address_at_once() {
+    let (log, _) = two_fills_at_once(&["--max-fills-per-address", "1"]);
+    assert!(log.contains("DOWNLOAD \"k1.bin\" MISS"), "{log}");
+    assert!(log.contains("DOWNLOAD \"k2.bin\" PASS"), "{log}");
+    assert!(log.contains("already has 1 fills in flight"), "{log}");
+}
+
+#[test]
+fn a_reader_that_falls_behind_a_passing_file_goes_on_from_its_own_fetch() {
+    let big = data(24 << 20, 24);
+    let s = Setup::new(
+        &[("big.bin", &big)],
+        &["--max-size", "2MiB", "--pass-window", "1MiB"],
+    );
+    let mut slow = TcpStream::connect(s.cache.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    slow.write_all(&download_frame("big.bin")).unwrap();
+    let mut header = [0u8; 5];
+    slow.read_exact(&mut header).unwrap();
+    assert_eq!(header, [0, 1, 0x80, 0, 0], "status 0, size 24 MiB");
+    // Another client takes the whole file while this one reads nothing.
+    assert!(download(s.cache.addr, "big.bin") == big, "byte-exact");
+    let mut rest = Vec::new();
+    slow.read_to_end(&mut rest).unwrap();
+    assert!(rest == big, "the slow reader's bytes are exact too");
+    assert_eq!(
+        s.proxy.connections(),
+        2,
+        "one fetch for both, and one of its own for the reader left behind"
+    );
+    assert_eq!(walk(&s.cache.dir), 0);
+}
+
+#[test]
+fn a_resume_of_a_file_the_cache_will_not_keep_is_answered_by_the_origin() {
+    let big = data(20 << 20, 25);
+    let s = Setup::new(&[("big.bin", &big)], &["--max-size", "2MiB"]);
+    let resume = |position: u32, md5: [u8; 16]| {
+        request(
+            s.cache.addr,
+            None,
+            Request::Resume {
+                name: name("big.bin"),
+                position,
+                md5,
+            },
+            &[],
+        )
+    };
+    for _ in 0..3 {
+        let out = resume(big.len() as u32 - 1, [0; 16]);
+        assert_eq!(
+            out.events,
+            [ferry_core::ClientEvent::Resume(
+                ferry_core::ResumeOutcome::Mismatch
+            )]
+        );
+    }
+    assert!(
+        s.proxy.down_bytes() < 64,
+        "three mismatches moved {} bytes from the origin",
+        s.proxy.down_bytes()
+    );
+    let half = big.len() / 2;
+    let md5: [u8; 16] = <md5::Md5 as md5::Digest>::digest(&big[..half]).into();
+    let out = resume(half as u32, md5);
+    assert!(out.body() == big[half..], "the rest, byte-exact");
+    let moved = s.proxy.down_bytes();
+    assert!(
+        (big.len() - half) as u64 <= moved && moved < (big.len() - half) as u64 + 64,
+        "only the rest came from the origin: {moved}"
+    );
+    let log = s.cache.wait_log("RESUME", 4);
+    assert_eq!(log.matches("RESUME \"big.bin\" PASS").count(), 1, "{log}");
+    assert_eq!(walk(&s.cache.dir), 0);
+}
+
+#[test]
+fn a_fill_racing_an_upload_never_leaves_the_old_bytes_as_an_entry() {
+    const TRIALS: usize = 40;
+    let names: Vec<String> = (0..TRIALS).map(|i| format!("r{i}.txt")).collect();
+    let old = data(256 << 10, 26);
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &old[..])).collect();
+    let s = Setup::new(&files, &["--fresh-for", "600"]);
+    for (i, file) in names.iter().enumerate() {
+        let new = format!("new bytes of {file}").into_bytes();
+        let fetch = {
+            let (addr, file) = (s.cache.addr, file.clone());
+            std::thread::spawn(move || download(addr, &file))
+        };
+        std::thread::sleep(Duration::from_millis((i % 4) as u64 * 20));
+        let up = request(
+            s.cache.addr,
+            None,
+            Request::Upload { name: name(file) },
+            &new,
+        );
+        assert!(
+            up.events
+                .contains(&ferry_core::ClientEvent::UploadDone { stored: true }),
+            "{:?}",
+            up.events
+        );
+        let fetched = fetch.join().unwrap();
+        assert!(fetched == old || fetched == new, "one version or the other");
+        assert_eq!(
+            download(s.cache.addr, file),
+            new,
+            "trial {i}: after the upload was answered, only its bytes are served"
+        );
+    }
+}
+
+#[test]
+fn uploads_through_the_cache_are_read_no_faster_than_the_origin_takes_them() {
+    let s = Setup::new(&[], &["--upload-buffer", "1MiB"]);
+    s.proxy.pace_up(2 << 20);
+    let body = data(40 << 20, 27);
+    let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let client = {
+        let (addr, body, sent) = (s.cache.addr, body.clone(), sent.clone());
+        std::thread::spawn(move || {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(60)))
+                .unwrap();
+            let mut head = vec![30];
+            head.extend(7u32.to_be_bytes());
+            head.extend(b"big.bin");
+            stream.write_all(&head).unwrap();
+            let mut status = [0u8; 1];
+            stream.read_exact(&mut status).unwrap();
+            assert_eq!(status, [0], "accepted");
+            stream
+                .write_all(&(body.len() as u32).to_be_bytes())
+                .unwrap();
+            for chunk in body.chunks(64 << 10) {
+                stream.write_all(chunk).unwrap();
+                sent.fetch_add(chunk.len() as u64, std::sync::atomic::Ordering::SeqCst);
+            }
+            stream.read_exact(&mut status).unwrap();
+            status[0]
+        })
+    };
+    eventually("the origin gets 4 MiB", || s.proxy.up_bytes() > 4 << 20);
+    let ahead = sent.load(std::sync::atomic::Ordering::SeqCst) as i64 - s.proxy.up_bytes() as i64;
+    eprintln!("the client is {ahead} bytes ahead of the origin");
+    // The buffer (1 MiB) and the sockets' buffers, not the whole upload.
+    assert!(
+        ahead < 16 << 20,
+        "the cache took {ahead} bytes the origin had not"
+    );
+    s.proxy.pace_up(0);
+    assert_eq!(client.join().unwrap(), 0, "stored");
+    assert!(
+        std::fs::read(s.origin_file("big.bin")).unwrap() == body,
+        "byte-exact"
+    );
+    assert_eq!(walk(&s.cache.dir), 0, "nothing spooled on the cache's disk");
+}
+
+#[test]
+fn an_origin_that_refuses_is_treated_as_down_within_max_stale() {
+    let mut s = Setup::new(&[("a.txt", b"alpha")], &[]);
+    assert_eq!(download(s.cache.addr, "a.txt"), b"alpha");
+    let listed = request(s.cache.addr, None, Request::List, &[]);
+    // The origin now answers status 1 to everything (its store is down).
+    s.proxy.retarget(fake_origin(Vec::new(), Vec::new(), true));
+    assert_eq!(download(s.cache.addr, "a.txt"), b"alpha", "the copy, stale");
+    let stale_list = request(s.cache.addr, None, Request::List, &[]);
+    assert_eq!(stale_list.events, listed.events, "the last listing");
+    let log = s.cache.wait_log("STALE", 2);
+    assert!(log.contains("DOWNLOAD \"a.txt\" STALE"), "{log}");
+    assert!(log.contains("the origin refused it (status 1)"), "{log}");
+    assert!(
+        s.cache.dir.join("entries").read_dir().unwrap().count() == 1,
+        "kept"
+    );
+    // Past --max-stale the origin's answer is passed on.
+    s.restart_cache(&["--max-stale", "0.5"]);
+    std::thread::sleep(Duration::from_millis(700));
+    let refused = request(
+        s.cache.addr,
+        None,
+        Request::Download {
+            name: name("a.txt"),
+        },
+        &[],
+    );
+    assert_eq!(refused.events, [ferry_core::ClientEvent::Refused]);
+}
+
+#[test]
+fn the_origins_listing_is_held_to_the_servers_rules() {
+    let entry = |name: &str, size| ferry_core::ListEntry {
+        name: name.to_owned(),
+        size,
+    };
+    let listing = vec![
+        entry("b.txt", 1),
+        entry("../up.txt", 2),
+        entry("a\u{1b}b", 2),
+        entry("a.txt", 5),
+    ];
+    let origin = fake_origin(
+        listing,
+        vec![("a.txt", b"alpha".to_vec()), ("b.txt", b"b".to_vec())],
+        false,
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = Cache::start(&origin.to_string(), &tmp.path().join("cache"), &[]);
+    let listed = request(cache.addr, None, Request::List, &[]);
+    assert_eq!(
+        listed.events,
+        [ferry_core::ClientEvent::Listing(vec![
+            entry("a.txt", 5),
+            entry("b.txt", 1)
+        ])],
+        "bad names dropped, the rest sorted"
+    );
+    let got = request(
+        cache.addr,
+        None,
+        Request::MGet {
+            mask: common::mask("*"),
+        },
+        &[],
+    );
+    assert_eq!(got.error, None, "{:?}", got.events);
+    assert_eq!(
+        got.events[0],
+        ferry_core::ClientEvent::MGetStart { count: 2 }
+    );
+    assert_eq!(got.bodies, [b"alpha".to_vec(), b"b".to_vec()]);
+    let log = cache.wait_log("MGET", 1);
+    assert_eq!(
+        log.matches("breaks the protocol's name rules").count(),
+        4,
+        "twice per listing: {log}"
+    );
+    assert!(log.contains("MGET \"*\" ok, 2 files"), "{log}");
+}
+
+#[test]
+fn a_stale_listing_is_corrected_by_what_the_cache_learnt_since() {
+    let s = Setup::new(&[("a.txt", b"alpha"), ("b.txt", b"bravo")], &[]);
+    let listed = request(s.cache.addr, None, Request::List, &[]);
+    assert_eq!(listed.error, None);
+    std::fs::write(s.origin_file("a.txt"), b"alpha, longer").unwrap();
+    assert_eq!(download(s.cache.addr, "a.txt"), b"alpha, longer");
+    std::fs::remove_file(s.origin_file("b.txt")).unwrap();
+    let gone = request(
+        s.cache.addr,
+        None,
+        Request::Download {
+            name: name("b.txt"),
+        },
+        &[],
+    );
+    assert_eq!(gone.events, [ferry_core::ClientEvent::Refused]);
+    // The origin goes down: the listing is the last one, corrected.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    s.proxy.retarget(closed);
+    let stale = request(s.cache.addr, None, Request::List, &[]);
+    assert_eq!(
+        stale.events,
+        [ferry_core::ClientEvent::Listing(vec![
+            ferry_core::ListEntry {
+                name: "a.txt".into(),
+                size: 13
+            }
+        ])]
+    );
+    assert!(s.cache.wait_log("LIST STALE", 1).contains("LIST STALE"));
+}
+
+#[test]
+fn an_mget_the_origin_cuts_is_logged_as_aborted_with_its_count() {
+    let (a, b) = (data(3 << 20, 28), data(3 << 20, 29));
+    let s = Setup::new(&[("a.bin", &a), ("b.bin", &b)], &[]);
+    s.proxy.hold_after(1 << 20);
+    let client = {
+        let addr = s.cache.addr;
+        std::thread::spawn(move || {
+            request(
+                addr,
+                None,
+                Request::MGet {
+                    mask: common::mask("*"),
+                },
+                &[],
+            )
+        })
+    };
+    eventually("the first file streams", || s.proxy.down_bytes() >= 1 << 20);
+    s.proxy.cut();
+    s.proxy.release();
+    let out = client.join().unwrap();
+    assert!(out.error.is_some(), "cut short: {:?}", out.events);
+    let log = s.cache.wait_log("MGET", 1);
+    assert!(
+        log.contains("MGET \"*\" aborted after 0 of 2 files: origin connection lost after"),
+        "{log}"
+    );
 }

@@ -1,6 +1,7 @@
 //! A TCP proxy for tests: it sits in front of a server, counts connections
-//! and bytes in each direction, can pace what the server sends, and can cut
-//! every connection at once (a server that dies mid-transfer).
+//! and bytes in each direction, can pace either direction, hold what the
+//! server sends past a count of bytes, and cut every connection at once (a
+//! server that dies mid-transfer).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -23,6 +24,10 @@ struct Shared {
     up: AtomicU64,
     /// Server-to-client bytes per second; 0 for no pacing.
     rate: AtomicU64,
+    /// Client-to-server bytes per second; 0 for no pacing.
+    up_rate: AtomicU64,
+    /// Server-to-client bytes passed on before the rest is held; 0: none held.
+    hold_at: AtomicU64,
     stop: AtomicBool,
     open: Mutex<Vec<TcpStream>>,
 }
@@ -41,6 +46,8 @@ impl Proxy {
             down: AtomicU64::new(0),
             up: AtomicU64::new(0),
             rate: AtomicU64::new(0),
+            up_rate: AtomicU64::new(0),
+            hold_at: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             open: Mutex::new(Vec::new()),
         });
@@ -87,6 +94,24 @@ impl Proxy {
         self.shared.rate.store(bytes_per_second, Ordering::SeqCst);
     }
 
+    /// Paces what clients send to servers at `bytes_per_second` (0: no pacing).
+    pub fn pace_up(&self, bytes_per_second: u64) {
+        self.shared
+            .up_rate
+            .store(bytes_per_second, Ordering::SeqCst);
+    }
+
+    /// Holds what servers send once `bytes` have passed in all, until
+    /// [`Proxy::release`].
+    pub fn hold_after(&self, bytes: u64) {
+        self.shared.hold_at.store(bytes, Ordering::SeqCst);
+    }
+
+    /// Lets held bytes go on.
+    pub fn release(&self) {
+        self.shared.hold_at.store(0, Ordering::SeqCst);
+    }
+
     /// Connections made through the proxy so far.
     pub fn connections(&self) -> u64 {
         self.shared.connections.load(Ordering::SeqCst)
@@ -128,6 +153,14 @@ fn pump(mut from: TcpStream, mut to: TcpStream, s: &Shared, down: bool) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        // Held (bounded: a test releases, or the proxy stops).
+        while down && !s.stop.load(Ordering::SeqCst) {
+            let hold_at = s.hold_at.load(Ordering::SeqCst);
+            if hold_at == 0 || s.down.load(Ordering::SeqCst) < hold_at {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
         // Counted before it is passed on, so a reader who got the bytes
         // always sees them counted; taken back if they could not be.
         let counter = if down { &s.down } else { &s.up };
@@ -136,8 +169,8 @@ fn pump(mut from: TcpStream, mut to: TcpStream, s: &Shared, down: bool) {
             counter.fetch_sub(n as u64, Ordering::SeqCst);
             break;
         }
-        let rate = s.rate.load(Ordering::SeqCst);
-        if down && rate > 0 {
+        let rate = if down { &s.rate } else { &s.up_rate }.load(Ordering::SeqCst);
+        if rate > 0 {
             std::thread::sleep(Duration::from_secs_f64(n as f64 / rate as f64));
         }
     }

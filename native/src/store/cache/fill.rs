@@ -287,6 +287,8 @@ impl FillX<'_> {
     async fn stream(&mut self, from: u32, size: u64) -> Result<(), ClientError> {
         let key = self.name.as_str().to_owned();
         let inner = self.inner.clone();
+        // The origin's file has that size now, kept or not.
+        inner.saw(&key, Some(size));
         let kept = if self.pass || !keeps(size, inner.disk.max_size()) {
             Err("larger than --max-size".to_owned())
         } else {
@@ -416,9 +418,8 @@ impl FillX<'_> {
             return;
         }
         let committed = smol::unblock(move || file.commit(&inner.disk, size)).await;
-        match committed {
-            Ok(_) => self.inner.saw(&key, Some(size)),
-            Err(e) => log::info!("{key}: the copy is not kept: {e}"),
+        if let Err(e) = committed {
+            log::info!("{key}: the copy is not kept: {e}");
         }
     }
 }
