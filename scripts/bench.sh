@@ -10,7 +10,9 @@
 #   4. the cache (ferry cache) in front of the same ferry server: 1 GiB and
 #      4 KiB hits against the origin directly (revalidated on every request,
 #      and fresh with --fresh-for), and 200 clients at once on a cold 64 MiB
-#      file: bytes moved from the origin and first-byte times;
+#      file: bytes moved from the origin and first-byte times; and requests
+#      abandoned after the header (scripts/bench-abandon.sh): origin bytes
+#      and peak disk per request;
 #   5. 8 clients on 127.0.0.1 sending RESUMEs of the 1 GiB file near its end
 #      with a wrong MD5 (each costs a prefix hash) while a client on
 #      127.0.0.2 downloads and resumes the 4 KiB file: its latencies.
@@ -193,6 +195,7 @@ COLD_LINE=$("$LOAD" cold "127.0.0.1:$OPORT" cold.bin -c 200)
 kill -USR1 "${PIDS[-1]}"
 for _ in $(seq 100); do grep -q "bytes from the origin" "$WORK/cache.log" && break; sleep 0.05; done
 COLD_ORIGIN=$(grep -o '[0-9]* bytes from the origin' "$WORK/cache.log" | tail -1 | awk '{print $1}')
+ABANDON=$(scripts/bench-abandon.sh "$FERRY" | sed 's/^/  /')
 
 # --- 5. RESUME attack ---
 echo "bench: RESUME attack (${ATTACK_SECS:=20} s)" >&2
@@ -236,6 +239,7 @@ The cache (ferry cache --max-size 4GiB) in front of the same ferry server
   200 clients at once on a cold 64 MiB file
     bytes from the origin            $COLD_ORIGIN    $(ratio "$COLD_ORIGIN" $((64 << 20))) the file
     first byte (ms): first client $(f "$COLD_LINE" first_byte_min_ms), median $(f "$COLD_LINE" first_byte_p50_ms), last $(f "$COLD_LINE" first_byte_max_ms); all done $(f "$COLD_LINE" all_done_ms) ms; failures $(f "$COLD_LINE" failures)
+$ABANDON
 
 RESUME attack: 8 clients re-hashing the 1 GiB file for $ATTACK_SECS s ($(f "$ATTACK_LINE" attack_requests) RESUMEs)
   another client's 4 KiB downloads and resumes: p50 $(f "$ATTACK_LINE" other_p50_ms) ms, p99 $(f "$ATTACK_LINE" other_p99_ms) ms, max $(f "$ATTACK_LINE" other_max_ms) ms ($(f "$ATTACK_LINE" other_requests) requests, $(f "$ATTACK_LINE" other_failures) failures)

@@ -315,6 +315,8 @@ impl FillX<'_> {
             Err(why) if from > 0 => {
                 // What is held cannot grow into a copy: pass it from the start.
                 log::info!("{key} will not be kept ({why}): fetching it again to pass it on");
+                // The copy held is older than the origin's file: it goes.
+                inner.disk.evict(&key);
                 self.file = None;
                 self.hit = None;
                 self.refetch = true;
