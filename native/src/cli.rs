@@ -216,8 +216,9 @@ pub struct CacheArgs {
     /// still served (logged STALE) when the origin is down or refuses.
     #[arg(long, value_name = "SECS", default_value_t = 3600.0)]
     pub max_stale: f64,
-    /// Disk shared by everything in flight beside the kept copies: windows
-    /// of files too large to keep, and uploads on their way to the origin.
+    /// Memory shared by everything in flight beside the kept copies:
+    /// windows of files passing through, and uploads on their way to the
+    /// origin.
     #[arg(long, value_name = "SIZE", default_value = "64MiB")]
     pub in_flight: String,
     /// Bytes of a file too large to keep held between its slowest and its

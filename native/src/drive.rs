@@ -23,7 +23,7 @@ use crate::growing::Growing;
 use crate::window::{Read, WindowReader};
 
 /// Bytes a window's reader copies out per send.
-const WINDOW_READ: usize = 256 * 1024;
+const WINDOW_READ: usize = 64 * 1024;
 
 /// What a role does with its session's events and bodies.
 pub trait Handler<S: Session> {
@@ -454,6 +454,10 @@ async fn send_window<S: Session, H: Handler<S>>(
                 misuse(session.handle_body(clock.now(), n as u64));
             }
             Some(Read::Detached { from, md5 }) => {
+                log::info!(
+                    "a reader at byte {offset} fell behind a passing file's window: \
+                     going on from its own fetch from byte {from}"
+                );
                 let window = reader.window().clone();
                 drop(reader);
                 let fetched = smol::unblock(move || match window.refetch() {

@@ -39,6 +39,8 @@ pub struct Window {
     capacity: u64,
     /// Where detached readers go on (and, if any, checkpoints are kept).
     refetch: Option<Box<dyn Refetch>>,
+    /// What the window holds while it lives (its share of a budget).
+    _holding: Option<Box<dyn fmt::Debug + Send + Sync>>,
     state: Mutex<State>,
     changed: Event,
 }
@@ -129,9 +131,17 @@ impl Window {
             size,
             capacity: capacity.max(1),
             refetch,
+            _holding: None,
             state: Mutex::new(state),
             changed: Event::new(),
         }
+    }
+
+    /// The window, holding `what` (its share of a budget) until the last
+    /// reader is done with it.
+    pub fn holding(mut self, what: Box<dyn fmt::Debug + Send + Sync>) -> Window {
+        self._holding = Some(what);
+        self
     }
 
     /// A new reader, at the start.
@@ -139,9 +149,12 @@ impl Window {
         let mut state = self.lock();
         let id = state.next_reader;
         state.next_reader += 1;
+        // Joining late (the start is gone, or every reader left and the
+        // writer stops): it goes on on its own.
+        let deserted = state.joined && state.attached().next().is_none();
+        let late = state.base > 0 || deserted || state.cut.is_some();
+        let detached = (late && self.refetch.is_some()).then(|| state.checkpoints_at(0));
         state.joined = true;
-        // Joining late: the start is gone, so it goes on on its own.
-        let detached = (state.base > 0).then(|| state.checkpoints_at(0));
         state.readers.insert(id, Place { at: 0, detached });
         drop(state);
         self.changed.notify(usize::MAX);
@@ -240,12 +253,14 @@ impl Window {
                 }
             }
         }
-        // Before the first reader comes, everything is kept for it.
+        // Before the first reader comes, everything is kept for it; after,
+        // the last window's worth too, for readers that join late.
         let keep_from = match state.attached().min() {
-            Some(slowest) => slowest,
+            Some(slowest) => slowest.min(written.saturating_sub(self.capacity)),
             None if state.joined => written,
             None => state.base,
-        };
+        }
+        .max(state.base);
         if keep_from > state.base {
             let drop_n = (keep_from - state.base).min(state.held.len() as u64) as usize;
             state.held.drain(..drop_n);
@@ -468,6 +483,15 @@ mod tests {
         assert!(
             smol::block_on(futures_lite::future::poll_once(first.read(4, &mut [0; 4]))).is_none()
         );
+        // A reader joining within the last window's worth still attaches.
+        let near = window.reader();
+        assert_eq!(read(&near, 0, 4), (Read::Bytes(4), b"abcd".to_vec()));
+        drop(near);
+        window.write(b"efgh");
+        assert_eq!(read(&first, 4, 9), (Read::Bytes(4), b"efgh".to_vec()));
+        assert!(
+            smol::block_on(futures_lite::future::poll_once(first.read(8, &mut [0; 4]))).is_none()
+        );
         let late = window.reader();
         assert_eq!(
             read(&late, 0, 4).0,
@@ -478,7 +502,7 @@ mod tests {
         );
         window.cut("the origin connection was lost after 4 of 10 bytes");
         assert_eq!(
-            read(&first, 4, 4).0,
+            read(&first, 8, 4).0,
             Read::Cut("the origin connection was lost after 4 of 10 bytes".into())
         );
     }

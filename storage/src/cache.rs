@@ -278,6 +278,11 @@ impl CacheFolder {
         gone.iter().for_each(|dir| remove_all(dir));
     }
 
+    /// The count of replacements so far (see [`CacheFolder::begin_fill`]).
+    pub fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
     /// Records that `name` was replaced (an upload through the cache was
     /// stored by the origin): its entry and prefix go, and no fill begun
     /// before now will ever be kept for it.
@@ -300,16 +305,21 @@ impl CacheFolder {
     /// starts from one and the size is not known yet). Fails with
     /// [`io::ErrorKind::StorageFull`] when they cannot be reserved. Reads
     /// and copies files: run it where blocking is allowed.
+    ///
+    /// `since` is [`CacheFolder::generation`] when the request that asked
+    /// for the fill came: a replacement of the name after it means the fill
+    /// may hold the old bytes, and it is never kept.
     pub fn begin_fill(
         &self,
         name: &str,
         from: FillFrom,
         size: Option<u64>,
+        since: u64,
     ) -> io::Result<FillFile> {
-        let (folder, since) = {
+        let folder = {
             let mut index = self.lock();
             index.next_folder += 1;
-            (index.next_folder - 1, index.generation)
+            index.next_folder - 1
         };
         let mut reservation = Reservation {
             index: self.index.clone(),
@@ -379,13 +389,7 @@ impl CacheFolder {
             return Ok(());
         }
         let full = |why: String| io::Error::new(io::ErrorKind::StorageFull, why);
-        if let Some((used, total)) = disk_use(&self.root)
-            && (used + more) as f64 > DISK_FULL * total as f64
-        {
-            return Err(full(format!(
-                "{more} more bytes would fill the cache's file system past 95 % ({used} of {total} bytes used)"
-            )));
-        }
+        let disk = disk_use(&self.root);
         let mut gone = Vec::new();
         let result = {
             let mut index = self.lock();
@@ -396,10 +400,27 @@ impl CacheFolder {
                     self.max_size
                 )))
             } else {
+                let before = index.bytes;
                 self.evict_locked(&mut index, self.max_size - others - size, None, &mut gone);
-                index.reserved += more;
-                reservation.bytes = size;
-                Ok(())
+                let freed = before - index.bytes;
+                // Other fills may not have written their bytes yet: counted
+                // as if they had (the file system's count may hold some).
+                match disk {
+                    Some((used, total))
+                        if (used.saturating_sub(freed) + others + more) as f64
+                            > DISK_FULL * total as f64 =>
+                    {
+                        Err(full(format!(
+                            "{more} more bytes would fill the cache's file system past 95 % \
+                             ({used} of {total} bytes used)"
+                        )))
+                    }
+                    _ => {
+                        index.reserved += more;
+                        reservation.bytes = size;
+                        Ok(())
+                    }
+                }
             }
         };
         gone.iter().for_each(|dir| remove_all(dir));

@@ -19,7 +19,9 @@ fn read_all(mut file: &fs::File) -> Vec<u8> {
 }
 
 fn fill(cache: &CacheFolder, name: &str, data: &[u8]) {
-    let mut f = cache.begin_fill(name, FillFrom::Empty, None).unwrap();
+    let mut f = cache
+        .begin_fill(name, FillFrom::Empty, None, cache.generation())
+        .unwrap();
     f.write(data).unwrap();
     assert_eq!(f.commit(cache, data.len() as u64).unwrap(), md5(data));
 }
@@ -29,7 +31,9 @@ fn a_whole_fill_becomes_an_entry_that_survives_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = CacheFolder::open(tmp.path(), 1 << 20).unwrap();
     assert!(cache.hit("a.txt").is_none());
-    let mut f = cache.begin_fill("a.txt", FillFrom::Empty, None).unwrap();
+    let mut f = cache
+        .begin_fill("a.txt", FillFrom::Empty, None, cache.generation())
+        .unwrap();
     f.write(b"hello ").unwrap();
     let mut reader = f.reader().unwrap();
     f.write(b"world").unwrap();
@@ -51,10 +55,14 @@ fn a_whole_fill_becomes_an_entry_that_survives_a_restart() {
 fn a_fill_of_the_wrong_size_or_dropped_leaves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = CacheFolder::open(tmp.path(), 1 << 20).unwrap();
-    let mut f = cache.begin_fill("a", FillFrom::Empty, None).unwrap();
+    let mut f = cache
+        .begin_fill("a", FillFrom::Empty, None, cache.generation())
+        .unwrap();
     f.write(b"short").unwrap();
     assert!(f.commit(&cache, 6).is_err());
-    let mut f = cache.begin_fill("a", FillFrom::Empty, None).unwrap();
+    let mut f = cache
+        .begin_fill("a", FillFrom::Empty, None, cache.generation())
+        .unwrap();
     f.write(b"dropped").unwrap();
     drop(f);
     assert!(cache.hit("a").is_none());
@@ -66,7 +74,9 @@ fn a_fill_of_the_wrong_size_or_dropped_leaves_nothing() {
 fn a_prefix_is_kept_never_served_and_resumed_after_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = CacheFolder::open(tmp.path(), 1 << 20).unwrap();
-    let mut f = cache.begin_fill("big", FillFrom::Empty, None).unwrap();
+    let mut f = cache
+        .begin_fill("big", FillFrom::Empty, None, cache.generation())
+        .unwrap();
     f.write(b"first half ").unwrap();
     f.keep_prefix(&cache).unwrap();
     assert!(cache.hit("big").is_none(), "a prefix is never a hit");
@@ -74,7 +84,9 @@ fn a_prefix_is_kept_never_served_and_resumed_after_a_restart() {
     drop(cache);
     let cache = CacheFolder::open(tmp.path(), 1 << 20).unwrap();
     assert_eq!(cache.prefix_len("big"), Some(11));
-    let mut f = cache.begin_fill("big", FillFrom::Prefix, None).unwrap();
+    let mut f = cache
+        .begin_fill("big", FillFrom::Prefix, None, cache.generation())
+        .unwrap();
     assert_eq!(f.len(), 11);
     assert_eq!(f.md5(), md5(b"first half "));
     assert_eq!(
@@ -106,7 +118,12 @@ fn an_entry_is_extended_from_its_recorded_state() {
         assert_eq!(hit.tail.is_some(), in_memory);
         let mut whole = read_all(&hit.open.file);
         let mut f = cache
-            .begin_fill("log", FillFrom::Entry(Box::new(hit)), None)
+            .begin_fill(
+                "log",
+                FillFrom::Entry(Box::new(hit)),
+                None,
+                cache.generation(),
+            )
             .unwrap();
         assert_eq!(f.len(), whole.len() as u64);
         f.write(b"more\n").unwrap();
@@ -186,7 +203,9 @@ fn fills_in_flight_hold_their_size_against_the_cache_from_their_start() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = CacheFolder::open(tmp.path(), 100).unwrap();
     fill(&cache, "old", &[1; 30]);
-    let first = cache.begin_fill("a", FillFrom::Empty, Some(60)).unwrap();
+    let first = cache
+        .begin_fill("a", FillFrom::Empty, Some(60), cache.generation())
+        .unwrap();
     assert_eq!(cache.usage().reserved, 60);
     assert!(
         cache.hit("old").is_some(),
@@ -194,11 +213,13 @@ fn fills_in_flight_hold_their_size_against_the_cache_from_their_start() {
     );
     // 60 more cannot fit beside the first fill, whatever is evicted.
     let refused = cache
-        .begin_fill("b", FillFrom::Empty, Some(60))
+        .begin_fill("b", FillFrom::Empty, Some(60), cache.generation())
         .unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::StorageFull, "{refused}");
     // 40 fit once the old copy goes.
-    let second = cache.begin_fill("c", FillFrom::Empty, Some(40)).unwrap();
+    let second = cache
+        .begin_fill("c", FillFrom::Empty, Some(40), cache.generation())
+        .unwrap();
     assert!(cache.hit("old").is_none(), "evicted to make room");
     assert_eq!(cache.usage().reserved, 100);
     drop(first);
@@ -222,7 +243,9 @@ fn fills_in_flight_hold_their_size_against_the_cache_from_their_start() {
 fn a_fill_begun_before_a_replacement_never_becomes_an_entry() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = CacheFolder::open(tmp.path(), 1 << 20).unwrap();
-    let mut old = cache.begin_fill("a.txt", FillFrom::Empty, Some(3)).unwrap();
+    let mut old = cache
+        .begin_fill("a.txt", FillFrom::Empty, Some(3), cache.generation())
+        .unwrap();
     old.write(b"old").unwrap();
     // An upload of the same name is stored while the fill is in flight.
     cache.replaced("a.txt");
@@ -233,7 +256,16 @@ fn a_fill_begun_before_a_replacement_never_becomes_an_entry() {
         "the old bytes are never an entry"
     );
     assert_eq!(fs::read_dir(tmp.path().join("fills")).unwrap().count(), 0);
-    // A fill begun after the replacement is kept.
+    // Asked for before the replacement, begun after it: never kept either.
+    let since = cache.generation();
+    cache.replaced("a.txt");
+    let mut late = cache
+        .begin_fill("a.txt", FillFrom::Empty, Some(3), since)
+        .unwrap();
+    late.write(b"old").unwrap();
+    assert!(late.commit(&cache, 3).is_err());
+    assert!(cache.hit("a.txt").is_none());
+    // A fill asked for after the replacement is kept.
     fill(&cache, "a.txt", b"new");
     assert_eq!(read_all(&cache.hit("a.txt").unwrap().open.file), b"new");
 }

@@ -215,7 +215,11 @@ impl Store for CacheStore {
                         }
                         let fill = Arc::new(Fill::default());
                         fills.insert(name.as_str().to_owned(), fill.clone());
-                        let task = fill::run(inner.clone(), name.clone(), fill.clone(), *client);
+                        // Read under the fills lock: an upload answered after
+                        // this never lets this fill's bytes become an entry.
+                        let since = inner.disk.generation();
+                        let task =
+                            fill::run(inner.clone(), name.clone(), fill.clone(), *client, since);
                         smol::spawn(task).detach();
                         (fill, false)
                     }
@@ -297,14 +301,20 @@ impl Store for CacheStore {
                 .get(name.as_str())
                 .is_some_and(|fill| fill.keeps());
         if held {
-            let (body, note) = self.open(client, name).await?;
+            let (body, note) = match self.open(client, name).await {
+                Ok(opened) => opened,
+                Err(StoreError::NotFound) => {
+                    return Ok(Resumed::NoSuchFile("the origin has no such file".into()));
+                }
+                Err(e) => return Err(e),
+            };
             if matches!(body, Body::File { .. } | Body::Growing { .. }) {
                 return resume_opened(self, body, note, position, md5, *client).await;
             }
         }
         self.count("PASS");
-        let (origin, name) = (self.inner.origin.clone(), name.clone());
-        let answer = smol::unblock(move || direct::resume(&origin, &name, position, md5)).await;
+        let (origin, asked) = (self.inner.origin.clone(), name.clone());
+        let answer = smol::unblock(move || direct::resume(&origin, &asked, position, md5)).await;
         Ok(match answer.map_err(StoreError::Io)? {
             Answer::Send { remaining, body } => Resumed::Send {
                 file_size: u64::from(position) + u64::from(remaining),
@@ -315,7 +325,10 @@ impl Store for CacheStore {
                 note: Some("PASS"),
             },
             Answer::Mismatch => Resumed::Mismatch("the origin's MD5 differs (PASS)"),
-            Answer::NoSuchFile => Resumed::NoSuchFile("the origin has no such file (PASS)".into()),
+            Answer::NoSuchFile => {
+                self.inner.saw(name.as_str(), None);
+                Resumed::NoSuchFile("the origin has no such file (PASS)".into())
+            }
             Answer::Refused => {
                 return Err(StoreError::Io(io::Error::other(
                     "the origin refused the RESUME (PASS)",
@@ -437,8 +450,10 @@ impl Sink for Forward {
     async fn commit(mut self) -> io::Result<()> {
         let result = self.upstream.done().await;
         // Whatever the origin kept, no copy of that name is trusted any
-        // more, nor one being filled now (it may hold the old bytes).
+        // more, nor one being filled now (it may hold the old bytes): it is
+        // never kept, and later requests start a fill of their own.
         self.inner.disk.replaced(self.name.as_str());
+        lock(&self.inner.fills).remove(self.name.as_str());
         if result.is_ok()
             && let Some(window) = &self.window
         {
@@ -559,13 +574,16 @@ impl Drop for Lease {
 struct FromOrigin {
     origin: Remote,
     name: Name,
+    /// The file's size when the window began: a fetch of another version
+    /// is refused.
+    size: u64,
 }
 
 impl Refetch for FromOrigin {
     fn resume(&self, from: u64, md5: [u8; 16], to: u64) -> io::Result<Stream> {
         let position = u32::try_from(from).map_err(io::Error::other)?;
         match direct::resume(&self.origin, &self.name, position, md5)? {
-            Answer::Send { body, .. } => {
+            Answer::Send { remaining, body } if from + u64::from(remaining) == self.size => {
                 let mut body = body.0;
                 let skip = to - from;
                 let skipped = io::copy(&mut io::Read::take(&mut body, skip), &mut io::sink())?;

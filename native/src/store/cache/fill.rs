@@ -19,7 +19,7 @@ use ferry_core::{ClientEvent, ClientSession, Name, Request};
 use ferry_storage::{FillFile, FillFrom, Hit, age};
 use smol::lock::OnceCell;
 
-use super::{FromOrigin, Inner, Lease, lock};
+use super::{FromOrigin, Inner, lock};
 use crate::drive::{Handler, Waited, until};
 use crate::error::ClientError;
 use crate::growing::Growing;
@@ -100,13 +100,20 @@ pub(super) fn unreachable(e: &ClientError) -> bool {
 
 /// Runs one fill for a request from `client` to its end, then lets the
 /// next request see the entry.
-pub(super) async fn run(inner: Arc<Inner>, name: Name, fill: Arc<Fill>, client: IpAddr) {
+/// `since` is the cache's generation when the fill was asked for.
+pub(super) async fn run(
+    inner: Arc<Inner>,
+    name: Name,
+    fill: Arc<Fill>,
+    client: IpAddr,
+    since: u64,
+) {
     let ending = Ending {
         inner: inner.clone(),
         name: name.clone(),
         fill: fill.clone(),
     };
-    fetch(&inner, &name, &fill, client).await;
+    fetch(&inner, &name, &fill, client, since).await;
     drop(ending);
 }
 
@@ -143,7 +150,7 @@ impl Drop for Ending {
 
 /// Asks the origin, streams the answer into the fill, and keeps what came:
 /// an entry when whole, a resumable prefix when cut short.
-async fn fetch(inner: &Arc<Inner>, name: &Name, fill: &Fill, client: IpAddr) {
+async fn fetch(inner: &Arc<Inner>, name: &Name, fill: &Fill, client: IpAddr, since: u64) {
     let key = name.as_str();
     let mut x = FillX {
         inner: inner.clone(),
@@ -157,7 +164,8 @@ async fn fetch(inner: &Arc<Inner>, name: &Name, fill: &Fill, client: IpAddr) {
         window: None,
         ticket: None,
         refetch: false,
-        pass: false,
+        pass: None,
+        since,
     };
     if let Some(hit) = inner.disk.hit(key) {
         if let Ok(size) = u32::try_from(hit.open.size) {
@@ -170,7 +178,9 @@ async fn fetch(inner: &Arc<Inner>, name: &Name, fill: &Fill, client: IpAddr) {
         }
     } else if inner.disk.prefix_len(key).is_some() {
         let (inner2, key2) = (inner.clone(), key.to_owned());
-        match smol::unblock(move || inner2.disk.begin_fill(&key2, FillFrom::Prefix, None)).await {
+        match smol::unblock(move || inner2.disk.begin_fill(&key2, FillFrom::Prefix, None, since))
+            .await
+        {
             Ok(file) => {
                 if let Ok(len) = u32::try_from(file.len()) {
                     x.held = Held::Prefix {
@@ -215,13 +225,15 @@ struct FillX<'a> {
     hit: Option<Hit>,
     file: Option<FillFile>,
     growing: Option<Arc<Growing>>,
-    /// A file passing through, and the budget its window holds.
-    window: Option<(Arc<Window>, Lease)>,
+    /// A file passing through.
+    window: Option<Arc<Window>>,
     /// The client address's count of kept fills.
     ticket: Option<Ticket>,
     refetch: bool,
-    /// Fetching again from the start to pass the file through.
-    pass: bool,
+    /// Fetching again from the start to pass the file through, and why.
+    pass: Option<String>,
+    /// The cache's generation when the fill was asked for.
+    since: u64,
 }
 
 impl FillX<'_> {
@@ -289,7 +301,9 @@ impl FillX<'_> {
         let inner = self.inner.clone();
         // The origin's file has that size now, kept or not.
         inner.saw(&key, Some(size));
-        let kept = if self.pass || !keeps(size, inner.disk.max_size()) {
+        let kept = if let Some(why) = &self.pass {
+            Err(why.clone())
+        } else if !keeps(size, inner.disk.max_size()) {
             Err("larger than --max-size".to_owned())
         } else {
             match inner.fills_per_address.admit(self.client) {
@@ -320,7 +334,7 @@ impl FillX<'_> {
                 self.file = None;
                 self.hit = None;
                 self.refetch = true;
-                self.pass = true;
+                self.pass = Some(why);
                 Err(ClientError::Local("fetching again from the start".into()))
             }
             Err(why) => {
@@ -336,13 +350,12 @@ impl FillX<'_> {
                 let refetch = FromOrigin {
                     origin: inner.origin.clone(),
                     name: self.name.clone(),
-                };
-                let window = Arc::new(Window::new(
                     size,
-                    inner.pass_window,
-                    Some(Box::new(refetch)),
-                ));
-                self.window = Some((window.clone(), lease));
+                };
+                let window = Window::new(size, inner.pass_window, Some(Box::new(refetch)));
+                // The budget comes back when the last reader is done with it.
+                let window = Arc::new(window.holding(Box::new(lease)));
+                self.window = Some(window.clone());
                 self.fill.answer(Header::Window(window));
                 Ok(())
             }
@@ -353,6 +366,7 @@ impl FillX<'_> {
     /// `--max-size`; `Err` says why it cannot be kept.
     async fn begin(&mut self, size: u64) -> Result<FillFile, String> {
         let inner = self.inner.clone();
+        let since = self.since;
         let key = self.name.as_str().to_owned();
         let started = match (self.file.take(), self.hit.take()) {
             (Some(mut prefix), _) => {
@@ -364,7 +378,7 @@ impl FillX<'_> {
                     Some(hit) => FillFrom::Entry(Box::new(hit)),
                     None => FillFrom::Empty,
                 };
-                smol::unblock(move || inner.disk.begin_fill(&key, from, Some(size))).await
+                smol::unblock(move || inner.disk.begin_fill(&key, from, Some(size), since)).await
             }
         };
         started.map_err(|e| match e.kind() {
@@ -378,7 +392,7 @@ impl FillX<'_> {
     async fn finish(mut self, result: Result<(), ClientError>) {
         let key = self.name.as_str().to_owned();
         let inner = self.inner.clone();
-        if let Some((window, _lease)) = self.window.take() {
+        if let Some(window) = self.window.take() {
             let got = window.written();
             if got < window.size {
                 let why = lost(got, window.size, &result);
@@ -388,7 +402,9 @@ impl FillX<'_> {
             return;
         }
         let Some(growing) = self.growing.take() else {
-            if let Err(e) = result {
+            if let Err(e) = result
+                && self.fill.header.get().is_none()
+            {
                 let answer = match unreachable(&e) {
                     true => OriginAnswer::Unreachable,
                     false => OriginAnswer::Refused,
@@ -452,7 +468,7 @@ impl Handler<ClientSession> for FillX<'_> {
     }
 
     fn received(&mut self, data: &[u8]) -> Result<(), ClientError> {
-        if let Some((window, _)) = &self.window {
+        if let Some(window) = &self.window {
             window.write(data);
         } else if let (Some(file), Some(growing)) = (self.file.as_mut(), &self.growing) {
             file.write(data)
@@ -469,7 +485,7 @@ impl Handler<ClientSession> for FillX<'_> {
     }
 
     async fn ready(&mut self) -> Result<(), ClientError> {
-        let Some((window, _)) = &self.window else {
+        let Some(window) = &self.window else {
             return Ok(());
         };
         // The origin's own timeout, counted while no reader takes bytes.
