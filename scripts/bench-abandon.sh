@@ -66,7 +66,8 @@ for i in range(clients):
 PY
 wait "$SAMPLER"
 # What the origin sent, by its own log (one line per request, its bytes).
-kill -TERM "$CACHE_PID"
+kill -KILL "$CACHE_PID"
+wait "$CACHE_PID" 2>/dev/null || true
 sleep 1
 ORIGIN=$(grep -o '[0-9]* bytes [0-9.]* ms' "$WORK/origin.log" | awk '{s += $1} END {print s + 0}')
 PEAK=$(cat "$WORK/peak")
