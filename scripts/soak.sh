@@ -21,8 +21,9 @@ trap cleanup EXIT
 mkdir -p "$WORK/root/public"
 FERRY_PASSWORD=soak "$FERRY" user add soaker --root "$WORK/root" 2> /dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-# Every client uploads from 127.0.0.1 without a login: quotas out of the way.
-RUST_LOG=warn "$FERRY" serve "$PORT" --root "$WORK/root" --max-connections 1024 \
+# Every client uploads from 127.0.0.1 without a login and replaces its own
+# files: quotas out of the way, and --public-overwrite.
+RUST_LOG=warn "$FERRY" serve "$PORT" --root "$WORK/root" --max-connections 1024 --public-overwrite \
     --quota-files 100000000 --quota-size 100TiB \
     --quota-total-files 100000000 --quota-total-size 100TiB \
     > /dev/null 2> "$WORK/server.log" &

@@ -172,6 +172,11 @@ pub struct ServeArgs {
     pub root: Option<PathBuf>,
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Let clients without a login replace public files that exist (by
+    /// default they may only add new ones; logged-in users always replace
+    /// files in their own folder).
+    #[arg(long)]
+    pub public_overwrite: bool,
     #[command(flatten)]
     pub front: FrontArgs,
 }

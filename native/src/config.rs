@@ -31,6 +31,9 @@ pub struct FrontConfig {
     pub bind: Vec<std::net::IpAddr>,
     /// Refuse every upload.
     pub read_only: bool,
+    /// Let clients without a login replace existing public files (a cache
+    /// leaves this to its origin).
+    pub public_overwrite: bool,
     /// Upload allowances of clients without a login.
     pub quotas: Quotas,
 }
@@ -131,6 +134,7 @@ impl FrontConfig {
             trusted: args.trust.clone(),
             bind: args.bind.clone(),
             read_only: args.read_only,
+            public_overwrite: false,
         })
     }
 }
@@ -138,7 +142,8 @@ impl FrontConfig {
 impl ServeConfig {
     /// Checks the arguments and prepares the root folder.
     pub fn try_from_args(args: ServeArgs) -> anyhow::Result<Self> {
-        let front = FrontConfig::try_from_args(args.port, &args.front)?;
+        let mut front = FrontConfig::try_from_args(args.port, &args.front)?;
+        front.public_overwrite = args.public_overwrite;
         if let Some(location) = bucket(&args.store)? {
             return Ok(ServeConfig {
                 front,

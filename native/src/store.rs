@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ferry_core::{ListEntry, Mask, Name};
-use ferry_storage::{DigestCache, PrefixMd5, StoreError};
+use ferry_storage::{DigestCache, PrefixMd5, Replace, StoreError};
 
 use crate::drive::Body;
 use crate::fair::FairPool;
@@ -114,11 +114,15 @@ pub trait Store: Send + Sync + 'static {
     }
 
     /// Starts an upload to `name`; nothing is visible until the sink is
-    /// committed, and dropping it leaves nothing behind.
+    /// committed, and dropping it leaves nothing behind. With
+    /// [`Replace::NewOnly`] a name that exists is refused
+    /// ([`StoreError::Exists`]) and one stored meanwhile makes the commit
+    /// fail.
     fn begin_upload(
         &self,
         scope: &Self::Scope,
         name: &Name,
+        replace: Replace,
     ) -> impl Future<Output = Result<Self::Sink, StoreError>> + Send;
 
     /// Every file whose name matches the mask, in listing order.
@@ -206,7 +210,8 @@ pub trait Sink: Send + 'static {
         async { Ok(()) }
     }
 
-    /// Makes the upload visible, complete, replacing any file of that name.
+    /// Makes the upload visible, complete, replacing any file of that name
+    /// if the upload may (see [`Store::begin_upload`]).
     fn commit(self) -> impl Future<Output = io::Result<()>> + Send;
 }
 

@@ -135,26 +135,103 @@ fn upload_every_size_byte_for_byte_and_replace() {
             "{target}"
         );
     }
-    // Replacing an existing file.
-    let got = request(
-        server.addr,
-        None,
-        Request::Upload {
-            name: name("size-1"),
-        },
-        b"replaced",
-    );
-    assert_eq!(
-        got.events.last(),
-        Some(&ClientEvent::UploadDone { stored: true })
-    );
-    assert_eq!(server.stored("public/size-1").unwrap(), b"replaced");
     // No temporary file is left anywhere.
     assert!(
         snapshot(&server.root())
             .iter()
             .all(|(p, _)| !p.to_string_lossy().contains(".ferry-"))
     );
+}
+
+/// Op 30 of `body` as `name`, without a login: the first and final status
+/// bytes (the final one absent when the first refuses).
+fn upload_status(addr: std::net::SocketAddr, target: &str, body: &[u8]) -> Vec<ClientEvent> {
+    request(addr, None, Request::Upload { name: name(target) }, body).events
+}
+
+#[test]
+fn uploads_without_a_login_add_files_but_never_replace_them() {
+    let server = Server::start(&[], |root| {
+        std::fs::write(root.join("public/welcome.txt"), b"course notes").unwrap();
+    });
+    // Refused at the first status: no body is sent, nothing changes.
+    assert_eq!(
+        upload_status(server.addr, "welcome.txt", b"HACKED"),
+        [ClientEvent::Refused]
+    );
+    assert_eq!(
+        server.stored("public/welcome.txt").unwrap(),
+        b"course notes"
+    );
+    let log = server.wait_log("--public-overwrite allows it", 1);
+    assert!(
+        log.contains("\"welcome.txt\" refused: the file exists, and uploads without a login cannot replace files (ferry serve --public-overwrite allows it)"),
+        "{log}"
+    );
+    // A new name is stored, once.
+    let stored = [
+        ClientEvent::UploadAccepted,
+        ClientEvent::UploadDone { stored: true },
+    ];
+    assert_eq!(upload_status(server.addr, "mine.txt", b"first"), stored);
+    assert_eq!(
+        upload_status(server.addr, "mine.txt", b"second"),
+        [ClientEvent::Refused]
+    );
+    assert_eq!(server.stored("public/mine.txt").unwrap(), b"first");
+}
+
+#[test]
+fn public_overwrite_lets_uploads_without_a_login_replace_files() {
+    let server = Server::start(&["--public-overwrite"], |root| {
+        std::fs::write(root.join("public/welcome.txt"), b"course notes").unwrap();
+    });
+    assert_eq!(
+        upload_status(server.addr, "welcome.txt", b"replaced"),
+        [
+            ClientEvent::UploadAccepted,
+            ClientEvent::UploadDone { stored: true }
+        ]
+    );
+    assert_eq!(server.stored("public/welcome.txt").unwrap(), b"replaced");
+}
+
+/// Sends op 30 for `target` on a fresh connection and reads the first
+/// status; the body is sent later with [`finish_upload`].
+fn begin_raw_upload(addr: std::net::SocketAddr, target: &str) -> (TcpStream, u8) {
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    c.write_all(&frame(30, target.as_bytes(), &[])).unwrap();
+    let mut first = [0u8; 1];
+    c.read_exact(&mut first).unwrap();
+    (c, first[0])
+}
+
+/// Sends the body of an upload begun with [`begin_raw_upload`]; the final status.
+fn finish_upload(mut c: TcpStream, body: &[u8]) -> u8 {
+    c.write_all(&(body.len() as u32).to_be_bytes()).unwrap();
+    c.write_all(body).unwrap();
+    let mut last = [0u8; 1];
+    c.read_exact(&mut last).unwrap();
+    last[0]
+}
+
+#[test]
+fn of_two_new_uploads_of_one_name_the_first_to_finish_wins() {
+    let server = Server::start(&[], |_| {});
+    // Both are accepted: the name is new when each begins.
+    let (first, a) = begin_raw_upload(server.addr, "race/new.txt");
+    let (second, b) = begin_raw_upload(server.addr, "race/new.txt");
+    assert_eq!((a, b), (0, 0));
+    assert_eq!(
+        finish_upload(second, b"second"),
+        0,
+        "the first to finish is stored"
+    );
+    assert_eq!(finish_upload(first, b"first"), 1, "the other is not stored");
+    assert_eq!(server.stored("public/race/new.txt").unwrap(), b"second");
+    let log = server.wait_log("stored meanwhile", 1);
+    assert!(log.contains("the first upload to finish wins"), "{log}");
 }
 
 #[test]

@@ -13,6 +13,9 @@ pub enum StoreError {
     /// socket or symlink), or a folder on its path is not a real folder.
     #[error("not a regular file")]
     NotRegular,
+    /// The name exists, and the upload may only create new files.
+    #[error("a file of that name exists")]
+    Exists,
     /// Resolving the name would leave the folder or follow a symlink.
     #[error("name leads outside the folder or through a symlink")]
     Escape,

@@ -20,7 +20,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
 use crate::error::StoreError;
 use crate::open_file::{FileId, OpenFile};
 use crate::partial::Partial;
-use crate::upload::Upload;
+use crate::upload::{Replace, Upload};
 
 /// Names at least this long are opened folder by folder (the kernel takes
 /// at most 4,095 bytes of path in one call).
@@ -200,20 +200,22 @@ impl Folder {
     /// Starts an atomic upload to `name`: the data goes to a temporary file
     /// in the deepest folder of the target's path that exists, and missing
     /// folders are created beneath this one only at [`Upload::commit`].
-    /// Refuses a target that exists and is not a regular file.
-    pub fn begin_upload(&self, name: &Name) -> Result<Upload, StoreError> {
+    /// Refuses a target that exists and is not a regular file, and with
+    /// [`Replace::NewOnly`] one that exists at all.
+    pub fn begin_upload(&self, name: &Name, replace: Replace) -> Result<Upload, StoreError> {
         let (dir, missing, file_name) = self.walk_to_parent(name, false)?;
         if missing.is_empty() {
             match rustix::fs::statat(&dir, file_name, AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
                     return Err(StoreError::NotRegular);
                 }
+                Ok(_) if replace == Replace::NewOnly => return Err(StoreError::Exists),
                 Ok(_) | Err(rustix::io::Errno::NOENT) => {}
                 Err(e) => return Err(StoreError::from_open(e)),
             }
         }
         let missing = missing.into_iter().map(str::to_owned).collect();
-        Upload::create(dir, missing, file_name.to_owned())
+        Upload::create(dir, missing, file_name.to_owned(), replace)
     }
 
     /// Opens (or creates) the partial download `NAME.part` for `name`,

@@ -31,4 +31,4 @@ pub use folder::{Folder, matching};
 pub use lock::FolderLock;
 pub use open_file::{FileId, OpenFile, unnamed_file};
 pub use partial::{HASHED_PART_PREFIX, PART_SUFFIX, Partial, part_name};
-pub use upload::Upload;
+pub use upload::{Replace, Upload, stored_meanwhile};

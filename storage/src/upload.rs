@@ -16,11 +16,22 @@ use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ferry_core::RESERVED_PREFIX;
-use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
 
 use crate::error::StoreError;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Whether an upload may replace a file that already has its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replace {
+    /// An existing file is replaced atomically.
+    Allowed,
+    /// Only new names: an existing file is refused when the upload begins,
+    /// and one stored meanwhile makes the commit fail (the first commit of
+    /// two racing uploads wins).
+    NewOnly,
+}
 
 /// An upload in progress.
 #[derive(Debug)]
@@ -32,6 +43,7 @@ pub struct Upload {
     /// Folders to create beneath `dir` at commit, then the file's name.
     missing: Vec<String>,
     target: String,
+    replace: Replace,
     file: Option<File>,
 }
 
@@ -40,6 +52,7 @@ impl Upload {
         dir: OwnedFd,
         missing: Vec<String>,
         target: String,
+        replace: Replace,
     ) -> Result<Upload, StoreError> {
         loop {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -56,6 +69,7 @@ impl Upload {
                         temp,
                         missing,
                         target,
+                        replace,
                         file: Some(File::from(fd)),
                     });
                 }
@@ -81,6 +95,8 @@ impl Upload {
     }
 
     /// Flushes the data, renames it over the target and flushes the folder.
+    /// With [`Replace::NewOnly`], a file stored under the name since the
+    /// upload began makes it fail with [`std::io::ErrorKind::AlreadyExists`].
     pub fn commit(mut self) -> std::io::Result<()> {
         let file = self
             .file
@@ -100,16 +116,50 @@ impl Upload {
             target_dir = Some(next);
         }
         let target_dir = target_dir.as_ref().unwrap_or(&self.dir);
-        rustix::fs::renameat(
-            &self.dir,
-            self.temp.as_str(),
-            target_dir,
-            self.target.as_str(),
-        )?;
+        match self.replace {
+            Replace::Allowed => rustix::fs::renameat(
+                &self.dir,
+                self.temp.as_str(),
+                target_dir,
+                self.target.as_str(),
+            )?,
+            Replace::NewOnly => self.rename_new(target_dir)?,
+        }
         // The temporary name is gone now; nothing to remove on drop.
         self.temp.clear();
         rustix::fs::fsync(target_dir)?;
         Ok(())
+    }
+}
+
+/// Why a [`Replace::NewOnly`] upload could not be committed: another one
+/// stored the name first.
+pub fn stored_meanwhile() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "a file of that name was stored meanwhile (the first upload to finish wins)",
+    )
+}
+
+impl Upload {
+    /// Renames the temporary file to the target only if no file has that
+    /// name: `renameat2(RENAME_NOREPLACE)`, or where the file system lacks
+    /// it a hard link (which never replaces) and an unlink.
+    fn rename_new(&self, target_dir: &OwnedFd) -> std::io::Result<()> {
+        let (temp, target) = (self.temp.as_str(), self.target.as_str());
+        match rustix::fs::renameat_with(&self.dir, temp, target_dir, target, RenameFlags::NOREPLACE)
+        {
+            Ok(()) => Ok(()),
+            Err(rustix::io::Errno::EXIST) => Err(stored_meanwhile()),
+            Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+                match rustix::fs::linkat(&self.dir, temp, target_dir, target, AtFlags::empty()) {
+                    Ok(()) => Ok(rustix::fs::unlinkat(&self.dir, temp, AtFlags::empty())?),
+                    Err(rustix::io::Errno::EXIST) => Err(stored_meanwhile()),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

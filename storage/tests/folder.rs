@@ -7,7 +7,7 @@ use std::path::Path;
 
 use ferry_core::EMPTY_MD5;
 use ferry_core::{Limits, Name};
-use ferry_storage::{DigestCache, Folder, StoreError, md5_prefix};
+use ferry_storage::{DigestCache, Folder, Replace, StoreError, md5_prefix};
 
 fn name(s: &str) -> Name {
     Name::parse(s.as_bytes(), &Limits::default()).unwrap()
@@ -135,7 +135,9 @@ fn masks_match_like_listing_names() {
 #[test]
 fn upload_is_invisible_until_committed() {
     let (tmp, folder) = setup();
-    let mut up = folder.begin_upload(&name("new/dir/f.bin")).unwrap();
+    let mut up = folder
+        .begin_upload(&name("new/dir/f.bin"), Replace::Allowed)
+        .unwrap();
     up.write(b"hello ").unwrap();
     assert!(!tmp.path().join("srv/new/dir/f.bin").exists());
     assert!(
@@ -165,7 +167,9 @@ fn upload_is_invisible_until_committed() {
 fn an_abandoned_upload_leaves_nothing() {
     let (tmp, folder) = setup();
     let before = fs::read(tmp.path().join("srv/a.txt")).unwrap();
-    let mut up = folder.begin_upload(&name("a.txt")).unwrap();
+    let mut up = folder
+        .begin_upload(&name("a.txt"), Replace::Allowed)
+        .unwrap();
     up.write(b"partial").unwrap();
     drop(up);
     assert_eq!(
@@ -192,7 +196,9 @@ fn an_abandoned_upload_leaves_nothing() {
 #[test]
 fn upload_replaces_an_existing_file() {
     let (tmp, folder) = setup();
-    let mut up = folder.begin_upload(&name("a.txt")).unwrap();
+    let mut up = folder
+        .begin_upload(&name("a.txt"), Replace::Allowed)
+        .unwrap();
     up.write(b"new content").unwrap();
     up.commit().unwrap();
     assert_eq!(
@@ -202,30 +208,63 @@ fn upload_replaces_an_existing_file() {
 }
 
 #[test]
+fn a_new_only_upload_never_replaces_a_file() {
+    let (tmp, folder) = setup();
+    let before = fs::read(tmp.path().join("srv/a.txt")).unwrap();
+    assert!(matches!(
+        folder.begin_upload(&name("a.txt"), Replace::NewOnly),
+        Err(StoreError::Exists)
+    ));
+    // Two new uploads of one name: the first to commit wins, the other
+    // fails and leaves the winner's bytes.
+    let mut first = folder
+        .begin_upload(&name("new/b.txt"), Replace::NewOnly)
+        .unwrap();
+    let mut second = folder
+        .begin_upload(&name("new/b.txt"), Replace::NewOnly)
+        .unwrap();
+    first.write(b"first").unwrap();
+    second.write(b"second").unwrap();
+    first.commit().unwrap();
+    let lost = second.commit().unwrap_err();
+    assert_eq!(lost.kind(), std::io::ErrorKind::AlreadyExists, "{lost}");
+    assert_eq!(
+        fs::read(tmp.path().join("srv/new/b.txt")).unwrap(),
+        b"first"
+    );
+    assert_eq!(fs::read(tmp.path().join("srv/a.txt")).unwrap(), before);
+    let names: Vec<_> = fs::read_dir(tmp.path().join("srv/new"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["b.txt"], "the loser's temporary file is gone");
+}
+
+#[test]
 fn uploads_never_write_through_symlinks_or_over_special_files() {
     let (tmp, folder) = setup();
     assert!(matches!(
-        folder.begin_upload(&name("docs")),
+        folder.begin_upload(&name("docs"), Replace::Allowed),
         Err(StoreError::NotRegular)
     ));
     assert!(matches!(
-        folder.begin_upload(&name("fifo")),
+        folder.begin_upload(&name("fifo"), Replace::Allowed),
         Err(StoreError::NotRegular)
     ));
     assert!(matches!(
-        folder.begin_upload(&name("evil")),
+        folder.begin_upload(&name("evil"), Replace::Allowed),
         Err(StoreError::NotRegular)
     ));
     assert!(matches!(
-        folder.begin_upload(&name("linkdir/x.txt")),
+        folder.begin_upload(&name("linkdir/x.txt"), Replace::Allowed),
         Err(StoreError::Escape)
     ));
     assert!(matches!(
-        folder.begin_upload(&name("etc/passwd")),
+        folder.begin_upload(&name("etc/passwd"), Replace::Allowed),
         Err(StoreError::Escape)
     ));
     assert!(matches!(
-        folder.begin_upload(&name("a.txt/x")),
+        folder.begin_upload(&name("a.txt/x"), Replace::Allowed),
         Err(StoreError::NotRegular)
     ));
     assert_eq!(fs::read(tmp.path().join("secret")).unwrap(), b"top secret");
@@ -426,7 +465,7 @@ fn every_name_that_can_be_stored_can_be_opened() {
     long.push_str(&"z".repeat(4096 - long.len()));
     assert_eq!(long.len(), 4096);
     let long = name(&long);
-    let mut up = folder.begin_upload(&long).unwrap();
+    let mut up = folder.begin_upload(&long, Replace::Allowed).unwrap();
     up.write(b"deep").unwrap();
     up.commit().unwrap();
     let open = folder.open_file(&long).unwrap();
@@ -455,7 +494,7 @@ fn an_upload_makes_its_folders_only_when_it_commits() {
     // A crash in the middle (no cleanup runs): only the temporary is left,
     // in the deepest folder that already existed, and no empty folder.
     let mut up = folder
-        .begin_upload(&name("docs/new/deeper/file.bin"))
+        .begin_upload(&name("docs/new/deeper/file.bin"), Replace::Allowed)
         .unwrap();
     up.write(b"half").unwrap();
     std::mem::forget(up);
@@ -466,12 +505,14 @@ fn an_upload_makes_its_folders_only_when_it_commits() {
     // Ours and the stale one `setup` leaves.
     assert_eq!(folder.remove_temporaries().unwrap(), 2);
     // Dropped: nothing at all.
-    let up = folder.begin_upload(&name("fresh/file.bin")).unwrap();
+    let up = folder
+        .begin_upload(&name("fresh/file.bin"), Replace::Allowed)
+        .unwrap();
     drop(up);
     assert!(!srv.join("fresh").exists());
     // Committed: the folders and the file.
     let mut up = folder
-        .begin_upload(&name("docs/new/deeper/file.bin"))
+        .begin_upload(&name("docs/new/deeper/file.bin"), Replace::Allowed)
         .unwrap();
     up.write(b"whole").unwrap();
     up.commit().unwrap();
@@ -481,7 +522,7 @@ fn an_upload_makes_its_folders_only_when_it_commits() {
     );
     // Through a symlink, refused before anything is written.
     assert!(matches!(
-        folder.begin_upload(&name("linkdir/new/x")),
+        folder.begin_upload(&name("linkdir/new/x"), Replace::Allowed),
         Err(StoreError::Escape)
     ));
 }

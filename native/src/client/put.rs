@@ -34,9 +34,18 @@ impl Handler<ClientSession> for UploadX {
                 misuse(session.send_upload(self.size));
             }
             ClientEvent::UploadDone { stored } => self.stored = Some(stored),
+            ClientEvent::Refused if self.remote.auth.is_none() => {
+                return Err(ClientError::Refused(format!(
+                    "the server refused to receive \"{shown}\": the name may already exist, and \
+                     uploads without a login cannot replace files: use --as NEW, or log in \
+                     (or the name is refused, the server is read-only, your upload quota is \
+                     spent, or the server could not do it)"
+                )));
+            }
             ClientEvent::Refused => {
                 return Err(ClientError::Refused(format!(
-                    "the server refused to receive \"{shown}\" (bad name, or the target is not a regular file)"
+                    "the server refused to receive \"{shown}\" (the name is refused, the target \
+                     is not a regular file, the server is read-only, or the server could not do it)"
                 )));
             }
             ClientEvent::AuthDenied => return Err(denied(&self.remote)),
@@ -106,7 +115,8 @@ pub async fn put(
             Ok(())
         }
         Some(false) => Err(ClientError::Refused(format!(
-            "the server could not store \"{}\" (too large for its disk, or a write error)",
+            "the server could not store \"{}\" (too large for its disk, a write error, or \
+             another upload stored that name first)",
             shown(target_text.as_bytes())
         ))),
         None => Err(ClientError::Protocol(

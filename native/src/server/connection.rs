@@ -10,7 +10,7 @@ use ferry_core::{
     DecodeErrorKind, ListEntry, Mask, Name, Refusal, ResumeAnswer, ServerEvent, ServerSession,
     SessionError, Timestamp, encode_listing, escape, foreign_protocol,
 };
-use ferry_storage::StoreError;
+use ferry_storage::{Replace, StoreError};
 use rustix::net::RecvFlags;
 
 use super::accept::Slot;
@@ -307,7 +307,12 @@ impl<'a, St: Store> Answers<'a, St> {
     }
 
     fn refuse(&mut self, s: &mut ServerSession, e: &StoreError) {
-        self.outcome = format!("refused: {e}");
+        self.outcome = match e {
+            StoreError::Exists => "refused: the file exists, and uploads without a login \
+                                   cannot replace files (ferry serve --public-overwrite allows it)"
+                .into(),
+            e => format!("refused: {e}"),
+        };
         misuse(s.refuse());
     }
 
@@ -378,7 +383,17 @@ impl<'a, St: Store> Answers<'a, St> {
             self.outcome = format!("refused: {exceeded}");
             return misuse(s.refuse());
         }
-        match self.shared.store.begin_upload(&self.scope, name).await {
+        let replace = if self.logged_in || self.shared.config.public_overwrite {
+            Replace::Allowed
+        } else {
+            Replace::NewOnly
+        };
+        match self
+            .shared
+            .store
+            .begin_upload(&self.scope, name, replace)
+            .await
+        {
             Ok(upload) => {
                 self.upload = Some(upload);
                 misuse(s.accept_upload());

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ferry_core::{EMPTY_MD5, ListEntry, Mask, Name, escape};
-use ferry_storage::{CacheFolder, DigestCache, StoreError, age};
+use ferry_storage::{CacheFolder, DigestCache, Replace, StoreError, age};
 
 use super::{Note, Resumed, Sink, Store, hash_prefix, resume_opened};
 use crate::client::Remote;
@@ -337,7 +337,14 @@ impl Store for CacheStore {
         })
     }
 
-    async fn begin_upload(&self, _: &IpAddr, name: &Name) -> Result<Forward, StoreError> {
+    /// The origin applies its own rule for replacing files (its
+    /// `--public-overwrite`): the cache uploads as a client without a login.
+    async fn begin_upload(
+        &self,
+        _: &IpAddr,
+        name: &Name,
+        _: Replace,
+    ) -> Result<Forward, StoreError> {
         let inner = &self.inner;
         let Some(lease) = inner.in_flight.take(inner.upload_buffer) else {
             return Err(StoreError::Io(io::Error::other(

@@ -14,7 +14,7 @@ use crate::fair::FairPool;
 use crate::verifier::Verifier;
 use anyhow::Context;
 use ferry_core::{Limits, ListEntry, Mask, Name};
-use ferry_storage::{DigestCache, Folder, FolderLock, StoreError, Upload};
+use ferry_storage::{DigestCache, Folder, FolderLock, Replace, StoreError, Upload};
 
 /// Password checks and digests that may run at once: both are heavy.
 const HEAVY_JOBS: usize = 2;
@@ -138,6 +138,7 @@ impl Store for FolderStore {
         &self,
         scope: &Arc<Folder>,
         name: &Name,
+        replace: Replace,
     ) -> Result<FolderUpload, StoreError> {
         // A new public file lengthens everyone's listing.
         let grows = if Arc::ptr_eq(scope, &self.public) && scope.open_file(name).is_err() {
@@ -146,7 +147,7 @@ impl Store for FolderStore {
             None
         };
         Ok(FolderUpload {
-            upload: scope.begin_upload(name)?,
+            upload: scope.begin_upload(name, replace)?,
             grows,
         })
     }

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use ferry_core::{Limits, ListEntry, Mask, Name};
-use ferry_storage::{DigestCache, FileId, ReadAt, StoreError, unnamed_file};
+use ferry_storage::{DigestCache, FileId, ReadAt, Replace, StoreError, unnamed_file};
 
 use super::listing::{Growth, ListingBudget};
 use super::{Note, Sink, Store, hash_prefix};
@@ -224,7 +224,12 @@ impl Store for S3Store {
         hash_prefix(&self.hashing, client, &self.digests, body, len).await
     }
 
-    async fn begin_upload(&self, scope: &Arc<Area>, name: &Name) -> Result<S3Upload, StoreError> {
+    async fn begin_upload(
+        &self,
+        scope: &Arc<Area>,
+        name: &Name,
+        replace: Replace,
+    ) -> Result<S3Upload, StoreError> {
         let key = format!("{}{name}", scope.prefix);
         if key.len() > MAX_KEY {
             return Err(StoreError::Io(io::Error::other(format!(
@@ -233,14 +238,18 @@ impl Store for S3Store {
             ))));
         }
         // A new public file lengthens everyone's listing.
+        let public = Arc::ptr_eq(scope, &self.public);
         let mut grows = None;
-        if Arc::ptr_eq(scope, &self.public) {
+        if public || replace == Replace::NewOnly {
             let (s3, key) = (self.s3.clone(), key.clone());
             let exists = smol::unblock(move || s3.head(&key))
                 .await
                 .map_err(store_error)?
                 .is_some();
-            if !exists {
+            if exists && replace == Replace::NewOnly {
+                return Err(StoreError::Exists);
+            }
+            if public && !exists {
                 grows = Some((self.listing.clone(), self.listing.reserve(name)?));
             }
         }
@@ -249,6 +258,7 @@ impl Store for S3Store {
             key,
             file: unnamed_file(&self.scratch)?,
             written: 0,
+            replace,
             put: None,
             grows,
         })
@@ -386,6 +396,8 @@ pub struct S3Upload {
     key: String,
     file: File,
     written: u64,
+    /// Whether the PUT may replace an object (else `If-None-Match: *`).
+    replace: Replace,
     /// The PUT under way, once the size is known, and the bytes it reads.
     put: Option<(Arc<Growing>, Put)>,
     /// What a new public file adds to the listing.
@@ -424,7 +436,11 @@ impl Sink for S3Upload {
             growing: growing.clone(),
             at: 0,
         };
-        let put = smol::unblock(move || s3.put(&key, size.into(), body, When::Always));
+        let when = match self.replace {
+            Replace::Allowed => When::Always,
+            Replace::NewOnly => When::IfAbsent,
+        };
+        let put = smol::unblock(move || s3.put(&key, size.into(), body, when));
         self.put = Some((growing, put));
     }
 
@@ -435,7 +451,11 @@ impl Sink for S3Upload {
         if !growing.settled() {
             growing.cut("the upload stopped");
         }
-        put.await.map_err(io::Error::other)?;
+        match put.await {
+            Ok(_) => {}
+            Err(S3Error::Changed) => return Err(ferry_storage::stored_meanwhile()),
+            Err(e) => return Err(io::Error::other(e)),
+        }
         if let Some((listing, growth)) = self.grows.take() {
             listing.grew(growth);
         }

@@ -82,6 +82,11 @@ impl Server {
         }
     }
 
+    /// Waits (bounded) until the logs hold `count` lines containing `text`.
+    pub fn wait_log(&self, text: &str, count: usize) -> String {
+        wait_for(|| self.log(), text, count)
+    }
+
     /// Starts a server; `prepare` fills the root before it starts.
     pub fn start(extra: &[&str], prepare: impl FnOnce(&Path)) -> Server {
         let tmp = tempfile::tempdir().unwrap();
@@ -111,7 +116,13 @@ impl Server {
         let (child, mut addr) = listening(command, &tmp.path().join("server.log"));
         let front = via_cache.then(|| {
             let dir = tempfile::tempdir().unwrap();
-            let cache = Cache::start(&addr.to_string(), &dir.path().join("cache"), extra);
+            // The origin alone decides whether public files are replaced.
+            let front: Vec<&str> = extra
+                .iter()
+                .copied()
+                .filter(|a| *a != "--public-overwrite")
+                .collect();
+            let cache = Cache::start(&addr.to_string(), &dir.path().join("cache"), &front);
             addr = cache.addr;
             (cache, dir)
         });
@@ -194,15 +205,20 @@ impl Cache {
 
     /// Waits (bounded) until the log has `count` lines containing `text`.
     pub fn wait_log(&self, text: &str, count: usize) -> String {
-        for _ in 0..200 {
-            let log = self.log();
-            if log.matches(text).count() >= count {
-                return log;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.log()
+        wait_for(|| self.log(), text, count)
     }
+}
+
+/// Waits (at most 10 s) until `log()` holds `text` `count` times; the log.
+pub fn wait_for(log: impl Fn() -> String, text: &str, count: usize) -> String {
+    for _ in 0..1000 {
+        let log = log();
+        if log.matches(text).count() >= count {
+            return log;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    log()
 }
 
 impl Drop for Cache {
