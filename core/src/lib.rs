@@ -131,7 +131,8 @@ pub use message::{
     ResumeOutcome, Status, decode_upload_size, encode_listing, parse_listing,
 };
 pub use name::{
-    BadName, Name, NameError, RESERVED_PREFIX, check_component, escape, escape_short, hex,
+    BadName, DECEPTIVE, Deception, Name, NameError, RESERVED_PREFIX, check_component, deceptive,
+    escape, escape_short, hex, may_have_other_spellings, nfc,
 };
 pub use output::Output;
 pub use server::{Refusal, ResumeAnswer, ServerEvent, ServerSession};

@@ -4,12 +4,16 @@
 //! separated by `/`. The rules refuse everything that could climb out of the
 //! folder or hide from a person reading a terminal: `.` and `..`, absolute
 //! paths, backslashes, control characters, bidi controls, over-long names and
-//! the reserved prefix of the server's own temporary files. The server checks
+//! the reserved prefix of the server's own temporary files, and characters
+//! that are invisible or look like `/` or `.` ([`DECEPTIVE`]). Names are
+//! compared in Unicode NFC ([`nfc`]): clients send NFC, and a server refuses
+//! an upload that would give an existing name a second spelling. The server checks
 //! every requested name and the client checks every name a server sends it,
 //! with this one function. Storage still enforces containment in the kernel;
 //! these rules are the first gate, not the only one.
 
 use core::fmt;
+use std::borrow::Cow;
 
 use crate::limits::Limits;
 
@@ -66,9 +70,23 @@ pub enum NameError {
     /// A control character (C0, DEL or C1), NUL included.
     #[error("name contains the control character U+{0:04X}")]
     Control(u32),
-    /// A Unicode bidi control, which can make a name display as another.
+    /// A Unicode bidi control or mark, which can make a name display as
+    /// another.
     #[error("name contains the bidi control U+{0:04X}")]
     Bidi(u32),
+    /// An invisible character (zero-width space, word joiner, soft hyphen,
+    /// byte order mark), which makes two names look the same.
+    #[error("name contains the invisible character U+{0:04X}")]
+    Invisible(u32),
+    /// A character that looks like `/` or `.`, which makes a name look
+    /// like a path it is not.
+    #[error("name contains U+{code:04X}, which looks like '{like}'")]
+    LooksLike {
+        /// The character.
+        code: u32,
+        /// What it looks like.
+        like: &'static str,
+    },
     /// A component starts with the reserved prefix of internal files.
     #[error("name uses the reserved prefix '{RESERVED_PREFIX}'")]
     Reserved,
@@ -149,11 +167,79 @@ pub fn check_component(component: &str, max_len: u32) -> Result<(), NameError> {
         if ch.is_control() {
             return Err(NameError::Control(code));
         }
-        if matches!(code, 0x202A..=0x202E | 0x2066..=0x2069) {
-            return Err(NameError::Bidi(code));
+        if let Some(deception) = deceptive(ch) {
+            return Err(deception.error(code));
         }
     }
     Ok(())
+}
+
+/// How a character refused in names deceives a reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deception {
+    /// A bidi control or mark: text displays in another order.
+    Bidi,
+    /// Nothing shows: two names look the same.
+    Invisible,
+    /// It looks like this character.
+    LooksLike(&'static str),
+}
+
+impl Deception {
+    fn error(self, code: u32) -> NameError {
+        match self {
+            Deception::Bidi => NameError::Bidi(code),
+            Deception::Invisible => NameError::Invisible(code),
+            Deception::LooksLike(like) => NameError::LooksLike { code, like },
+        }
+    }
+}
+
+/// Every character refused in names because it hides or imitates another,
+/// as inclusive ranges: the one table both sides (and the decoder) apply.
+/// U+200C and U+200D (zero-width non-joiner and joiner) stay allowed:
+/// Persian and Indic names and emoji need them.
+pub const DECEPTIVE: &[(char, char, Deception)] = &[
+    ('\u{00AD}', '\u{00AD}', Deception::Invisible), // soft hyphen
+    ('\u{200B}', '\u{200B}', Deception::Invisible), // zero-width space
+    ('\u{200E}', '\u{200F}', Deception::Bidi),      // left-to-right and right-to-left marks
+    ('\u{2024}', '\u{2024}', Deception::LooksLike(".")), // one dot leader
+    ('\u{2025}', '\u{2025}', Deception::LooksLike("..")), // two dot leader
+    ('\u{202A}', '\u{202E}', Deception::Bidi),      // embeddings and overrides
+    ('\u{2044}', '\u{2044}', Deception::LooksLike("/")), // fraction slash
+    ('\u{2060}', '\u{2064}', Deception::Invisible), // word joiner, invisible operators
+    ('\u{2066}', '\u{2069}', Deception::Bidi),      // isolates
+    ('\u{2215}', '\u{2215}', Deception::LooksLike("/")), // division slash
+    ('\u{FEFF}', '\u{FEFF}', Deception::Invisible), // byte order mark
+    ('\u{FF0E}', '\u{FF0E}', Deception::LooksLike(".")), // fullwidth full stop
+    ('\u{FF0F}', '\u{FF0F}', Deception::LooksLike("/")), // fullwidth solidus
+];
+
+/// How `ch` deceives, if it is in [`DECEPTIVE`].
+pub fn deceptive(ch: char) -> Option<Deception> {
+    DECEPTIVE
+        .iter()
+        .find(|(first, last, _)| (*first..=*last).contains(&ch))
+        .map(|(_, _, how)| *how)
+}
+
+/// `text` in Unicode Normalization Form C, the form names are compared in
+/// (and clients send): `"cafe\u{301}"` and `"caf\u{e9}"` are one name.
+///
+/// ```
+/// assert_eq!(ferry_core::nfc("cafe\u{301}.txt"), "caf\u{e9}.txt");
+/// ```
+pub fn nfc(text: &str) -> Cow<'_, str> {
+    icu_normalizer::ComposingNormalizerBorrowed::new_nfc().normalize(text)
+}
+
+/// Whether some other text has the same NFC as `component`, so a store
+/// must look at its neighbours before giving it to a new file. Plain ASCII
+/// has no other spelling, except `K`, `;` and `` ` ``, which the Kelvin
+/// sign, the Greek question mark and the Greek varia decompose to (a test
+/// checks every Unicode character for this).
+pub fn may_have_other_spellings(component: &str) -> bool {
+    !component.is_ascii() || component.contains(['K', ';', '`'])
 }
 
 /// A name a peer sent that broke the rules, kept for the message to the user.
@@ -168,8 +254,8 @@ pub struct BadName {
 
 /// Renders untrusted bytes for a terminal, a log line or a JSON string, in
 /// the escapes people know from C and shells: `\n`, `\t`, `\r`, `\\`,
-/// other control bytes and invalid UTF-8 as `\xNN`, C1 controls and bidi
-/// overrides as `\uNNNN`; printable text as is. No escape sequence ever
+/// other control bytes and invalid UTF-8 as `\xNN`, C1 controls and the
+/// [`DECEPTIVE`] characters as `\uNNNN`; printable text as is. No escape sequence ever
 /// reaches a terminal.
 ///
 /// ```
@@ -187,7 +273,7 @@ pub fn escape(bytes: &[u8]) -> String {
                 '\r' => out.push_str("\\r"),
                 '\\' => out.push_str("\\\\"),
                 _ if code < 0x80 && ch.is_control() => out.push_str(&format!("\\x{code:02x}")),
-                _ if ch.is_control() || matches!(code, 0x202A..=0x202E | 0x2066..=0x2069) => {
+                _ if ch.is_control() || deceptive(ch).is_some() => {
                     out.push_str(&format!("\\u{code:04x}"))
                 }
                 _ => out.push(ch),

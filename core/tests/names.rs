@@ -56,6 +56,21 @@ refused! {
     c1_control: "a\u{85}b".as_bytes() => NameError::Control(0x85),
     bidi_override: "evil\u{202e}txt.exe".as_bytes() => NameError::Bidi(0x202e),
     bidi_isolate: "x\u{2066}y".as_bytes() => NameError::Bidi(0x2066),
+    zero_width_space: "a\u{200b}.txt".as_bytes() => NameError::Invisible(0x200b),
+    soft_hyphen: "wel\u{ad}come.txt".as_bytes() => NameError::Invisible(0xad),
+    word_joiner: "a\u{2060}b".as_bytes() => NameError::Invisible(0x2060),
+    invisible_plus: "a\u{2064}b".as_bytes() => NameError::Invisible(0x2064),
+    byte_order_mark: "\u{feff}a.txt".as_bytes() => NameError::Invisible(0xfeff),
+    left_to_right_mark: "a\u{200e}b".as_bytes() => NameError::Bidi(0x200e),
+    right_to_left_mark: "a\u{200f}b".as_bytes() => NameError::Bidi(0x200f),
+    embedding: "a\u{202a}b".as_bytes() => NameError::Bidi(0x202a),
+    pop_isolate: "a\u{2069}b".as_bytes() => NameError::Bidi(0x2069),
+    division_slash: "etc\u{2215}passwd".as_bytes() => NameError::LooksLike { code: 0x2215, like: "/" },
+    fraction_slash: "a\u{2044}b".as_bytes() => NameError::LooksLike { code: 0x2044, like: "/" },
+    fullwidth_solidus: "a\u{ff0f}b".as_bytes() => NameError::LooksLike { code: 0xff0f, like: "/" },
+    one_dot_leader: "a\u{2024}txt".as_bytes() => NameError::LooksLike { code: 0x2024, like: "." },
+    two_dot_leader: "\u{2025}/x".as_bytes() => NameError::LooksLike { code: 0x2025, like: ".." },
+    fullwidth_full_stop: "a\u{ff0e}txt".as_bytes() => NameError::LooksLike { code: 0xff0e, like: "." },
     reserved_temp: b".ferry-upload-1234" => NameError::Reserved,
     reserved_in_folder: b"docs/.ferry-tmp" => NameError::Reserved,
     tab: b"a\tb" => NameError::Control(9),
@@ -68,6 +83,8 @@ accepted! {
     dots_inside: "a..b/...";
     hidden_file: ".hidden";
     unicode: "relatório/ação.txt";
+    zero_width_non_joiner_in_persian: "می\u{200c}خواهم.txt";
+    zero_width_joiner_in_emoji: "👩\u{200d}💻.png";
     spaces: "my file (1).txt";
     colon: "C:x";
     component_255: &"a".repeat(255);
@@ -115,4 +132,56 @@ fn a_single_component_never_holds_a_separator() {
         check_component(&"a".repeat(65), 64),
         Err(NameError::ComponentTooLong { len: 65, limit: 64 })
     );
+}
+
+#[test]
+fn escape_shows_every_deceptive_character() {
+    assert_eq!(
+        escape("a\u{200b}b\u{2215}c".as_bytes()),
+        "a\\u200bb\\u2215c"
+    );
+    for &(first, last, _) in ferry_core::DECEPTIVE {
+        for ch in first..=last {
+            let shown = escape(ch.to_string().as_bytes());
+            assert_eq!(shown, format!("\\u{:04x}", ch as u32));
+        }
+    }
+}
+
+#[test]
+fn names_compare_in_nfc() {
+    use ferry_core::nfc;
+    assert_eq!(nfc("cafe\u{301}.txt"), "caf\u{e9}.txt");
+    assert_eq!(nfc("caf\u{e9}.txt"), "caf\u{e9}.txt");
+    assert_eq!(nfc("\u{212a}.txt"), "K.txt", "the Kelvin sign is a K");
+}
+
+/// `may_have_other_spellings` says ASCII text has no other NFC spelling
+/// unless it holds `K`, `;` or `` ` ``: every Unicode character whose NFC
+/// is ASCII is checked here, so a new Unicode version cannot make it wrong
+/// unnoticed.
+#[test]
+fn ascii_names_have_other_spellings_only_through_three_characters() {
+    use ferry_core::{may_have_other_spellings, nfc};
+    let mut found = Vec::new();
+    for ch in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+        if ch.is_ascii() {
+            continue;
+        }
+        let text = ch.to_string();
+        let normal = nfc(&text);
+        if normal.is_ascii() {
+            assert!(
+                may_have_other_spellings(&normal),
+                "U+{:04X} → {normal}",
+                ch as u32
+            );
+            found.push(normal.into_owned());
+        }
+    }
+    found.sort();
+    assert_eq!(found, [";", "K", "`"]);
+    assert!(!may_have_other_spellings("notes-2026.txt"));
+    assert!(may_have_other_spellings("Kelvin.txt"));
+    assert!(may_have_other_spellings("ação.txt"));
 }

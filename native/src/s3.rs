@@ -13,7 +13,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use rusty_s3::actions::ListObjectsV2;
+use rusty_s3::actions::{ListObjectsV2, ListObjectsV2Response};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
 /// How long a signed request stays valid: it is sent at once.
@@ -393,11 +393,70 @@ impl S3 {
     /// Every key under `prefix` with its size (all pages).
     pub fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, S3Error> {
         let mut keys = Vec::new();
+        self.pages(prefix, None, PAGE, |page| {
+            keys.extend(
+                page.contents
+                    .into_iter()
+                    .map(|c| (c.key, c.size.unwrap_or(0))),
+            );
+            if keys.len() > MAX_KEYS {
+                return Err(S3Error::Unreachable(format!(
+                    "more than {MAX_KEYS} keys under {prefix}: too many to list"
+                )));
+            }
+            Ok(true)
+        })?;
+        Ok(keys)
+    }
+
+    /// The names directly under `prefix` (empty, or ending in `/`): its
+    /// objects, and the folders its longer keys make (without the `/`).
+    pub fn children(&self, prefix: &str) -> Result<Vec<String>, S3Error> {
+        let mut names = Vec::new();
+        self.pages(prefix, Some("/"), PAGE, |page| {
+            let keys = page.contents.into_iter().map(|c| c.key);
+            let folders = page.common_prefixes.into_iter().map(|p| p.prefix);
+            for key in keys.chain(folders) {
+                let name = key.strip_prefix(prefix).unwrap_or(&key);
+                names.push(name.strip_suffix('/').unwrap_or(name).to_owned());
+            }
+            if names.len() > MAX_KEYS {
+                return Err(S3Error::Unreachable(format!(
+                    "more than {MAX_KEYS} names under {prefix}: too many to list"
+                )));
+            }
+            Ok(true)
+        })?;
+        Ok(names)
+    }
+
+    /// Whether any key starts with `prefix`.
+    pub fn any_under(&self, prefix: &str) -> Result<bool, S3Error> {
+        let mut any = false;
+        self.pages(prefix, None, 1, |page| {
+            any = !page.contents.is_empty();
+            Ok(false)
+        })?;
+        Ok(any)
+    }
+
+    /// Lists `prefix` page by page (`max` keys each, grouped at
+    /// `delimiter`), giving each page to `visit` until it says stop.
+    fn pages(
+        &self,
+        prefix: &str,
+        delimiter: Option<&str>,
+        max: usize,
+        mut visit: impl FnMut(ListObjectsV2Response) -> Result<bool, S3Error>,
+    ) -> Result<(), S3Error> {
         let mut token: Option<String> = None;
         loop {
             let mut action = ListObjectsV2::new(&self.bucket, Some(&self.credentials));
             action.with_prefix(prefix);
-            action.with_max_keys(PAGE);
+            action.with_max_keys(max);
+            if let Some(delimiter) = delimiter {
+                action.with_delimiter(delimiter);
+            }
             if let Some(token) = &token {
                 action.with_continuation_token(token.clone());
             }
@@ -409,19 +468,13 @@ impl S3 {
             let text = response.into_body().read_to_string()?;
             let page = ListObjectsV2::parse_response(&text)
                 .map_err(|e| S3Error::Unreachable(format!("a listing that cannot be read: {e}")))?;
-            keys.extend(
-                page.contents
-                    .into_iter()
-                    .map(|c| (c.key, c.size.unwrap_or(0))),
-            );
-            if keys.len() > MAX_KEYS {
-                return Err(S3Error::Unreachable(format!(
-                    "more than {MAX_KEYS} keys under {prefix}: too many to list"
-                )));
+            let next = page.next_continuation_token.clone();
+            if !visit(page)? {
+                return Ok(());
             }
-            match page.next_continuation_token {
+            match next {
                 Some(next) if Some(&next) != token.as_ref() => token = Some(next),
-                _ => return Ok(keys),
+                _ => return Ok(()),
             }
         }
     }

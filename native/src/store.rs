@@ -16,7 +16,7 @@ use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use ferry_core::{ListEntry, Mask, Name};
+use ferry_core::{ListEntry, Mask, Name, NameError, escape};
 use ferry_storage::{DigestCache, PrefixMd5, Replace, StoreError};
 
 use crate::drive::Body;
@@ -146,6 +146,29 @@ pub trait Store: Send + Sync + 'static {
     fn report(&self) -> Option<String> {
         None
     }
+}
+
+/// Logs once, at start-up, the stored files of `place` that no request
+/// can reach because their names break the naming rules.
+fn log_unreachable(place: &str, names: &[(Vec<u8>, NameError)]) {
+    const SHOWN: usize = 10;
+    if names.is_empty() {
+        return;
+    }
+    let mut shown: Vec<String> = names
+        .iter()
+        .take(SHOWN)
+        .map(|(name, rule)| format!("\"{}\" ({rule})", escape(name)))
+        .collect();
+    if names.len() > SHOWN {
+        shown.push(format!("and {} more", names.len() - SHOWN));
+    }
+    log::warn!(
+        "{} name(s) in {place} break the naming rules (docs/protocol.md, section 2) and cannot \
+         be requested; rename them to serve them: {}",
+        names.len(),
+        shown.join(", ")
+    );
 }
 
 /// A store's answer to op 40.

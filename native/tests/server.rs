@@ -235,6 +235,54 @@ fn of_two_new_uploads_of_one_name_the_first_to_finish_wins() {
 }
 
 #[test]
+fn a_name_is_never_given_a_second_spelling_and_unreachable_names_are_logged() {
+    let server = Server::start(&[], |root| {
+        std::fs::write(root.join("public/cafe\u{301}.txt"), b"decomposed").unwrap();
+        std::fs::write(root.join("public/a\u{200b}.txt"), b"hidden").unwrap();
+    });
+    let log = server.wait_log("break the naming rules", 1);
+    assert!(
+        log.contains("1 name(s) in public/")
+            && log.contains("\"a\\u200b.txt\" (name contains the invisible character U+200B)"),
+        "{log}"
+    );
+    assert_eq!(
+        upload_status(server.addr, "caf\u{e9}.txt", b"composed"),
+        [ClientEvent::Refused]
+    );
+    let log = server.wait_log("another Unicode spelling", 1);
+    assert!(
+        log.contains(
+            "refused: \"cafe\u{301}.txt\" exists, the same name in another Unicode spelling"
+        ),
+        "{log}"
+    );
+    assert_eq!(
+        server.stored("public/cafe\u{301}.txt").unwrap(),
+        b"decomposed"
+    );
+    assert_eq!(server.stored("public/caf\u{e9}.txt"), None);
+}
+
+#[test]
+fn a_name_is_never_both_a_file_and_a_folder() {
+    let server = Server::start(&[], |root| {
+        std::fs::write(root.join("public/x"), b"a file").unwrap();
+        std::fs::create_dir(root.join("public/d")).unwrap();
+        std::fs::write(root.join("public/d/y"), b"in a folder").unwrap();
+    });
+    for name in ["x/y", "d"] {
+        assert_eq!(
+            upload_status(server.addr, name, b"either"),
+            [ClientEvent::Refused],
+            "{name}"
+        );
+    }
+    assert_eq!(server.stored("public/x").unwrap(), b"a file");
+    assert_eq!(server.stored("public/d/y").unwrap(), b"in a folder");
+}
+
+#[test]
 fn resume_every_size_from_several_points() {
     let server = sized_server();
     for size in SIZES {
@@ -443,6 +491,11 @@ fn hostile_names() -> Vec<Vec<u8>> {
         "x\u{85}y",
         "new\nline",
         "tab\there",
+        "a\u{200b}.txt",
+        "wel\u{ad}come.txt",
+        "etc\u{2215}passwd",
+        "\u{2025}/x",
+        "a\u{200f}b",
     ]
     .iter()
     .map(|s| s.as_bytes().to_vec())

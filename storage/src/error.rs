@@ -16,6 +16,10 @@ pub enum StoreError {
     /// The name exists, and the upload may only create new files.
     #[error("a file of that name exists")]
     Exists,
+    /// Another file or folder has the name in another Unicode spelling
+    /// (the same in NFC): a new one would look like it.
+    #[error("\"{}\" exists, the same name in another Unicode spelling", ferry_core::escape(.0.as_bytes()))]
+    OtherSpelling(String),
     /// Resolving the name would leave the folder or follow a symlink.
     #[error("name leads outside the folder or through a symlink")]
     Escape,

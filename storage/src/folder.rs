@@ -14,7 +14,10 @@ use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use ferry_core::{Limits, ListEntry, Name, RESERVED_PREFIX};
+use ferry_core::{
+    Limits, ListEntry, Name, NameError, RESERVED_PREFIX, check_component, may_have_other_spellings,
+    nfc,
+};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
 
 use crate::error::StoreError;
@@ -138,6 +141,31 @@ impl Folder {
         Ok(out)
     }
 
+    /// Files and folders beneath the folder whose names break the naming
+    /// rules, so no request can reach them (a name stored before a rule
+    /// was added, or put there by hand), each with the rule it breaks;
+    /// the store's own internal files are left out. Raw paths (only the
+    /// last component for one that is not UTF-8), to be escaped for
+    /// display.
+    pub fn unreachable(&self) -> Result<Vec<(Vec<u8>, NameError)>, StoreError> {
+        let mut out = Vec::new();
+        self.walk(|_, path, raw, st| {
+            let checked = std::str::from_utf8(raw)
+                .map_err(|_| NameError::NotUtf8)
+                .and_then(|c| check_component(c, self.limits.max_component_len));
+            match checked {
+                Err(NameError::Reserved) => Ok(false),
+                Err(rule) => {
+                    out.push((path.map_or(raw, str::as_bytes).to_owned(), rule));
+                    Ok(false)
+                }
+                Ok(()) => Ok(FileType::from_raw_mode(st.st_mode) == FileType::Directory),
+            }
+        })?;
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
     /// Visits every entry beneath the folder, breadth-first with one folder
     /// open at a time (a deep tree cannot exhaust descriptors), never
     /// through a symlink. `visit` gets the folder holding the entry, the
@@ -200,9 +228,13 @@ impl Folder {
     /// Starts an atomic upload to `name`: the data goes to a temporary file
     /// in the deepest folder of the target's path that exists, and missing
     /// folders are created beneath this one only at [`Upload::commit`].
-    /// Refuses a target that exists and is not a regular file, and with
-    /// [`Replace::NewOnly`] one that exists at all.
+    /// Refuses a target that exists and is not a regular file, with
+    /// [`Replace::NewOnly`] one that exists at all, and a name that another
+    /// file or folder already has in another Unicode spelling.
     pub fn begin_upload(&self, name: &Name, replace: Replace) -> Result<Upload, StoreError> {
+        if let Some(other) = self.other_spelling(name)? {
+            return Err(StoreError::OtherSpelling(other));
+        }
         let (dir, missing, file_name) = self.walk_to_parent(name, false)?;
         if missing.is_empty() {
             match rustix::fs::statat(&dir, file_name, AtFlags::SYMLINK_NOFOLLOW) {
@@ -216,6 +248,46 @@ impl Folder {
         }
         let missing = missing.into_iter().map(str::to_owned).collect();
         Upload::create(dir, missing, file_name.to_owned(), replace)
+    }
+
+    /// The path of a file or folder whose name is `name`'s (or one of its
+    /// folders') in Unicode NFC but spelled otherwise (`café` composed and
+    /// decomposed), if one exists: a new file under `name` would look like
+    /// it. Only folders holding a component that may have another spelling
+    /// are read.
+    pub fn other_spelling(&self, name: &Name) -> Result<Option<String>, StoreError> {
+        let mut parent = String::new();
+        for component in name.components() {
+            if may_have_other_spellings(component) {
+                let path = if parent.is_empty() { "." } else { &parent };
+                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                // A folder missing here holds nothing to look like.
+                let Ok(dir) = rustix::fs::openat2(&self.fd, path, flags, Mode::empty(), RESOLVE)
+                else {
+                    return Ok(None);
+                };
+                let wanted = nfc(component);
+                for entry in
+                    rustix::fs::Dir::read_from(&dir).map_err(|e| StoreError::Io(e.into()))?
+                {
+                    let entry = entry.map_err(|e| StoreError::Io(e.into()))?;
+                    if let Ok(text) = std::str::from_utf8(entry.file_name().to_bytes())
+                        && text != component
+                        && nfc(text) == wanted
+                    {
+                        return Ok(Some(match parent.is_empty() {
+                            true => text.to_owned(),
+                            false => format!("{parent}/{text}"),
+                        }));
+                    }
+                }
+            }
+            if !parent.is_empty() {
+                parent.push('/');
+            }
+            parent.push_str(component);
+        }
+        Ok(None)
     }
 
     /// Opens (or creates) the partial download `NAME.part` for `name`,

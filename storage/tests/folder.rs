@@ -241,6 +241,31 @@ fn a_new_only_upload_never_replaces_a_file() {
 }
 
 #[test]
+fn an_upload_never_gives_an_existing_name_a_second_spelling() {
+    let (tmp, folder) = setup();
+    let decomposed = "cafe\u{301}";
+    fs::create_dir(tmp.path().join("srv").join(decomposed)).unwrap();
+    fs::write(tmp.path().join("srv/\u{212a}.txt"), b"kelvin").unwrap();
+    for (upload, existing) in [
+        ("caf\u{e9}/menu.txt", decomposed),
+        ("K.txt", "\u{212a}.txt"),
+        ("cafe\u{301}/\u{212a}.txt", ""),
+    ] {
+        match folder.begin_upload(&name(upload), Replace::Allowed) {
+            Err(StoreError::OtherSpelling(other)) => assert_eq!(other, existing, "{upload}"),
+            Ok(_) if existing.is_empty() => {}
+            other => panic!("{upload}: {other:?}"),
+        }
+    }
+    // The same spelling is the same file.
+    let mut up = folder
+        .begin_upload(&name("cafe\u{301}/menu.txt"), Replace::Allowed)
+        .unwrap();
+    up.write(b"menu").unwrap();
+    up.commit().unwrap();
+}
+
+#[test]
 fn uploads_never_write_through_symlinks_or_over_special_files() {
     let (tmp, folder) = setup();
     assert!(matches!(

@@ -374,6 +374,11 @@ fn name_error(e: &NameError) -> Both {
         NameError::Backslash => say("name.backslash", &[]),
         NameError::Control(c) => say("name.control", &[("code", &code(c))]),
         NameError::Bidi(c) => say("name.bidi", &[("code", &code(c))]),
+        NameError::Invisible(c) => say("name.invisible", &[("code", &code(c))]),
+        NameError::LooksLike { code: c, like } => say(
+            "name.looks_like",
+            &[("code", &code(c)), ("like", &plain(like))],
+        ),
         NameError::Reserved => say(
             "name.reserved",
             &[("prefix", &plain(crate::name::RESERVED_PREFIX))],

@@ -251,6 +251,14 @@ pub(crate) static EN: &[(&str, &str)] = &[
         "the name contains the bidirectional control U+{code}",
     ),
     (
+        "name.invisible",
+        "the name contains the invisible character U+{code}, which makes two names look the same",
+    ),
+    (
+        "name.looks_like",
+        "the name contains U+{code}, which looks like '{like}'",
+    ),
+    (
         "name.reserved",
         "the name uses the reserved prefix '{prefix}'",
     ),
@@ -618,6 +626,14 @@ pub(crate) static PT: &[(&str, &str)] = &[
     (
         "name.bidi",
         "o nome contém o controle bidirecional U+{code}",
+    ),
+    (
+        "name.invisible",
+        "o nome contém o caractere invisível U+{code}, que faz dois nomes parecerem iguais",
+    ),
+    (
+        "name.looks_like",
+        "o nome contém U+{code}, que se parece com '{like}'",
     ),
     ("name.reserved", "o nome usa o prefixo reservado '{prefix}'"),
     // Anomalias de uma mensagem.

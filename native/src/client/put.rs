@@ -91,7 +91,10 @@ pub async fn put(
             open.size
         ))
     })?;
-    let target_text = target.unwrap_or(text);
+    // Names are compared in NFC; a name typed or stored decomposed (as
+    // macOS does) is sent composed.
+    let target_text = ferry_core::nfc(target.unwrap_or(text));
+    let target_text = target_text.as_ref();
     let target_name = local_name(target_text, &remote.limits)?;
     let mut x = UploadX {
         remote: remote.clone(),

@@ -66,6 +66,9 @@ impl FolderStore {
             }
         };
         let (public, private) = (open("public")?, open("private")?);
+        for (folder, place) in [(&public, "public/"), (&private, "private/")] {
+            super::log_unreachable(place, &folder.unreachable().unwrap_or_default());
+        }
         let listing = ListingBudget::new(limits, &public.list().unwrap_or_default());
         let removed =
             public.remove_temporaries().unwrap_or(0) + private.remove_temporaries().unwrap_or(0);

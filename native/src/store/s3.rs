@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use ferry_core::{Limits, ListEntry, Mask, Name};
+use ferry_core::{Limits, ListEntry, Mask, Name, NameError, may_have_other_spellings, nfc};
 use ferry_storage::{DigestCache, FileId, ReadAt, Replace, StoreError, unnamed_file};
 
 use super::listing::{Growth, ListingBudget};
@@ -83,6 +83,15 @@ impl S3Store {
         let listed = s3
             .list(&public)
             .with_context(|| format!("cannot list {}", s3.shown))?;
+        let refused: Vec<_> = listed
+            .iter()
+            .filter_map(|(key, _)| {
+                let name = key.strip_prefix(&public)?.as_bytes();
+                let rule = Name::parse(name, limits).err()?;
+                (rule != NameError::Reserved).then(|| (name.to_owned(), rule))
+            })
+            .collect();
+        super::log_unreachable(&format!("public/ of {}", s3.shown), &refused);
         let listing = ListingBudget::new(limits, &entries((listed, public.clone()), limits));
         Ok(S3Store {
             public: Arc::new(Area { prefix: public }),
@@ -237,6 +246,8 @@ impl Store for S3Store {
                 key.len()
             ))));
         }
+        let (s3, prefix, checked) = (self.s3.clone(), scope.prefix.clone(), name.clone());
+        smol::unblock(move || room_for(&s3, &prefix, &checked)).await?;
         // A new public file lengthens everyone's listing.
         let public = Arc::ptr_eq(scope, &self.public);
         let mut grows = None;
@@ -287,6 +298,43 @@ fn entries((keys, prefix): (Vec<(String, u64)>, String), limits: &Limits) -> Vec
         .collect();
     entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     entries
+}
+
+/// Whether `name` under `prefix` can become a file as a folder could: no
+/// key on its path is a file (`x` when uploading `x/y`), no key continues
+/// it as a folder (`x/y` when uploading `x`), and no file or folder has
+/// one of its names in another Unicode spelling.
+fn room_for(s3: &S3, prefix: &str, name: &Name) -> Result<(), StoreError> {
+    let key = format!("{prefix}{name}");
+    if s3.any_under(&format!("{key}/")).map_err(store_error)? {
+        return Err(StoreError::NotRegular);
+    }
+    let mut parent = prefix.to_owned();
+    let mut components = name.components().peekable();
+    while let Some(component) = components.next() {
+        if may_have_other_spellings(component) {
+            let wanted = nfc(component);
+            let children = s3.children(&parent).map_err(store_error)?;
+            if let Some(other) = children
+                .iter()
+                .find(|c| c.as_str() != component && nfc(c) == wanted)
+            {
+                let shown = format!("{parent}{other}");
+                return Err(StoreError::OtherSpelling(
+                    shown.strip_prefix(prefix).unwrap_or(&shown).to_owned(),
+                ));
+            }
+        }
+        parent.push_str(component);
+        if components.peek().is_some() {
+            // A file where the name needs a folder.
+            if s3.head(&parent).map_err(store_error)?.is_some() {
+                return Err(StoreError::NotRegular);
+            }
+            parent.push('/');
+        }
+    }
+    Ok(())
 }
 
 /// What the protocol answers for a failed request to the store.
