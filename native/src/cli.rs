@@ -69,6 +69,10 @@ pub enum Command {
         name: String,
         #[command(flatten)]
         dir: DirArg,
+        /// Replace a local file that differs from the server's even if it
+        /// is not what ferry last wrote there.
+        #[arg(short, long)]
+        force: bool,
     },
     /// Download every file matching a glob mask (quote it: '*.jpg', '**/*.txt').
     Mget {
@@ -143,8 +147,13 @@ pub struct ServerArgs {
 #[derive(Debug, Args)]
 pub struct KeepArgs {
     /// Never replace a local file that exists (it is not even checked).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "force")]
     pub no_clobber: bool,
+    /// Replace a local file that differs from the server's even if it is
+    /// not what ferry last wrote there (by default such a file, perhaps
+    /// edited here, is kept and the download refused).
+    #[arg(short, long)]
+    pub force: bool,
     /// After downloading, check the file with the server (op 40 at its end:
     /// same size, same MD5) before it takes its place.
     #[arg(long)]

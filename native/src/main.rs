@@ -172,6 +172,7 @@ fn run_client(command: Command) -> Result<(), ClientError> {
                 force_resume: false,
                 no_clobber: keep.no_clobber,
                 verify: keep.verify,
+                force: keep.force,
             };
             match output {
                 Some(_) if names.len() > 1 => Err(ClientError::Usage(
@@ -209,10 +210,16 @@ fn run_client(command: Command) -> Result<(), ClientError> {
                 smol::block_on(client::put(&remote, &folder, file, target.as_deref()))
             })
         }
-        Command::Resume { server, name, dir } => {
+        Command::Resume {
+            server,
+            name,
+            dir,
+            force,
+        } => {
             let (remote, folder) = (remote(&server)?, folder(&dir, true)?);
             let options = GetOptions {
                 force_resume: true,
+                force,
                 ..GetOptions::default()
             };
             smol::block_on(client::get(&remote, &folder, &name, &name, options))
@@ -238,6 +245,7 @@ fn run_client(command: Command) -> Result<(), ClientError> {
                 force_resume: false,
                 no_clobber: keep.no_clobber,
                 verify: keep.verify,
+                force: keep.force,
             };
             smol::block_on(client::mget(&remote, &folder, &masks[0], options))
         }

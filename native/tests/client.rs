@@ -846,7 +846,17 @@ fn a_shell_script_stops_at_its_first_failure_with_its_exit_code() {
     let addr = s.addr.to_string();
     let (code, _, err) = shell_script(dir.path(), &[&addr], "get missing.txt\nget a.txt\n");
     assert_eq!(code, 5, "{err}");
+    assert_eq!(err.matches("missing.txt").count(), 1, "said once: {err}");
     assert!(!dir.path().join("a.txt").exists(), "the script stopped");
+    // A local file changed here: kept, unless `get -f`.
+    std::fs::write(dir.path().join("a.txt"), b"mine").unwrap();
+    let (code, _, err) = shell_script(dir.path(), &[&addr], "get a.txt\n");
+    assert_eq!(code, 7, "{err}");
+    assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"mine");
+    let (code, _, err) = shell_script(dir.path(), &[&addr], "get -f a.txt\n");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"alpha");
+    std::fs::remove_file(dir.path().join("a.txt")).unwrap();
     let (code, _, err) = shell_script(dir.path(), &[&addr], "donwload a.txt\nget a.txt\n");
     assert_eq!(code, 2, "{err}");
     assert!(
@@ -940,5 +950,86 @@ fn on_a_terminal_the_shell_completes_keeps_history_and_survives_ctrl_c() {
     shell.expect("received big.bin");
     shell.send("bye\r");
     assert_eq!(shell.wait(), Some(0));
+    assert!(std::fs::read(dir.path().join("big.bin")).unwrap() == data(3 << 20, 5));
+}
+
+#[test]
+fn a_local_file_changed_here_is_never_replaced_without_force() {
+    let s = server();
+    let dir = local();
+    let addr = s.addr.to_string();
+    let a = dir.path().join("a.txt");
+    // What ferry writes carries the MD5 it wrote.
+    let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mut attr = [0u8; 64];
+    let n = rustix::fs::getxattr(&a, "user.ferry.md5", &mut attr).unwrap();
+    assert_eq!(
+        &attr[..n],
+        b"2c1743a391305fbf367df8e4f069f9f9",
+        "md5 of \"alpha\""
+    );
+    // Edited here, changed there: kept, exit 7, and the way out named.
+    std::fs::write(&a, b"my notes").unwrap();
+    std::fs::write(s.public().join("a.txt"), b"ALPHA").unwrap();
+    for args in [&["get", &addr, "a.txt"][..], &["resume", &addr, "a.txt"]] {
+        let out = ferry(dir.path(), args);
+        assert_eq!(code(&out), 7, "{args:?}: {}", stderr(&out));
+        let said = stderr(&out);
+        assert!(
+            said.contains("\"a.txt\" was changed here since ferry wrote it")
+                && said.contains("--force")
+                && said.contains("-o OTHER"),
+            "{said}"
+        );
+        assert_eq!(std::fs::read(&a).unwrap(), b"my notes");
+    }
+    // Kept both: -o writes beside it.
+    let out = ferry(dir.path(), &["get", &addr, "a.txt", "-o", "a-server.txt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(dir.path().join("a-server.txt")).unwrap(),
+        b"ALPHA"
+    );
+    assert_eq!(std::fs::read(&a).unwrap(), b"my notes");
+    // --force replaces it; what ferry wrote and nobody touched is then
+    // updated as before.
+    let out = ferry(dir.path(), &["get", &addr, "a.txt", "--force"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(std::fs::read(&a).unwrap(), b"ALPHA");
+    std::fs::write(s.public().join("a.txt"), b"omega").unwrap();
+    let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(std::fs::read(&a).unwrap(), b"omega");
+}
+
+#[test]
+fn a_local_file_ferry_has_no_record_of_is_kept_until_forced() {
+    let s = server();
+    let dir = local();
+    let addr = s.addr.to_string();
+    // Made here (or downloaded by a ferry that kept no records).
+    std::fs::write(dir.path().join("a.txt"), b"older").unwrap();
+    let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not one ferry wrote"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"older");
+    // A part left beside it would replace it too: also refused.
+    std::fs::write(dir.path().join("big.bin"), b"mine").unwrap();
+    std::fs::write(dir.path().join("big.bin.part"), data(1000, 5)).unwrap();
+    let out = ferry(dir.path(), &["get", &addr, "big.bin"]);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert_eq!(std::fs::read(dir.path().join("big.bin")).unwrap(), b"mine");
+    // A file equal to the server's is up to date, record or not.
+    std::fs::write(dir.path().join("a.txt"), b"alpha").unwrap();
+    let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("up to date"), "{}", stderr(&out));
+    let out = ferry(dir.path(), &["get", &addr, "big.bin", "-f"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(std::fs::read(dir.path().join("big.bin")).unwrap() == data(3 << 20, 5));
 }

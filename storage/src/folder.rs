@@ -290,6 +290,13 @@ impl Folder {
         Ok(None)
     }
 
+    /// The MD5 ferry recorded when it last wrote `name` (a download), if it
+    /// did; `file` is the file opened under that name.
+    pub fn written(&self, name: &Name, file: &File) -> Option<[u8; 16]> {
+        let (dir, file_name) = self.existing_parent(name).ok()?;
+        crate::written::recorded(&dir, file_name, file)
+    }
+
     /// Opens (or creates) the partial download `NAME.part` for `name`,
     /// creating missing parent folders beneath this folder. Refuses a
     /// target or partial file that exists and is not a regular file.

@@ -6,6 +6,8 @@
 //!   `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`).
 //! - [`Upload`]: a temporary file renamed into place only when complete.
 //! - [`Partial`]: a download's `NAME.part`, kept across interruptions.
+//! - [`written`]: the MD5 of what a download wrote, so a later one never
+//!   replaces a file changed since.
 //! - [`DigestCache`]: op 40's prefix MD5, keyed by file version.
 //! - [`CacheFolder`]: the caching proxy's entries, resumable prefixes and
 //!   fills on disk, kept under a size, least recently used evicted first.
@@ -23,6 +25,7 @@ mod lock;
 mod open_file;
 mod partial;
 mod upload;
+pub mod written;
 
 pub use cache::{CacheFolder, FillFile, FillFrom, Hit, Usage, age};
 pub use digest::{CHECKPOINT_INTERVAL, DigestCache, PrefixMd5, ReadAt, md5_prefix};

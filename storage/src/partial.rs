@@ -58,6 +58,9 @@ pub struct Partial {
     target: String,
     file: File,
     len: u64,
+    /// The MD5 of the bytes written so far, when they were all written
+    /// through [`Partial::write`] (else computed again at commit).
+    hashing: Option<Md5>,
 }
 
 impl Partial {
@@ -87,6 +90,7 @@ impl Partial {
             target,
             file: File::from(fd),
             len,
+            hashing: (len == 0).then(Md5::new),
         })
     }
 
@@ -109,6 +113,7 @@ impl Partial {
     pub fn restart(&mut self) -> std::io::Result<()> {
         self.file.set_len(0)?;
         self.len = 0;
+        self.hashing = Some(Md5::new());
         Ok(())
     }
 
@@ -117,6 +122,7 @@ impl Partial {
     pub fn append_from(&mut self, source: &File, len: u64) -> std::io::Result<()> {
         let mut source = source;
         source.seek(SeekFrom::Start(0))?;
+        self.hashing = None;
         let copied = std::io::copy(&mut source.take(len), &mut self.file)?;
         self.len += copied;
         if copied < len {
@@ -131,6 +137,9 @@ impl Partial {
     pub fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
         self.file.write_all(data)?;
         self.len += data.len() as u64;
+        if let Some(hashing) = &mut self.hashing {
+            hashing.update(data);
+        }
         Ok(())
     }
 
@@ -157,9 +166,20 @@ impl Partial {
         Ok(())
     }
 
-    /// Flushes the data and renames the partial file over the target.
+    /// Flushes the data, records its MD5 as what ferry wrote (see
+    /// [`crate::written`]) and renames the partial file over the target.
     pub fn commit(mut self) -> std::io::Result<()> {
         self.settled = true;
+        let md5 = match self.hashing.take() {
+            Some(hashing) => hashing.finalize().into(),
+            None => self.md5()?,
+        };
+        if let Err(e) = crate::written::record(&self.dir, &self.target, &self.file, &md5) {
+            log::warn!(
+                "cannot record what was written to {} ({e}): a later download will ask before replacing it",
+                self.target
+            );
+        }
         self.file.sync_all()?;
         rustix::fs::renameat(
             &self.dir,

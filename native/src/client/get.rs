@@ -27,6 +27,8 @@ pub struct GetOptions {
     /// Check the finished file with the server (op 40 at its end) before it
     /// takes the place of the target.
     pub verify: bool,
+    /// Replace a local file even if it is not what ferry last wrote there.
+    pub force: bool,
 }
 
 struct DownloadX {
@@ -152,12 +154,25 @@ pub async fn get(
         pace: remote.pace(),
     };
     let replacing = existing.is_some();
+    let keep = Keep {
+        folder,
+        local: &local,
+        force: options.force,
+    };
     let result = match existing {
         // A complete copy (and no partial one): check it.
         Some(open) if x.part.is_empty() && u32::try_from(open.size).is_ok() => {
-            refresh(remote, name.clone(), open, &mut x).await
+            refresh(remote, name.clone(), open, keep, &mut x).await
         }
-        _ => download(remote, name.clone(), options.force_resume, &mut x).await,
+        Some(open) => {
+            // A part will replace the file: only if no change is lost.
+            let md5 = ferry_storage::md5_prefix(&open.file, open.size).map_err(|e| {
+                ClientError::Local(format!("cannot read the local {local_shown}: {e}"))
+            })?;
+            keep.check(&open, md5)?;
+            download(remote, name.clone(), options.force_resume, &mut x).await
+        }
+        None => download(remote, name.clone(), options.force_resume, &mut x).await,
     };
     x.progress.finish();
     if result.is_ok() && x.up_to_date {
@@ -211,13 +226,44 @@ pub async fn get(
     Ok(())
 }
 
+/// The local file a download would replace, and whether it may.
+#[derive(Clone, Copy)]
+struct Keep<'a> {
+    folder: &'a Folder,
+    local: &'a Name,
+    /// `--force`: replace it whatever it holds.
+    force: bool,
+}
+
+impl Keep<'_> {
+    /// Refuses to replace the local file (`open`, whose MD5 is `md5`) unless
+    /// it is exactly what ferry last wrote there, or `--force` says so: a
+    /// change made here is never lost.
+    fn check(&self, open: &OpenFile, md5: [u8; 16]) -> Result<(), ClientError> {
+        let shown = shown(self.local.as_str().as_bytes());
+        let why = match self.folder.written(self.local, &open.file) {
+            _ if self.force => return Ok(()),
+            Some(written) if written == md5 => return Ok(()),
+            Some(_) => "was changed here since ferry wrote it".to_owned(),
+            None => "is not one ferry wrote (it was made or changed here, or downloaded by a \
+                     ferry older than its records)"
+                .to_owned(),
+        };
+        Err(ClientError::Local(format!(
+            "\"{shown}\" {why}, and the server's file differs: not replaced, so nothing is lost; \
+             use --force to replace it, or -o OTHER to download it beside it"
+        )))
+    }
+}
+
 /// Checks a complete local copy with op 40 at its end: up to date, grown
 /// (only the rest comes, after a copy of the file in the part), or changed
-/// (downloaded again).
+/// (downloaded again, if the local copy may be replaced).
 async fn refresh(
     remote: &Remote,
     name: Name,
     open: OpenFile,
+    keep: Keep<'_>,
     x: &mut DownloadX,
 ) -> Result<(), ClientError> {
     let shown = shown(x.name.as_bytes());
@@ -241,6 +287,9 @@ async fn refresh(
     )
     .await?;
     if x.mismatch {
+        if let Some(base) = &x.base {
+            keep.check(base, md5)?;
+        }
         remote.say(format!(
             "{shown} changed on the server: downloading it again"
         ));

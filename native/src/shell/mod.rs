@@ -13,7 +13,7 @@ mod words;
 
 use std::cell::RefCell;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::rc::Rc;
 
 use async_signal::{Signal, Signals};
@@ -36,13 +36,13 @@ pub(crate) const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         "DOWNLOAD",
-        " name...      download files into the local folder (also: get)",
+        " [-f] name... download files into the local folder (also: get; -f replaces local files changed here)",
     ),
     (
         "UPLOAD",
         " name...        upload files of the local folder (also: put)",
     ),
-    ("RESUME", " name...        continue interrupted downloads"),
+    ("RESUME", " [-f] name...   continue interrupted downloads"),
     (
         "MGET",
         " mask             download every file matching a glob, e.g. '*.jpg'",
@@ -157,13 +157,10 @@ pub fn run(remote: Remote, folder: Folder) -> Result<(), ClientError> {
         match result {
             Ok(Flow::Go) => {}
             Ok(Flow::Quit) => break,
-            Err(e) => {
-                eprintln!("error: {e}");
-                if !interactive {
-                    // A script stops at its first failure, with its code.
-                    return Err(e);
-                }
-            }
+            // A script stops at its first failure, with its code (and
+            // its message, said once by the caller).
+            Err(e) if !interactive => return Err(e),
+            Err(e) => eprintln!("error: {e}"),
         }
     }
     Ok(())
@@ -216,9 +213,17 @@ impl Shell {
             Command::Help => print_help(),
             Command::List => cancellable(signals, client::ls(&remote, false))?,
             Command::Download | Command::Resume => {
-                needs("one or more file names")?;
+                // `-f` (or `--force`) first: replace local files even if
+                // they are not what ferry wrote.
+                let force = matches!(args.first().map(String::as_str), Some("-f" | "--force"));
+                let args = &args[usize::from(force)..];
+                if args.is_empty() {
+                    needs("one or more file names")?;
+                    return Err(ClientError::Usage(format!("{first} -f needs file names")));
+                }
                 let options = GetOptions {
                     force_resume: command == Command::Resume,
+                    force,
                     ..GetOptions::default()
                 };
                 self.each(args, |shell, name| {
@@ -274,19 +279,17 @@ impl Shell {
         names: &[String],
         mut run: impl FnMut(&mut Self, &str) -> Result<(), ClientError>,
     ) -> Result<(), ClientError> {
-        let mut first = None;
         for name in names {
             match run(self, name) {
                 Err(e @ ClientError::Interrupted(_)) => return Err(e),
-                Err(e) if names.len() > 1 && self.interactive => {
-                    eprintln!("error: {e}");
-                    first.get_or_insert(e);
-                }
+                // At the prompt every failure is said as it happens, and the
+                // other names are still tried.
+                Err(e) if names.len() > 1 && self.interactive => eprintln!("error: {e}"),
                 Err(e) => return Err(e),
                 Ok(()) => {}
             }
         }
-        first.map_or(Ok(()), Err)
+        Ok(())
     }
 
     fn login(&mut self, user: &str, signals: &mut Signals) -> Result<(), ClientError> {
@@ -369,13 +372,7 @@ fn files_in_private(n: usize) -> String {
 /// Where the shell keeps its history: `$XDG_STATE_HOME/ferry/history`, or
 /// `~/.local/state/ferry/history`.
 fn history_path() -> Option<PathBuf> {
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/state")))?;
-    let dir = state.join("ferry");
-    std::fs::create_dir_all(&dir).ok()?;
-    Some(dir.join("history"))
+    Some(ferry_storage::written::state_dir()?.join("history"))
 }
 
 /// A password from `FERRY_PASSWORD`, or a prompt that does not echo.
