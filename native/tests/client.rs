@@ -934,6 +934,14 @@ fn on_a_terminal_the_shell_completes_keeps_history_and_survives_ctrl_c() {
     assert!(!part.is_empty() && part.len() < 3 << 20, "{}", part.len());
     assert!(part[..] == data(3 << 20, 5)[..part.len()]);
     assert!(!dir.path().join("big.bin").exists());
+    // LCD completes local folders, level by level.
+    std::fs::create_dir_all(dir.path().join("labs/week-1")).unwrap();
+    shell.send("lcd la\t");
+    shell.expect("lcd labs/");
+    shell.send("we\t\r");
+    shell.expect("local folder: ");
+    shell.expect("labs/week-1\r\n");
+    shell.expect("ferry> ");
     shell.send("quit\r");
     assert_eq!(shell.wait(), Some(0));
     drop(shell);

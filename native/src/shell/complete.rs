@@ -31,6 +31,9 @@ pub struct Known {
     pub names: Option<Vec<String>>,
 }
 
+/// A completion: the text, and whether it is a local folder.
+type Choice = (String, bool);
+
 /// The rustyline helper: completion only.
 #[derive(Debug)]
 pub struct ShellHelper(pub Rc<RefCell<Known>>);
@@ -50,34 +53,43 @@ impl Completer for ShellHelper {
         });
         let typed = before[start..].trim_start_matches(['\'', '"']);
         let first = before[..start].split_whitespace().next();
-        let choices: Vec<String> = match first {
+        let choices: Vec<Choice> = match first {
             None => {
                 let upper = !typed.chars().any(|c| c.is_ascii_lowercase());
                 COMMANDS
                     .iter()
                     .filter(|(word, _)| word.starts_with(&typed.to_ascii_uppercase()))
                     .map(|(word, _)| {
-                        if upper && !typed.is_empty() {
+                        let word = if upper && !typed.is_empty() {
                             word.to_string()
                         } else {
                             word.to_ascii_lowercase()
-                        }
+                        };
+                        (word, false)
                     })
                     .collect()
             }
             Some(command) => match Command::parse(command) {
-                Some(Command::Download | Command::Resume | Command::Mget) => self.remote_names(),
-                Some(Command::Upload) => self.local(false),
-                Some(Command::Lcd) => self.local(true),
+                Some(Command::Download | Command::Resume | Command::Mget) => self
+                    .remote_names()
+                    .into_iter()
+                    .map(|name| (name, false))
+                    .collect(),
+                Some(Command::Upload) => self.local(typed, false),
+                Some(Command::Lcd) => self.local(typed, true),
                 _ => Vec::new(),
             },
         };
         let candidates = choices
             .into_iter()
-            .filter(|name| name.starts_with(typed))
-            // A blank after a whole word, as shells complete.
-            .map(|name| Pair {
-                replacement: format!("{} ", quote(&name)),
+            .filter(|(name, _)| name.starts_with(typed))
+            // A folder ends in '/' to go on typing inside it; a blank after
+            // anything else, as shells complete.
+            .map(|(name, folder)| Pair {
+                replacement: match folder {
+                    true => quote(&format!("{name}/")),
+                    false => format!("{} ", quote(&name)),
+                },
                 display: name,
             })
             .collect();
@@ -107,20 +119,23 @@ impl ShellHelper {
         known.names.clone().unwrap_or_default()
     }
 
-    /// Names in the local folder (and below, for files), or its folders.
-    fn local(&self, folders: bool) -> Vec<String> {
-        let dir = self.0.borrow().dir.clone();
+    /// What is in the local folder's subfolder that `typed` is in (files
+    /// and folders, or only folders), with the path typed so far.
+    fn local(&self, typed: &str, only_folders: bool) -> Vec<Choice> {
+        let within = typed.rfind('/').map_or("", |i| &typed[..=i]);
+        let dir = self.0.borrow().dir.join(within);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             return Vec::new();
         };
-        let mut names: Vec<String> = entries
+        let mut names: Vec<Choice> = entries
             .flatten()
-            .filter(|e| {
-                e.file_type()
-                    .is_ok_and(|t| t.is_dir() == folders || !folders)
+            .filter_map(|e| {
+                let folder = e.file_type().is_ok_and(|t| t.is_dir());
+                let name = e.file_name().into_string().ok()?;
+                let wanted =
+                    (folder || !only_folders) && !name.ends_with(ferry_storage::PART_SUFFIX);
+                wanted.then(|| (format!("{within}{name}"), folder))
             })
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| !n.ends_with(ferry_storage::PART_SUFFIX))
             .collect();
         names.sort();
         names
