@@ -179,7 +179,22 @@ fn run_client(command: Command) -> Result<(), ClientError> {
                     "-o names one file; give a single NAME with it".into(),
                 )),
                 Some(path) if path.as_os_str() == "-" => {
-                    smol::block_on(client::get_to_stdout(&remote, &names[0]))
+                    let out = Box::new(std::io::stdout().lock());
+                    smol::block_on(client::get_to(&remote, &names[0], out, "standard output"))
+                }
+                // A FIFO, a device (/dev/null), a socket: written straight
+                // to, as curl and wget do; nothing to rename into place.
+                Some(path)
+                    if std::fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir()) =>
+                {
+                    let out = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .map_err(|e| {
+                            ClientError::Local(format!("cannot write to {}: {e}", path.display()))
+                        })?;
+                    let target = path.display().to_string();
+                    smol::block_on(client::get_to(&remote, &names[0], Box::new(out), &target))
                 }
                 Some(path) => {
                     let (parent, file) = split_output(&path)?;

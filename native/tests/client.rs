@@ -1041,3 +1041,35 @@ fn a_local_file_ferry_has_no_record_of_is_kept_until_forced() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(std::fs::read(dir.path().join("big.bin")).unwrap() == data(3 << 20, 5));
 }
+
+#[test]
+fn output_to_a_device_or_a_fifo_is_written_straight_there() {
+    let s = server();
+    let dir = local();
+    let addr = s.addr.to_string();
+    let out = ferry(dir.path(), &["get", &addr, "big.bin", "-o", "/dev/null"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!Path::new("/dev/null.part").exists());
+    let fifo = dir.path().join("pipe");
+    rustix::fs::mkfifoat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+    )
+    .unwrap();
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let out = ferry(dir.path(), &["get", &addr, "big.bin", "-o", "pipe"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        reader.join().unwrap() == data(3 << 20, 5),
+        "the FIFO's reader got every byte"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "nothing beside the FIFO"
+    );
+}

@@ -423,14 +423,22 @@ async fn download(
     exchange(remote, Request::Download { name }, x).await
 }
 
-/// `ferry get NAME -o -`: the file to standard output, nothing on disk
+/// `ferry get NAME -o -` (standard output) or `-o` anything that is not a
+/// regular file (a FIFO, `/dev/null`, a terminal): the bytes written
+/// straight to `out`, called `target` in messages, with no partial file
 /// (progress, if any, on standard error).
-pub async fn get_to_stdout(remote: &Remote, text: &str) -> Result<(), ClientError> {
+pub async fn get_to(
+    remote: &Remote,
+    text: &str,
+    out: Box<dyn Write>,
+    target: &str,
+) -> Result<(), ClientError> {
     let name = local_name(text, &remote.limits)?;
-    let mut x = StdoutX {
+    let mut x = StreamX {
         remote: remote.clone(),
         name: text.to_owned(),
-        out: std::io::stdout().lock(),
+        out,
+        target: target.to_owned(),
         expected: None,
         got: 0,
         progress: remote.progress(text),
@@ -440,7 +448,7 @@ pub async fn get_to_stdout(remote: &Remote, text: &str) -> Result<(), ClientErro
     x.progress.finish();
     x.out
         .flush()
-        .map_err(|e| ClientError::Local(format!("cannot write to standard output: {e}")))?;
+        .map_err(|e| ClientError::Local(format!("cannot write to {}: {e}", x.target)))?;
     result?;
     match x.expected {
         Some(expected) if expected == x.got => Ok(()),
@@ -452,17 +460,19 @@ pub async fn get_to_stdout(remote: &Remote, text: &str) -> Result<(), ClientErro
     }
 }
 
-struct StdoutX {
+struct StreamX {
     remote: Remote,
     name: String,
-    out: std::io::StdoutLock<'static>,
+    out: Box<dyn Write>,
+    /// Where `out` goes, for messages.
+    target: String,
     expected: Option<u64>,
     got: u64,
     progress: Progress,
     pace: Pace,
 }
 
-impl Handler<ClientSession> for StdoutX {
+impl Handler<ClientSession> for StreamX {
     type Error = ClientError;
 
     async fn answer(
@@ -488,9 +498,10 @@ impl Handler<ClientSession> for StdoutX {
     }
 
     fn received(&mut self, data: &[u8]) -> Result<(), ClientError> {
+        let target = &self.target;
         self.out
             .write_all(data)
-            .map_err(|e| ClientError::Local(format!("cannot write to standard output: {e}")))?;
+            .map_err(|e| ClientError::Local(format!("cannot write to {target}: {e}")))?;
         self.got += data.len() as u64;
         self.progress.advance(data.len() as u64);
         self.pace.after(data.len() as u64);

@@ -28,7 +28,7 @@ mod ls;
 mod mget;
 mod put;
 
-pub use get::{GetOptions, get, get_to_stdout};
+pub use get::{GetOptions, get, get_to};
 pub use ls::{list, ls};
 pub use mget::mget;
 pub use put::put;
