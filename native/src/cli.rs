@@ -74,12 +74,13 @@ pub enum Command {
         #[arg(short, long)]
         force: bool,
     },
-    /// Download every file matching a glob mask (quote it: '*.jpg', '**/*.txt').
+    /// Download every file matching one of the glob masks (quote them: '*.jpg' '**/*.txt').
     Mget {
         #[command(flatten)]
         server: ServerArgs,
-        /// The mask: `*` stays within a folder, `**` crosses folders. Quote
-        /// it, or the shell expands it into local names first.
+        /// Masks: `*` stays within a folder, `**` crosses folders; a file
+        /// matched by several is fetched once. Quote them, or the shell
+        /// expands them into local names first.
         #[arg(required = true, value_name = "MASK")]
         masks: Vec<String>,
         #[command(flatten)]

@@ -245,10 +245,16 @@ fn run_client(command: Command) -> Result<(), ClientError> {
             dir,
             keep,
         } => {
-            if masks.len() > 1 {
+            // Every argument a local file and none a glob: the shell
+            // expanded an unquoted mask into the names it matched here.
+            let expanded = masks.len() > 1
+                && masks
+                    .iter()
+                    .all(|m| !m.contains(['*', '?', '[', '{']) && dir.dir.join(m).is_file());
+            if expanded {
                 let shown: Vec<_> = masks.iter().take(3).map(|m| m.as_str()).collect();
                 return Err(ClientError::Usage(format!(
-                    "mget takes one mask, and got {} names ({}{}): the shell probably expanded an unquoted mask; quote it, as in ferry mget {} '*.jpg'",
+                    "mget got {} names of local files ({}{}): the shell probably expanded an unquoted mask; quote it, as in ferry mget {} '*.jpg'",
                     masks.len(),
                     shown.join(", "),
                     if masks.len() > 3 { ", ..." } else { "" },
@@ -262,7 +268,7 @@ fn run_client(command: Command) -> Result<(), ClientError> {
                 verify: keep.verify,
                 force: keep.force,
             };
-            smol::block_on(client::mget(&remote, &folder, &masks[0], options))
+            smol::block_on(client::mget(&remote, &folder, &masks, options))
         }
         Command::Shell { server, dir } => shell::run(remote(&server)?, folder(&dir, true)?),
         Command::Decode {

@@ -772,7 +772,10 @@ fn mget_checks_files_already_here_and_says_when_nothing_matches() {
         "{}",
         stderr(&out)
     );
-    // A mask the shell expanded, and a mask given to get.
+    // A mask the shell expanded (every word a local file), and a mask
+    // given to get.
+    std::fs::write(dir.path().join("a.jpg"), b"local").unwrap();
+    std::fs::write(dir.path().join("b.jpg"), b"local").unwrap();
     let out = ferry(dir.path(), &["mget", &addr, "a.jpg", "b.jpg"]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("quote it"), "{}", stderr(&out));
@@ -1071,5 +1074,66 @@ fn output_to_a_device_or_a_fifo_is_written_straight_there() {
         std::fs::read_dir(dir.path()).unwrap().count(),
         1,
         "nothing beside the FIFO"
+    );
+}
+
+#[test]
+fn mget_takes_several_masks_and_fetches_each_file_once() {
+    let s = server();
+    let dir = local();
+    let addr = s.addr.to_string();
+    let out = ferry(
+        dir.path(),
+        &["mget", &addr, "pics/1.*", "*.txt", "pics/*.jpg"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"alpha");
+    assert_eq!(
+        std::fs::read(dir.path().join("pics/1.jpg")).unwrap(),
+        data(5000, 1)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("pics/2.jpg")).unwrap(),
+        data(7000, 2)
+    );
+    assert!(!dir.path().join("big.bin").exists());
+    let log = wait_log(&s, "pics/2.jpg", 1);
+    assert_eq!(
+        log.matches("\"pics/1.jpg\"").count(),
+        1,
+        "fetched once: {log}"
+    );
+}
+
+#[test]
+fn mget_asks_with_op_50_when_the_server_cannot_list() {
+    // A listing limit the folder is past: LIST answers status 1.
+    let s = Server::start(&["--max-listing-size", "64"], |root| {
+        for i in 0..8 {
+            std::fs::write(root.join(format!("public/target.{i}")), format!("file {i}")).unwrap();
+        }
+        std::fs::write(root.join("public/other.txt"), b"other").unwrap();
+    });
+    let dir = local();
+    let addr = s.addr.to_string();
+    let out = ferry(dir.path(), &["ls", &addr]);
+    assert_eq!(code(&out), 5, "the listing is refused: {}", stderr(&out));
+    let out = ferry(dir.path(), &["mget", &addr, "target.*", "target.[0-3]"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stderr(&out).contains("op 50"), "{}", stderr(&out));
+    for i in 0..8 {
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(format!("target.{i}"))).unwrap(),
+            format!("file {i}")
+        );
+    }
+    assert!(!dir.path().join("other.txt").exists());
+    // A file changed here is kept on this path too.
+    std::fs::write(dir.path().join("target.5"), b"edited").unwrap();
+    let out = ferry(dir.path(), &["mget", &addr, "target.*"]);
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(dir.path().join("target.5")).unwrap(),
+        b"edited"
     );
 }

@@ -164,12 +164,9 @@ pub async fn get(
         Some(open) if x.part.is_empty() && u32::try_from(open.size).is_ok() => {
             refresh(remote, name.clone(), open, keep, &mut x).await
         }
-        Some(open) => {
+        Some(_) => {
             // A part will replace the file: only if no change is lost.
-            let md5 = ferry_storage::md5_prefix(&open.file, open.size).map_err(|e| {
-                ClientError::Local(format!("cannot read the local {local_shown}: {e}"))
-            })?;
-            keep.check(&open, md5)?;
+            keep.check_now()?;
             download(remote, name.clone(), options.force_resume, &mut x).await
         }
         None => download(remote, name.clone(), options.force_resume, &mut x).await,
@@ -228,14 +225,28 @@ pub async fn get(
 
 /// The local file a download would replace, and whether it may.
 #[derive(Clone, Copy)]
-struct Keep<'a> {
-    folder: &'a Folder,
-    local: &'a Name,
+pub(super) struct Keep<'a> {
+    pub(super) folder: &'a Folder,
+    pub(super) local: &'a Name,
     /// `--force`: replace it whatever it holds.
-    force: bool,
+    pub(super) force: bool,
 }
 
 impl Keep<'_> {
+    /// [`Keep::check`] for whatever the local file holds now (nothing to
+    /// keep if there is no such file).
+    pub(super) fn check_now(&self) -> Result<(), ClientError> {
+        let open = match self.folder.open_file(self.local) {
+            Ok(open) => open,
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(store_error("read", self.local.as_str(), e)),
+        };
+        let md5 = ferry_storage::md5_prefix(&open.file, open.size).map_err(|e| {
+            ClientError::Local(format!("cannot read the local {}: {e}", self.local))
+        })?;
+        self.check(&open, md5)
+    }
+
     /// Refuses to replace the local file (`open`, whose MD5 is `md5`) unless
     /// it is exactly what ferry last wrote there, or `--force` says so: a
     /// change made here is never lost.

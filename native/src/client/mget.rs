@@ -1,8 +1,11 @@
 //! `ferry mget`: every file matching a mask, file by file.
 
+use std::collections::HashSet;
+
 use ferry_core::{ClientEvent, ClientSession, Mask, Request};
 use ferry_storage::{Folder, Partial};
 
+use super::get::Keep;
 use super::{GetOptions, Pace, Remote, denied, exchange, get, shown, store_error};
 use crate::drive::Handler;
 use crate::error::ClientError;
@@ -16,12 +19,27 @@ struct MGetX<'a> {
     current: Option<(Partial, u64, String)>,
     skipping: u64,
     received: u32,
+    /// Names already written by an earlier mask: not written again.
+    written: HashSet<String>,
+    /// `--force`: replace local files that ferry did not write.
+    force: bool,
     failures: Vec<ClientError>,
     progress: Progress,
     pace: Pace,
 }
 
 impl MGetX<'_> {
+    /// Whether `name` may be written: a local file changed since ferry
+    /// wrote it is kept (unless `--force`).
+    fn keep(&self, name: &ferry_core::Name) -> Result<(), ClientError> {
+        let keep = Keep {
+            folder: self.folder,
+            local: name,
+            force: self.force,
+        };
+        keep.check_now()
+    }
+
     fn finish_current(&mut self) -> Result<(), ClientError> {
         if let Some((part, expected, name)) = self.current.take() {
             if part.len() != expected {
@@ -33,6 +51,7 @@ impl MGetX<'_> {
             let path = part.part_name().to_owned();
             part.commit()
                 .map_err(|e| ClientError::Local(format!("cannot rename {path} into place: {e}")))?;
+            self.written.insert(name);
             self.received += 1;
             self.progress.finish();
         }
@@ -73,7 +92,15 @@ impl Handler<ClientSession> for MGetX<'_> {
                         self.remote.say(&e);
                         self.failures.push(e);
                     }
-                    (Ok(name), Some(size)) => match self.folder.partial(&name) {
+                    (Ok(name), Some(size)) if self.written.contains(name.as_str()) => {
+                        // Another mask brought it already.
+                        self.skipping = size.into();
+                    }
+                    (Ok(name), Some(size)) => match self.keep(&name).and_then(|()| {
+                        self.folder
+                            .partial(&name)
+                            .map_err(|e| store_error("write", name.as_str(), e))
+                    }) {
                         Ok(mut part) => {
                             part.restart()
                                 .map_err(|e| ClientError::Local(format!("{name}: {e}")))?;
@@ -86,7 +113,6 @@ impl Handler<ClientSession> for MGetX<'_> {
                         }
                         Err(e) => {
                             self.skipping = size.into();
-                            let e = store_error("write", name.as_str(), e);
                             self.remote.say(format!("file {k} of {n}: {e}; skipped"));
                             self.failures.push(e);
                         }
@@ -123,32 +149,72 @@ impl Handler<ClientSession> for MGetX<'_> {
     }
 }
 
-/// `ferry mget`: every file matching the mask. It lists the server and
-/// matches the mask as the server does; when the folder already holds some
-/// of the matches (or with `--verify`), each match is checked, resumed or
-/// fetched with op 40 like a `get`, instead of streaming everything again;
-/// otherwise one op 50 streams them all.
+/// `ferry mget`: every file matching any of the masks, once. It lists the
+/// server and matches the masks as the server does; when the folder
+/// already holds some of the matches (or with `--verify`, or several
+/// masks), each match is checked, resumed or fetched like a `get`, instead
+/// of streaming everything again; otherwise one op 50 streams them all.
+/// A server that cannot list its folder (status 1: a listing past its
+/// limit, an origin that failed) is asked with op 50 for each mask.
 pub async fn mget(
     remote: &Remote,
     folder: &Folder,
-    mask_text: &str,
+    masks_text: &[String],
     options: GetOptions,
 ) -> Result<(), ClientError> {
-    let mask = Mask::new(mask_text, &remote.limits)
-        .map_err(|e| ClientError::Usage(format!("bad mask: {e}")))?;
-    let mask_shown = shown(mask_text.as_bytes());
-    let matches = ferry_storage::matching(super::list(remote).await?, mask.as_str())
-        .map_err(|e| ClientError::Usage(format!("bad mask: {e}")))?;
-    if matches.is_empty() {
-        return Err(no_match(&mask_shown));
+    let masks = masks_text
+        .iter()
+        .map(|text| {
+            Mask::new(text, &remote.limits).map_err(|e| {
+                ClientError::Usage(format!("bad mask \"{}\": {e}", shown(text.as_bytes())))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let masks_shown = masks_text
+        .iter()
+        .map(|m| format!("\"{}\"", shown(m.as_bytes())))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let listed = match super::list(remote).await {
+        Ok(listed) => listed,
+        Err(ClientError::Refused(why)) => {
+            remote.say(format!(
+                "{why}: asking it for the files of each mask instead (op 50)"
+            ));
+            return stream(remote, folder, &masks, &masks_shown, options).await;
+        }
+        Err(e) => return Err(e),
+    };
+    let mut matches = Vec::new();
+    let mut seen = HashSet::new();
+    for mask in &masks {
+        let matched = ferry_storage::matching(listed.clone(), mask.as_str())
+            .map_err(|e| ClientError::Usage(format!("bad mask: {e}")))?;
+        matches.extend(matched.into_iter().filter(|e| seen.insert(e.name.clone())));
     }
+    if matches.is_empty() {
+        return Err(no_match(&masks_shown));
+    }
+    matches.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     let held = matches
         .iter()
         .filter(|e| held_here(folder, &e.name, &remote.limits))
         .count();
-    if held > 0 || options.verify {
+    if held > 0 || options.verify || masks.len() > 1 {
         return file_by_file(remote, folder, &matches, held, options).await;
     }
+    stream(remote, folder, &masks, &masks_shown, options).await
+}
+
+/// Op 50 for each mask in turn, every match written as it streams in; a
+/// file an earlier mask brought is not written again.
+async fn stream(
+    remote: &Remote,
+    folder: &Folder,
+    masks: &[Mask],
+    masks_shown: &str,
+    options: GetOptions,
+) -> Result<(), ClientError> {
     let mut x = MGetX {
         remote: remote.clone(),
         folder,
@@ -157,18 +223,26 @@ pub async fn mget(
         current: None,
         skipping: 0,
         received: 0,
+        written: HashSet::new(),
+        force: options.force,
         failures: Vec::new(),
         progress: Progress::silent(),
         pace: remote.pace(),
     };
-    exchange(remote, Request::MGet { mask }, &mut x).await?;
-    if x.count == 0 {
-        return Err(no_match(&mask_shown));
+    let mut matched = 0;
+    for mask in masks {
+        x.count = 0;
+        x.index = 0;
+        exchange(remote, Request::MGet { mask: mask.clone() }, &mut x).await?;
+        matched += x.count;
+    }
+    if matched == 0 {
+        return Err(no_match(masks_shown));
     }
     remote.say(format!(
         "received {} of {}",
         x.received,
-        files(x.count.into())
+        files(x.written.len() as u64 + x.failures.len() as u64)
     ));
     match x.failures.into_iter().next() {
         Some(first) => Err(first),
@@ -224,8 +298,9 @@ async fn file_by_file(
     first_failure.map_or(Ok(()), Err)
 }
 
-fn no_match(mask: &str) -> ClientError {
-    ClientError::Refused(format!("no file on the server matches \"{mask}\""))
+/// No match for any of the masks (each already quoted).
+fn no_match(masks: &str) -> ClientError {
+    ClientError::Refused(format!("no file on the server matches {masks}"))
 }
 
 /// "1 file", "2 files".

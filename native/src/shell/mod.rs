@@ -45,7 +45,7 @@ pub(crate) const COMMANDS: &[(&str, &str)] = &[
     ("RESUME", " [-f] name...   continue interrupted downloads"),
     (
         "MGET",
-        " mask             download every file matching a glob, e.g. '*.jpg'",
+        " mask...          download every file matching a glob, e.g. '*.jpg' '*.png'",
     ),
     (
         "LOGIN",
@@ -241,17 +241,9 @@ impl Shell {
                 self.known.borrow_mut().names = None;
             }
             Command::Mget => {
-                needs("a mask")?;
-                if args.len() > 1 {
-                    return Err(ClientError::Usage(
-                        "MGET takes one mask; quote it if it holds blanks".into(),
-                    ));
-                }
+                needs("one or more masks")?;
                 let options = GetOptions::default();
-                cancellable(
-                    signals,
-                    client::mget(&remote, &self.folder, &args[0], options),
-                )?;
+                cancellable(signals, client::mget(&remote, &self.folder, args, options))?;
             }
             Command::Login => {
                 needs("a user name")?;
