@@ -48,7 +48,7 @@ pub enum Command {
         #[command(flatten)]
         keep: KeepArgs,
     },
-    /// Upload files of the local folder.
+    /// Upload files (or, with -r, folders) of the local folder.
     Put {
         #[command(flatten)]
         server: ServerArgs,
@@ -57,9 +57,14 @@ pub enum Command {
         files: Vec<String>,
         #[command(flatten)]
         dir: DirArg,
-        /// Store the (single) file under this name on the server.
+        /// Store the (single) file under this name on the server (with -r:
+        /// the folder's files under this folder).
         #[arg(long = "as", value_name = "NAME")]
         target: Option<String>,
+        /// Upload folders: every regular file beneath each, under the
+        /// folder's name (symbolic links are skipped and reported).
+        #[arg(short = 'r', long)]
+        recursive: bool,
     },
     /// Continue an interrupted download (op 40, checking the part already held).
     Resume {

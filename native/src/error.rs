@@ -61,12 +61,14 @@ pub const CLIENT_EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  the server failed to start or stopped on an error (serve, user)
-  2  bad command line or configuration (missing folder, port in use, unreadable users file)
+  2  bad command line or configuration (missing folder, port in use, unreadable users file,
+     a folder given to put without -r)
   3  cannot connect to the server (refused, unreachable, unknown host)
   4  timed out: the server stopped answering
-  5  not found, or refused by the server
+  5  not found, or refused by the server (put -r: the first file it refused)
   6  login denied
-  7  a local file could not be read or written
+  7  a local file could not be read or written, or a download would replace a local
+     file changed since ferry wrote it (kept; --force replaces it)
   8  the server broke the protocol, or the connection broke mid-transfer
   130  interrupted (Ctrl-C); serve and cache: a second Ctrl-C during --grace
 

@@ -214,15 +214,20 @@ fn run_client(command: Command) -> Result<(), ClientError> {
             files,
             dir,
             target,
+            recursive,
         } => {
             if target.is_some() && files.len() > 1 {
                 return Err(ClientError::Usage(
-                    "--as names one file; give a single FILE with it".into(),
+                    "--as names one file or folder; give a single FILE with it".into(),
                 ));
             }
             let (remote, folder) = (remote(&server)?, folder(&dir, false)?);
             each(&files, |file| {
-                smol::block_on(client::put(&remote, &folder, file, target.as_deref()))
+                let target = target.as_deref();
+                match recursive && dir.dir.join(file).is_dir() {
+                    true => smol::block_on(client::put_tree(&remote, &folder, file, target)),
+                    false => smol::block_on(client::put(&remote, &folder, file, target)),
+                }
             })
         }
         Command::Resume {

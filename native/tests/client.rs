@@ -1137,3 +1137,51 @@ fn mget_asks_with_op_50_when_the_server_cannot_list() {
         b"edited"
     );
 }
+
+#[test]
+fn put_r_sends_every_file_of_a_folder_and_goes_on_past_refusals() {
+    let s = Server::start(&[], |root| {
+        std::fs::create_dir_all(root.join("public/course")).unwrap();
+        std::fs::write(root.join("public/course/taken.txt"), b"teacher's").unwrap();
+    });
+    let dir = local();
+    let addr = s.addr.to_string();
+    let course = dir.path().join("course");
+    std::fs::create_dir_all(course.join("labs/week 1")).unwrap();
+    std::fs::write(course.join("notes.txt"), b"notes").unwrap();
+    std::fs::write(course.join("labs/week 1/lab.bin"), data(70_000, 9)).unwrap();
+    std::fs::write(course.join("taken.txt"), b"mine").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", course.join("passwd")).unwrap();
+    // Without -r: told to add it.
+    let out = ferry(dir.path(), &["put", &addr, "course"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("add -r"), "{}", stderr(&out));
+    let out = ferry(dir.path(), &["put", &addr, "-r", "course/"]);
+    assert_eq!(
+        code(&out),
+        5,
+        "the refusal decides the exit code: {}",
+        stderr(&out)
+    );
+    let said = stderr(&out);
+    assert!(
+        said.contains("course/passwd is a symbolic link: skipped"),
+        "{said}"
+    );
+    assert!(
+        said.contains("\"course/taken.txt\": the name may already exist"),
+        "{said}"
+    );
+    assert!(said.contains("sent 2 of 3 files from course/"), "{said}");
+    assert_eq!(s.stored("public/course/notes.txt").unwrap(), b"notes");
+    assert!(s.stored("public/course/labs/week 1/lab.bin").unwrap() == data(70_000, 9));
+    assert_eq!(s.stored("public/course/taken.txt").unwrap(), b"teacher's");
+    assert_eq!(s.stored("public/course/passwd"), None);
+    // --as puts the folder's files under another name.
+    let out = ferry(
+        dir.path(),
+        &["put", &addr, "-r", "course/labs", "--as", "2026"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(s.stored("public/2026/week 1/lab.bin").unwrap() == data(70_000, 9));
+}

@@ -31,7 +31,7 @@ mod put;
 pub use get::{GetOptions, get, get_to};
 pub use ls::{list, ls};
 pub use mget::mget;
-pub use put::put;
+pub use put::{put, put_tree};
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,8 @@
-//! `ferry put`: one file of the local folder, sent with `sendfile`.
+//! `ferry put`: files of the local folder, sent with `sendfile`, one by one
+//! or (`-r`) every file beneath a folder.
 
 use ferry_core::{ClientEvent, ClientSession, Request};
-use ferry_storage::{Folder, OpenFile};
+use ferry_storage::{Folder, OpenFile, StoreError};
 
 use super::{Pace, Remote, denied, exchange, human, local_name, shown, store_error};
 use crate::drive::{Body, Handler, misuse};
@@ -82,9 +83,15 @@ pub async fn put(
     target: Option<&str>,
 ) -> Result<(), ClientError> {
     let name = local_name(text, &remote.limits)?;
-    let open = folder
-        .open_file(&name)
-        .map_err(|e| store_error("read", text, e))?;
+    let open = folder.open_file(&name).map_err(|e| match e {
+        StoreError::NotRegular if folder.path().join(name.as_str()).is_dir() => {
+            ClientError::Usage(format!(
+                "\"{}\" is a folder: add -r to upload every file in it",
+                shown(text.as_bytes())
+            ))
+        }
+        e => store_error("read", text, e),
+    })?;
     let size = u32::try_from(open.size).map_err(|_| {
         ClientError::Local(format!(
             "{text} has {} bytes; the protocol carries files under 4 GiB",
@@ -125,5 +132,102 @@ pub async fn put(
         None => Err(ClientError::Protocol(
             "the server did not say whether it stored the file".into(),
         )),
+    }
+}
+
+/// `ferry put -r`: every regular file beneath the local folder `text`,
+/// stored under `target` (by default `text`) with its path beneath it, as
+/// `scp -r` does. Symbolic links and special files are skipped and said;
+/// a file that cannot be read or that the server refuses is said and the
+/// others are still sent; the first failure is the result.
+pub async fn put_tree(
+    remote: &Remote,
+    folder: &Folder,
+    text: &str,
+    target: Option<&str>,
+) -> Result<(), ClientError> {
+    let root = local_name(text.trim_end_matches('/'), &remote.limits)?;
+    if !folder.path().join(root.as_str()).is_dir() {
+        return Err(ClientError::Local(format!(
+            "no folder \"{}\" in the local folder",
+            shown(text.as_bytes())
+        )));
+    }
+    let top = target.map_or(root.as_str(), |t| t.trim_end_matches('/'));
+    let mut tree = Tree::default();
+    tree.walk(folder, root.as_str());
+    let mut first = tree.failures.into_iter().next();
+    let total = tree.files.len();
+    let mut sent = 0;
+    for path in &tree.files {
+        let below = &path[root.as_str().len()..];
+        match put(remote, folder, path, Some(&format!("{top}{below}"))).await {
+            Ok(()) => sent += 1,
+            Err(e) => {
+                eprintln!("ferry: {e}; going on with the others");
+                first.get_or_insert(e);
+            }
+        }
+    }
+    remote.say(format!(
+        "sent {sent} of {total} files from {}",
+        shown(text.as_bytes())
+    ));
+    first.map_or(Ok(()), Err)
+}
+
+/// What [`put_tree`] finds beneath a folder.
+#[derive(Default)]
+struct Tree {
+    /// Regular files, as paths in the local folder, in name order.
+    files: Vec<String>,
+    /// Names and folders that could not be read (already said).
+    failures: Vec<ClientError>,
+}
+
+impl Tree {
+    /// Collects the regular files beneath `dir` (a path in `folder`); says
+    /// what is skipped (a symbolic link, a special file) or cannot be read.
+    fn walk(&mut self, folder: &Folder, dir: &str) {
+        let fail = |tree: &mut Tree, e: ClientError| {
+            eprintln!("ferry: {e}");
+            tree.failures.push(e);
+        };
+        let entries = match std::fs::read_dir(folder.path().join(dir)) {
+            Ok(entries) => entries,
+            Err(e) => {
+                let dir = shown(dir.as_bytes());
+                return fail(
+                    self,
+                    ClientError::Local(format!("cannot read the folder {dir}: {e}")),
+                );
+            }
+        };
+        let mut names: Vec<_> = entries.flatten().map(|e| e.file_name()).collect();
+        names.sort();
+        for name in names {
+            let Some(name) = name.to_str() else {
+                let name = shown(name.as_encoded_bytes());
+                fail(
+                    self,
+                    ClientError::Local(format!("{dir}/{name}: the name is not UTF-8; skipped")),
+                );
+                continue;
+            };
+            let path = format!("{dir}/{name}");
+            let shown = shown(path.as_bytes());
+            match std::fs::symlink_metadata(folder.path().join(&path)) {
+                Ok(m) if m.is_dir() => self.walk(folder, &path),
+                Ok(m) if m.is_file() => self.files.push(path),
+                Ok(m) if m.file_type().is_symlink() => {
+                    eprintln!("ferry: {shown} is a symbolic link: skipped");
+                }
+                Ok(_) => eprintln!("ferry: {shown} is not a regular file: skipped"),
+                Err(e) => fail(
+                    self,
+                    ClientError::Local(format!("cannot read {shown}: {e}")),
+                ),
+            }
+        }
     }
 }
