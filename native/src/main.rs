@@ -148,6 +148,9 @@ fn each(
     let mut first = None;
     for item in items {
         if let Err(e) = run(item) {
+            if let ClientError::Interrupted(_) = e {
+                return Err(e);
+            }
             if items.len() > 1 {
                 eprintln!("ferry: {e}");
             }
@@ -155,6 +158,18 @@ fn each(
         }
     }
     first.map_or(Ok(()), Err)
+}
+
+/// Runs a download until it ends or Ctrl-C cancels it (exit 130, saying
+/// that the same command resumes it).
+fn until_ctrl_c(
+    transfer: impl Future<Output = Result<(), ClientError>>,
+) -> Result<(), ClientError> {
+    match async_signal::Signals::new([async_signal::Signal::Int]) {
+        Ok(mut signals) => client::cancellable(&mut signals, transfer),
+        // Without a handler, Ctrl-C ends the process as usual.
+        Err(_) => smol::block_on(transfer),
+    }
 }
 
 fn run_client(command: Command) -> Result<(), ClientError> {
@@ -199,12 +214,12 @@ fn run_client(command: Command) -> Result<(), ClientError> {
                 Some(path) => {
                     let (parent, file) = split_output(&path)?;
                     let folder = folder(&DirArg { dir: parent }, true)?;
-                    smol::block_on(client::get(&remote, &folder, &names[0], &file, options))
+                    until_ctrl_c(client::get(&remote, &folder, &names[0], &file, options))
                 }
                 None => {
                     let folder = folder(&dir, true)?;
                     each(&names, |name| {
-                        smol::block_on(client::get(&remote, &folder, name, name, options))
+                        until_ctrl_c(client::get(&remote, &folder, name, name, options))
                     })
                 }
             }
@@ -242,7 +257,7 @@ fn run_client(command: Command) -> Result<(), ClientError> {
                 force,
                 ..GetOptions::default()
             };
-            smol::block_on(client::get(&remote, &folder, &name, &name, options))
+            until_ctrl_c(client::get(&remote, &folder, &name, &name, options))
         }
         Command::Mget {
             server,
@@ -273,7 +288,7 @@ fn run_client(command: Command) -> Result<(), ClientError> {
                 verify: keep.verify,
                 force: keep.force,
             };
-            smol::block_on(client::mget(&remote, &folder, &masks, options))
+            until_ctrl_c(client::mget(&remote, &folder, &masks, options))
         }
         Command::Shell { server, dir } => shell::run(remote(&server)?, folder(&dir, true)?),
         Command::Decode {

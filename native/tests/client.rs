@@ -1185,3 +1185,80 @@ fn put_r_sends_every_file_of_a_folder_and_goes_on_past_refusals() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(s.stored("public/2026/week 1/lab.bin").unwrap() == data(70_000, 9));
 }
+
+#[test]
+fn an_interrupted_get_says_the_same_command_resumes_it() {
+    let s = server();
+    let dir = local();
+    let proxy = Proxy::start(s.addr);
+    proxy.pace(1 << 20);
+    let child = Command::new(BIN)
+        .args(["get", &proxy.address(), "big.bin"])
+        .current_dir(dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let part = dir.path().join("big.bin.part");
+    for _ in 0..1000 {
+        if std::fs::metadata(&part).is_ok_and(|m| m.len() > 0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 130, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the same command resumes it"),
+        "{}",
+        stderr(&out)
+    );
+    let held = std::fs::metadata(&part).unwrap().len();
+    assert!(held > 0 && held < 3 << 20, "{held}");
+    proxy.pace(0);
+    let out = ferry(dir.path(), &["get", &proxy.address(), "big.bin"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("resuming big.bin"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(std::fs::read(dir.path().join("big.bin")).unwrap() == data(3 << 20, 5));
+}
+
+#[test]
+fn limit_rate_counts_from_the_first_byte_not_from_the_start() {
+    let s = server();
+    let dir = local();
+    let whole = data(3 << 20, 5);
+    std::fs::write(dir.path().join("big.bin.part"), &whole[..2 << 20]).unwrap();
+    // The answer to the RESUME waits a second: that second is no credit.
+    let proxy = Proxy::start(s.addr);
+    proxy.hold_after(0);
+    let started = std::time::Instant::now();
+    let child = Command::new(BIN)
+        .args([
+            "get",
+            &proxy.address(),
+            "big.bin",
+            "--limit-rate",
+            "1M",
+            "-q",
+        ])
+        .current_dir(dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    proxy.release();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(std::fs::read(dir.path().join("big.bin")).unwrap() == whole);
+    // The second held, then about a second for the last MiB at 1M/s.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1800),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -13,10 +13,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_io::Async;
+use async_signal::Signals;
 use ferry_core::{
     ClientSession, Credentials, DecodeErrorKind, Limits, Name, Request, SessionError,
 };
 use ferry_storage::StoreError;
+use futures_lite::{StreamExt, future};
 
 use crate::conn::{Conn, Socket};
 use crate::drive::{Clock, Handler, Sending, Stop, Waited, drive, until};
@@ -128,7 +130,9 @@ impl Remote {
 #[derive(Debug)]
 pub struct Pace {
     rate: Option<u64>,
-    started: Instant,
+    /// When the first bytes moved: time spent before (connecting, hashing
+    /// a part for a resume) is not credited as a burst allowance.
+    started: Option<Instant>,
     bytes: u64,
 }
 
@@ -136,7 +140,7 @@ impl Pace {
     fn new(rate: Option<u64>) -> Self {
         Pace {
             rate,
-            started: Instant::now(),
+            started: None,
             bytes: 0,
         }
     }
@@ -144,9 +148,10 @@ impl Pace {
     /// Counts `bytes` moved, then waits if ahead of the rate.
     pub fn after(&mut self, bytes: u64) {
         let Some(rate) = self.rate else { return };
+        let started = *self.started.get_or_insert_with(Instant::now);
         self.bytes += bytes;
         let due = Duration::from_secs_f64(self.bytes as f64 / rate as f64);
-        if let Some(ahead) = due.checked_sub(self.started.elapsed()) {
+        if let Some(ahead) = due.checked_sub(started.elapsed()) {
             std::thread::sleep(ahead);
         }
     }
@@ -336,4 +341,24 @@ fn denied(remote: &Remote) -> ClientError {
 
 fn human(bytes: u64) -> String {
     indicatif::BinaryBytes(bytes).to_string()
+}
+
+/// Runs a transfer until it ends or Ctrl-C cancels it. A cancelled
+/// download keeps its partial file: the same command resumes it.
+pub fn cancellable(
+    signals: &mut Signals,
+    transfer: impl Future<Output = Result<(), ClientError>>,
+) -> Result<(), ClientError> {
+    drain(signals);
+    smol::block_on(future::or(transfer, async {
+        signals.next().await;
+        Err(ClientError::Interrupted(
+            "cancelled (Ctrl-C); a partial download is kept: the same command resumes it".into(),
+        ))
+    }))
+}
+
+/// Forgets a Ctrl-C from before: it does not cancel what comes next.
+pub fn drain(signals: &mut Signals) {
+    while smol::block_on(future::poll_once(signals.next())).is_some() {}
 }

@@ -24,7 +24,7 @@ use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{Config, Editor};
 
-use crate::client::{self, GetOptions, Remote};
+use crate::client::{self, GetOptions, Remote, cancellable, drain};
 use crate::error::ClientError;
 use complete::{Known, ShellHelper};
 
@@ -318,26 +318,6 @@ impl Shell {
         self.known.borrow_mut().dir = dir;
         Ok(())
     }
-}
-
-/// Runs a transfer until it ends or Ctrl-C cancels it. A cancelled
-/// download keeps its partial file: the same command resumes it.
-fn cancellable(
-    signals: &mut Signals,
-    transfer: impl Future<Output = Result<(), ClientError>>,
-) -> Result<(), ClientError> {
-    drain(signals);
-    smol::block_on(future::or(transfer, async {
-        signals.next().await;
-        Err(interrupted(
-            "cancelled (Ctrl-C); a partial download is kept: the same command resumes it",
-        ))
-    }))
-}
-
-/// Forgets a Ctrl-C from before: it does not cancel what comes next.
-fn drain(signals: &mut Signals) {
-    while smol::block_on(future::poll_once(signals.next())).is_some() {}
 }
 
 fn interrupted(what: &str) -> ClientError {

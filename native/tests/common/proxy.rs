@@ -26,7 +26,7 @@ struct Shared {
     rate: AtomicU64,
     /// Client-to-server bytes per second; 0 for no pacing.
     up_rate: AtomicU64,
-    /// Server-to-client bytes passed on before the rest is held; 0: none held.
+    /// Server-to-client bytes passed on before the rest is held; `u64::MAX`: none held.
     hold_at: AtomicU64,
     stop: AtomicBool,
     open: Mutex<Vec<TcpStream>>,
@@ -47,7 +47,7 @@ impl Proxy {
             up: AtomicU64::new(0),
             rate: AtomicU64::new(0),
             up_rate: AtomicU64::new(0),
-            hold_at: AtomicU64::new(0),
+            hold_at: AtomicU64::new(u64::MAX),
             stop: AtomicBool::new(false),
             open: Mutex::new(Vec::new()),
         });
@@ -101,15 +101,15 @@ impl Proxy {
             .store(bytes_per_second, Ordering::SeqCst);
     }
 
-    /// Holds what servers send once `bytes` have passed in all, until
-    /// [`Proxy::release`].
+    /// Holds what servers send once `bytes` have passed in all (0: from
+    /// the first byte), until [`Proxy::release`].
     pub fn hold_after(&self, bytes: u64) {
         self.shared.hold_at.store(bytes, Ordering::SeqCst);
     }
 
     /// Lets held bytes go on.
     pub fn release(&self) {
-        self.shared.hold_at.store(0, Ordering::SeqCst);
+        self.shared.hold_at.store(u64::MAX, Ordering::SeqCst);
     }
 
     /// Connections made through the proxy so far.
@@ -156,7 +156,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, s: &Shared, down: bool) {
         // Held (bounded: a test releases, or the proxy stops).
         while down && !s.stop.load(Ordering::SeqCst) {
             let hold_at = s.hold_at.load(Ordering::SeqCst);
-            if hold_at == 0 || s.down.load(Ordering::SeqCst) < hold_at {
+            if s.down.load(Ordering::SeqCst) < hold_at {
                 break;
             }
             std::thread::sleep(Duration::from_millis(5));
