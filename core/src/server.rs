@@ -111,10 +111,12 @@ pub enum Refusal {
         size: u64,
     },
     /// The listing is longer than `max_listing_len`.
-    #[error("the listing is {len} bytes, over the limit")]
+    #[error("the listing is {len} bytes, over the limit of {limit}")]
     ListingTooLong {
         /// The listing's length.
         len: u64,
+        /// The limit (`max_listing_len`).
+        limit: u64,
     },
     /// Op 50 matched more than `max_mget_entries` files or more than
     /// `max_mget_bytes` bytes of sendable files.
@@ -420,6 +422,7 @@ impl ServerSession {
         if json.len() > self.limits.max_listing_len as usize {
             self.refuse_now(Refusal::ListingTooLong {
                 len: json.len() as u64,
+                limit: self.limits.max_listing_len.into(),
             });
         } else {
             self.reply(Reply::Listing(json));

@@ -279,9 +279,40 @@ pub fn parse_size(text: &str) -> anyhow::Result<u64> {
     Ok(bytes as u64)
 }
 
+/// A size as the flags take it, for messages that name a flag's value:
+/// `2KiB`, `16MiB`, `1000B`; [`parse_size`] reads it back exactly.
+pub fn flag_size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [
+        (1 << 40, "TiB"),
+        (1 << 30, "GiB"),
+        (1 << 20, "MiB"),
+        (1 << 10, "KiB"),
+    ];
+    match UNITS
+        .iter()
+        .find(|(scale, _)| bytes >= *scale && bytes.is_multiple_of(*scale))
+    {
+        Some((scale, unit)) => format!("{}{unit}", bytes / scale),
+        None => format!("{bytes}B"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{flag_size, parse_size};
+
+    #[test]
+    fn sizes_in_messages_read_back_as_given() {
+        for (bytes, text) in [
+            (2048, "2KiB"),
+            (16 << 20, "16MiB"),
+            (1000, "1000B"),
+            (3 << 29, "1536MiB"),
+        ] {
+            assert_eq!(flag_size(bytes), text);
+            assert_eq!(parse_size(text).unwrap(), bytes);
+        }
+    }
 
     #[test]
     fn sizes_take_binary_units() {

@@ -209,7 +209,8 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
         }
     };
     type Change = Box<dyn Fn(&mut Users) -> anyhow::Result<()>>;
-    let (name, change): (String, Change) = match command {
+    // What is said once the change is stored.
+    let (done, change): (String, Change) = match command {
         UserCommand::List(_) => {
             for (name, _) in read()?.0 {
                 println!("{name}");
@@ -234,7 +235,7 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
                 users.push((name.clone(), hash.clone()));
                 Ok(())
             };
-            (args.name, Box::new(change))
+            (format!("added user {}", args.name), Box::new(change))
         }
         UserCommand::Passwd(args) => {
             if !read()?.0.iter().any(|(n, _)| n == &args.name) {
@@ -250,7 +251,10 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
                 entry.1 = hash.clone();
                 Ok(())
             };
-            (args.name, Box::new(change))
+            (
+                format!("changed the password of {}", args.name),
+                Box::new(change),
+            )
         }
         UserCommand::Del(args) => {
             let name = args.name.clone();
@@ -262,7 +266,10 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
                 }
                 Ok(())
             };
-            (args.name, Box::new(change))
+            (
+                format!("removed user {} (their private folder is kept)", args.name),
+                Box::new(change),
+            )
         }
     };
     for _ in 0..CONFLICT_RETRIES {
@@ -270,13 +277,27 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
         change(&mut users)?;
         let text = render(&users).into_bytes();
         let when = etag.as_deref().map_or(Put::IfAbsent, Put::IfStill);
-        match s3.put(&key, text.len() as u64, std::io::Cursor::new(text), when) {
+        match s3.put(
+            &key,
+            text.len() as u64,
+            std::io::Cursor::new(text.clone()),
+            when,
+        ) {
             Ok(_) => {
-                eprintln!("updated user {name} in {}", s3.shown);
+                eprintln!("{done} in {}", s3.shown);
                 return Ok(());
             }
-            // Someone else changed the file since it was read: again.
-            Err(S3Error::Changed) => continue,
+            // Someone else changed the file since it was read, or a try
+            // the store answered too late (a reset) did store it: the file
+            // as it is now tells which.
+            Err(S3Error::Changed) => {
+                if matches!(s3.read_small(&key, None)?, Small::Read { bytes, .. } if bytes == text)
+                {
+                    eprintln!("{done} in {}", s3.shown);
+                    return Ok(());
+                }
+                continue;
+            }
             Err(e) => return Err(e).context("cannot write the users file"),
         }
     }

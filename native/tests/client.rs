@@ -850,6 +850,7 @@ fn a_shell_script_stops_at_its_first_failure_with_its_exit_code() {
     let (code, _, err) = shell_script(dir.path(), &[&addr], "get missing.txt\nget a.txt\n");
     assert_eq!(code, 5, "{err}");
     assert_eq!(err.matches("missing.txt").count(), 1, "said once: {err}");
+    assert!(err.contains("or the server could not do it"), "{err}");
     assert!(!dir.path().join("a.txt").exists(), "the script stopped");
     // A local file changed here: kept, unless `get -f`.
     std::fs::write(dir.path().join("a.txt"), b"mine").unwrap();
@@ -1118,6 +1119,8 @@ fn mget_asks_with_op_50_when_the_server_cannot_list() {
     let addr = s.addr.to_string();
     let out = ferry(dir.path(), &["ls", &addr]);
     assert_eq!(code(&out), 5, "the listing is refused: {}", stderr(&out));
+    let log = s.wait_log("over --max-listing-size", 1);
+    assert!(log.contains("bytes, over --max-listing-size 64B"), "{log}");
     let out = ferry(dir.path(), &["mget", &addr, "target.*", "target.[0-3]"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stderr(&out).contains("op 50"), "{}", stderr(&out));

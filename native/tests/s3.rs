@@ -79,10 +79,11 @@ fn add_user(store: &str, user: &str, pass: &str) {
         .env("FERRY_PASSWORD", pass)
         .output()
         .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        said.starts_with(&format!("added user {user} in s3://")),
+        "{said}"
     );
 }
 

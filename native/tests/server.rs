@@ -1547,11 +1547,10 @@ fn uploads_cannot_switch_list_off() {
         [ClientEvent::Listing(entries)] => assert_eq!(entries.len(), stored),
         other => panic!("{other:?}"),
     }
-    std::thread::sleep(Duration::from_millis(200));
+    let log = server.wait_log("half of --max-listing-size", 1);
     assert!(
-        server.log().contains("half of --max-listing-size"),
-        "{}",
-        server.log()
+        log.contains("past half of --max-listing-size 64KiB (kept free so LIST works"),
+        "the limit as it was set: {log}"
     );
 }
 

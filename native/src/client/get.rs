@@ -91,7 +91,7 @@ impl Handler<ClientSession> for DownloadX {
                     String::new()
                 };
                 return Err(ClientError::Refused(format!(
-                    "the server refused \"{shown}\": no such file, not a regular file, or 4 GiB or more{hint}"
+                    "the server refused \"{shown}\": no such file, not a regular file, 4 GiB or more, or the server could not do it{hint}"
                 )));
             }
             ClientEvent::AuthDenied => return Err(denied(&self.remote)),
@@ -498,7 +498,7 @@ impl Handler<ClientSession> for StreamX {
             }
             ClientEvent::Refused => {
                 return Err(ClientError::Refused(format!(
-                    "the server refused \"{}\": no such file, not a regular file, or 4 GiB or more",
+                    "the server refused \"{}\": no such file, not a regular file, 4 GiB or more, or the server could not do it",
                     shown(self.name.as_bytes())
                 )));
             }

@@ -24,7 +24,7 @@ impl Handler<ClientSession> for ListX {
             ClientEvent::AuthDenied => return Err(denied(&self.remote)),
             ClientEvent::Refused => {
                 return Err(ClientError::Refused(
-                    "the server could not list its folder".into(),
+                    "the server could not list its folder (a listing past its limit, or a failure on its side)".into(),
                 ));
             }
             _ => {}

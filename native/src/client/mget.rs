@@ -121,7 +121,7 @@ impl Handler<ClientSession> for MGetX<'_> {
             }
             ClientEvent::Refused => {
                 return Err(ClientError::Refused(
-                    "the server refused the mask (empty, too long, not a valid glob, or too many matches)".into(),
+                    "the server refused the mask (empty, too long, not a valid glob, too many matches, or the server could not do it)".into(),
                 ));
             }
             ClientEvent::AuthDenied => return Err(denied(&self.remote)),

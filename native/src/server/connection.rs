@@ -158,6 +158,10 @@ fn log_line<St: Store>(
             "" => "closed".to_owned(),
             outcome => outcome.to_owned(),
         },
+        (None, None, Some(Refusal::ListingTooLong { len, limit })) => format!(
+            "refused: the listing is {len} bytes, over --max-listing-size {}",
+            crate::config::flag_size(*limit)
+        ),
         // The protocol's rules, applied by the core.
         (None, None, Some(rule)) => format!("refused: {rule}"),
     };

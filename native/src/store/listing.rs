@@ -19,6 +19,8 @@ pub struct ListingBudget {
     reserved: Arc<AtomicU64>,
     /// What the public listing may reach by uploads: half its limit.
     budget: u64,
+    /// The limit itself (`--max-listing-size`), for messages.
+    limit: u64,
 }
 
 /// A new public file's entry, reserved until the upload is stored (then
@@ -37,6 +39,7 @@ impl ListingBudget {
             listed: AtomicU64::new(size_of(entries)),
             reserved: Arc::new(AtomicU64::new(0)),
             budget: u64::from(limits.max_listing_len) / 2,
+            limit: limits.max_listing_len.into(),
         }
     }
 
@@ -60,8 +63,9 @@ impl ListingBudget {
                 });
         if reserved.is_err() {
             return Err(StoreError::Io(std::io::Error::other(format!(
-                "the public listing would pass {} bytes, half of --max-listing-size: no new files",
-                self.budget
+                "a new public file would take the listing past half of --max-listing-size {} \
+                 (kept free so LIST works for everyone): no new files until some are removed",
+                crate::config::flag_size(self.limit)
             ))));
         }
         Ok(Growth {
