@@ -8,9 +8,16 @@
 //! credentials of `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`. Keys are
 //! addressed path-style (`ENDPOINT/BUCKET/KEY`), which every S3-compatible
 //! store accepts.
+//!
+//! Under errors it behaves as the S3 SDKs do: a request answered 500, 502,
+//! 503 or 504, or whose connection was reset, is tried [`TRIES`] times in
+//! all with jittered backoff, within the timeout; a GET cut in the middle
+//! of its body goes on from where it stopped (`Range` and `If-Match`);
+//! a PUT whose body cannot be sent again is tried once. A store that
+//! stalls is cut by the timeout, as a client that stalls is.
 
 use std::io::Read;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use rusty_s3::actions::{ListObjectsV2, ListObjectsV2Response};
@@ -22,13 +29,19 @@ const SIGNED_FOR: Duration = Duration::from_secs(300);
 const PAGE: usize = 1000;
 /// Most keys one listing collects: far past what a LIST can answer.
 const MAX_KEYS: usize = 1_000_000;
+/// Tries of a request that failed in a way worth trying again, in all.
+pub const TRIES: u32 = 3;
+/// The first backoff between tries; each next one doubles, all jittered.
+const BACKOFF: Duration = Duration::from_millis(100);
 
 /// A bucket, and the prefix everything of one ferry lives under.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct S3 {
     agent: ureq::Agent,
     bucket: Bucket,
     credentials: Credentials,
+    /// How long a request may go without progress, its tries included.
+    timeout: Duration,
     /// `PREFIX/`, or empty: every key starts with it.
     pub prefix: String,
     /// `s3://BUCKET/PREFIX at ENDPOINT`, for messages.
@@ -95,6 +108,16 @@ pub enum S3Error {
     /// The store could not be reached, or the connection broke.
     #[error("cannot reach the object store: {0}")]
     Unreachable(String),
+    /// A request failed every time it was tried.
+    #[error("{request}: {last} after {tries} tries")]
+    Tried {
+        /// The request, as `GET public/a.txt`.
+        request: String,
+        /// What the last try met: `503 (SlowDown)`, `connection reset`.
+        last: String,
+        /// How many times it was tried.
+        tries: u32,
+    },
 }
 
 fn detail(code: &str, message: &str) -> String {
@@ -168,8 +191,9 @@ type Response = ureq::http::Response<ureq::Body>;
 
 impl S3 {
     /// Prepares requests to `location`, with the credentials of the
-    /// environment; nothing is sent yet (see [`S3::check`]).
-    pub fn new(location: &Location) -> anyhow::Result<Self> {
+    /// environment, each allowed `timeout` without progress; nothing is
+    /// sent yet (see [`S3::check`]).
+    pub fn new(location: &Location, timeout: Duration) -> anyhow::Result<Self> {
         let rest = location.url.trim_start_matches("s3://");
         let (name, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         let prefix = prefix.trim_matches('/');
@@ -194,14 +218,14 @@ impl S3 {
         let credentials = Credentials::from_env().context(
             "no credentials for the object store: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
         )?;
+        // Per read and per write, never for a whole body: a transfer lasts
+        // as long as it moves, and a store that stalls is cut like a client.
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_recv_response(Some(Duration::from_secs(30)))
-            .timeout_per_read(Some(Duration::from_secs(30)))
-            // Per write, never for a whole body: an upload's PUT lasts as long
-            // as its client takes to send (the front cuts a stalled one).
-            .timeout_per_write(Some(Duration::from_secs(60)))
+            .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
+            .timeout_recv_response(Some(timeout))
+            .timeout_per_read(Some(timeout))
+            .timeout_per_write(Some(timeout))
             .max_idle_connections_per_host(64)
             // Large reads of large objects: fewer system calls per byte.
             .input_buffer_size(1 << 20)
@@ -211,6 +235,7 @@ impl S3 {
             agent,
             bucket,
             credentials,
+            timeout,
             prefix,
             shown: format!("{} at {}", location.url, location.endpoint),
         })
@@ -223,10 +248,11 @@ impl S3 {
             .bucket
             .head_bucket(Some(&self.credentials))
             .sign(SIGNED_FOR);
-        let response =
-            self.agent.head(url.as_str()).call().map_err(|e| {
-                anyhow::anyhow!("cannot reach the object store {}: {e}", self.shown)
-            })?;
+        let response = self
+            .send("HEAD of the bucket", true, || {
+                self.agent.head(url.as_str()).call()
+            })
+            .map_err(|e| anyhow::anyhow!("cannot reach the object store {}: {e}", self.shown))?;
         match response.status().as_u16() {
             200..=299 => Ok(()),
             404 => bail!(
@@ -257,8 +283,35 @@ impl S3 {
         self.get_range(key, from.map(|from| (from, None)), if_match)
     }
 
-    /// [`S3::get`] of the bytes `from..=to` (`to` clipped to the end).
+    /// [`S3::get`] of the bytes `from..=to` (`to` clipped to the end),
+    /// whose body goes on from where it broke if its connection does.
     pub fn get_range(
+        &self,
+        key: &str,
+        range: Option<(u64, Option<u64>)>,
+        if_match: Option<&str>,
+    ) -> Result<Option<Object>, S3Error> {
+        let Some(object) = self.fetch_range(key, range, if_match)? else {
+            return Ok(None);
+        };
+        let start = range.map_or(0, |(from, _)| from);
+        let body = Continuing {
+            s3: self.clone(),
+            key: key.to_owned(),
+            etag: object.etag.clone(),
+            next: start,
+            end: start + object.len,
+            tries: 1,
+            body: object.body,
+        };
+        Ok(Some(Object {
+            body: Box::new(body),
+            ..object
+        }))
+    }
+
+    /// One GET of a range, as [`S3::get_range`] asks it.
+    fn fetch_range(
         &self,
         key: &str,
         range: Option<(u64, Option<u64>)>,
@@ -277,14 +330,16 @@ impl S3 {
             action.headers_mut().insert("if-match", etag.to_owned());
         }
         let url = action.sign(SIGNED_FOR);
-        let mut request = self.agent.get(url.as_str());
-        if let Some(asked) = &asked {
-            request = request.header("range", asked);
-        }
-        if let Some(etag) = if_match {
-            request = request.header("if-match", etag);
-        }
-        let response = request.call()?;
+        let response = self.send(&format!("GET {}", self.shown_key(key)), true, || {
+            let mut request = self.agent.get(url.as_str());
+            if let Some(asked) = &asked {
+                request = request.header("range", asked);
+            }
+            if let Some(etag) = if_match {
+                request = request.header("if-match", etag);
+            }
+            request.call()
+        })?;
         let status = response.status().as_u16();
         match status {
             200 | 206 => {}
@@ -336,7 +391,8 @@ impl S3 {
             .bucket
             .head_object(Some(&self.credentials), key)
             .sign(SIGNED_FOR);
-        let response = self.agent.head(url.as_str()).call()?;
+        let request = format!("HEAD {}", self.shown_key(key));
+        let response = self.send(&request, true, || self.agent.head(url.as_str()).call())?;
         match response.status().as_u16() {
             200..=299 => match (
                 header_u64(&response, "content-length"),
@@ -362,11 +418,13 @@ impl S3 {
                 .insert("if-none-match", etag.to_owned());
         }
         let url = action.sign(SIGNED_FOR);
-        let mut request = self.agent.get(url.as_str());
-        if let Some(etag) = known {
-            request = request.header("if-none-match", etag);
-        }
-        let response = request.call()?;
+        let response = self.send(&format!("GET {}", self.shown_key(key)), true, || {
+            let mut request = self.agent.get(url.as_str());
+            if let Some(etag) = known {
+                request = request.header("if-none-match", etag);
+            }
+            request.call()
+        })?;
         match response.status().as_u16() {
             200 => {
                 let etag = header(&response, "etag").unwrap_or_default();
@@ -461,7 +519,8 @@ impl S3 {
                 action.with_continuation_token(token.clone());
             }
             let url = action.sign(SIGNED_FOR);
-            let response = self.agent.get(url.as_str()).call()?;
+            let request = format!("LIST {}", self.shown_key(prefix));
+            let response = self.send(&request, true, || self.agent.get(url.as_str()).call())?;
             if response.status().as_u16() != 200 {
                 return Err(failure(response));
             }
@@ -480,13 +539,42 @@ impl S3 {
     }
 
     /// Writes an object of `len` bytes read from `body` as they come, in
-    /// one request: visible only when whole. Returns its new version.
+    /// one request: visible only when whole. Returns its new version. Tried
+    /// once: the bytes read cannot be read again.
     pub fn put(
         &self,
         key: &str,
         len: u64,
         body: impl Read + Send + 'static,
         when: Put<'_>,
+    ) -> Result<String, S3Error> {
+        let mut body = Some(body);
+        self.put_with(key, len, when, false, || {
+            let body = body.take()?;
+            Some(ureq::SendBody::from_owned_reader(body.take(len)))
+        })
+    }
+
+    /// [`S3::put`] of bytes held in memory, tried again like any other
+    /// request. After a reset the object may have been written by a try
+    /// whose answer was lost: a conditional PUT then reports
+    /// [`S3Error::Changed`], and the caller reads the object to know.
+    pub fn put_bytes(&self, key: &str, bytes: Vec<u8>, when: Put<'_>) -> Result<String, S3Error> {
+        let len = bytes.len() as u64;
+        self.put_with(key, len, when, true, || {
+            let body = std::io::Cursor::new(bytes.clone());
+            Some(ureq::SendBody::from_owned_reader(body))
+        })
+    }
+
+    /// A PUT of `len` bytes from `body` (a fresh body for each try).
+    fn put_with(
+        &self,
+        key: &str,
+        len: u64,
+        when: Put<'_>,
+        replayable: bool,
+        mut body: impl FnMut() -> Option<ureq::SendBody<'static>>,
     ) -> Result<String, S3Error> {
         let mut action = self.bucket.put_object(Some(&self.credentials), key);
         match when {
@@ -495,22 +583,180 @@ impl S3 {
             Put::IfAbsent => action.headers_mut().insert("if-none-match", "*"),
         }
         let url = action.sign(SIGNED_FOR);
-        let mut request = self
-            .agent
-            .put(url.as_str())
-            .header("content-length", len.to_string());
-        match when {
-            Put::Always => {}
-            Put::IfStill(etag) => request = request.header("if-match", etag),
-            Put::IfAbsent => request = request.header("if-none-match", "*"),
-        }
-        let response = request.send(ureq::SendBody::from_owned_reader(body.take(len)))?;
+        let request = format!("PUT {}", self.shown_key(key));
+        let response = self.send(&request, replayable, || {
+            let mut request = self
+                .agent
+                .put(url.as_str())
+                .header("content-length", len.to_string());
+            match when {
+                Put::Always => {}
+                Put::IfStill(etag) => request = request.header("if-match", etag),
+                Put::IfAbsent => request = request.header("if-none-match", "*"),
+            }
+            let body =
+                body().ok_or_else(|| ureq::Error::Other("the body was sent already".into()))?;
+            request.send(body)
+        })?;
         match response.status().as_u16() {
             200..=299 => Ok(header(&response, "etag").unwrap_or_default()),
             409 | 412 if when != Put::Always => Err(S3Error::Changed),
             _ => Err(failure(response)),
         }
     }
+
+    /// `key` without the prefix every key has, for messages.
+    fn shown_key<'k>(&self, key: &'k str) -> &'k str {
+        key.strip_prefix(&self.prefix).unwrap_or(key)
+    }
+
+    /// Sends a request (`attempt` makes one try), again while it fails in
+    /// a way worth another try (500, 502, 503, 504, a reset or refused
+    /// connection) if it is `replayable`: at most [`TRIES`] in all, with
+    /// jittered exponential backoff, all within the timeout. A request
+    /// that failed every try is [`S3Error::Tried`], named by `request`.
+    fn send(
+        &self,
+        request: &str,
+        replayable: bool,
+        mut attempt: impl FnMut() -> Result<Response, ureq::Error>,
+    ) -> Result<Response, S3Error> {
+        let deadline = Instant::now() + self.timeout;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let outcome = attempt();
+            let failed = match &outcome {
+                Ok(response) => match response.status().as_u16() {
+                    status @ (500 | 502 | 503 | 504) => Some(status.to_string()),
+                    _ => None,
+                },
+                Err(e) => transient(e),
+            };
+            let Some(failed) = failed else {
+                return outcome.map_err(S3Error::from);
+            };
+            let pause = backoff(tries);
+            if !replayable || tries >= TRIES || Instant::now() + pause >= deadline {
+                if tries == 1 {
+                    return match outcome {
+                        Ok(response) => Err(failure(response)),
+                        Err(e) => Err(e.into()),
+                    };
+                }
+                let last = match outcome {
+                    Ok(response) => match failure(response) {
+                        S3Error::Status { code, message, .. } => {
+                            format!("{failed}{}", detail(&code, &message))
+                        }
+                        other => other.to_string(),
+                    },
+                    Err(_) => failed,
+                };
+                return Err(S3Error::Tried {
+                    request: request.to_owned(),
+                    last,
+                    tries,
+                });
+            }
+            log::debug!("{request}: {failed}; trying again in {pause:?}");
+            std::thread::sleep(pause);
+        }
+    }
+}
+
+/// An object's body as it arrives; if the connection breaks or ends early,
+/// the rest is asked again (`Range` from the next byte, `If-Match` on the
+/// version being read) instead of starting over, up to [`TRIES`] in all.
+struct Continuing {
+    s3: S3,
+    key: String,
+    /// The version being read: a rest of another version is refused.
+    etag: String,
+    /// The object offset of the next byte, and the end of the bytes asked.
+    next: u64,
+    end: u64,
+    /// Requests made for these bytes so far.
+    tries: u32,
+    body: Box<dyn Read + Send>,
+}
+
+impl Read for Continuing {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            if self.next >= self.end || buf.is_empty() {
+                return Ok(0);
+            }
+            let want = buf
+                .len()
+                .min((self.end - self.next).min(usize::MAX as u64) as usize);
+            let failure = match self.body.read(&mut buf[..want]) {
+                Ok(0) => std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the object store ended the body early",
+                ),
+                Ok(n) => {
+                    self.next += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => e,
+            };
+            if self.tries >= TRIES || self.etag.is_empty() {
+                return Err(failure);
+            }
+            self.tries += 1;
+            log::debug!(
+                "GET {}: {failure} at byte {}; asking for the rest",
+                self.s3.shown_key(&self.key),
+                self.next
+            );
+            let rest = self
+                .s3
+                .fetch_range(
+                    &self.key,
+                    Some((self.next, Some(self.end - 1))),
+                    Some(&self.etag),
+                )
+                .map_err(|e| std::io::Error::other(format!("{failure}, and the rest: {e}")))?;
+            match rest {
+                Some(object) if object.len == self.end - self.next => self.body = object.body,
+                _ => {
+                    return Err(std::io::Error::other(format!(
+                        "{failure}, and the rest is gone"
+                    )));
+                }
+            }
+        }
+    }
+}
+
+/// Whether a request's failure is worth another try, and in words.
+fn transient(e: &ureq::Error) -> Option<String> {
+    use std::io::ErrorKind as K;
+    match e {
+        ureq::Error::Io(io) => matches!(
+            io.kind(),
+            K::ConnectionReset
+                | K::ConnectionAborted
+                | K::ConnectionRefused
+                | K::BrokenPipe
+                | K::UnexpectedEof
+        )
+        .then(|| io.to_string()),
+        ureq::Error::ConnectionFailed | ureq::Error::Protocol(_) => Some(e.to_string()),
+        _ => None,
+    }
+}
+
+/// The pause before try `tries + 1`: a random part of a window that
+/// doubles with each try ("full jitter"), so clients that failed together
+/// do not come back together.
+fn backoff(tries: u32) -> Duration {
+    use std::hash::{BuildHasher, RandomState};
+    let window = BACKOFF * 2u32.pow(tries.saturating_sub(1).min(10));
+    let random = RandomState::new().hash_one(Instant::now());
+    window.mul_f64((random % 1000) as f64 / 1000.0)
 }
 
 /// `bytes START-END/SIZE`.

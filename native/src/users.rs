@@ -196,7 +196,7 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
 /// again and applies its change to the new file).
 fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Result<()> {
     use crate::s3::{Put, S3, S3Error, Small};
-    let s3 = S3::new(location)?;
+    let s3 = S3::new(location, USER_TIMEOUT)?;
     s3.check()?;
     let key = s3.key(USERS_FILE);
     let read = || -> anyhow::Result<(Users, Option<String>)> {
@@ -277,12 +277,7 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
         change(&mut users)?;
         let text = render(&users).into_bytes();
         let when = etag.as_deref().map_or(Put::IfAbsent, Put::IfStill);
-        match s3.put(
-            &key,
-            text.len() as u64,
-            std::io::Cursor::new(text.clone()),
-            when,
-        ) {
+        match s3.put_bytes(&key, text.clone(), when) {
             Ok(_) => {
                 eprintln!("{done} in {}", s3.shown);
                 return Ok(());
@@ -303,6 +298,9 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
     }
     bail!("the users file in {} keeps changing; try again", s3.shown)
 }
+
+/// How long `ferry user` waits for the object store without progress.
+const USER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Times a change to a bucket's users file is tried again after losing a
 /// race with another admin.

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command};
 use std::time::Duration;
 
+use common::faults::Faults;
 use common::s3::{fresh_store, weed, with_env};
 use common::{BIN, data, listening, mask, name, request};
 use ferry_core::{ClientEvent, Request, ResumeOutcome};
@@ -20,6 +21,18 @@ struct S3Server {
     child: Child,
     addr: SocketAddr,
     _log: tempfile::TempDir,
+}
+
+impl S3Server {
+    /// Waits (bounded) until the server's log holds `text`; the log.
+    fn wait_log(&self, text: &str) -> String {
+        let path = self._log.path().join("server.log");
+        common::wait_for(
+            || std::fs::read_to_string(&path).unwrap_or_default(),
+            text,
+            1,
+        )
+    }
 }
 
 impl Drop for S3Server {
@@ -303,6 +316,10 @@ fn the_store_going_away_mid_download_is_a_short_transfer_for_that_client_only() 
         }
     });
     std::thread::sleep(Duration::from_millis(500));
+    // Gone for good: the connections cut, and nothing listening any more.
+    let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    proxy.retarget(gone.local_addr().unwrap());
+    drop(gone);
     proxy.cut();
     let got = reader.join().unwrap();
     assert_eq!(
@@ -317,6 +334,7 @@ fn the_store_going_away_mid_download_is_a_short_transfer_for_that_client_only() 
     );
     assert!(got.error.is_some(), "{got:?}");
     // The server keeps serving: with the store reachable again, whole files.
+    proxy.retarget(store_addr);
     proxy.pace(0);
     assert!(download(server.addr, None, "big.bin").unwrap() == bytes);
 }
@@ -395,4 +413,120 @@ fn a_first_resume_far_into_a_large_object_hashes_it_in_ranges() {
         );
         assert!(got.body() == whole[position as usize..], "from {position}");
     }
+}
+
+/// The store's address, for proxies in front of it.
+fn store_addr() -> SocketAddr {
+    weed()
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn requests_the_store_answers_503_are_tried_again_up_to_three_times() {
+    let store = fresh_store();
+    let faults = Faults::start(store_addr());
+    let server = serve(&store, &["--s3-endpoint", &faults.endpoint()]);
+    upload(server.addr, None, "a.txt", b"alpha");
+    // Twice 503, then the answer: the client sees nothing of it.
+    faults.answer("GET", "/public/a.txt", 2, 503);
+    assert_eq!(download(server.addr, None, "a.txt").unwrap(), b"alpha");
+    let gets = faults.seen("GET", "/public/a.txt?");
+    assert_eq!(gets.len(), 3, "{gets:?}");
+    // Three times: refused, and the log names the request.
+    faults.answer("GET", "/public/a.txt", 3, 503);
+    assert_eq!(download(server.addr, None, "a.txt"), None);
+    let log = server.wait_log("after 3 tries");
+    assert!(log.contains("GET public/a.txt: 503 after 3 tries"), "{log}");
+    // A PUT whose body streams from the client is not tried again.
+    faults.answer("PUT", "/public/b.txt", 1, 503);
+    let got = request(
+        server.addr,
+        None,
+        Request::Upload {
+            name: name("b.txt"),
+        },
+        b"beta",
+    );
+    assert_eq!(
+        got.events.last(),
+        Some(&ClientEvent::UploadDone { stored: false })
+    );
+    assert_eq!(faults.seen("PUT", "/public/b.txt?").len(), 1);
+}
+
+#[test]
+fn a_get_cut_in_the_middle_goes_on_from_where_it_stopped() {
+    let store = fresh_store();
+    let faults = Faults::start(store_addr());
+    let server = serve(&store, &["--s3-endpoint", &faults.endpoint()]);
+    let bytes = data(8 << 20, 6);
+    upload(server.addr, None, "big.bin", &bytes);
+    faults.cut("GET", "/public/big.bin", 1, 3 << 20);
+    assert!(download(server.addr, None, "big.bin").unwrap() == bytes);
+    let gets = faults.seen("GET", "/public/big.bin?");
+    assert_eq!(gets.len(), 2, "{gets:?}");
+    // The second asks for the rest of the same version only.
+    let from: u64 = gets[1]
+        .split("range=bytes=")
+        .nth(1)
+        .and_then(|r| r.split('-').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no range: {gets:?}"));
+    assert!(from > 2 << 20 && from < 3 << 20, "{from}");
+    assert!(gets[1].contains("if-match="), "{gets:?}");
+}
+
+#[test]
+fn a_store_that_stalls_is_cut_by_the_timeout_and_the_rest_asked_again() {
+    let store = fresh_store();
+    let faults = Faults::start(store_addr());
+    let server = serve(
+        &store,
+        &["--s3-endpoint", &faults.endpoint(), "--timeout", "2"],
+    );
+    let bytes = data(4 << 20, 7);
+    upload(server.addr, None, "big.bin", &bytes);
+    faults.stall("GET", "/public/big.bin", 1 << 20);
+    let started = std::time::Instant::now();
+    assert!(download(server.addr, None, "big.bin").unwrap() == bytes);
+    // Cut after --timeout, not after the HTTP client's own 30 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let gets = faults.seen("GET", "/public/big.bin?");
+    assert_eq!(gets.len(), 2, "{gets:?}");
+    assert!(
+        gets[1].contains("range=bytes=") && gets[1].contains("if-match="),
+        "{gets:?}"
+    );
+}
+
+#[test]
+fn a_users_change_whose_answer_was_lost_is_not_reported_as_a_lost_race() {
+    let store = fresh_store();
+    let faults = Faults::start(store_addr());
+    // The store writes the users file, but its answer never arrives: the
+    // PUT is tried again, finds the file changed, and reads it to see.
+    faults.cut("PUT", "/users", 1, 0);
+    let out = with_env(&mut Command::new(BIN))
+        .args(["user", "add", "ana", "--store", &store])
+        .args(["--s3-endpoint", &faults.endpoint()])
+        .env("FERRY_PASSWORD", "secret")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.starts_with("added user ana"), "{said}");
+    assert_eq!(faults.seen("PUT", "/users").len(), 2);
+    let server = serve(&store, &[]);
+    let got = request(server.addr, Some(("ana", "secret")), Request::List, &[]);
+    assert!(
+        matches!(got.events.last(), Some(ClientEvent::Listing(_))),
+        "{got:?}"
+    );
 }

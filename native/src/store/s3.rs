@@ -70,7 +70,10 @@ impl S3Store {
     /// (a wrong key, a missing bucket or an endpoint that does not answer
     /// is an error now, not at the first request).
     pub fn open(location: &Location, limits: &Limits) -> anyhow::Result<Self> {
-        let s3 = S3::new(location)?;
+        let s3 = S3::new(
+            location,
+            std::time::Duration::from_micros(limits.timeout_us),
+        )?;
         s3.check()?;
         let scratch = std::env::temp_dir();
         unnamed_file(&scratch).with_context(|| {
