@@ -149,26 +149,20 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Logs once, at start-up, the stored files of `place` that no request
-/// can reach because their names break the naming rules.
+/// can reach because their names break the naming rules: a line that says
+/// so, then one line per name.
 fn log_unreachable(place: &str, names: &[(Vec<u8>, NameError)]) {
-    const SHOWN: usize = 10;
     if names.is_empty() {
         return;
     }
-    let mut shown: Vec<String> = names
-        .iter()
-        .take(SHOWN)
-        .map(|(name, rule)| format!("\"{}\" ({rule})", escape(name)))
-        .collect();
-    if names.len() > SHOWN {
-        shown.push(format!("and {} more", names.len() - SHOWN));
-    }
     log::warn!(
         "{} name(s) in {place} break the naming rules (docs/protocol.md, section 2) and cannot \
-         be requested; rename them to serve them: {}",
-        names.len(),
-        shown.join(", ")
+         be requested; rename them to serve them:",
+        names.len()
     );
+    for (name, rule) in names {
+        log::warn!("  \"{}\": {rule}", escape(name));
+    }
 }
 
 /// A store's answer to op 40.

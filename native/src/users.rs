@@ -209,8 +209,10 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
         }
     };
     type Change = Box<dyn Fn(&mut Users) -> anyhow::Result<()>>;
-    // What is said once the change is stored.
-    let (done, change): (String, Change) = match command {
+    type Made = Box<dyn Fn(&Users) -> bool>;
+    // What is said once the change is stored, the change, and whether a
+    // users file holds it already (a try whose answer was lost made it).
+    let (done, change, made): (String, Change, Made) = match command {
         UserCommand::List(_) => {
             for (name, _) in read()?.0 {
                 println!("{name}");
@@ -228,6 +230,7 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
             let pass = read_password(&args.name)?;
             check_password(&pass)?;
             let (name, hash) = (args.name.clone(), hash_password(&pass)?);
+            let made = holds(&name, &hash);
             let change = move |users: &mut Users| {
                 if users.iter().any(|(n, _)| n == &name) {
                     bail!("user {name} was added meanwhile by someone else");
@@ -235,7 +238,7 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
                 users.push((name.clone(), hash.clone()));
                 Ok(())
             };
-            (format!("added user {}", args.name), Box::new(change))
+            (format!("added user {}", args.name), Box::new(change), made)
         }
         UserCommand::Passwd(args) => {
             if !read()?.0.iter().any(|(n, _)| n == &args.name) {
@@ -244,6 +247,7 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
             let pass = read_password(&args.name)?;
             check_password(&pass)?;
             let (name, hash) = (args.name.clone(), hash_password(&pass)?);
+            let made = holds(&name, &hash);
             let change = move |users: &mut Users| {
                 let Some(entry) = users.iter_mut().find(|(n, _)| n == &name) else {
                     bail!("user {name} was removed meanwhile by someone else");
@@ -254,10 +258,13 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
             (
                 format!("changed the password of {}", args.name),
                 Box::new(change),
+                made,
             )
         }
         UserCommand::Del(args) => {
             let name = args.name.clone();
+            let gone = args.name.clone();
+            let made: Made = Box::new(move |users| users.iter().all(|(n, _)| *n != gone));
             let change = move |users: &mut Users| {
                 let before = users.len();
                 users.retain(|(n, _)| n != &name);
@@ -269,6 +276,7 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
             (
                 format!("removed user {} (their private folder is kept)", args.name),
                 Box::new(change),
+                made,
             )
         }
     };
@@ -277,17 +285,16 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
         change(&mut users)?;
         let text = render(&users).into_bytes();
         let when = etag.as_deref().map_or(Put::IfAbsent, Put::IfStill);
-        match s3.put_bytes(&key, text.clone(), when) {
+        match s3.put_bytes(&key, text, when) {
             Ok(_) => {
                 eprintln!("{done} in {}", s3.shown);
                 return Ok(());
             }
             // Someone else changed the file since it was read, or a try
-            // the store answered too late (a reset) did store it: the file
+            // whose answer was lost (a reset) stored this change: the file
             // as it is now tells which.
             Err(S3Error::Changed) => {
-                if matches!(s3.read_small(&key, None)?, Small::Read { bytes, .. } if bytes == text)
-                {
+                if made(&read()?.0) {
                     eprintln!("{done} in {}", s3.shown);
                     return Ok(());
                 }
@@ -297,6 +304,13 @@ fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Re
         }
     }
     bail!("the users file in {} keeps changing; try again", s3.shown)
+}
+
+/// Whether a users file holds `name` with the password hash `hash` (a
+/// hash's salt makes it this change's own).
+fn holds(name: &str, hash: &str) -> Box<dyn Fn(&Users) -> bool> {
+    let (name, hash) = (name.to_owned(), hash.to_owned());
+    Box::new(move |users| users.iter().any(|(n, h)| *n == name && *h == hash))
 }
 
 /// How long `ferry user` waits for the object store without progress.

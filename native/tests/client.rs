@@ -880,7 +880,9 @@ fn the_shell_takes_ftp_words_quotes_and_several_names() {
     std::fs::write(s.public().join("with space.txt"), b"spaced").unwrap();
     let dir = local();
     std::fs::create_dir(dir.path().join("sub")).unwrap();
-    let script = "get a.txt 'with space.txt' pics/1.jpg\nlcd sub\nlpwd\nget a.txt\nls\nbye\n";
+    std::fs::write(dir.path().join("sub/note.txt"), b"a note").unwrap();
+    let script =
+        "get a.txt 'with space.txt' pics/1.jpg\nput -r sub\nlcd sub\nlpwd\nget a.txt\nls\nbye\n";
     let (code, stdout, err) = shell_script(dir.path(), &[&s.addr.to_string()], script);
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"alpha");
@@ -897,6 +899,7 @@ fn the_shell_takes_ftp_words_quotes_and_several_names() {
         b"alpha"
     );
     assert!(stdout.contains("/sub"), "lpwd shows the folder: {stdout}");
+    assert_eq!(s.stored("public/sub/note.txt").unwrap(), b"a note");
     assert!(stdout.contains("with space.txt"), "{stdout}");
 }
 
@@ -1263,5 +1266,42 @@ fn limit_rate_counts_from_the_first_byte_not_from_the_start() {
         started.elapsed() >= Duration::from_millis(1800),
         "{:?}",
         started.elapsed()
+    );
+}
+
+#[test]
+fn a_local_file_edited_during_the_download_is_kept() {
+    let s = server();
+    let dir = local();
+    let out = ferry(dir.path(), &["get", &s.addr.to_string(), "big.bin"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    std::fs::write(s.public().join("big.bin"), data(3 << 20, 8)).unwrap();
+    // The new version comes slowly; the local copy is edited meanwhile.
+    let proxy = Proxy::start(s.addr);
+    proxy.pace(2 << 20);
+    let child = Command::new(BIN)
+        .args(["get", &proxy.address(), "big.bin"])
+        .current_dir(dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let part = dir.path().join("big.bin.part");
+    for _ in 0..1000 {
+        if std::fs::metadata(&part).is_ok_and(|m| m.len() > 0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::fs::write(dir.path().join("big.bin"), b"edited while it came").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 7, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("changed here during the download"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("big.bin")).unwrap(),
+        b"edited while it came"
     );
 }

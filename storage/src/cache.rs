@@ -762,7 +762,8 @@ fn remove_all(path: &Path) {
     }
 }
 
-fn unhex(text: &str) -> Option<[u8; 16]> {
+/// 32 hexadecimal digits as 16 bytes.
+pub(crate) fn unhex(text: &str) -> Option<[u8; 16]> {
     let mut out = [0u8; 16];
     if text.len() != 32 {
         return None;

@@ -254,17 +254,19 @@ impl Folder {
     /// folders') in Unicode NFC but spelled otherwise (`café` composed and
     /// decomposed), if one exists: a new file under `name` would look like
     /// it. Only folders holding a component that may have another spelling
-    /// are read.
+    /// are read. (Checked when an upload begins: two uploads racing under
+    /// two spellings of one new name can both be stored.)
     pub fn other_spelling(&self, name: &Name) -> Result<Option<String>, StoreError> {
         let mut parent = String::new();
         for component in name.components() {
             if may_have_other_spellings(component) {
                 let path = if parent.is_empty() { "." } else { &parent };
                 let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-                // A folder missing here holds nothing to look like.
-                let Ok(dir) = rustix::fs::openat2(&self.fd, path, flags, Mode::empty(), RESOLVE)
-                else {
-                    return Ok(None);
+                let dir = match rustix::fs::openat2(&self.fd, path, flags, Mode::empty(), RESOLVE) {
+                    Ok(dir) => dir,
+                    // A folder missing here holds nothing to look like.
+                    Err(rustix::io::Errno::NOENT) => return Ok(None),
+                    Err(e) => return Err(StoreError::from_open(e)),
                 };
                 let wanted = nfc(component);
                 for entry in

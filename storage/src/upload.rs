@@ -153,7 +153,13 @@ impl Upload {
             Err(rustix::io::Errno::EXIST) => Err(stored_meanwhile()),
             Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
                 match rustix::fs::linkat(&self.dir, temp, target_dir, target, AtFlags::empty()) {
-                    Ok(()) => Ok(rustix::fs::unlinkat(&self.dir, temp, AtFlags::empty())?),
+                    Ok(()) => {
+                        // Stored; a temporary name left behind goes at the next start.
+                        if let Err(e) = rustix::fs::unlinkat(&self.dir, temp, AtFlags::empty()) {
+                            log::warn!("could not remove the temporary upload file {temp}: {e}");
+                        }
+                        Ok(())
+                    }
                     Err(rustix::io::Errno::EXIST) => Err(stored_meanwhile()),
                     Err(e) => Err(e.into()),
                 }

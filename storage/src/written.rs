@@ -60,12 +60,7 @@ pub(crate) fn recorded(dir: &impl AsFd, name: &str, file: &File) -> Option<[u8; 
         }
         Err(_) => return None,
     };
-    let text = std::str::from_utf8(&text).ok()?.trim();
-    let mut md5 = [0u8; 16];
-    for (i, byte) in md5.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(md5)
+    crate::cache::unhex(std::str::from_utf8(&text).ok()?.trim())
 }
 
 /// Where the record of `name` in `dir` lives without extended attributes.

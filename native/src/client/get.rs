@@ -10,7 +10,7 @@
 use std::io::Write;
 
 use ferry_core::{ClientEvent, ClientSession, EMPTY_MD5, Name, Request, ResumeOutcome, hex};
-use ferry_storage::{Folder, OpenFile, Partial, StoreError};
+use ferry_storage::{FileId, Folder, OpenFile, Partial, StoreError};
 
 use super::{Pace, Remote, denied, exchange, human, local_name, shown, store_error};
 use crate::drive::Handler;
@@ -154,6 +154,7 @@ pub async fn get(
         pace: remote.pace(),
     };
     let replacing = existing.is_some();
+    let checked = existing.as_ref().map(|open| open.id);
     let keep = Keep {
         folder,
         local: &local,
@@ -214,6 +215,11 @@ pub async fn get(
         let _ = x.part.abandon();
         return Err(e);
     }
+    // The local file must still be the one checked (or still absent).
+    if let Err(e) = keep.unchanged(checked) {
+        let _ = x.part.abandon();
+        return Err(e);
+    }
     let path = x.part.part_name().to_owned();
     x.part
         .commit()
@@ -234,17 +240,34 @@ pub(super) struct Keep<'a> {
 
 impl Keep<'_> {
     /// [`Keep::check`] for whatever the local file holds now (nothing to
-    /// keep if there is no such file).
-    pub(super) fn check_now(&self) -> Result<(), ClientError> {
+    /// keep if there is no such file); the identity of what was checked,
+    /// for [`Keep::unchanged`].
+    pub(super) fn check_now(&self) -> Result<Option<FileId>, ClientError> {
         let open = match self.folder.open_file(self.local) {
             Ok(open) => open,
-            Err(StoreError::NotFound) => return Ok(()),
+            Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(store_error("read", self.local.as_str(), e)),
         };
         let md5 = ferry_storage::md5_prefix(&open.file, open.size).map_err(|e| {
             ClientError::Local(format!("cannot read the local {}: {e}", self.local))
         })?;
-        self.check(&open, md5)
+        self.check(&open, md5)?;
+        Ok(Some(open.id))
+    }
+
+    /// Just before a download takes the local file's place: refuses if the
+    /// file is no longer the one checked (`checked`, `None` for none), as
+    /// when it was edited during the download.
+    pub(super) fn unchanged(&self, checked: Option<FileId>) -> Result<(), ClientError> {
+        let now = self.folder.open_file(self.local).ok().map(|open| open.id);
+        if self.force || now == checked {
+            return Ok(());
+        }
+        Err(ClientError::Local(format!(
+            "\"{}\" changed here during the download: not replaced, so nothing is lost; \
+             {WAYS_OUT}",
+            shown(self.local.as_str().as_bytes())
+        )))
     }
 
     /// Refuses to replace the local file (`open`, whose MD5 is `md5`) unless
@@ -261,11 +284,15 @@ impl Keep<'_> {
                 .to_owned(),
         };
         Err(ClientError::Local(format!(
-            "\"{shown}\" {why}, and the server's file differs: not replaced, so nothing is lost; \
-             use --force to replace it, or -o OTHER to download it beside it"
+            "\"{shown}\" {why}: not replaced by the server's version, so nothing is lost; \
+             {WAYS_OUT}"
         )))
     }
 }
+
+/// How to go on when a local file is kept.
+const WAYS_OUT: &str = "use --force to replace it (in the shell: get -f), \
+                        or -o OTHER to keep both";
 
 /// Checks a complete local copy with op 40 at its end: up to date, grown
 /// (only the rest comes, after a copy of the file in the part), or changed

@@ -2,8 +2,8 @@
 
 use std::collections::HashSet;
 
-use ferry_core::{ClientEvent, ClientSession, Mask, Request};
-use ferry_storage::{Folder, Partial};
+use ferry_core::{ClientEvent, ClientSession, Mask, Name, Request};
+use ferry_storage::{FileId, Folder, Partial};
 
 use super::get::Keep;
 use super::{GetOptions, Pace, Remote, denied, exchange, get, shown, store_error};
@@ -16,11 +16,13 @@ struct MGetX<'a> {
     folder: &'a Folder,
     count: u32,
     index: u32,
-    current: Option<(Partial, u64, String)>,
+    /// The file being received: its part, size, name, and the identity of
+    /// the local file it will replace (as checked).
+    current: Option<(Partial, u64, Name, Option<FileId>)>,
     skipping: u64,
     received: u32,
-    /// Names already written by an earlier mask: not written again.
-    written: HashSet<String>,
+    /// Names an earlier mask brought (written or not): not taken again.
+    seen: HashSet<String>,
     /// `--force`: replace local files that ferry did not write.
     force: bool,
     failures: Vec<ClientError>,
@@ -29,31 +31,69 @@ struct MGetX<'a> {
 }
 
 impl MGetX<'_> {
-    /// Whether `name` may be written: a local file changed since ferry
-    /// wrote it is kept (unless `--force`).
-    fn keep(&self, name: &ferry_core::Name) -> Result<(), ClientError> {
-        let keep = Keep {
+    /// Where the local file `name` may be replaced (see [`Keep`]).
+    fn keep<'n>(&'n self, name: &'n Name) -> Keep<'n> {
+        Keep {
             folder: self.folder,
             local: name,
             force: self.force,
-        };
-        keep.check_now()
+        }
+    }
+
+    /// Entry `k` of `n`, `name` of `size` bytes: received into its part,
+    /// or skipped (its body read and dropped) if an earlier mask brought
+    /// it or the local file it would replace is kept.
+    fn begin_entry(&mut self, k: u32, n: u32, name: Name, size: u32) -> Result<(), ClientError> {
+        if !self.seen.insert(name.to_string()) {
+            self.skipping = size.into();
+            return Ok(());
+        }
+        let opened = self.keep(&name).check_now().and_then(|checked| {
+            let part = self.folder.partial(&name);
+            Ok((
+                part.map_err(|e| store_error("write", name.as_str(), e))?,
+                checked,
+            ))
+        });
+        match opened {
+            Ok((mut part, checked)) => {
+                part.restart()
+                    .map_err(|e| ClientError::Local(format!("{name}: {e}")))?;
+                self.progress = self.remote.progress(&format!("{k}/{n} {name}"));
+                self.progress.start(size.into(), 0);
+                self.current = Some((part, size.into(), name, checked));
+                if size == 0 {
+                    self.finish_current()?;
+                }
+            }
+            Err(e) => {
+                self.skipping = size.into();
+                self.remote.say(format!("file {k} of {n}: {e}; skipped"));
+                self.failures.push(e);
+            }
+        }
+        Ok(())
     }
 
     fn finish_current(&mut self) -> Result<(), ClientError> {
-        if let Some((part, expected, name)) = self.current.take() {
+        if let Some((part, expected, name, checked)) = self.current.take() {
+            self.progress.finish();
             if part.len() != expected {
                 return Err(ClientError::Protocol(format!(
                     "{name}: received {} of {expected} bytes",
                     part.len()
                 )));
             }
+            if let Err(e) = self.keep(&name).unchanged(checked) {
+                let _ = part.abandon();
+                self.remote.say(format!("{e}; skipped"));
+                self.failures.push(e);
+                return Ok(());
+            }
             let path = part.part_name().to_owned();
             part.commit()
                 .map_err(|e| ClientError::Local(format!("cannot rename {path} into place: {e}")))?;
-            self.written.insert(name);
             self.received += 1;
-            self.progress.finish();
         }
         Ok(())
     }
@@ -92,31 +132,7 @@ impl Handler<ClientSession> for MGetX<'_> {
                         self.remote.say(&e);
                         self.failures.push(e);
                     }
-                    (Ok(name), Some(size)) if self.written.contains(name.as_str()) => {
-                        // Another mask brought it already.
-                        self.skipping = size.into();
-                    }
-                    (Ok(name), Some(size)) => match self.keep(&name).and_then(|()| {
-                        self.folder
-                            .partial(&name)
-                            .map_err(|e| store_error("write", name.as_str(), e))
-                    }) {
-                        Ok(mut part) => {
-                            part.restart()
-                                .map_err(|e| ClientError::Local(format!("{name}: {e}")))?;
-                            self.progress = self.remote.progress(&format!("{k}/{n} {name}"));
-                            self.progress.start(size.into(), 0);
-                            self.current = Some((part, size.into(), name.to_string()));
-                            if size == 0 {
-                                self.finish_current()?;
-                            }
-                        }
-                        Err(e) => {
-                            self.skipping = size.into();
-                            self.remote.say(format!("file {k} of {n}: {e}; skipped"));
-                            self.failures.push(e);
-                        }
-                    },
+                    (Ok(name), Some(size)) => self.begin_entry(k, n, name, size)?,
                 }
             }
             ClientEvent::Refused => {
@@ -135,7 +151,7 @@ impl Handler<ClientSession> for MGetX<'_> {
             self.skipping = self.skipping.saturating_sub(data.len() as u64);
             return Ok(());
         }
-        let Some((part, expected, _)) = self.current.as_mut() else {
+        let Some((part, expected, ..)) = self.current.as_mut() else {
             return Ok(());
         };
         part.write(data)
@@ -223,7 +239,7 @@ async fn stream(
         current: None,
         skipping: 0,
         received: 0,
-        written: HashSet::new(),
+        seen: HashSet::new(),
         force: options.force,
         failures: Vec::new(),
         progress: Progress::silent(),
@@ -242,7 +258,7 @@ async fn stream(
     remote.say(format!(
         "received {} of {}",
         x.received,
-        files(x.written.len() as u64 + x.failures.len() as u64)
+        files(x.seen.len() as u64)
     ));
     match x.failures.into_iter().next() {
         Some(first) => Err(first),

@@ -38,7 +38,8 @@ impl Handler<ClientSession> for UploadX {
             ClientEvent::Refused if self.remote.auth.is_none() => {
                 return Err(ClientError::Refused(format!(
                     "the server refused to receive \"{shown}\": the name may already exist, and \
-                     uploads without a login cannot replace files: use --as NEW, or log in \
+                     uploads without a login cannot replace files: use --as NEW, or log in to store \
+                     it in your private folder \
                      (or the name is refused, the server is read-only, your upload quota is \
                      spent, or the server could not do it)"
                 )));
@@ -147,15 +148,24 @@ pub async fn put_tree(
     target: Option<&str>,
 ) -> Result<(), ClientError> {
     let root = local_name(text.trim_end_matches('/'), &remote.limits)?;
-    if !folder.path().join(root.as_str()).is_dir() {
+    let what = match std::fs::symlink_metadata(folder.path().join(root.as_str())) {
+        Ok(m) if m.is_dir() => None,
+        Ok(m) if m.file_type().is_symlink() => Some("is a symbolic link, not a folder"),
+        Ok(_) => Some("is not a folder"),
+        Err(_) => Some("is not in the local folder"),
+    };
+    if let Some(what) = what {
         return Err(ClientError::Local(format!(
-            "no folder \"{}\" in the local folder",
+            "\"{}\" {what}",
             shown(text.as_bytes())
         )));
     }
     let top = target.map_or(root.as_str(), |t| t.trim_end_matches('/'));
     let mut tree = Tree::default();
     tree.walk(folder, root.as_str());
+    for skipped in &tree.skipped {
+        remote.say(skipped);
+    }
     let mut first = tree.failures.into_iter().next();
     let total = tree.files.len();
     let mut sent = 0;
@@ -183,6 +193,8 @@ struct Tree {
     files: Vec<String>,
     /// Names and folders that could not be read (already said).
     failures: Vec<ClientError>,
+    /// What is not sent, and why (a symbolic link, a special file).
+    skipped: Vec<String>,
 }
 
 impl Tree {
@@ -220,9 +232,12 @@ impl Tree {
                 Ok(m) if m.is_dir() => self.walk(folder, &path),
                 Ok(m) if m.is_file() => self.files.push(path),
                 Ok(m) if m.file_type().is_symlink() => {
-                    eprintln!("ferry: {shown} is a symbolic link: skipped");
+                    self.skipped
+                        .push(format!("{shown} is a symbolic link: skipped"));
                 }
-                Ok(_) => eprintln!("ferry: {shown} is not a regular file: skipped"),
+                Ok(_) => self
+                    .skipped
+                    .push(format!("{shown} is not a regular file: skipped")),
                 Err(e) => fail(
                     self,
                     ClientError::Local(format!("cannot read {shown}: {e}")),

@@ -40,12 +40,12 @@ pub(crate) const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         "UPLOAD",
-        " name...        upload files of the local folder (also: put)",
+        " [-r] name...   upload files (-r: folders) of the local folder (also: put)",
     ),
     ("RESUME", " [-f] name...   continue interrupted downloads"),
     (
         "MGET",
-        " mask...          download every file matching a glob, e.g. '*.jpg' '*.png'",
+        " [-f] mask...     download every file matching a glob, e.g. '*.jpg' '*.png'",
     ),
     (
         "LOGIN",
@@ -197,36 +197,21 @@ impl Shell {
                 client::shown(first.as_bytes())
             )));
         };
-        let needs = |what: &str| {
-            if args.is_empty() {
-                Err(ClientError::Usage(format!(
-                    "{} needs {what}",
-                    first.to_uppercase()
-                )))
-            } else {
-                Ok(())
-            }
-        };
         let remote = self.known.borrow().remote.clone();
         match command {
             Command::Quit => return Ok(Flow::Quit),
             Command::Help => print_help(),
             Command::List => cancellable(signals, client::ls(&remote, false))?,
             Command::Download | Command::Resume => {
-                // `-f` (or `--force`) first: replace local files even if
-                // they are not what ferry wrote.
-                let force = matches!(args.first().map(String::as_str), Some("-f" | "--force"));
-                let args = &args[usize::from(force)..];
-                if args.is_empty() {
-                    needs("one or more file names")?;
-                    return Err(ClientError::Usage(format!("{first} -f needs file names")));
-                }
+                // `-f`: replace local files even if not what ferry wrote.
+                let (force, names) = option(args, "-f", "--force");
+                need(first, names, "file names")?;
                 let options = GetOptions {
                     force_resume: command == Command::Resume,
                     force,
                     ..GetOptions::default()
                 };
-                self.each(args, |shell, name| {
+                self.each(names, |shell, name| {
                     cancellable(
                         signals,
                         client::get(&remote, &shell.folder, name, name, options),
@@ -234,19 +219,29 @@ impl Shell {
                 })?;
             }
             Command::Upload => {
-                needs("one or more file names")?;
-                self.each(args, |shell, name| {
-                    cancellable(signals, client::put(&remote, &shell.folder, name, None))
+                // `-r`: folders, every file beneath them.
+                let (recursive, names) = option(args, "-r", "--recursive");
+                need(first, names, "file names")?;
+                self.each(names, |shell, name| {
+                    let folder = &shell.folder;
+                    match recursive && shell.known.borrow().dir.join(name).is_dir() {
+                        true => cancellable(signals, client::put_tree(&remote, folder, name, None)),
+                        false => cancellable(signals, client::put(&remote, folder, name, None)),
+                    }
                 })?;
                 self.known.borrow_mut().names = None;
             }
             Command::Mget => {
-                needs("one or more masks")?;
-                let options = GetOptions::default();
-                cancellable(signals, client::mget(&remote, &self.folder, args, options))?;
+                let (force, masks) = option(args, "-f", "--force");
+                need(first, masks, "one or more masks")?;
+                let options = GetOptions {
+                    force,
+                    ..GetOptions::default()
+                };
+                cancellable(signals, client::mget(&remote, &self.folder, masks, options))?;
             }
             Command::Login => {
-                needs("a user name")?;
+                need(first, args, "a user name")?;
                 self.login(&args[0], signals)?;
             }
             Command::Logout => {
@@ -256,7 +251,7 @@ impl Shell {
                 println!("logged out: commands act on the public folder");
             }
             Command::Lcd => {
-                needs("a folder")?;
+                need(first, args, "a folder")?;
                 self.lcd(&args[0])?;
             }
             Command::Lpwd => println!("{}", self.known.borrow().dir.display()),
@@ -264,8 +259,9 @@ impl Shell {
         Ok(Flow::Go)
     }
 
-    /// Runs `run` for each name; all are tried (interactively), and the
-    /// first failure is the command's.
+    /// Runs `run` for each name. At the prompt all are tried and each
+    /// failure is said as it happens; in a script the first failure stops
+    /// it and is the command's.
     fn each(
         &mut self,
         names: &[String],
@@ -330,6 +326,25 @@ fn print_help() {
     );
     for (word, what) in COMMANDS {
         println!("  {word}{what}");
+    }
+}
+
+/// Whether `args` start with the option `short` (or `long`), and the rest.
+fn option<'a>(args: &'a [String], short: &str, long: &str) -> (bool, &'a [String]) {
+    match args.first() {
+        Some(first) if first == short || first == long => (true, &args[1..]),
+        _ => (false, args),
+    }
+}
+
+/// Refuses `command` without the `what` it needs.
+fn need(command: &str, args: &[String], what: &str) -> Result<(), ClientError> {
+    match args.is_empty() {
+        true => Err(ClientError::Usage(format!(
+            "{} needs {what}",
+            command.to_uppercase()
+        ))),
+        false => Ok(()),
     }
 }
 

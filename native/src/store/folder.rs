@@ -149,10 +149,11 @@ impl Store for FolderStore {
         } else {
             None
         };
-        Ok(FolderUpload {
-            upload: scope.begin_upload(name, replace)?,
-            grows,
-        })
+        // Off the event loop: a name that may be spelled otherwise has its
+        // folders read.
+        let (folder, name) = (scope.clone(), name.clone());
+        let upload = smol::unblock(move || folder.begin_upload(&name, replace)).await?;
+        Ok(FolderUpload { upload, grows })
     }
 
     async fn matching(

@@ -86,15 +86,24 @@ impl S3Store {
         let listed = s3
             .list(&public)
             .with_context(|| format!("cannot list {}", s3.shown))?;
-        let refused: Vec<_> = listed
-            .iter()
-            .filter_map(|(key, _)| {
-                let name = key.strip_prefix(&public)?.as_bytes();
-                let rule = Name::parse(name, limits).err()?;
-                (rule != NameError::Reserved).then(|| (name.to_owned(), rule))
-            })
-            .collect();
-        super::log_unreachable(&format!("public/ of {}", s3.shown), &refused);
+        let private = s3.key("private/");
+        let privately = s3
+            .list(&private)
+            .with_context(|| format!("cannot list {}", s3.shown))?;
+        for (keys, prefix, place) in [
+            (&listed, &public, "public/"),
+            (&privately, &private, "private/"),
+        ] {
+            let refused: Vec<_> = keys
+                .iter()
+                .filter_map(|(key, _)| {
+                    let name = key.strip_prefix(prefix.as_str())?.as_bytes();
+                    let rule = Name::parse(name, limits).err()?;
+                    (rule != NameError::Reserved).then(|| (name.to_owned(), rule))
+                })
+                .collect();
+            super::log_unreachable(&format!("{place} of {}", s3.shown), &refused);
+        }
         let listing = ListingBudget::new(limits, &entries((listed, public.clone()), limits));
         Ok(S3Store {
             public: Arc::new(Area { prefix: public }),
