@@ -243,7 +243,7 @@ fn a_name_is_never_given_a_second_spelling_and_unreachable_names_are_logged() {
     let log = server.wait_log("break the naming rules", 1);
     assert!(
         log.contains("1 name(s) in public/")
-            && log.contains("\"a\\u200b.txt\" (name contains the invisible character U+200B)"),
+            && log.contains("  \"a\\u200b.txt\": name contains the invisible character U+200B"),
         "{log}"
     );
     assert_eq!(
