@@ -1192,25 +1192,32 @@ fn put_r_sends_every_file_of_a_folder_and_goes_on_past_refusals() {
     assert!(s.stored("public/2026/week 1/lab.bin").unwrap() == data(70_000, 9));
 }
 
-#[test]
-fn an_interrupted_get_says_the_same_command_resumes_it() {
-    let s = server();
-    let dir = local();
-    let proxy = Proxy::start(s.addr);
-    proxy.pace(1 << 20);
+/// Starts `ferry get ADDR NAME` in `dir` and waits (bounded) until its
+/// partial file holds bytes; the process and the partial file's path.
+fn get_under_way(dir: &Path, addr: &str, name: &str) -> (std::process::Child, std::path::PathBuf) {
     let child = Command::new(BIN)
-        .args(["get", &proxy.address(), "big.bin"])
-        .current_dir(dir.path())
+        .args(["get", addr, name])
+        .current_dir(dir)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let part = dir.path().join("big.bin.part");
+    let part = dir.join(format!("{name}.part"));
     for _ in 0..1000 {
         if std::fs::metadata(&part).is_ok_and(|m| m.len() > 0) {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+    (child, part)
+}
+
+#[test]
+fn an_interrupted_get_says_the_same_command_resumes_it() {
+    let s = server();
+    let dir = local();
+    let proxy = Proxy::start(s.addr);
+    proxy.pace(1 << 20);
+    let (child, part) = get_under_way(dir.path(), &proxy.address(), "big.bin");
     let pid = rustix::process::Pid::from_child(&child);
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
     let out = child.wait_with_output().unwrap();
@@ -1279,19 +1286,7 @@ fn a_local_file_edited_during_the_download_is_kept() {
     // The new version comes slowly; the local copy is edited meanwhile.
     let proxy = Proxy::start(s.addr);
     proxy.pace(2 << 20);
-    let child = Command::new(BIN)
-        .args(["get", &proxy.address(), "big.bin"])
-        .current_dir(dir.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let part = dir.path().join("big.bin.part");
-    for _ in 0..1000 {
-        if std::fs::metadata(&part).is_ok_and(|m| m.len() > 0) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let (child, _) = get_under_way(dir.path(), &proxy.address(), "big.bin");
     std::fs::write(dir.path().join("big.bin"), b"edited while it came").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(code(&out), 7, "{}", stderr(&out));
