@@ -1300,3 +1300,15 @@ fn a_local_file_edited_during_the_download_is_kept() {
         b"edited while it came"
     );
 }
+
+#[test]
+fn put_sends_names_in_nfc() {
+    let s = server();
+    let dir = local();
+    // A name decomposed, as macOS stores it.
+    std::fs::write(dir.path().join("cafe\u{301}.txt"), b"menu").unwrap();
+    let out = ferry(dir.path(), &["put", &s.addr.to_string(), "cafe\u{301}.txt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(s.stored("public/caf\u{e9}.txt").unwrap(), b"menu");
+    assert_eq!(s.stored("public/cafe\u{301}.txt"), None);
+}

@@ -60,7 +60,7 @@ pub struct Partial {
     len: u64,
     /// The MD5 of the bytes written so far, when they were all written
     /// through [`Partial::write`] (else computed again at commit).
-    hashing: Option<Md5>,
+    hashing: Option<Hashing>,
 }
 
 impl Partial {
@@ -90,7 +90,7 @@ impl Partial {
             target,
             file: File::from(fd),
             len,
-            hashing: (len == 0).then(Md5::new),
+            hashing: (len == 0).then(Hashing::start),
         })
     }
 
@@ -113,7 +113,7 @@ impl Partial {
     pub fn restart(&mut self) -> std::io::Result<()> {
         self.file.set_len(0)?;
         self.len = 0;
-        self.hashing = Some(Md5::new());
+        self.hashing = Some(Hashing::start());
         Ok(())
     }
 
@@ -137,8 +137,10 @@ impl Partial {
     pub fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
         self.file.write_all(data)?;
         self.len += data.len() as u64;
-        if let Some(hashing) = &mut self.hashing {
-            hashing.update(data);
+        if let Some(hashing) = &self.hashing
+            && !hashing.update(data)
+        {
+            self.hashing = None;
         }
         Ok(())
     }
@@ -170,8 +172,8 @@ impl Partial {
     /// [`crate::written`]) and renames the partial file over the target.
     pub fn commit(mut self) -> std::io::Result<()> {
         self.settled = true;
-        let md5 = match self.hashing.take() {
-            Some(hashing) => hashing.finalize().into(),
+        let md5 = match self.hashing.take().and_then(Hashing::finish) {
+            Some(md5) => md5,
             None => self.md5()?,
         };
         if let Err(e) = crate::written::record(&self.dir, &self.target, &self.file, &md5) {
@@ -189,6 +191,43 @@ impl Partial {
         )?;
         rustix::fs::fsync(&self.dir)?;
         Ok(())
+    }
+}
+
+/// MD5 of a download's bytes on a thread of its own, as they arrive: on
+/// another core the hashing costs the transfer nothing until it is the
+/// slower of the two (a bounded queue then paces the writer).
+#[derive(Debug)]
+struct Hashing {
+    bytes: std::sync::mpsc::SyncSender<Vec<u8>>,
+    digest: std::thread::JoinHandle<[u8; 16]>,
+}
+
+/// Chunks queued for the hashing thread at most.
+const HASH_QUEUE: usize = 16;
+
+impl Hashing {
+    fn start() -> Hashing {
+        let (bytes, queue) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+        let digest = std::thread::spawn(move || {
+            let mut md5 = Md5::new();
+            for chunk in queue {
+                md5.update(&chunk);
+            }
+            md5.finalize().into()
+        });
+        Hashing { bytes, digest }
+    }
+
+    /// Queues `data`; false if the thread is gone (then hash at commit).
+    fn update(&self, data: &[u8]) -> bool {
+        self.bytes.send(data.to_vec()).is_ok()
+    }
+
+    /// The MD5 of everything queued.
+    fn finish(self) -> Option<[u8; 16]> {
+        drop(self.bytes);
+        self.digest.join().ok()
     }
 }
 
