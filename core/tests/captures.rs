@@ -204,3 +204,112 @@ fn the_example_captures_stay_small() {
         assert!(len < 200 * 1024, "{name}.pcap is {len} bytes");
     }
 }
+
+/// The committed `pcap` (little-endian, microseconds) rewritten in another
+/// legacy form: big-endian if `big`, nanosecond times if `nanos`, the
+/// modified pcap's 24-byte record headers if `modified`.
+fn rewritten(pcap: &[u8], big: bool, nanos: bool, modified: bool) -> Vec<u8> {
+    let le = |at: usize| u32::from_le_bytes(pcap[at..at + 4].try_into().unwrap());
+    assert_eq!(le(0), 0xa1b2_c3d4, "a little-endian microsecond pcap");
+    let word = |v: u32| {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let half = |v: u16| {
+        if big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let magic = match (nanos, modified) {
+        (true, _) => 0xa1b2_3c4d,
+        (false, true) => 0xa1b2_cd34,
+        (false, false) => 0xa1b2_c3d4,
+    };
+    let mut out = Vec::new();
+    out.extend(word(magic));
+    out.extend(half(2));
+    out.extend(half(4));
+    for at in [8, 12, 16, 20] {
+        out.extend(word(le(at)));
+    }
+    let mut at = 24;
+    while at < pcap.len() {
+        let (sec, usec, caplen, len) = (le(at), le(at + 4), le(at + 8), le(at + 12));
+        out.extend(word(sec));
+        out.extend(word(if nanos { usec * 1000 } else { usec }));
+        out.extend(word(caplen));
+        out.extend(word(len));
+        if modified {
+            out.extend([0, 0, 0, 1, 0, 8, 0, 0]);
+        }
+        out.extend(&pcap[at + 16..at + 16 + caplen as usize]);
+        at += 16 + caplen as usize;
+    }
+    out
+}
+
+/// `bytes` compressed by Debian's gzip.
+fn gzipped(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gzip = std::process::Command::new("gzip")
+        .arg("-c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip (Debian's) is installed");
+    let mut input = gzip.stdin.take().unwrap();
+    let bytes = bytes.to_vec();
+    let writer = std::thread::spawn(move || input.write_all(&bytes));
+    let out = gzip.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
+#[test]
+fn every_legacy_form_in_both_byte_orders_and_gzip_decodes_the_same() {
+    for pcap in [
+        &include_bytes!("../../docs/captures/tour.pcap")[..],
+        include_bytes!("../../docs/captures/resume.pcap"),
+        include_bytes!("../../docs/captures/errors.pcap"),
+    ] {
+        let want = serde_json::to_string(&decode(pcap)).unwrap();
+        assert!(decode(pcap).connections.len() > 1);
+        for big in [false, true] {
+            for (nanos, modified) in [(false, false), (true, false), (false, true)] {
+                let form = rewritten(pcap, big, nanos, modified);
+                for bytes in [gzipped(&form), form] {
+                    let got = serde_json::to_string(&decode(&bytes)).unwrap();
+                    assert!(
+                        got == want,
+                        "big-endian {big}, nanoseconds {nanos}, modified {modified}, {} bytes",
+                        bytes.len()
+                    );
+                }
+            }
+        }
+        let gz = gzipped(pcap);
+        assert_eq!(serde_json::to_string(&decode(&gz)).unwrap(), want);
+    }
+}
+
+#[test]
+fn a_gzip_file_that_is_no_capture_or_broken_says_so() {
+    use ferry_core::CaptureError;
+    let options = TraceOptions::default();
+    assert_eq!(
+        decode_capture(&gzipped(b"hello, not a capture"), &options).unwrap_err(),
+        CaptureError::NotACapture
+    );
+    let mut broken = gzipped(include_bytes!("../../docs/captures/tour.pcap"));
+    broken.truncate(broken.len() / 2);
+    assert!(matches!(
+        decode_capture(&broken, &options),
+        Err(CaptureError::BadGzip(_))
+    ));
+}

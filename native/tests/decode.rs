@@ -60,6 +60,14 @@ fn real_captures_decode_message_by_message() {
         .collect();
 
     let tour = decode(&dir.path().join("tour.pcap"), port);
+    // The same capture gzip-compressed (found by content, whatever its name).
+    let status = Command::new("gzip")
+        .args(["-k", "-S", ".compressed"])
+        .arg(dir.path().join("tour.pcap"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(decode(&dir.path().join("tour.pcap.compressed"), port), tour);
     let conns = tour["connections"].as_array().unwrap();
     assert_eq!(conns.len(), 9, "{tour:#}");
     let ops: Vec<&str> = conns

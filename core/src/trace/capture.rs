@@ -10,7 +10,9 @@ use std::net::SocketAddr;
 
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 use pcap_parser::pcapng::Block;
-use pcap_parser::{LegacyPcapSlice, Linktype, PcapBlockOwned, PcapNGSlice};
+use pcap_parser::{Linktype, PcapBlockOwned, PcapNGSlice};
+
+use super::legacy::Legacy;
 
 /// One TCP segment as captured.
 #[derive(Debug, Clone)]
@@ -54,42 +56,60 @@ pub enum CaptureError {
     /// Neither a pcap nor a pcapng file.
     #[error("not a pcap or pcapng capture (unknown file signature)")]
     NotACapture,
+    /// A gzip-compressed capture that does not decompress.
+    #[error("a gzip file that cannot be decompressed: {0}")]
+    BadGzip(String),
+    /// A gzip-compressed capture that expands past the limit.
+    #[error("a gzip file that expands past {limit} bytes (the limit for compressed captures)")]
+    GzipTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+}
+
+/// Most bytes a gzip-compressed capture may expand to.
+pub const MAX_INFLATED: u64 = 1 << 30;
+
+/// The capture inside `bytes`: gzip-compressed ones (`.pcap.gz`, found by
+/// their content, not their name) expanded, up to [`MAX_INFLATED`].
+pub(crate) fn inflate(bytes: &[u8]) -> Result<Option<Vec<u8>>, CaptureError> {
+    use std::io::Read;
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(MAX_INFLATED + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| CaptureError::BadGzip(e.to_string()))?;
+    if out.len() as u64 > MAX_INFLATED {
+        return Err(CaptureError::GzipTooLarge {
+            limit: MAX_INFLATED,
+        });
+    }
+    Ok(Some(out))
 }
 
 /// Reads every TCP segment of a capture, in file order.
 pub(crate) fn read_capture(bytes: &[u8]) -> Result<(Vec<Segment<'_>>, CaptureStats), CaptureError> {
     let mut stats = CaptureStats::default();
     let mut segments = Vec::new();
-    if let Ok(pcap) = LegacyPcapSlice::from_slice(bytes) {
+    if let Some(mut pcap) = Legacy::open(bytes) {
         stats.format = "pcap";
-        let linktype = pcap.header.network;
-        let nanos = pcap.header.is_nanosecond_precision();
-        for block in pcap {
-            match block {
-                Ok(PcapBlockOwned::Legacy(b)) => {
-                    let sub = if nanos {
-                        u64::from(b.ts_usec) / 1000
-                    } else {
-                        u64::from(b.ts_usec)
-                    };
-                    let ts = u64::from(b.ts_sec) * 1_000_000 + sub;
-                    packet(
-                        linktype,
-                        ts,
-                        b.data,
-                        b.caplen,
-                        b.origlen,
-                        &mut stats,
-                        &mut segments,
-                    );
-                }
-                Ok(_) => {}
-                Err(_) => {
-                    stats.cut_short = true;
-                    break;
-                }
-            }
+        let linktype = Linktype(pcap.linktype);
+        for record in pcap.by_ref() {
+            let caplen = record.data.len() as u32;
+            packet(
+                linktype,
+                record.ts_us,
+                record.data,
+                caplen,
+                record.origlen,
+                &mut stats,
+                &mut segments,
+            );
         }
+        stats.cut_short = pcap.cut_short;
         return Ok((segments, stats));
     }
     let Ok(ng) = PcapNGSlice::from_slice(bytes) else {

@@ -15,6 +15,7 @@
 mod capture;
 mod conversation;
 mod explain;
+mod legacy;
 mod reassembly;
 mod text;
 mod transcript;
@@ -22,7 +23,7 @@ mod transcript;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-pub use capture::CaptureError;
+pub use capture::{CaptureError, MAX_INFLATED};
 pub use text::localized;
 pub use transcript::{
     Anomaly, AnomalyKind, Connection, Direction, FieldView, Message, Payload, SegmentView,
@@ -101,6 +102,8 @@ fn decode(
     options: &TraceOptions,
     keep: bool,
 ) -> Result<(Transcript, Vec<Streams>), CaptureError> {
+    let inflated = capture::inflate(bytes)?;
+    let bytes = inflated.as_deref().unwrap_or(bytes);
     let (segments, stats) = capture::read_capture(bytes)?;
     let mut notes = Vec::new();
     let mut note = |kind, (en, pt): Both| notes.push(Anomaly::new(kind, None, None, en, pt));
