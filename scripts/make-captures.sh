@@ -11,6 +11,10 @@
 # Environment: FERRY (the binary; built if unset), PORT (default 20000).
 # Needs root (tcpdump) and writes OUTDIR/files.md5 with the sample files' MD5s.
 set -euo pipefail
+# A FERRY given relative to the caller's folder, resolved before moving.
+if [ -n "${FERRY:-}" ] && [ "${FERRY#/}" = "$FERRY" ] && [ "${FERRY#*/}" != "$FERRY" ]; then
+    FERRY=$(cd "$(dirname "$FERRY")" && pwd)/$(basename "$FERRY")
+fi
 cd "$(dirname "$0")/.."
 
 BIG=""
@@ -68,7 +72,21 @@ stop_dump() {
     wait "$DUMP" 2>/dev/null || true
     DUMP=""
 }
-run() { (cd "$WORK/client" && "$FERRY" "$@" > /dev/null 2>&1) || true; }
+# A recorded command that fails stops the script, saying why: a capture of
+# failed commands would measure nothing. `refused` records one that must fail.
+run() {
+    (cd "$WORK/client" && "$FERRY" "$@" > "$WORK/last.out" 2>&1) || {
+        echo "make-captures: ferry $* failed:" >&2
+        cat "$WORK/last.out" >&2
+        exit 1
+    }
+}
+refused() {
+    if (cd "$WORK/client" && "$FERRY" "$@" > "$WORK/last.out" 2>&1); then
+        echo "make-captures: ferry $* succeeded, and was recorded to fail" >&2
+        exit 1
+    fi
+}
 A=127.0.0.1:$PORT
 
 if [ -n "$BIG" ]; then
@@ -91,9 +109,9 @@ run get "$A" hello.txt
 run get "$A" docs/numbers.txt
 run put "$A" upload.txt
 run mget "$A" 'docs/*.txt' --dir all-docs   # LIST, then one op 50 streams the matches into an empty folder
-run get "$A" missing.txt
+refused get "$A" missing.txt
 FERRY_PASSWORD=secret run get "$A" notes.txt --user alice
-FERRY_PASSWORD=wrong run ls "$A" --user alice
+FERRY_PASSWORD=wrong refused ls "$A" --user alice
 stop_dump
 
 # A download interrupted by Ctrl-C (paced so it is still under way), then
