@@ -38,6 +38,8 @@ struct Seg {
     payload: Vec<u8>,
     /// Bytes of the frame's end the capture drops (snap length).
     cut: usize,
+    /// The sender closes its side.
+    fin: bool,
 }
 
 /// A TCP conversation between 10.0.0.1:40000 (or fd00::1) and port 20000.
@@ -78,7 +80,22 @@ impl Conv {
             ack,
             payload,
             cut: 0,
+            fin: false,
         });
+    }
+
+    /// One side closes (a FIN).
+    fn fin(&mut self, from_client: bool) -> &mut Self {
+        let seq = if from_client {
+            self.c_next
+        } else {
+            self.s_next
+        };
+        self.push(from_client, seq, false, true, vec![]);
+        if let Some(last) = self.segs.last_mut() {
+            last.fin = true;
+        }
+        self
     }
 
     /// Sends bytes in segments of at most `mss`.
@@ -146,6 +163,9 @@ impl Conv {
         }
         if seg.ack {
             tcp = tcp.ack(1);
+        }
+        if seg.fin {
+            tcp = tcp.fin();
         }
         let mut ip = Vec::new();
         tcp.write(&mut ip, &seg.payload).unwrap();
@@ -464,6 +484,27 @@ fn a_truncated_final_message_is_reported() {
         "{:?}",
         conn.anomalies
     );
+
+    // The server closed: said so. No FIN or RST captured: the capture ended
+    // first, and nothing is blamed on the server.
+    assert!(
+        conn.anomalies
+            .iter()
+            .any(|a| a.en.contains("the capture ends before the connection does"))
+    );
+    c.fin(false);
+    let t = decode(&c.pcap(Link::Ethernet));
+    let said: Vec<_> = t.connections[0]
+        .anomalies
+        .iter()
+        .map(|a| a.en.clone())
+        .collect();
+    assert!(
+        said.iter()
+            .any(|a| a.contains("100 bytes announced, the connection closed after 2")),
+        "{said:?}"
+    );
+    assert!(!said.iter().any(|a| a.contains("capture ends")), "{said:?}");
 
     let mut c = Conv::new(false);
     c.send(true, &hex("28 00000005 612e"), 100); // cut inside the name

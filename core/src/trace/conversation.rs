@@ -211,7 +211,10 @@ impl<'a> Cursor<'a> {
                 self.dir,
                 self.stream.len(),
                 say(
-                    "body.truncated",
+                    match self.stream.closed {
+                        true => "body.truncated",
+                        false => "body.capture_ends",
+                    },
                     &[
                         ("label", &label),
                         ("size", &plain(size)),

@@ -231,8 +231,12 @@ fn connection(
     let to_server: Vec<&Segment<'_>> = group.iter().copied().filter(|s| s.src == client).collect();
     let to_client: Vec<&Segment<'_>> = group.iter().copied().filter(|s| s.src == server).collect();
     let isn = |segs: &[&Segment<'_>]| segs.iter().find(|s| s.syn).map(|s| s.seq);
-    let up = reassemble(&to_server, isn(&to_server), options.max_stream_len);
-    let down = reassemble(&to_client, isn(&to_client), options.max_stream_len);
+    let mut up = reassemble(&to_server, isn(&to_server), options.max_stream_len);
+    let mut down = reassemble(&to_client, isn(&to_client), options.max_stream_len);
+    // Whether the capture saw the connection end (a FIN or RST either way):
+    // if not, a short stream says nothing about the peers.
+    let closed = group.iter().any(|s| s.fin || s.rst);
+    (up.closed, down.closed) = (closed, closed);
     let first_byte_is_op = up
         .contiguous(0)
         .first()

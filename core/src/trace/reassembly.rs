@@ -30,6 +30,8 @@ pub(crate) struct Stream {
     pub started_mid_stream: bool,
     /// The stream was longer than the limit and was cut.
     pub capped: bool,
+    /// The capture saw the connection end (a FIN or RST either way).
+    pub closed: bool,
 }
 
 impl Stream {

@@ -279,7 +279,11 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     (
         "body.truncated",
-        "{label}: {size} bytes announced, the stream ends after {n}",
+        "{label}: {size} bytes announced, the connection closed after {n}",
+    ),
+    (
+        "body.capture_ends",
+        "{label}: {size} bytes announced, {n} captured: the capture ends before the connection does (no FIN or RST captured), so the rest may well have arrived",
     ),
     (
         "body.gap",
@@ -656,7 +660,11 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     (
         "body.truncated",
-        "{label}: {size} bytes anunciados, mas o fluxo termina após {n}",
+        "{label}: {size} bytes anunciados, mas a conexão foi fechada após {n} bytes",
+    ),
+    (
+        "body.capture_ends",
+        "{label}: {size} bytes anunciados, {n} bytes capturados: a captura termina antes da conexão (nenhum FIN ou RST capturado), então o resto pode ter chegado",
     ),
     (
         "body.gap",
