@@ -129,7 +129,7 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
         }
     };
     // Covered ranges, sorted and disjoint.
-    let mut covered: Vec<(u64, u64)> = Vec::new();
+    let mut covered = Ranges::default();
     let mut max_end = 0u64;
     // Room for every byte captured at once (retransmissions make this a
     // little more than needed): no copy as the stream grows.
@@ -169,7 +169,7 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
             // The usual case: the next bytes, in order, never seen before.
             stream.data.extend_from_slice(payload);
             stream.arrivals.push((start, seg_end, seg.ts_us));
-            insert_range(&mut covered, start, seg_end);
+            covered.insert(start, seg_end);
             max_end = seg_end;
             continue;
         }
@@ -181,9 +181,8 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
         let mut at = start;
         while at < seg_end {
             // The covered range containing `at`, or the next one after it.
-            let i = covered.partition_point(|&(_, e)| e <= at);
-            match covered.get(i) {
-                Some(&(s, e)) if s <= at => {
+            match covered.at_or_after(at) {
+                Some((s, e)) if s <= at => {
                     // Already seen: compare.
                     let upto = e.min(seg_end);
                     let old = &stream.data[at as usize..upto as usize];
@@ -195,11 +194,11 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
                     at = upto;
                 }
                 next => {
-                    let upto = next.map_or(seg_end, |&(s, _)| s.min(seg_end));
+                    let upto = next.map_or(seg_end, |(s, _)| s.min(seg_end));
                     stream.data[at as usize..upto as usize]
                         .copy_from_slice(&payload[(at - start) as usize..(upto - start) as usize]);
                     stream.arrivals.push((at, upto, seg.ts_us));
-                    insert_range(&mut covered, at, upto);
+                    covered.insert(at, upto);
                     new_bytes = true;
                     at = upto;
                 }
@@ -216,7 +215,7 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
     stream.placed.sort_unstable();
     // Gaps: what no segment covered.
     let mut at = 0;
-    for &(s, e) in &covered {
+    for (&s, &e) in &covered.0 {
         if s > at {
             stream.gaps.push((at, s));
         }
@@ -228,15 +227,91 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
     stream
 }
 
-fn insert_range(ranges: &mut Vec<(u64, u64)>, start: u64, end: u64) {
-    let i = ranges.partition_point(|&(_, e)| e < start);
-    let mut s = start;
-    let mut e = end;
-    let mut j = i;
-    while j < ranges.len() && ranges[j].0 <= e {
-        s = s.min(ranges[j].0);
-        e = e.max(ranges[j].1);
-        j += 1;
+/// Disjoint byte ranges `[start, end)` by start, touching ones merged:
+/// finding and adding one costs O(log n), so segments in any order cost
+/// O(n log n) in all.
+#[derive(Debug, Default)]
+struct Ranges(std::collections::BTreeMap<u64, u64>);
+
+impl Ranges {
+    /// The range holding `at`, or else the first one after it.
+    fn at_or_after(&self, at: u64) -> Option<(u64, u64)> {
+        let holding = self.0.range(..=at).next_back().filter(|(_, e)| **e > at);
+        holding
+            .or_else(|| self.0.range(at..).next())
+            .map(|(s, e)| (*s, *e))
     }
-    ranges.splice(i..j, [(s, e)]);
+
+    /// Adds `[start, end)`, merged with the ranges it touches.
+    fn insert(&mut self, start: u64, end: u64) {
+        let (mut s, mut e) = (start, end);
+        if let Some((&ps, &pe)) = self.0.range(..=start).next_back()
+            && pe >= start
+        {
+            s = ps;
+            e = e.max(pe);
+        }
+        let touched: Vec<u64> = self.0.range(s..=e).map(|(k, _)| *k).collect();
+        for k in touched {
+            if let Some(ke) = self.0.remove(&k) {
+                e = e.max(ke);
+            }
+        }
+        self.0.insert(s, e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(seq: u32, payload: &[u8], frame: u64) -> Segment<'_> {
+        let addr = "10.0.0.1:1".parse().unwrap();
+        Segment {
+            frame,
+            ts_us: frame,
+            src: addr,
+            dst: addr,
+            seq,
+            syn: false,
+            ack: true,
+            rst: false,
+            fin: false,
+            psh: false,
+            payload,
+            missing: 0,
+        }
+    }
+
+    #[test]
+    fn holes_in_reverse_order_are_all_kept_as_gaps() {
+        // One byte at every even offset, last first: every one fills a
+        // hole behind bytes already seen, none touches another.
+        const N: u32 = 100_000;
+        let byte = [7u8];
+        let segments: Vec<Segment<'_>> = (0..N)
+            .rev()
+            .map(|i| segment(1 + 2 * i, &byte, u64::from(N - i)))
+            .collect();
+        let refs: Vec<&Segment<'_>> = segments.iter().collect();
+        let stream = reassemble(&refs, Some(0), u64::MAX);
+        assert_eq!(stream.len(), u64::from(2 * N - 1));
+        assert_eq!(stream.gaps.len(), (N - 1) as usize);
+        assert_eq!(stream.gaps[0], (1, 2));
+        assert_eq!(stream.out_of_order, N - 1);
+        assert_eq!(stream.retransmissions, 0);
+    }
+
+    #[test]
+    fn ranges_merge_what_they_touch() {
+        let mut r = Ranges::default();
+        for (s, e) in [(10, 20), (30, 40), (0, 5), (20, 30), (5, 6)] {
+            r.insert(s, e);
+        }
+        let all: Vec<_> = r.0.iter().map(|(s, e)| (*s, *e)).collect();
+        assert_eq!(all, [(0, 6), (10, 40)]);
+        assert_eq!(r.at_or_after(12), Some((10, 40)));
+        assert_eq!(r.at_or_after(7), Some((10, 40)));
+        assert_eq!(r.at_or_after(40), None);
+    }
 }
