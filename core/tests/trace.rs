@@ -456,7 +456,13 @@ fn a_gap_inside_a_header_stops_that_direction() {
     c.segs.remove(4); // part of the name
     let t = decode(&c.pcap(Link::Ethernet));
     let conn = &t.connections[0];
-    assert!(conn.messages.is_empty());
+    // The op was captured: shown, the rest of the request marked missing.
+    let [request] = &conn.messages[..] else {
+        panic!("{:?}", conn.messages)
+    };
+    assert!(request.summary.contains("partly captured"), "{request:?}");
+    let names: Vec<_> = request.fields.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["op"]);
     let gap = conn
         .anomalies
         .iter()
@@ -535,6 +541,31 @@ fn bytes_cut_by_the_snap_length_are_gaps() {
         .clone()
         .unwrap();
     assert_eq!((body.size, body.captured), (3000, 2600));
+}
+
+#[test]
+fn a_listing_cut_by_the_snap_length_keeps_its_status_and_length() {
+    let json = br#"[{"name":"a.txt","size":5},{"name":"b.txt","size":7}]"#;
+    let mut reply = vec![0u8];
+    reply.extend((json.len() as u32).to_be_bytes());
+    reply.extend(json);
+    let mut c = Conv::new(false);
+    c.send(true, &[20], 100);
+    c.send(false, &reply, 1000);
+    let last = c.segs.len() - 1;
+    c.segs[last].cut = 20;
+    let t = decode(&c.pcap(Link::Ethernet));
+    let conn = &t.connections[0];
+    let reply = conn.messages.last().unwrap();
+    assert!(
+        reply.summary.contains("partly captured"),
+        "{:?}",
+        conn.messages
+    );
+    let names: Vec<_> = reply.fields.iter().map(|f| f.name.as_str()).collect();
+    // (`len`: the field's name in docs/protocol.md.)
+    assert_eq!(names, ["status", "len"], "{:?}", reply.fields);
+    assert!(conn.anomalies.iter().any(|a| a.kind == AnomalyKind::Gap));
 }
 
 #[test]

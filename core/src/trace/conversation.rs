@@ -92,8 +92,26 @@ impl<'a> Cursor<'a> {
             Err(e) if e.kind == DecodeErrorKind::Truncated => {
                 self.stopped = true;
                 let end = start + bytes.len() as u64;
-                match self.stream.next_gap(start) {
-                    Some((gap_start, gap_end)) if gap_start <= end => out.note(
+                let gap = self.stream.next_gap(start).filter(|&(g, _)| g <= end);
+                // Cut by a gap (the snap length, a lost packet): the fields
+                // captured before it are still shown, the message marked.
+                if gap.is_some() && !fields.is_empty() {
+                    let len = fields
+                        .iter()
+                        .map(|f| f.offset + f.len)
+                        .max()
+                        .unwrap_or(start)
+                        - start;
+                    let kind = match self.dir {
+                        Direction::ToServer => "request",
+                        Direction::ToClient => "reply",
+                    };
+                    let summary = say("partial.summary", &[("what", &what)]);
+                    out.messages
+                        .push(self.message(None, kind, summary, fields, start, len));
+                }
+                match gap {
+                    Some((gap_start, gap_end)) => out.note(
                         AnomalyKind::Gap,
                         self.dir,
                         gap_start,

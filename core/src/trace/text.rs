@@ -274,6 +274,10 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     ("broken.summary", "the {what} breaks the protocol: {error}"),
     (
+        "partial.summary",
+        "the {what}, partly captured: its fields up to the missing bytes",
+    ),
+    (
         "broken.note",
         "the {what} breaks the protocol at byte {at}: {error}",
     ),
@@ -654,6 +658,10 @@ pub(crate) static PT: &[(&str, &str)] = &[
         "o fluxo termina no meio de um item ({what}), após {n} dos seus bytes",
     ),
     ("broken.summary", "violação do protocolo ({what}): {error}"),
+    (
+        "partial.summary",
+        "{what} (só uma parte foi capturada): os campos até os bytes que faltam",
+    ),
     (
         "broken.note",
         "violação do protocolo no byte {at} ({what}): {error}",
