@@ -618,7 +618,31 @@ fn conversations_are_found_by_port_or_by_content() {
     let mut http = Conv::new(false);
     http.server_port = 8080;
     http.send(true, b"GET / HTTP/1.0\r\n\r\n", 100);
-    assert!(decode(&http.pcap(Link::Ethernet)).connections.is_empty());
+    let t = decode(&http.pcap(Link::Ethernet));
+    assert!(t.connections.is_empty());
+    // Not silently: the connection is named, with the way to decode it.
+    let said: Vec<_> = t.notes.iter().map(|n| n.en.clone()).collect();
+    assert!(
+        said.iter().any(|n| n.contains(
+            "1 TCP connection(s) not decoded: 10.0.0.1:40000 → 10.0.0.2:8080: port 8080"
+        ) && n.contains("try --port 8080")),
+        "{said:?}"
+    );
+    // A capture started mid-connection: no SYN, bytes from the middle.
+    let mut late = Conv::new(false);
+    late.server_port = 9999;
+    late.send(false, &hex("6162636465"), 100);
+    late.segs.drain(..2);
+    let t = decode(&late.pcap(Link::Ethernet));
+    assert!(t.connections.is_empty());
+    assert!(
+        t.notes.iter().any(|n| n
+            .en
+            .contains("started before the capture (no SYN captured)")
+            && n.en.contains("try --port 9999")),
+        "{:?}",
+        t.notes
+    );
     let mut other = Conv::new(false);
     other.server_port = 9999;
     other.send(true, &hex("14"), 100);

@@ -147,9 +147,14 @@ fn decode(
     let mut streams = Vec::new();
     let mut kept = 0u64;
     let mut not_kept = Vec::new();
+    let mut skipped: Vec<Both> = Vec::new();
     for key in order {
         let group = &groups[&key];
-        if let Some((connection, mut both)) = connection(group, key, options) {
+        let Some((connection, mut both)) = connection(group, key, options) else {
+            skipped.push(not_decoded(group, key));
+            continue;
+        };
+        {
             connections.push(connection);
             let len = (both.to_server.len() + both.to_client.len()) as u64;
             if !keep {
@@ -163,6 +168,23 @@ fn decode(
             streams.push(both);
         }
     }
+    if !skipped.is_empty() {
+        let list = |pick: fn(&Both) -> &String| {
+            let mut shown: Vec<&str> = skipped
+                .iter()
+                .take(SKIPPED_SHOWN)
+                .map(|b| pick(b).as_str())
+                .collect();
+            if skipped.len() > SKIPPED_SHOWN {
+                shown.push("…");
+            }
+            shown.join("; ")
+        };
+        let list = (list(|b| &b.0), list(|b| &b.1));
+        let n = plain(skipped.len());
+        let (en, pt) = say("note.not_decoded", &[("n", &n), ("list", &list)]);
+        notes.push(Anomaly::new(AnomalyKind::Skipped, None, None, en, pt));
+    }
     if !not_kept.is_empty() {
         let (en, pt) = say("note.not_kept", &[("list", &plain(not_kept.join(", ")))]);
         notes.push(Anomaly::new(AnomalyKind::Capped, None, None, en, pt));
@@ -175,6 +197,41 @@ fn decode(
         notes,
     };
     Ok((transcript, streams))
+}
+
+/// TCP connections not decoded that the capture's notes name, at most.
+const SKIPPED_SHOWN: usize = 5;
+
+/// Why a TCP connection was not decoded, in words: it started before the
+/// capture, or its server's port is not one decoded (and its first bytes
+/// are not a ferry request).
+fn not_decoded(group: &[&Segment<'_>], key: (SocketAddr, SocketAddr)) -> Both {
+    match group.iter().find(|s| s.syn && !s.ack) {
+        Some(syn) => say(
+            "skipped.port",
+            &[
+                ("client", &plain(syn.src)),
+                ("server", &plain(syn.dst)),
+                ("port", &plain(syn.dst.port())),
+            ],
+        ),
+        None => {
+            // The lower port is most likely the server's.
+            let (a, b) = if key.0.port() <= key.1.port() {
+                (key.1, key.0)
+            } else {
+                key
+            };
+            say(
+                "skipped.no_syn",
+                &[
+                    ("client", &plain(a)),
+                    ("server", &plain(b)),
+                    ("port", &plain(b.port())),
+                ],
+            )
+        }
+    }
 }
 
 /// Why bytes break the protocol (a refused name, a length over its

@@ -368,6 +368,18 @@ pub(crate) static EN: &[(&str, &str)] = &[
         "{n} packets are not TCP over IPv4/IPv6 and were skipped",
     ),
     (
+        "note.not_decoded",
+        "{n} TCP connection(s) not decoded: {list}",
+    ),
+    (
+        "skipped.port",
+        "{client} → {server}: port {port} is not a ferry port here, and its first bytes are not a ferry request (if it carries ferry, try --port {port})",
+    ),
+    (
+        "skipped.no_syn",
+        "{client} ↔ {server}: it started before the capture (no SYN captured), so its first bytes may be in the middle of a message (if it carries ferry, try --port {port})",
+    ),
+    (
         "note.link",
         "packets with link type {link} cannot be read and were skipped",
     ),
@@ -772,6 +784,18 @@ pub(crate) static PT: &[(&str, &str)] = &[
     (
         "note.not_tcp",
         "{n} pacotes não são TCP sobre IPv4/IPv6 e foram ignorados",
+    ),
+    (
+        "note.not_decoded",
+        "conexões TCP não decodificadas ({n}): {list}",
+    ),
+    (
+        "skipped.port",
+        "{client} → {server}: a porta {port} não é uma porta do ferry aqui, e os primeiros bytes não são um pedido do ferry (se ela leva ferry, tente --port {port})",
+    ),
+    (
+        "skipped.no_syn",
+        "{client} ↔ {server}: começou antes da captura (nenhum SYN capturado), então os primeiros bytes podem estar no meio de uma mensagem (se ela leva ferry, tente --port {port})",
     ),
     (
         "note.link",
