@@ -23,9 +23,11 @@ fi
 
 # Debian packages the tests use: tcpdump records real captures for the
 # capture decoder's end-to-end test; chromium runs the teaching page's
-# tests (driven by playwright-core from npm); node and npm run them.
+# tests (driven by playwright-core from npm); node and npm run them; gzip
+# compresses captures for the decoder's tests.
 missing=()
 command -v tcpdump >/dev/null || missing+=(tcpdump)
+command -v gzip >/dev/null || missing+=(gzip)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
