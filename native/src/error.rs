@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use ferry_runtime::upstream::ExchangeError;
+
 /// A client failure, with one sentence for the user.
 #[derive(Debug)]
 pub enum ClientError {
@@ -55,6 +57,31 @@ impl fmt::Display for ClientError {
 }
 
 impl std::error::Error for ClientError {}
+
+impl ClientError {
+    /// The class of a failed exchange with the server; what the command's
+    /// own handler stopped for is sorted by `handler`.
+    pub fn from_exchange<E: fmt::Display>(
+        e: ExchangeError<E>,
+        handler: impl FnOnce(E) -> ClientError,
+    ) -> ClientError {
+        let message = e.to_string();
+        match e {
+            ExchangeError::Address(_) => ClientError::Usage(message),
+            ExchangeError::Connect(_) => ClientError::Connect(message),
+            ExchangeError::Timeout(_) => ClientError::Timeout(message),
+            ExchangeError::Protocol(_) => ClientError::Protocol(message),
+            ExchangeError::AuthDenied { .. } => ClientError::AuthDenied(message),
+            ExchangeError::Handler(e) => handler(e),
+        }
+    }
+}
+
+impl From<ExchangeError<ClientError>> for ClientError {
+    fn from(e: ExchangeError<ClientError>) -> Self {
+        ClientError::from_exchange(e, |e| e)
+    }
+}
 
 /// The exit codes, for `--help` and the README.
 pub const CLIENT_EXIT_CODES: &str = "\

@@ -8,27 +8,17 @@
 mod cli;
 mod client;
 mod config;
-mod conn;
 mod decode;
-mod demo;
-mod drive;
 mod error;
-mod fair;
-mod growing;
-mod listen;
 mod progress;
-mod s3;
-mod server;
 mod shell;
-mod store;
 mod users;
-mod verifier;
-mod window;
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 use ferry_core::{Credentials, Limits};
+use ferry_runtime::upstream::Upstream;
 use ferry_storage::Folder;
 
 use crate::cli::{Cli, Command, DirArg, ServerArgs};
@@ -41,12 +31,12 @@ fn main() -> ExitCode {
         .format_target(false)
         .init();
     let result = match cli.command {
-        Command::Serve(args) => match config::ServeConfig::try_from_args(args) {
-            Ok(config) => server::run(config).map_err(|e| (2, format!("{e:#}"))),
+        Command::Serve(args) => match config::serve(args) {
+            Ok(config) => ferry_server::run(config).map_err(|e| (2, format!("{e:#}"))),
             Err(e) => Err((2, format!("{e:#}"))),
         },
-        Command::Cache(args) => match config::CacheConfig::try_from_args(args) {
-            Ok(config) => server::run_cache(config).map_err(|e| (2, format!("{e:#}"))),
+        Command::Cache(args) => match config::cache(args) {
+            Ok(config) => ferry_server::run_cache(config).map_err(|e| (2, format!("{e:#}"))),
             Err(e) => Err((2, format!("{e:#}"))),
         },
         Command::User(command) => users::run(command).map_err(|e| (1, format!("{e:#}"))),
@@ -91,7 +81,7 @@ fn remote(args: &ServerArgs) -> Result<Remote, ClientError> {
     };
     let limit_rate = match &args.limit_rate {
         Some(rate) => Some(
-            config::parse_size(rate)
+            ferry_server::settings::parse_size(rate)
                 .map_err(|e| ClientError::Usage(format!("--limit-rate {rate} {e}")))?,
         ),
         None => None,
@@ -102,11 +92,13 @@ fn remote(args: &ServerArgs) -> Result<Remote, ClientError> {
         _ => Verbosity::Normal,
     };
     Ok(Remote {
-        addr: args.addr.clone(),
-        auth,
-        limits,
+        upstream: Upstream {
+            addr: args.addr.clone(),
+            auth,
+            limits,
+            limit_rate,
+        },
         verbosity,
-        limit_rate,
     })
 }
 

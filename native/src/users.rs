@@ -1,97 +1,15 @@
-//! The credentials file and `ferry user ...`.
-//!
-//! `DIR/users` holds one line per user, `name:PHC-string`, where the PHC
-//! string is an Argon2id hash with its own random salt. Passwords are never
-//! stored or logged in the clear. The file lives beside, never inside, the
-//! served folders, and is rewritten atomically with mode 0600.
+//! `ferry user ...`: adds, lists, changes and removes the users of a root
+//! folder's users file, or of a bucket's (`--store`).
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use argon2::Argon2;
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHasher, SaltString};
 use ferry_core::{Limits, check_component};
+use ferry_server::users::{
+    USERS_FILE, Users, hash_password, load, parse, render, save, users_path,
+};
 
 use crate::cli::UserCommand;
-
-/// Users and their password hashes, as a users file lists them.
-pub type Users = Vec<(String, String)>;
-
-/// The users file's name, in a root folder or under a bucket's prefix.
-pub const USERS_FILE: &str = "users";
-
-/// The users file of a root folder.
-pub fn users_path(root: &Path) -> PathBuf {
-    root.join(USERS_FILE)
-}
-
-/// Reads `name:hash` lines; blank lines and `#` comments are skipped.
-pub fn load(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(e)
-                .with_context(|| format!("cannot read the users file {}", path.display()));
-        }
-    };
-    parse(&text, &path.display().to_string())
-}
-
-/// The users of a users file's text; `source` names it in errors.
-pub fn parse(text: &str, source: &str) -> anyhow::Result<Vec<(String, String)>> {
-    let mut users = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let Some((name, hash)) = line.split_once(':') else {
-            bail!(
-                "{source}:{}: expected `name:hash`; fix or remove that line",
-                i + 1
-            );
-        };
-        users.push((name.to_owned(), hash.to_owned()));
-    }
-    Ok(users)
-}
-
-/// A users file's text.
-fn render(users: &[(String, String)]) -> String {
-    users
-        .iter()
-        .map(|(name, hash)| format!("{name}:{hash}\n"))
-        .collect()
-}
-
-fn hash_password(pass: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    let hash = Argon2::default()
-        .hash_password(pass.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("hashing the password failed: {e}"))?;
-    Ok(hash.to_string())
-}
-
-fn save(path: &Path, users: &[(String, String)]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    file.write_all(render(users).as_bytes())?;
-    file.sync_all()?;
-    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o600))?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(())
-}
 
 fn read_password(prompt_for: &str) -> anyhow::Result<String> {
     if let Ok(pass) = std::env::var("FERRY_PASSWORD") {
@@ -194,8 +112,8 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
 /// change a conditional PUT on the version read, so two admins changing
 /// users at once never lose one another's change (the second one reads
 /// again and applies its change to the new file).
-fn in_bucket(command: UserCommand, location: &crate::s3::Location) -> anyhow::Result<()> {
-    use crate::s3::{Put, S3, S3Error, Small};
+fn in_bucket(command: UserCommand, location: &ferry_server::s3::Location) -> anyhow::Result<()> {
+    use ferry_server::s3::{Put, S3, S3Error, Small};
     let s3 = S3::new(location, USER_TIMEOUT)?;
     s3.check()?;
     let key = s3.key(USERS_FILE);

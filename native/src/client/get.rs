@@ -12,10 +12,10 @@ use std::io::Write;
 use ferry_core::{ClientEvent, ClientSession, EMPTY_MD5, Name, Request, ResumeOutcome, hex};
 use ferry_storage::{FileId, Folder, OpenFile, Partial, StoreError};
 
-use super::{Pace, Remote, denied, exchange, human, local_name, shown, store_error};
-use crate::drive::Handler;
+use super::{Pace, Remote, exchange, human, local_name, shown, store_error};
 use crate::error::ClientError;
 use crate::progress::Progress;
+use ferry_runtime::Handler;
 
 /// What `get` does besides downloading.
 #[derive(Debug, Clone, Copy, Default)]
@@ -32,7 +32,6 @@ pub struct GetOptions {
 }
 
 struct DownloadX {
-    remote: Remote,
     name: String,
     part: Partial,
     /// A complete local copy being checked: copied into the part if the
@@ -94,7 +93,6 @@ impl Handler<ClientSession> for DownloadX {
                     "the server refused \"{shown}\": no such file, not a regular file, 4 GiB or more, or the server could not do it{hint}"
                 )));
             }
-            ClientEvent::AuthDenied => return Err(denied(&self.remote)),
             _ => {}
         }
         Ok(())
@@ -122,9 +120,9 @@ pub async fn get(
     local: &str,
     options: GetOptions,
 ) -> Result<(), ClientError> {
-    let name = local_name(text, &remote.limits)?;
+    let name = local_name(text, remote.limits())?;
     let local_shown = shown(local.as_bytes());
-    let local = local_name(local, &remote.limits)?;
+    let local = local_name(local, remote.limits())?;
     let existing = match folder.open_file(&local) {
         Ok(open) => Some(open),
         Err(StoreError::NotFound) => None,
@@ -143,7 +141,6 @@ pub async fn get(
         e => store_error("write", local.as_str(), e),
     })?;
     let mut x = DownloadX {
-        remote: remote.clone(),
         name: text.to_owned(),
         part,
         base: None,
@@ -353,10 +350,7 @@ async fn verify(remote: &Remote, name: Name, part: &Partial) -> Result<(), Clien
     let md5 = part
         .md5()
         .map_err(|e| ClientError::Local(format!("cannot read {}: {e}", part.part_name())))?;
-    let mut check = VerifyX {
-        remote: remote.clone(),
-        outcome: None,
-    };
+    let mut check = VerifyX { outcome: None };
     exchange(
         remote,
         Request::Resume {
@@ -383,7 +377,6 @@ async fn verify(remote: &Remote, name: Name, part: &Partial) -> Result<(), Clien
 
 /// Reads op 40's result and nothing else.
 struct VerifyX {
-    remote: Remote,
     outcome: Option<ResumeOutcome>,
 }
 
@@ -395,15 +388,9 @@ impl Handler<ClientSession> for VerifyX {
         _: &mut ClientSession,
         event: ClientEvent,
     ) -> Result<(), ClientError> {
-        match event {
-            ClientEvent::Resume(outcome) => self.outcome = Some(outcome),
-            ClientEvent::AuthDenied => return Err(denied(&self.remote)),
-            _ => {}
+        if let ClientEvent::Resume(outcome) = event {
+            self.outcome = Some(outcome);
         }
-        Ok(())
-    }
-
-    fn received(&mut self, _: &[u8]) -> Result<(), ClientError> {
         Ok(())
     }
 }
@@ -471,9 +458,8 @@ pub async fn get_to(
     out: Box<dyn Write>,
     target: &str,
 ) -> Result<(), ClientError> {
-    let name = local_name(text, &remote.limits)?;
+    let name = local_name(text, remote.limits())?;
     let mut x = StreamX {
-        remote: remote.clone(),
         name: text.to_owned(),
         out,
         target: target.to_owned(),
@@ -499,7 +485,6 @@ pub async fn get_to(
 }
 
 struct StreamX {
-    remote: Remote,
     name: String,
     out: Box<dyn Write>,
     /// Where `out` goes, for messages.
@@ -529,7 +514,6 @@ impl Handler<ClientSession> for StreamX {
                     shown(self.name.as_bytes())
                 )));
             }
-            ClientEvent::AuthDenied => return Err(denied(&self.remote)),
             _ => {}
         }
         Ok(())

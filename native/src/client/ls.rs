@@ -1,51 +1,21 @@
 //! `ferry ls` and the listing the shell completes names from.
 
-use ferry_core::{ClientEvent, ClientSession, ListEntry, Request, encode_listing, escape};
+use ferry_core::{ListEntry, encode_listing, escape};
+use ferry_runtime::upstream::{self, Refused};
 
-use super::{Remote, denied, exchange, human};
-use crate::drive::Handler;
+use super::{Remote, human};
 use crate::error::ClientError;
-
-struct ListX {
-    remote: Remote,
-    entries: Option<Vec<ListEntry>>,
-}
-
-impl Handler<ClientSession> for ListX {
-    type Error = ClientError;
-
-    async fn answer(
-        &mut self,
-        _: &mut ClientSession,
-        event: ClientEvent,
-    ) -> Result<(), ClientError> {
-        match event {
-            ClientEvent::Listing(entries) => self.entries = Some(entries),
-            ClientEvent::AuthDenied => return Err(denied(&self.remote)),
-            ClientEvent::Refused => {
-                return Err(ClientError::Refused(
-                    "the server could not list its folder (a listing past its limit, or a failure on its side)".into(),
-                ));
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    fn received(&mut self, _: &[u8]) -> Result<(), ClientError> {
-        Ok(())
-    }
-}
 
 /// Fetches the listing.
 pub async fn list(remote: &Remote) -> Result<Vec<ListEntry>, ClientError> {
-    let mut x = ListX {
-        remote: remote.clone(),
-        entries: None,
-    };
-    exchange(remote, Request::List, &mut x).await?;
-    x.entries
-        .ok_or_else(|| ClientError::Protocol("the server sent no listing".into()))
+    let listed = upstream::list(&remote.upstream).await;
+    listed.map_err(|e| {
+        ClientError::from_exchange(e, |Refused| {
+            ClientError::Refused(
+                "the server could not list its folder (a listing past its limit, or a failure on its side)".into(),
+            )
+        })
+    })
 }
 
 /// `ferry ls`: a table, or the listing as JSON.

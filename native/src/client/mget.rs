@@ -6,10 +6,10 @@ use ferry_core::{ClientEvent, ClientSession, Mask, Name, Request};
 use ferry_storage::{FileId, Folder, Partial};
 
 use super::get::Keep;
-use super::{GetOptions, Pace, Remote, denied, exchange, get, shown, store_error};
-use crate::drive::Handler;
+use super::{GetOptions, Pace, Remote, exchange, get, shown, store_error};
 use crate::error::ClientError;
 use crate::progress::Progress;
+use ferry_runtime::Handler;
 
 struct MGetX<'a> {
     remote: Remote,
@@ -140,7 +140,6 @@ impl Handler<ClientSession> for MGetX<'_> {
                     "the server refused the mask (empty, too long, not a valid glob, too many matches, or the server could not do it)".into(),
                 ));
             }
-            ClientEvent::AuthDenied => return Err(denied(&self.remote)),
             _ => {}
         }
         Ok(())
@@ -181,7 +180,7 @@ pub async fn mget(
     let masks = masks_text
         .iter()
         .map(|text| {
-            Mask::new(text, &remote.limits).map_err(|e| {
+            Mask::new(text, remote.limits()).map_err(|e| {
                 ClientError::Usage(format!("bad mask \"{}\": {e}", shown(text.as_bytes())))
             })
         })
@@ -214,7 +213,7 @@ pub async fn mget(
     matches.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
     let held = matches
         .iter()
-        .filter(|e| held_here(folder, &e.name, &remote.limits))
+        .filter(|e| held_here(folder, &e.name, remote.limits()))
         .count();
     if held > 0 || options.verify || masks.len() > 1 {
         return file_by_file(remote, folder, &matches, held, options).await;

@@ -4,10 +4,10 @@
 use ferry_core::{ClientEvent, ClientSession, Request};
 use ferry_storage::{Folder, OpenFile, StoreError};
 
-use super::{Pace, Remote, denied, exchange, human, local_name, shown, store_error};
-use crate::drive::{Body, Handler, misuse};
+use super::{Pace, Remote, exchange, human, local_name, shown, store_error};
 use crate::error::ClientError;
 use crate::progress::Progress;
+use ferry_runtime::{Body, Handler, misuse};
 
 struct UploadX {
     remote: Remote,
@@ -35,7 +35,7 @@ impl Handler<ClientSession> for UploadX {
                 misuse(session.send_upload(self.size));
             }
             ClientEvent::UploadDone { stored } => self.stored = Some(stored),
-            ClientEvent::Refused if self.remote.auth.is_none() => {
+            ClientEvent::Refused if self.remote.upstream.auth.is_none() => {
                 return Err(ClientError::Refused(format!(
                     "the server refused to receive \"{shown}\": the name may already exist, and \
                      uploads without a login cannot replace files: use --as NEW, or log in to store \
@@ -50,13 +50,8 @@ impl Handler<ClientSession> for UploadX {
                      is not a regular file, the server is read-only, or the server could not do it)"
                 )));
             }
-            ClientEvent::AuthDenied => return Err(denied(&self.remote)),
             _ => {}
         }
-        Ok(())
-    }
-
-    fn received(&mut self, _: &[u8]) -> Result<(), ClientError> {
         Ok(())
     }
 
@@ -83,7 +78,7 @@ pub async fn put(
     text: &str,
     target: Option<&str>,
 ) -> Result<(), ClientError> {
-    let name = local_name(text, &remote.limits)?;
+    let name = local_name(text, remote.limits())?;
     let open = folder.open_file(&name).map_err(|e| match e {
         StoreError::NotRegular if folder.path().join(name.as_str()).is_dir() => {
             ClientError::Usage(format!(
@@ -103,7 +98,7 @@ pub async fn put(
     // macOS does) is sent composed.
     let target_text = ferry_core::nfc(target.unwrap_or(text));
     let target_text = target_text.as_ref();
-    let target_name = local_name(target_text, &remote.limits)?;
+    let target_name = local_name(target_text, remote.limits())?;
     let mut x = UploadX {
         remote: remote.clone(),
         name: target_text.to_owned(),
@@ -147,7 +142,7 @@ pub async fn put_tree(
     text: &str,
     target: Option<&str>,
 ) -> Result<(), ClientError> {
-    let root = local_name(text.trim_end_matches('/'), &remote.limits)?;
+    let root = local_name(text.trim_end_matches('/'), remote.limits())?;
     let what = match std::fs::symlink_metadata(folder.path().join(root.as_str())) {
         Ok(m) if m.is_dir() => None,
         Ok(m) if m.file_type().is_symlink() => Some("is a symbolic link, not a folder"),

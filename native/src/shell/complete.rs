@@ -104,11 +104,12 @@ impl ShellHelper {
             // The terminal is in raw mode (Ctrl-C is a key): ask briefly,
             // and after a failure do not ask again before the next command.
             let mut quick = known.remote.clone();
-            quick.limits.timeout_us = quick.limits.timeout_us.min(COMPLETION_TIMEOUT_US);
+            quick.upstream.limits.timeout_us =
+                quick.upstream.limits.timeout_us.min(COMPLETION_TIMEOUT_US);
             let listed = smol::block_on(client::list(&quick)).unwrap_or_default();
             // Only names that obey the protocol's rules (no control or
             // bidi characters) are shown on the terminal.
-            let limits = &known.remote.limits;
+            let limits = known.remote.limits();
             let names = listed
                 .into_iter()
                 .filter(|e| Name::parse(e.name.as_bytes(), limits).is_ok())

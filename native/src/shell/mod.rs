@@ -97,7 +97,7 @@ impl Command {
 /// Runs the shell until QUIT or the end of input.
 pub fn run(remote: Remote, folder: Folder) -> Result<(), ClientError> {
     let interactive = std::io::stdin().is_terminal();
-    if let Some(credentials) = &remote.auth {
+    if let Some(credentials) = &remote.upstream.auth {
         // --user: a wrong password stops here (exit 6), not at the first command.
         let entries = smol::block_on(client::list(&remote))?;
         println!(
@@ -130,10 +130,10 @@ pub fn run(remote: Remote, folder: Folder) -> Result<(), ClientError> {
     }
     println!(
         "ferry shell for {}; type HELP for the commands",
-        known.borrow().remote.addr
+        known.borrow().remote.upstream.addr
     );
     loop {
-        let prompt = match &known.borrow().remote.auth {
+        let prompt = match &known.borrow().remote.upstream.auth {
             Some(c) => format!("ferry {}> ", c.user()),
             None => "ferry> ".to_owned(),
         };
@@ -246,7 +246,7 @@ impl Shell {
             }
             Command::Logout => {
                 let mut known = self.known.borrow_mut();
-                known.remote.auth = None;
+                known.remote.upstream.auth = None;
                 known.names = None;
                 println!("logged out: commands act on the public folder");
             }
@@ -290,7 +290,7 @@ impl Shell {
         let credentials = Credentials::new(user, &pass, &Limits::default())
             .map_err(|e| ClientError::Usage(format!("cannot log in as that user: {e}")))?;
         let mut trial = self.known.borrow().remote.clone();
-        trial.auth = Some(credentials);
+        trial.upstream.auth = Some(credentials);
         let mut entries = Vec::new();
         cancellable(signals, async {
             entries = client::list(&trial).await?;

@@ -12,14 +12,15 @@ use ferry_core::{Credentials, escape};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
 
 use super::Shared;
-use crate::conn::Conn;
-use crate::drive::{Waited, until};
 use crate::store::Store;
+use ferry_runtime::conn::Conn;
+use ferry_runtime::{Waited, until};
 
 /// Relayed bytes per read.
 const RELAY_BUF: usize = 64 * 1024;
 
-/// Why a connection leaves the drive loop: a login to relay to `origin`.
+/// A login to relay to `origin`: the connection leaves the drive loop
+/// handed over ([`ferry_runtime::Ended::HandedOver`]).
 #[derive(Debug)]
 pub(super) struct Relay {
     /// The credentials the client sent.

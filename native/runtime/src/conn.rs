@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use async_io::Async;
 
-use crate::drive::{Waited, until};
+use crate::clock::{Waited, until};
 
 /// Read buffer size once a connection has sent data: requests are small.
 const READ_BUF: usize = 4 * 1024;

@@ -7,14 +7,14 @@ use ferry_core::{ClientEvent, ClientSession, Name, Request};
 use futures_lite::future;
 use smol::lock::OnceCell;
 
-use crate::client::Remote;
-use crate::drive::{Body, Handler, misuse};
-use crate::error::ClientError;
-use crate::window::Window;
+use super::Stopped;
+use ferry_runtime::upstream::{Upstream, exchange};
+use ferry_runtime::window::Window;
+use ferry_runtime::{Body, Handler, misuse};
 
 /// What the client side and the origin side of one upload share.
 #[derive(Debug, Default)]
-pub(super) struct Upstream {
+pub(super) struct OriginUpload {
     /// The origin's first answer: accepted, or why not.
     accepted: OnceCell<Result<(), String>>,
     /// The client's bytes, once it has announced their size.
@@ -25,10 +25,10 @@ pub(super) struct Upstream {
     done: OnceCell<Result<(), String>>,
 }
 
-impl Upstream {
+impl OriginUpload {
     /// Starts op 30 for `name` at the origin.
-    pub(super) fn start_upload(origin: &Remote, name: Name) -> Arc<Upstream> {
-        let upstream = Arc::new(Upstream::default());
+    pub(super) fn start_upload(origin: &Upstream, name: Name) -> Arc<OriginUpload> {
+        let upstream = Arc::new(OriginUpload::default());
         let (origin, shared) = (origin.clone(), upstream.clone());
         smol::spawn(async move {
             // However the task ends, the client side is answered.
@@ -38,7 +38,7 @@ impl Upstream {
                 body: None,
                 stored: None,
             };
-            let result = crate::client::exchange(&origin, Request::Upload { name }, &mut x).await;
+            let result = exchange(&origin, Request::Upload { name }, &mut x).await;
             let outcome = match (result, x.stored) {
                 (Ok(()), Some(true)) => Ok(()),
                 (Ok(()), Some(false)) => Err("the origin could not store the file".to_owned()),
@@ -80,19 +80,19 @@ impl Upstream {
 
 /// The origin session of an upload.
 struct UpX {
-    shared: Arc<Upstream>,
+    shared: Arc<OriginUpload>,
     body: Option<Arc<Window>>,
     stored: Option<bool>,
 }
 
 impl Handler<ClientSession> for UpX {
-    type Error = ClientError;
+    type Error = Stopped;
 
     async fn answer(
         &mut self,
         session: &mut ClientSession,
         event: ClientEvent,
-    ) -> Result<(), ClientError> {
+    ) -> Result<(), Stopped> {
         match event {
             ClientEvent::UploadAccepted => {
                 let _ = self.shared.accepted.set_blocking(Ok(()));
@@ -105,7 +105,7 @@ impl Handler<ClientSession> for UpX {
                 )
                 .await;
                 let Some(body) = body else {
-                    return Err(ClientError::Local("the client went away".into()));
+                    return Err(Stopped("the client went away".into()));
                 };
                 // The size came from the protocol's u32 field.
                 misuse(session.send_upload(body.size as u32));
@@ -130,17 +130,17 @@ impl Handler<ClientSession> for UpX {
         })
     }
 
-    fn received(&mut self, _: &[u8]) -> Result<(), ClientError> {
+    fn received(&mut self, _: &[u8]) -> Result<(), Stopped> {
         Ok(())
     }
 
-    fn short_body(&mut self, why: &str) -> Result<(), ClientError> {
-        Err(ClientError::Local(why.to_owned()))
+    fn short_body(&mut self, why: &str) -> Result<(), Stopped> {
+        Err(Stopped(why.to_owned()))
     }
 }
 
 /// Answers the client side if the origin side ends without a word.
-struct Ending(Arc<Upstream>);
+struct Ending(Arc<OriginUpload>);
 
 impl Drop for Ending {
     fn drop(&mut self) {

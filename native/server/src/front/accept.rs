@@ -14,9 +14,9 @@ use smol::lock::{Semaphore, SemaphoreGuardArc};
 
 use super::Shared;
 use super::connection::serve_connection;
-use super::per_address::{PerAddress, Ticket};
-use crate::drive::{Waited, until};
+use crate::limits::{PerAddress, Ticket};
 use crate::store::Store;
+use ferry_runtime::{Waited, until};
 
 /// The sockets a server accepts on: every interface, or each `--bind`.
 pub(super) type Listeners = Arc<Vec<Async<std::net::TcpListener>>>;

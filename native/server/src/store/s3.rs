@@ -27,13 +27,13 @@ use ferry_core::{Limits, ListEntry, Mask, Name, NameError, may_have_other_spelli
 use ferry_storage::{DigestCache, FileId, ReadAt, Replace, StoreError, unnamed_file};
 
 use super::listing::{Growth, ListingBudget};
-use super::{Note, Sink, Store, hash_prefix};
-use crate::drive::{Body, Fetch, Stream};
-use crate::fair::FairPool;
-use crate::growing::Growing;
+use super::{Logins, Note, Sink, Store, hash_prefix};
+use crate::limits::FairPool;
 use crate::s3::{Location, Put as When, S3, S3Error, Small};
 use crate::users::Users;
 use crate::verifier::Verifier;
+use ferry_runtime::growing::Growing;
+use ferry_runtime::{Body, Fetch, Stream};
 
 /// The longest key S3 stores (bytes of UTF-8).
 const MAX_KEY: usize = 1024;
@@ -165,6 +165,10 @@ impl Store for S3Store {
 
     fn public(&self, _: IpAddr) -> Arc<Area> {
         self.public.clone()
+    }
+
+    fn logins(&self) -> Logins<'_> {
+        Logins::Checked
     }
 
     async fn login(&self, user: &str, pass: &str) -> anyhow::Result<Arc<Area>> {

@@ -99,7 +99,7 @@ impl PerAddress {
     }
 
     /// The most connections one address may hold.
-    pub(super) fn cap(&self) -> usize {
+    pub fn cap(&self) -> usize {
         self.cap
     }
 }

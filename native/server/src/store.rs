@@ -1,7 +1,7 @@
 //! The server's answer seam: everything a server session's events need from
 //! wherever the files live.
 //!
-//! The front ([`crate::server`]) turns each event into one call here and the
+//! The front ([`crate::front`]) turns each event into one call here and the
 //! result into the session's answer; the protocol's rules stay in the core.
 //! [`FolderStore`] (a public folder and per-user private folders on local
 //! disk) is the first implementation; a cache in front of an origin server
@@ -19,8 +19,8 @@ use std::sync::Arc;
 use ferry_core::{ListEntry, Mask, Name, NameError, escape};
 use ferry_storage::{DigestCache, PrefixMd5, Replace, StoreError};
 
-use crate::drive::Body;
-use crate::fair::FairPool;
+use crate::limits::FairPool;
+use ferry_runtime::Body;
 
 pub use cache::CacheStore;
 pub use folder::FolderStore;
@@ -135,11 +135,8 @@ pub trait Store: Send + Sync + 'static {
     /// Counts payload bytes sent to clients (for the counters).
     fn served(&self, _bytes: u64) {}
 
-    /// Where logins are relayed instead of checked here: a cache hands a
-    /// connection that logs in to its origin as it stands.
-    fn relays_logins_to(&self) -> Option<&str> {
-        None
-    }
+    /// Who checks the logins of this store's clients.
+    fn logins(&self) -> Logins<'_>;
 
     /// A line of counters for the log (at shutdown and on SIGUSR1), if the
     /// store keeps any.
@@ -163,6 +160,16 @@ fn log_unreachable(place: &str, names: &[(Vec<u8>, NameError)]) {
     for (name, rule) in names {
         log::warn!("  \"{}\": {rule}", escape(name));
     }
+}
+
+/// Who checks a login's password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logins<'a> {
+    /// The store itself, with [`Store::login`].
+    Checked,
+    /// The origin server at this `HOST:PORT`: a cache hands a connection
+    /// that logs in over to it as it stands, and never sees the files.
+    RelayedTo(&'a str),
 }
 
 /// A store's answer to op 40.

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use ferry_core::{ClientEvent, ClientSession, Name, Output, Request, ResumeOutcome, Timestamp};
 
-use crate::client::Remote;
-use crate::drive::Stream;
+use ferry_runtime::Stream;
+use ferry_runtime::upstream::Upstream;
 
 /// What the origin answered.
 pub(super) enum Answer {
@@ -36,7 +36,7 @@ pub(super) enum Answer {
 /// Asks `origin` for `name` from `position`, whose first bytes have the
 /// MD5 `md5`, on a new connection.
 pub(super) fn resume(
-    origin: &Remote,
+    origin: &Upstream,
     name: &Name,
     position: u32,
     md5: [u8; 16],

@@ -19,12 +19,12 @@ use ferry_core::{ClientEvent, ClientSession, Name, Request};
 use ferry_storage::{FillFile, FillFrom, Hit, age};
 use smol::lock::OnceCell;
 
-use super::{FromOrigin, Inner, lock};
-use crate::drive::{Handler, Waited, until};
-use crate::error::ClientError;
-use crate::growing::Growing;
-use crate::server::Ticket;
-use crate::window::{Room, Window};
+use super::{Exchanged, FromOrigin, Inner, Stopped, lock};
+use crate::limits::Ticket;
+use ferry_runtime::growing::Growing;
+use ferry_runtime::upstream::{ExchangeError, exchange};
+use ferry_runtime::window::{Room, Window};
+use ferry_runtime::{Handler, Waited, until};
 
 /// A fill in flight; its clients wait for its header.
 #[derive(Debug, Default)]
@@ -91,10 +91,10 @@ impl Fill {
 }
 
 /// Whether a failed exchange means the origin did not answer at all.
-pub(super) fn unreachable(e: &ClientError) -> bool {
-    matches!(
+pub(super) fn unreachable(e: &ExchangeError<Stopped>) -> bool {
+    !matches!(
         e,
-        ClientError::Connect(_) | ClientError::Timeout(_) | ClientError::Protocol(_)
+        ExchangeError::Handler(_) | ExchangeError::AuthDenied { .. }
     )
 }
 
@@ -202,7 +202,7 @@ async fn fetch(inner: &Arc<Inner>, name: &Name, fill: &Fill, client: IpAddr, sin
                 md5,
             },
         };
-        let result = crate::client::exchange(&inner.origin, request, &mut x).await;
+        let result = exchange(&inner.origin, request, &mut x).await;
         if x.refetch {
             // What was held is wrong or cannot grow: once more from the start.
             x.refetch = false;
@@ -238,7 +238,7 @@ struct FillX<'a> {
 
 impl FillX<'_> {
     /// Acts on what the origin said.
-    async fn act(&mut self, answer: OriginAnswer) -> Result<(), ClientError> {
+    async fn act(&mut self, answer: OriginAnswer) -> Result<(), Stopped> {
         let key = self.name.as_str();
         let max_stale = self.inner.max_stale.as_micros() as u64;
         match next(self.held, answer, max_stale) {
@@ -296,7 +296,7 @@ impl FillX<'_> {
     }
 
     /// Bytes follow: into a kept fill (from `from`), or through a window.
-    async fn stream(&mut self, from: u32, size: u64) -> Result<(), ClientError> {
+    async fn stream(&mut self, from: u32, size: u64) -> Result<(), Stopped> {
         let key = self.name.as_str().to_owned();
         let inner = self.inner.clone();
         // The origin's file has that size now, kept or not.
@@ -318,7 +318,7 @@ impl FillX<'_> {
             Ok((file, ticket)) => {
                 let reader = file
                     .reader()
-                    .map_err(|e| ClientError::Local(format!("cannot read the fill: {e}")))?;
+                    .map_err(|e| Stopped(format!("cannot read the fill: {e}")))?;
                 let source = Arc::new(Growing::new(reader, size, file.len()));
                 self.file = Some(file);
                 self.ticket = ticket;
@@ -335,7 +335,7 @@ impl FillX<'_> {
                 self.hit = None;
                 self.refetch = true;
                 self.pass = Some(why);
-                Err(ClientError::Local("fetching again from the start".into()))
+                Err(Stopped("fetching again from the start".into()))
             }
             Err(why) => {
                 log::info!("{key} passes through uncached: {why}");
@@ -345,7 +345,7 @@ impl FillX<'_> {
                         "{key}: the in-flight budget (--in-flight) is spent; each client fetches it on its own"
                     );
                     self.fill.answer(Header::Direct);
-                    return Err(ClientError::Local("relayed instead".into()));
+                    return Err(Stopped("relayed instead".into()));
                 };
                 let refetch = FromOrigin {
                     origin: inner.origin.clone(),
@@ -389,7 +389,7 @@ impl FillX<'_> {
 
     /// After the exchange: keeps what came, and answers clients still
     /// waiting if the origin never did.
-    async fn finish(mut self, result: Result<(), ClientError>) {
+    async fn finish(mut self, result: Exchanged) {
         let key = self.name.as_str().to_owned();
         let inner = self.inner.clone();
         if let Some(window) = self.window.take() {
@@ -443,22 +443,20 @@ impl FillX<'_> {
 }
 
 /// Why a transfer from the origin ended after `got` of `size` bytes.
-fn lost(got: u64, size: u64, result: &Result<(), ClientError>) -> String {
+fn lost(got: u64, size: u64, result: &Exchanged) -> String {
     match result {
-        Err(ClientError::Local(why)) => format!("stopped after {got} of {size} bytes: {why}"),
+        Err(ExchangeError::Handler(Stopped(why))) => {
+            format!("stopped after {got} of {size} bytes: {why}")
+        }
         Err(e) => format!("origin connection lost after {got} of {size} bytes ({e})"),
         Ok(()) => format!("origin connection lost after {got} of {size} bytes"),
     }
 }
 
 impl Handler<ClientSession> for FillX<'_> {
-    type Error = ClientError;
+    type Error = Stopped;
 
-    async fn answer(
-        &mut self,
-        _: &mut ClientSession,
-        event: ClientEvent,
-    ) -> Result<(), ClientError> {
+    async fn answer(&mut self, _: &mut ClientSession, event: ClientEvent) -> Result<(), Stopped> {
         let answer = match event {
             ClientEvent::Resume(outcome) => OriginAnswer::Resume(outcome),
             ClientEvent::Refused => OriginAnswer::Refused,
@@ -467,12 +465,12 @@ impl Handler<ClientSession> for FillX<'_> {
         self.act(answer).await
     }
 
-    fn received(&mut self, data: &[u8]) -> Result<(), ClientError> {
+    fn received(&mut self, data: &[u8]) -> Result<(), Stopped> {
         if let Some(window) = &self.window {
             window.write(data);
         } else if let (Some(file), Some(growing)) = (self.file.as_mut(), &self.growing) {
             file.write(data)
-                .map_err(|e| ClientError::Local(format!("cannot write the fill: {e}")))?;
+                .map_err(|e| Stopped(format!("cannot write the fill: {e}")))?;
             growing.advance(file.len());
         } else {
             return Ok(());
@@ -484,7 +482,7 @@ impl Handler<ClientSession> for FillX<'_> {
         Ok(())
     }
 
-    async fn ready(&mut self) -> Result<(), ClientError> {
+    async fn ready(&mut self) -> Result<(), Stopped> {
         let Some(window) = &self.window else {
             return Ok(());
         };
@@ -492,10 +490,10 @@ impl Handler<ClientSession> for FillX<'_> {
         let by = Instant::now() + Duration::from_micros(self.inner.origin.limits.timeout_us);
         match until(Some(by), window.room()).await {
             Waited::Done(Room::Free) => Ok(()),
-            Waited::Done(Room::Abandoned) => Err(ClientError::Local(
-                "every reader left, so the fetch stopped".into(),
-            )),
-            Waited::Deadline => Err(ClientError::Local(
+            Waited::Done(Room::Abandoned) => {
+                Err(Stopped("every reader left, so the fetch stopped".into()))
+            }
+            Waited::Deadline => Err(Stopped(
                 "no reader took bytes for --timeout, so the fetch stopped".into(),
             )),
         }

@@ -127,7 +127,7 @@ const SWEEP_AT: usize = 4096;
 
 /// Every address's bucket and the total one.
 #[derive(Debug)]
-pub(super) struct Quota {
+pub struct Quota {
     quotas: Quotas,
     trusted: HashSet<IpAddr>,
     state: Mutex<State>,
@@ -141,7 +141,9 @@ struct State {
 }
 
 impl Quota {
-    pub(super) fn new(quotas: Quotas, trusted: &[IpAddr]) -> Self {
+    /// Allowances as `quotas` says, with `trusted` addresses standing for
+    /// many clients each.
+    pub fn new(quotas: Quotas, trusted: &[IpAddr]) -> Self {
         Quota {
             quotas,
             trusted: trusted.iter().map(|ip| ip.to_canonical()).collect(),
@@ -155,13 +157,7 @@ impl Quota {
 
     /// Takes `files` and `bytes` from the allowances of `ip` and of
     /// everyone, or from neither if either would pass its limit.
-    pub(super) fn charge(
-        &self,
-        ip: IpAddr,
-        files: u64,
-        bytes: u64,
-        now: Instant,
-    ) -> Result<(), Exceeded> {
+    pub fn charge(&self, ip: IpAddr, files: u64, bytes: u64, now: Instant) -> Result<(), Exceeded> {
         let Quotas { per_address, total } = self.quotas;
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let state = &mut *guard;
@@ -203,7 +199,7 @@ impl Quota {
 impl Quota {
     /// Gives back a charge that bought nothing: the store refused the
     /// upload before it began.
-    pub(super) fn refund(&self, ip: IpAddr, files: u64, bytes: u64) {
+    pub fn refund(&self, ip: IpAddr, files: u64, bytes: u64) {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let state = &mut *guard;
         state.total.give_back(self.quotas.total, files, bytes);
@@ -214,7 +210,7 @@ impl Quota {
 
     /// What an upload under way took from everyone's allowance, given back
     /// unless it is stored (see [`Held`]).
-    pub(super) fn hold(&self) -> Held<'_> {
+    pub fn hold(&self) -> Held<'_> {
         Held {
             quota: self,
             files: 0,
@@ -228,16 +224,17 @@ impl Quota {
 /// attempts) but not everyone's, so nobody can use up the total with
 /// uploads that never send their bytes.
 #[derive(Debug)]
-pub(super) struct Held<'a> {
+pub struct Held<'a> {
     quota: &'a Quota,
-    /// Files and bytes charged so far.
-    pub(super) files: u64,
-    pub(super) bytes: u64,
+    /// Files charged so far.
+    pub files: u64,
+    /// Bytes charged so far.
+    pub bytes: u64,
 }
 
 impl Held<'_> {
     /// The upload was stored: what it took stays taken.
-    pub(super) fn keep(mut self) {
+    pub fn keep(mut self) {
         self.files = 0;
         self.bytes = 0;
     }

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use smol::channel::{Receiver, Sender};
 
-use crate::server::{ClientKey, client_key};
+use super::per_address::{Key as ClientKey, key as client_key};
 
 /// Slots handed out fairly between client addresses (IPv6: per /64).
 #[derive(Debug)]

@@ -1,22 +1,20 @@
-//! `ferry serve`: one session per connection, answered from a [`Store`].
+//! The front of `ferry serve` and `ferry cache`: one session per
+//! connection, answered from a [`Store`].
 //!
-//! - [`accept`]: accepting on every thread (each thread serves the
+//! - `accept`: accepting on every thread (each thread serves the
 //!   connections it accepted), the connection cap and the graceful stop on
 //!   Ctrl-C or SIGTERM.
-//! - [`connection`]: one connection, from its first bytes to its log line:
-//!   the drive loop (`crate::drive`) plus the answers to every event.
-//! - [`throttle`]: failed logins slowed down per address, for every store.
-//! - [`quota`]: uploads without a login limited per address and in total.
+//! - `connection`: one connection, from its first bytes to its log line:
+//!   the runtime's drive loop plus the answers to every event.
+//! - `relay`: a login through a cache, handed to the origin as it stands.
 //!
+//! Per-client limits live in [`crate::limits`].
 //! Nothing here parses the protocol; slow work (listing, hashing, password
 //! checks, fsync) runs on the blocking pool inside the store.
 
 mod accept;
 mod connection;
-mod per_address;
-mod quota;
 mod relay;
-mod throttle;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -25,11 +23,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use async_io::Async;
 
-use crate::config::{CacheConfig, Files, FrontConfig, ServeConfig};
+use crate::limits::{Throttle, quota};
+use crate::settings::{CacheConfig, Files, FrontConfig, ServeConfig};
 use crate::store::{CacheStore, FolderStore, S3Store, Store};
-pub use per_address::{Key as ClientKey, PerAddress, Ticket, key as client_key};
-pub use quota::{Allowance, Quotas};
-use throttle::Throttle;
 
 /// What every connection shares.
 #[derive(Debug)]
@@ -90,18 +86,18 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
     let mut port = config.port;
     let mut banner_addrs = Vec::new();
     if config.bind.is_empty() {
-        let (listener, ipv6) =
-            crate::listen::bind_all(port).map_err(|e| listen_error(e, format!("port {port}")))?;
+        let (listener, ipv6) = ferry_runtime::listen::bind_all(port)
+            .map_err(|e| listen_error(e, format!("port {port}")))?;
         port = listener.local_addr()?.port();
-        banner_addrs = crate::listen::reachable(port, ipv6);
+        banner_addrs = ferry_runtime::listen::reachable(port, ipv6);
         listeners.push(listener);
     } else {
         for ip in &config.bind {
-            let listener = crate::listen::bind_one(*ip, port)
+            let listener = ferry_runtime::listen::bind_one(*ip, port)
                 .map_err(|e| listen_error(e, SocketAddr::new(*ip, port).to_string()))?;
             port = listener.local_addr()?.port();
             if ip.is_unspecified() {
-                let all = crate::listen::reachable(port, ip.is_ipv6());
+                let all = ferry_runtime::listen::reachable(port, ip.is_ipv6());
                 banner_addrs.extend(all.into_iter().filter(|(_, a)| a.is_ipv6() == ip.is_ipv6()));
             } else {
                 banner_addrs.push(("--bind".into(), SocketAddr::new(*ip, port)));

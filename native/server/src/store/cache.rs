@@ -33,14 +33,14 @@ use anyhow::Context;
 use ferry_core::{EMPTY_MD5, ListEntry, Mask, Name, escape};
 use ferry_storage::{CacheFolder, DigestCache, Replace, StoreError, age};
 
-use super::{Note, Resumed, Sink, Store, hash_prefix, resume_opened};
-use crate::client::Remote;
-use crate::config::CacheConfig;
-use crate::drive::{Body, Stream, Waited, until};
-use crate::fair::FairPool;
-use crate::server::PerAddress;
-use crate::window::{Refetch, Room, Window};
+use super::{Logins, Note, Resumed, Sink, Store, hash_prefix, resume_opened};
+use crate::limits::FairPool;
+use crate::limits::PerAddress;
+use crate::settings::CacheConfig;
 use direct::Answer;
+use ferry_runtime::upstream::{self, ExchangeError, Upstream};
+use ferry_runtime::window::{Refetch, Room, Window};
+use ferry_runtime::{Body, Stream, Waited, until};
 use fill::{Fill, Header};
 
 /// Prefix digests of cached copies remembered (client RESUMEs).
@@ -58,7 +58,7 @@ pub struct CacheStore {
 #[derive(Debug)]
 struct Inner {
     disk: CacheFolder,
-    origin: Remote,
+    origin: Upstream,
     fresh_for: Duration,
     /// How long after its last confirmation a copy is served stale.
     max_stale: Duration,
@@ -110,11 +110,10 @@ impl CacheStore {
         Ok(CacheStore {
             inner: Arc::new(Inner {
                 disk,
-                origin: Remote {
+                origin: Upstream {
                     addr: config.origin.clone(),
                     auth: None,
                     limits: config.front.limits.clone(),
-                    verbosity: crate::client::Verbosity::Quiet,
                     limit_rate: None,
                 },
                 fresh_for: config.fresh_for,
@@ -161,12 +160,12 @@ impl Store for CacheStore {
     }
 
     async fn login(&self, _user: &str, _pass: &str) -> anyhow::Result<IpAddr> {
-        // Never reached: logins are relayed (`relays_logins_to`).
+        // Never reached: logins are relayed (`logins`).
         anyhow::bail!("the cache relays logins to the origin")
     }
 
-    fn relays_logins_to(&self) -> Option<&str> {
-        Some(&self.inner.origin.addr)
+    fn logins(&self) -> Logins<'_> {
+        Logins::RelayedTo(&self.inner.origin.addr)
     }
 
     async fn list(&self, _: &IpAddr) -> Result<(Vec<ListEntry>, Note), StoreError> {
@@ -176,7 +175,7 @@ impl Store for CacheStore {
         {
             return Ok((entries.clone(), Some("HIT")));
         }
-        match crate::client::list(&inner.origin).await {
+        match upstream::list(&inner.origin).await {
             Ok(entries) => {
                 let entries = lawful(entries, &inner.origin.limits);
                 *lock(&inner.listing) = Some((entries.clone(), Instant::now()));
@@ -351,7 +350,7 @@ impl Store for CacheStore {
                 "the in-flight budget (--in-flight) is spent: the upload can be tried again shortly",
             )));
         };
-        let upstream = upload::Upstream::start_upload(&inner.origin, name.clone());
+        let upstream = upload::OriginUpload::start_upload(&inner.origin, name.clone());
         upstream
             .accepted()
             .await
@@ -410,7 +409,7 @@ impl Store for CacheStore {
 pub struct Forward {
     inner: Arc<Inner>,
     name: Name,
-    upstream: Arc<upload::Upstream>,
+    upstream: Arc<upload::OriginUpload>,
     window: Option<Arc<Window>>,
     _lease: Lease,
 }
@@ -579,7 +578,7 @@ impl Drop for Lease {
 /// checkpoint: where a reader that fell behind its window goes on.
 #[derive(Debug)]
 struct FromOrigin {
-    origin: Remote,
+    origin: Upstream,
     name: Name,
     /// The file's size when the window began: a fetch of another version
     /// is refused.
@@ -603,6 +602,19 @@ impl Refetch for FromOrigin {
         }
     }
 }
+
+/// Why the cache stopped its side of an exchange with the origin.
+#[derive(Debug)]
+struct Stopped(String);
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How an exchange with the origin ended.
+type Exchanged = Result<(), ExchangeError<Stopped>>;
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())

@@ -8,12 +8,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::listing::{Growth, ListingBudget};
-use super::{Note, Sink, Store, hash_prefix};
-use crate::drive::Body;
-use crate::fair::FairPool;
+use super::{Logins, Note, Sink, Store, hash_prefix};
+use crate::limits::FairPool;
 use crate::verifier::Verifier;
 use anyhow::Context;
 use ferry_core::{Limits, ListEntry, Mask, Name};
+use ferry_runtime::Body;
 use ferry_storage::{DigestCache, Folder, FolderLock, Replace, StoreError, Upload};
 
 /// Password checks and digests that may run at once: both are heavy.
@@ -94,6 +94,10 @@ impl Store for FolderStore {
 
     fn public(&self, _: IpAddr) -> Arc<Folder> {
         self.public.clone()
+    }
+
+    fn logins(&self) -> Logins<'_> {
+        Logins::Checked
     }
 
     async fn login(&self, user: &str, pass: &str) -> anyhow::Result<Arc<Folder>> {

@@ -65,7 +65,7 @@ impl ListingBudget {
             return Err(StoreError::Io(std::io::Error::other(format!(
                 "a new public file would take the listing past half of --max-listing-size {} \
                  (kept free so LIST works for everyone): no new files until some are removed",
-                crate::config::flag_size(self.limit)
+                crate::settings::flag_size(self.limit)
             ))));
         }
         Ok(Growth {

@@ -2,6 +2,7 @@
 //! event from the store, a polite close and one log line.
 
 use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,12 +14,13 @@ use ferry_core::{
 use ferry_storage::{Replace, StoreError};
 use rustix::net::RecvFlags;
 
+use super::Shared;
 use super::accept::Slot;
 use super::relay::{Relay, relay};
-use super::{Shared, quota};
-use crate::conn::{Conn, Socket};
-use crate::drive::{Body, Clock, Handler, Sending, Stop, drive, misuse, until};
-use crate::store::{Resumed, Sink, Store};
+use crate::limits::quota;
+use crate::store::{Logins, Resumed, Sink, Store};
+use ferry_runtime::conn::{Conn, Socket};
+use ferry_runtime::{Body, Clock, Ended, Handler, Sending, Stop, drive, misuse, until};
 
 /// How long a closing connection may keep sending before it is dropped.
 const LINGER: Duration = Duration::from_secs(2);
@@ -84,10 +86,13 @@ async fn serve_exchange<St: Store>(
         watch_peer: false,
         idle: Duration::from_micros(shared.config.limits.timeout_us),
     };
-    let failure = match drive(&mut conn, &mut session, &mut answers, clock, sending).await {
-        Ok(()) => None,
-        Err(Stop::Io(e)) => Some(e),
-        Err(Stop::Handler(to)) => return relay(conn, to, peer, &shared).await,
+    let ended = drive(&mut conn, &mut session, &mut answers, clock, sending).await;
+    let failure = match (ended, answers.relay.take()) {
+        // A login through a cache: the origin answers the rest.
+        (Ok(Ended::HandedOver), Some(to)) => return relay(conn, to, peer, &shared).await,
+        (Ok(_), _) => None,
+        (Err(Stop::Io(e)), _) => Some(e),
+        (Err(Stop::Handler(never)), _) => match never {},
     };
     // Whatever happened, an unfinished upload is dropped here and leaves nothing.
     answers.upload = None;
@@ -160,7 +165,7 @@ fn log_line<St: Store>(
         },
         (None, None, Some(Refusal::ListingTooLong { len, limit })) => format!(
             "refused: the listing is {len} bytes, over --max-listing-size {}",
-            crate::config::flag_size(*limit)
+            crate::settings::flag_size(*limit)
         ),
         // The protocol's rules, applied by the core.
         (None, None, Some(rule)) => format!("refused: {rule}"),
@@ -211,22 +216,29 @@ struct Answers<'a, St: Store> {
     mget: Option<usize>,
     bytes: u64,
     outcome: String,
+    /// A login to hand over to the origin, as the store's policy says.
+    relay: Option<Relay>,
 }
 
 impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
-    type Error = Relay;
+    /// The server's answers never stop the exchange: refusals are answers.
+    type Error = Infallible;
 
-    async fn answer(&mut self, s: &mut ServerSession, event: ServerEvent) -> Result<(), Relay> {
+    async fn answer(
+        &mut self,
+        s: &mut ServerSession,
+        event: ServerEvent,
+    ) -> Result<(), Infallible> {
         match event {
-            ServerEvent::Auth(credentials) => {
-                if let Some(origin) = self.shared.store.relays_logins_to() {
-                    return Err(Relay {
+            ServerEvent::Auth(credentials) => match self.shared.store.logins() {
+                Logins::Checked => self.login(s, credentials.user(), credentials.pass()).await,
+                Logins::RelayedTo(origin) => {
+                    self.relay = Some(Relay {
                         credentials,
                         origin: origin.to_owned(),
-                    });
+                    })
                 }
-                self.login(s, credentials.user(), credentials.pass()).await
-            }
+            },
             ServerEvent::Download { name } => self.download(s, &name).await,
             ServerEvent::List => self.list(s).await,
             ServerEvent::Upload { name } => self.begin_upload(s, &name).await,
@@ -247,7 +259,11 @@ impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
         self.body.take()
     }
 
-    fn received(&mut self, data: &[u8]) -> Result<(), Relay> {
+    fn handing_over(&self) -> bool {
+        self.relay.is_some()
+    }
+
+    fn received(&mut self, data: &[u8]) -> Result<(), Infallible> {
         self.bytes += data.len() as u64;
         if self.upload_failed.is_none()
             && let Some(upload) = self.upload.as_mut()
@@ -265,7 +281,7 @@ impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
         self.shared.store.served(bytes);
     }
 
-    fn short_body(&mut self, why: &str) -> Result<(), Relay> {
+    fn short_body(&mut self, why: &str) -> Result<(), Infallible> {
         self.outcome = match self.mget {
             // The file being sent has left the queue.
             Some(total) => {
@@ -277,7 +293,7 @@ impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
         Ok(())
     }
 
-    async fn ready(&mut self) -> Result<(), Relay> {
+    async fn ready(&mut self) -> Result<(), Infallible> {
         if self.upload_failed.is_none()
             && let Some(upload) = self.upload.as_mut()
             && let Err(e) = upload.ready().await
@@ -307,6 +323,7 @@ impl<'a, St: Store> Answers<'a, St> {
             mget: None,
             bytes: 0,
             outcome: String::new(),
+            relay: None,
         }
     }
 
