@@ -17,6 +17,12 @@ cargo fmt --all -- --check
 step "lints (cargo clippy -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "no function over 80 lines outside tests (clippy::too_many_lines, clippy.toml)"
+cargo clippy --workspace --lib --bins --locked -- -D warnings -W clippy::too_many_lines
+
+step "no source file over 700 lines outside tests (scripts/file-sizes.sh)"
+scripts/file-sizes.sh
+
 step "core builds for wasm32-unknown-unknown"
 cargo build -p ferry-core --target wasm32-unknown-unknown --locked
 

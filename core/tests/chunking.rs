@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{ServerApp, Transcript, hex, md5, run_client, run_server};
+use common::{NewClientDriver, ServerApp, Transcript, hex, md5, run_client, run_server};
 use ferry_core::{Credentials, DecodeErrorKind, Limits, Mask, Name, Request, SessionError};
 
 fn splits(bytes: &[u8]) -> Vec<Vec<&[u8]>> {

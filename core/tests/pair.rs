@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ClientDriver, Pair, ServerApp, ServerDriver, md5};
+use common::{ClientDriver, NewClientDriver, NewServerDriver, Pair, ServerApp, ServerDriver, md5};
 use ferry_core::{
     ApiMisuse, ClientEvent, Credentials, Limits, Mask, Name, Output, Refusal, Request, ServerEvent,
     ServerSession, SessionError, Timestamp,

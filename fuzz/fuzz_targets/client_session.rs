@@ -2,9 +2,8 @@
 //! bytes in arbitrary chunks.
 #![no_main]
 
-use ferry_core::{
-    ClientEvent, ClientSession, Credentials, Limits, Mask, Name, Output, Request, Timestamp,
-};
+use ferry_core::testing::{App, Driver};
+use ferry_core::{ClientEvent, ClientSession, Credentials, Limits, Mask, Name, Request, Timestamp};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -29,43 +28,21 @@ fuzz_target!(|data: &[u8]| {
     let auth = (pick & 8 != 0)
         .then(|| Credentials::new("u", "p", &limits).ok())
         .flatten();
-    let chunk = usize::from(pick >> 4).max(1);
-    let mut s = ClientSession::new(limits, Timestamp::from_micros(0), auth, request);
-    let mut pending = data;
-    let mut receiving = 0u64;
-    let mut now = 0u64;
-    for _ in 0..10_000 {
-        while let Some(output) = s.poll_output() {
-            match output {
-                Output::Event(ClientEvent::UploadAccepted) => {
-                    let _ = s.send_upload(3);
-                }
-                Output::SendBody { len } => {
-                    let _ = s.handle_body(Timestamp::from_micros(now), len);
-                }
-                Output::ReceiveBody { len } => receiving = len,
-                _ => {}
-            }
-        }
-        now += 1000;
-        if s.is_finished() {
-            break;
-        }
-        if pending.is_empty() {
-            s.handle_eof(Timestamp::from_micros(now));
-            continue;
-        }
-        let n = pending.len().min(chunk);
-        if receiving > 0 {
-            let n = (n as u64).min(receiving);
-            receiving -= n;
-            let _ = s.handle_body(Timestamp::from_micros(now), n);
-            pending = &pending[n as usize..];
-            continue;
-        }
-        match s.handle_input(Timestamp::from_micros(now), &pending[..n]) {
-            Ok(used) => pending = &pending[used..],
-            Err(_) => pending = &[],
+    let session = ClientSession::new(limits, Timestamp::from_micros(0), auth, request);
+    Driver::with(session, Uploads).feed(data, usize::from(pick >> 4));
+});
+
+/// Uploads three bytes when the server accepts.
+struct Uploads;
+
+impl App<ClientSession> for Uploads {
+    fn answer(&mut self, s: &mut ClientSession, event: ClientEvent) {
+        if event == ClientEvent::UploadAccepted {
+            let _ = s.send_upload(3);
         }
     }
-});
+
+    fn body_out(&mut self, len: u64) -> Vec<u8> {
+        vec![0; len.min(1 << 20) as usize]
+    }
+}

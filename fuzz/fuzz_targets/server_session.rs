@@ -2,51 +2,30 @@
 //! (the first byte picks the chunk size), with every event answered.
 #![no_main]
 
-use ferry_core::{Limits, Output, ResumeAnswer, ServerEvent, ServerSession, Timestamp};
+use ferry_core::testing::{App, Driver};
+use ferry_core::{Limits, ResumeAnswer, ServerEvent, ServerSession, Timestamp};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&chunk, data)) = data.split_first() else {
         return;
     };
-    let chunk = usize::from(chunk).max(1);
-    let mut s = ServerSession::new(Limits::default(), Timestamp::from_micros(0));
-    let mut now = 0u64;
-    let mut pending = data;
-    let mut receiving = 0u64;
-    for _ in 0..10_000 {
-        while let Some(output) = s.poll_output() {
-            match output {
-                Output::Event(event) => answer(&mut s, event),
-                Output::SendBody { len } => {
-                    let _ = s.handle_body(Timestamp::from_micros(now), len);
-                }
-                Output::ReceiveBody { len } => receiving = len,
-                Output::Transmit(_) | Output::Close => {}
-            }
-        }
-        now += 1000;
-        if s.is_finished() {
-            break;
-        }
-        if pending.is_empty() {
-            s.handle_eof(Timestamp::from_micros(now));
-            continue;
-        }
-        let n = pending.len().min(chunk);
-        if receiving > 0 {
-            let n = (n as u64).min(receiving);
-            receiving -= n;
-            let _ = s.handle_body(Timestamp::from_micros(now), n);
-            pending = &pending[n as usize..];
-            continue;
-        }
-        match s.handle_input(Timestamp::from_micros(now), &pending[..n]) {
-            Ok(used) => pending = &pending[used..],
-            Err(_) => pending = &[],
-        }
-    }
+    let session = ServerSession::new(Limits::default(), Timestamp::from_micros(0));
+    Driver::with(session, Answers).feed(data, usize::from(chunk));
 });
+
+/// Answers every event, and sends zeros for bodies.
+struct Answers;
+
+impl App<ServerSession> for Answers {
+    fn answer(&mut self, s: &mut ServerSession, event: ServerEvent) {
+        answer(s, event);
+    }
+
+    fn body_out(&mut self, len: u64) -> Vec<u8> {
+        vec![0; len.min(1 << 20) as usize]
+    }
+}
 
 fn answer(s: &mut ServerSession, event: ServerEvent) {
     let _ = match event {

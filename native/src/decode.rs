@@ -100,6 +100,40 @@ enum Step<'a> {
     Message(&'a Message),
 }
 
+/// The segments that open and close the connection, and every message, in
+/// the order of the first frame that carried them.
+fn steps(c: &Connection) -> Vec<Step<'_>> {
+    let mut steps: Vec<(u64, usize, Step<'_>)> = Vec::new();
+    let mut handshake_acked = false;
+    let mut syn_acked = false;
+    for s in &c.segments {
+        let key = match s.flags.as_str() {
+            "SYN" => Some("ui.syn"),
+            "SYN, ACK" => {
+                syn_acked = true;
+                Some("ui.syn_ack")
+            }
+            "ACK" if syn_acked && !handshake_acked && s.direction == Direction::ToServer => {
+                handshake_acked = true;
+                Some("ui.handshake_ack")
+            }
+            f if f.contains("RST") => Some("ui.rst"),
+            f if f.contains("FIN") => Some("ui.fin"),
+            _ => None,
+        };
+        if let Some(key) = key {
+            steps.push((s.frame, steps.len(), Step::Segment(s, key)));
+        }
+    }
+    let mut last = 0;
+    for m in &c.messages {
+        last = m.frames.first().copied().unwrap_or(last);
+        steps.push((last, steps.len(), Step::Message(m)));
+    }
+    steps.sort_by_key(|&(frame, order, _)| (frame, order));
+    steps.into_iter().map(|(_, _, step)| step).collect()
+}
+
 fn connection(
     out: &mut String,
     words: &Words,
@@ -130,39 +164,9 @@ fn connection(
         words.say("ui.frame", &[]),
         words.say("ui.time", &[])
     );
-    // Segments that open and close the connection, and every message, by
-    // the first frame that carried them.
-    let mut steps: Vec<(u64, usize, Step<'_>)> = Vec::new();
-    let mut handshake_acked = false;
-    let mut syn_acked = false;
-    for s in &c.segments {
-        let key = match s.flags.as_str() {
-            "SYN" => Some("ui.syn"),
-            "SYN, ACK" => {
-                syn_acked = true;
-                Some("ui.syn_ack")
-            }
-            "ACK" if syn_acked && !handshake_acked && s.direction == Direction::ToServer => {
-                handshake_acked = true;
-                Some("ui.handshake_ack")
-            }
-            f if f.contains("RST") => Some("ui.rst"),
-            f if f.contains("FIN") => Some("ui.fin"),
-            _ => None,
-        };
-        if let Some(key) = key {
-            steps.push((s.frame, steps.len(), Step::Segment(s, key)));
-        }
-    }
-    let mut last = 0;
-    for m in &c.messages {
-        last = m.frames.first().copied().unwrap_or(last);
-        steps.push((last, steps.len(), Step::Message(m)));
-    }
-    steps.sort_by_key(|&(frame, order, _)| (frame, order));
     let client = words.say("ui.client", &[]);
     let server = words.say("ui.server", &[]);
-    for (_, _, step) in steps {
+    for step in steps(c) {
         let (frames, time, direction, what) = match step {
             Step::Segment(s, key) => (
                 s.frame.to_string(),

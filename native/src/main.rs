@@ -21,7 +21,7 @@ use ferry_core::{Credentials, Limits};
 use ferry_runtime::upstream::Upstream;
 use ferry_storage::Folder;
 
-use crate::cli::{Cli, Command, DirArg, ServerArgs};
+use crate::cli::{Cli, Command, DirArg, KeepArgs, ServerArgs};
 use crate::client::{GetOptions, Remote, Verbosity};
 use crate::error::ClientError;
 
@@ -48,6 +48,12 @@ fn main() -> ExitCode {
         Command::Man => clap_mangen::Man::new(Cli::command())
             .render(&mut std::io::stdout())
             .map_err(|e| (1, format!("cannot write the manual page: {e}"))),
+        Command::Decode {
+            file,
+            json,
+            ports,
+            pt,
+        } => decode::run(&file, json, &ports, pt).map_err(|e| (e.exit_code(), e.to_string())),
         client_command => run_client(client_command).map_err(|e| (e.exit_code(), e.to_string())),
     };
     match result {
@@ -173,49 +179,7 @@ fn run_client(command: Command) -> Result<(), ClientError> {
             dir,
             output,
             keep,
-        } => {
-            let remote = remote(&server)?;
-            let options = GetOptions {
-                force_resume: false,
-                no_clobber: keep.no_clobber,
-                verify: keep.verify,
-                force: keep.force,
-            };
-            match output {
-                Some(_) if names.len() > 1 => Err(ClientError::Usage(
-                    "-o names one file; give a single NAME with it".into(),
-                )),
-                Some(path) if path.as_os_str() == "-" => {
-                    let out = Box::new(std::io::stdout().lock());
-                    smol::block_on(client::get_to(&remote, &names[0], out, "standard output"))
-                }
-                // A FIFO, a device (/dev/null), a socket: written straight
-                // to, as curl and wget do; nothing to rename into place.
-                Some(path)
-                    if std::fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir()) =>
-                {
-                    let out = std::fs::OpenOptions::new()
-                        .write(true)
-                        .open(&path)
-                        .map_err(|e| {
-                            ClientError::Local(format!("cannot write to {}: {e}", path.display()))
-                        })?;
-                    let target = path.display().to_string();
-                    smol::block_on(client::get_to(&remote, &names[0], Box::new(out), &target))
-                }
-                Some(path) => {
-                    let (parent, file) = split_output(&path)?;
-                    let folder = folder(&DirArg { dir: parent }, true)?;
-                    until_ctrl_c(client::get(&remote, &folder, &names[0], &file, options))
-                }
-                None => {
-                    let folder = folder(&dir, true)?;
-                    each(&names, |name| {
-                        until_ctrl_c(client::get(&remote, &folder, name, name, options))
-                    })
-                }
-            }
-        }
+        } => get(&server, &names, &dir, output, &keep),
         Command::Put {
             server,
             files,
@@ -256,45 +220,98 @@ fn run_client(command: Command) -> Result<(), ClientError> {
             masks,
             dir,
             keep,
-        } => {
-            // Every argument a local file and none a glob: the shell
-            // expanded an unquoted mask into the names it matched here.
-            let expanded = masks.len() > 1
-                && masks
-                    .iter()
-                    .all(|m| !m.contains(['*', '?', '[', '{']) && dir.dir.join(m).is_file());
-            if expanded {
-                let shown: Vec<_> = masks.iter().take(3).map(|m| m.as_str()).collect();
-                return Err(ClientError::Usage(format!(
-                    "mget got {} names of local files ({}{}): the shell probably expanded an unquoted mask; quote it, as in ferry mget {} '*.jpg'",
-                    masks.len(),
-                    shown.join(", "),
-                    if masks.len() > 3 { ", ..." } else { "" },
-                    server.addr
-                )));
-            }
-            let (remote, folder) = (remote(&server)?, folder(&dir, true)?);
-            let options = GetOptions {
-                force_resume: false,
-                no_clobber: keep.no_clobber,
-                verify: keep.verify,
-                force: keep.force,
-            };
-            until_ctrl_c(client::mget(&remote, &folder, &masks, options))
-        }
+        } => mget(&server, &masks, &dir, &keep),
         Command::Shell { server, dir } => shell::run(remote(&server)?, folder(&dir, true)?),
-        Command::Decode {
-            file,
-            json,
-            ports,
-            pt,
-        } => decode::run(&file, json, &ports, pt),
         Command::Serve(_)
         | Command::Cache(_)
         | Command::User(_)
         | Command::Completions { .. }
+        | Command::Decode { .. }
         | Command::Man => {
             unreachable!("dispatched in main")
         }
+    }
+}
+
+/// `ferry get`: into the folder, to `-o FILE`, or to standard output or
+/// another non-regular file.
+fn get(
+    server: &ServerArgs,
+    names: &[String],
+    dir: &DirArg,
+    output: Option<std::path::PathBuf>,
+    keep: &KeepArgs,
+) -> Result<(), ClientError> {
+    let remote = remote(server)?;
+    let options = get_options(keep);
+    match output {
+        Some(_) if names.len() > 1 => Err(ClientError::Usage(
+            "-o names one file; give a single NAME with it".into(),
+        )),
+        Some(path) if path.as_os_str() == "-" => {
+            let out = Box::new(std::io::stdout().lock());
+            smol::block_on(client::get_to(&remote, &names[0], out, "standard output"))
+        }
+        // A FIFO, a device (/dev/null), a socket: written straight
+        // to, as curl and wget do; nothing to rename into place.
+        Some(path) if std::fs::metadata(&path).is_ok_and(|m| !m.is_file() && !m.is_dir()) => {
+            let out = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(|e| {
+                    ClientError::Local(format!("cannot write to {}: {e}", path.display()))
+                })?;
+            let target = path.display().to_string();
+            smol::block_on(client::get_to(&remote, &names[0], Box::new(out), &target))
+        }
+        Some(path) => {
+            let (parent, file) = split_output(&path)?;
+            let folder = folder(&DirArg { dir: parent }, true)?;
+            until_ctrl_c(client::get(&remote, &folder, &names[0], &file, options))
+        }
+        None => {
+            let folder = folder(dir, true)?;
+            each(names, |name| {
+                until_ctrl_c(client::get(&remote, &folder, name, name, options))
+            })
+        }
+    }
+}
+
+/// `ferry mget`: every file matching the masks, into the folder.
+fn mget(
+    server: &ServerArgs,
+    masks: &[String],
+    dir: &DirArg,
+    keep: &KeepArgs,
+) -> Result<(), ClientError> {
+    // Every argument a local file and none a glob: the shell
+    // expanded an unquoted mask into the names it matched here.
+    let expanded = masks.len() > 1
+        && masks
+            .iter()
+            .all(|m| !m.contains(['*', '?', '[', '{']) && dir.dir.join(m).is_file());
+    if expanded {
+        let shown: Vec<_> = masks.iter().take(3).map(|m| m.as_str()).collect();
+        return Err(ClientError::Usage(format!(
+            "mget got {} names of local files ({}{}): the shell probably expanded an unquoted mask; quote it, as in ferry mget {} '*.jpg'",
+            masks.len(),
+            shown.join(", "),
+            if masks.len() > 3 { ", ..." } else { "" },
+            server.addr
+        )));
+    }
+    let (remote, folder) = (remote(server)?, folder(dir, true)?);
+    let options = get_options(keep);
+    until_ctrl_c(client::mget(&remote, &folder, masks, options))
+}
+
+/// What `--no-clobber`, `--verify` and `--force` ask of a download.
+fn get_options(keep: &KeepArgs) -> GetOptions {
+    GetOptions {
+        force_resume: false,
+        no_clobber: keep.no_clobber,
+        verify: keep.verify,
+        force: keep.force,
     }
 }

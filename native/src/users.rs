@@ -126,16 +126,53 @@ fn in_bucket(command: UserCommand, location: &ferry_server::s3::Location) -> any
             _ => Ok((Vec::new(), None)),
         }
     };
-    type Change = Box<dyn Fn(&mut Users) -> anyhow::Result<()>>;
-    type Made = Box<dyn Fn(&Users) -> bool>;
-    // What is said once the change is stored, the change, and whether a
-    // users file holds it already (a try whose answer was lost made it).
-    let (done, change, made): (String, Change, Made) = match command {
+    let Some((done, change, made)) = bucket_change(command, &read)? else {
+        return Ok(());
+    };
+    for _ in 0..CONFLICT_RETRIES {
+        let (mut users, etag) = read()?;
+        change(&mut users)?;
+        let text = render(&users).into_bytes();
+        let when = etag.as_deref().map_or(Put::IfAbsent, Put::IfStill);
+        match s3.put_bytes(&key, text, when) {
+            Ok(_) => {
+                eprintln!("{done} in {}", s3.shown);
+                return Ok(());
+            }
+            // Someone else changed the file since it was read, or a try
+            // whose answer was lost (a reset) stored this change: the file
+            // as it is now tells which.
+            Err(S3Error::Changed) => {
+                if made(&read()?.0) {
+                    eprintln!("{done} in {}", s3.shown);
+                    return Ok(());
+                }
+                continue;
+            }
+            Err(e) => return Err(e).context("cannot write the users file"),
+        }
+    }
+    bail!("the users file in {} keeps changing; try again", s3.shown)
+}
+
+/// A change to a bucket's users file.
+type Change = Box<dyn Fn(&mut Users) -> anyhow::Result<()>>;
+/// Whether a users file holds a change already (a try whose answer was
+/// lost made it).
+type Made = Box<dyn Fn(&Users) -> bool>;
+
+/// What `command` says once its change is stored, the change, and how to
+/// tell it was made; `None` for `list`, which only reads (and prints).
+fn bucket_change(
+    command: UserCommand,
+    read: &dyn Fn() -> anyhow::Result<(Users, Option<String>)>,
+) -> anyhow::Result<Option<(String, Change, Made)>> {
+    Ok(Some(match command {
         UserCommand::List(_) => {
             for (name, _) in read()?.0 {
                 println!("{name}");
             }
-            return Ok(());
+            return Ok(None);
         }
         UserCommand::Add(args) => {
             check_user_name(&args.name)?;
@@ -197,31 +234,7 @@ fn in_bucket(command: UserCommand, location: &ferry_server::s3::Location) -> any
                 made,
             )
         }
-    };
-    for _ in 0..CONFLICT_RETRIES {
-        let (mut users, etag) = read()?;
-        change(&mut users)?;
-        let text = render(&users).into_bytes();
-        let when = etag.as_deref().map_or(Put::IfAbsent, Put::IfStill);
-        match s3.put_bytes(&key, text, when) {
-            Ok(_) => {
-                eprintln!("{done} in {}", s3.shown);
-                return Ok(());
-            }
-            // Someone else changed the file since it was read, or a try
-            // whose answer was lost (a reset) stored this change: the file
-            // as it is now tells which.
-            Err(S3Error::Changed) => {
-                if made(&read()?.0) {
-                    eprintln!("{done} in {}", s3.shown);
-                    return Ok(());
-                }
-                continue;
-            }
-            Err(e) => return Err(e).context("cannot write the users file"),
-        }
-    }
-    bail!("the users file in {} keeps changing; try again", s3.shown)
+    }))
 }
 
 /// Whether a users file holds `name` with the password hash `hash` (a

@@ -18,8 +18,9 @@ use ferry_core::{
     Limits, ListEntry, Name, NameError, RESERVED_PREFIX, check_component, may_have_other_spellings,
     nfc,
 };
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags, Stat};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 
+use crate::beneath::{RESOLVE, enter};
 use crate::error::StoreError;
 use crate::open_file::{FileId, OpenFile};
 use crate::partial::Partial;
@@ -28,11 +29,6 @@ use crate::upload::{Replace, Upload};
 /// Names at least this long are opened folder by folder (the kernel takes
 /// at most 4,095 bytes of path in one call).
 const LONG_PATH: usize = 2048;
-
-/// The resolution rules every open obeys.
-pub(crate) const RESOLVE: ResolveFlags = ResolveFlags::BENEATH
-    .union(ResolveFlags::NO_SYMLINKS)
-    .union(ResolveFlags::NO_MAGICLINKS);
 
 /// A folder that names are resolved beneath.
 #[derive(Debug)]
@@ -391,27 +387,4 @@ pub fn matching(mut entries: Vec<ListEntry>, mask: &str) -> Result<Vec<ListEntry
         .compile_matcher();
     entries.retain(|e| glob.is_match(&e.name));
     Ok(entries)
-}
-
-/// Opens the folder `part` inside `dir`, never through a symlink.
-pub(crate) fn enter(dir: &OwnedFd, part: &str) -> Result<OwnedFd, StoreError> {
-    rustix::fs::openat2(
-        dir,
-        part,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-        RESOLVE,
-    )
-    .map_err(|e| match e {
-        // O_DIRECTORY | O_NOFOLLOW reports a symlink as ENOTDIR.
-        rustix::io::Errno::NOTDIR => {
-            match rustix::fs::statat(dir, part, AtFlags::SYMLINK_NOFOLLOW) {
-                Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {
-                    StoreError::Escape
-                }
-                _ => StoreError::NotRegular,
-            }
-        }
-        e => StoreError::from_open(e),
-    })
 }

@@ -112,7 +112,7 @@ impl Upload {
                 Ok(()) | Err(rustix::io::Errno::EXIST) => {}
                 Err(e) => return Err(e.into()),
             }
-            let next = crate::folder::enter(parent, part).map_err(std::io::Error::other)?;
+            let next = crate::beneath::enter(parent, part).map_err(std::io::Error::other)?;
             target_dir = Some(next);
         }
         let target_dir = target_dir.as_ref().unwrap_or(&self.dir);

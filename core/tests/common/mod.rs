@@ -2,18 +2,18 @@
 //! client application, one [`Driver`] for either role, and a `Pair` that
 //! connects both with a fake clock.
 //!
-//! The driver follows the contract every frontend follows (the same loop as
-//! the crate example and the native `drive`): drain outputs in order, answer
-//! events, move bodies outside the session and report them, offer bytes and
-//! keep what the session did not take.
+//! The driver is the crate's own (`ferry_core::testing`, the `testing`
+//! feature): the one loop that feeds a session in memory.
 
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+pub use ferry_core::testing::Transcript;
+use ferry_core::testing::{App, Driver};
 use ferry_core::{
-    ClientEvent, ClientSession, Credentials, ListEntry, Name, Output, ResumeAnswer, ServerEvent,
-    ServerSession, Session, SessionError, Timestamp, encode_listing,
+    ClientEvent, ClientSession, Credentials, ListEntry, Name, ResumeAnswer, ServerEvent,
+    ServerSession, Timestamp, encode_listing,
 };
 use md5::{Digest, Md5};
 
@@ -178,29 +178,6 @@ pub fn glob_match(mask: &str, name: &str) -> bool {
     go(mask.as_bytes(), name.as_bytes())
 }
 
-/// What one side did, for comparing runs.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Transcript {
-    /// Every byte written to the peer, bodies included.
-    pub sent: Vec<u8>,
-    /// Events and lifecycle marks, in order.
-    pub log: Vec<String>,
-    /// Bodies received, one per ReceiveBody.
-    pub bodies: Vec<Vec<u8>>,
-    pub closed: bool,
-    pub error: Option<SessionError>,
-}
-
-/// What a test application does for one role.
-pub trait App<S: Session> {
-    /// Answers an event.
-    fn answer(&mut self, s: &mut S, event: S::Event);
-    /// The next `len` payload bytes to send for `SendBody`.
-    fn body_out(&mut self, len: u64) -> Vec<u8>;
-    /// Payload bytes received.
-    fn body_in(&mut self, _data: &[u8]) {}
-}
-
 impl App<ServerSession> for ServerApp {
     fn answer(&mut self, s: &mut ServerSession, event: ServerEvent) {
         self.respond(s, event)
@@ -238,32 +215,34 @@ impl App<ClientSession> for ClientApp {
     }
 }
 
-/// Drives one session of either role for its application.
-#[derive(Debug)]
-pub struct Driver<S, A> {
-    pub session: S,
-    pub app: A,
-    pub t: Transcript,
-    pub now: Timestamp,
-    /// Payload still to send for the current `SendBody`.
-    sending: VecDeque<u8>,
-    /// Payload still to receive for the current `ReceiveBody`.
-    receiving: u64,
-}
-
 /// Drives a server session.
 pub type ServerDriver = Driver<ServerSession, ServerApp>;
 /// Drives a client session, holding the file to upload.
 pub type ClientDriver = Driver<ClientSession, ClientApp>;
 
-impl ServerDriver {
-    pub fn new(app: ServerApp, limits: ferry_core::Limits) -> Self {
+/// `ServerDriver::new`: a server session over a scripted application.
+pub trait NewServerDriver {
+    fn new(app: ServerApp, limits: ferry_core::Limits) -> Self;
+}
+
+impl NewServerDriver for ServerDriver {
+    fn new(app: ServerApp, limits: ferry_core::Limits) -> Self {
         Driver::with(ServerSession::new(limits, Timestamp::from_micros(0)), app)
     }
 }
 
-impl ClientDriver {
-    pub fn new(
+/// `ClientDriver::new`: a client session for one request.
+pub trait NewClientDriver {
+    fn new(
+        request: ferry_core::Request,
+        auth: Option<Credentials>,
+        upload: Vec<u8>,
+        limits: ferry_core::Limits,
+    ) -> Self;
+}
+
+impl NewClientDriver for ClientDriver {
+    fn new(
         request: ferry_core::Request,
         auth: Option<Credentials>,
         upload: Vec<u8>,
@@ -275,111 +254,6 @@ impl ClientDriver {
             upload,
         };
         Driver::with(session, app)
-    }
-}
-
-impl<S: Session, A: App<S>> Driver<S, A>
-where
-    S::Event: std::fmt::Debug,
-{
-    pub fn with(session: S, app: A) -> Self {
-        Self {
-            session,
-            app,
-            t: Transcript::default(),
-            now: Timestamp::from_micros(0),
-            sending: VecDeque::new(),
-            receiving: 0,
-        }
-    }
-
-    /// Offers `inbox`, removing what was used, and writes to `outbox`, until
-    /// nothing more can happen or one slice of a body has been sent (so the
-    /// peer can run: an early refusal may be on its way).
-    pub fn pump(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
-        loop {
-            let mut progress = false;
-            while let Some(output) = self.session.poll_output() {
-                progress = true;
-                match output {
-                    Output::Transmit(bytes) => {
-                        outbox.extend(&bytes);
-                        self.t.sent.extend(bytes);
-                    }
-                    Output::SendBody { len } => self.sending = self.app.body_out(len).into(),
-                    Output::ReceiveBody { len } => {
-                        self.t.log.push(format!("receive body {len}"));
-                        self.t.bodies.push(Vec::new());
-                        self.receiving = len;
-                    }
-                    Output::Event(event) => {
-                        self.t.log.push(format!("{event:?}"));
-                        self.app.answer(&mut self.session, event);
-                    }
-                    Output::Close => {
-                        self.t.closed = true;
-                        self.t.log.push("close".into());
-                        self.sending.clear();
-                    }
-                }
-            }
-            if self.receiving > 0 {
-                let n = (self.receiving as usize).min(inbox.len());
-                if n > 0 {
-                    let chunk: Vec<u8> = inbox.drain(..n).collect();
-                    self.app.body_in(&chunk);
-                    self.t.bodies.last_mut().unwrap().extend(chunk);
-                    self.receiving -= n as u64;
-                    self.session.handle_body(self.now, n as u64).unwrap();
-                    continue;
-                }
-            } else if !inbox.is_empty() {
-                match self.session.handle_input(self.now, inbox) {
-                    Ok(n) => {
-                        progress |= n > 0;
-                        inbox.drain(..n);
-                    }
-                    Err(e) => {
-                        self.t.log.push(format!("error {e:?}"));
-                        self.t.error = Some(e);
-                        progress = true;
-                    }
-                }
-            }
-            if self.session.is_finished() {
-                self.sending.clear();
-            }
-            if !self.sending.is_empty() {
-                // In slices, reported one by one: partial progress must work.
-                let n = self.sending.len().min(4096);
-                let chunk: Vec<u8> = self.sending.drain(..n).collect();
-                outbox.extend(&chunk);
-                self.t.sent.extend(&chunk);
-                self.session.handle_body(self.now, n as u64).unwrap();
-                return;
-            }
-            if !progress {
-                return;
-            }
-        }
-    }
-
-    /// Pumps until the body being sent, if any, has gone out.
-    pub fn pump_all(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
-        self.pump(inbox, outbox);
-        while !self.sending.is_empty() {
-            self.pump(inbox, outbox);
-        }
-    }
-
-    /// The peer closed: offer what is left, then the end.
-    pub fn eof(&mut self, inbox: &mut Vec<u8>, outbox: &mut Vec<u8>) {
-        self.pump_all(inbox, outbox);
-        self.session.handle_eof(self.now);
-        self.pump_all(inbox, outbox);
-        if self.t.error.is_none() {
-            self.t.error = self.session.error().cloned();
-        }
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use ferry_storage::OpenFile;
 
 use crate::growing::Growing;
+pub use crate::stream::Stream;
 use crate::window::WindowReader;
 
 /// Where the bytes of a body this side sends come from.
@@ -50,15 +51,6 @@ pub enum Body {
         /// Where the body starts in the object.
         offset: u64,
     },
-}
-
-/// A blocking source of bytes, read once, in order.
-pub struct Stream(pub Box<dyn io::Read + Send>);
-
-impl std::fmt::Debug for Stream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Stream")
-    }
 }
 
 /// An object kept elsewhere, one version of it.

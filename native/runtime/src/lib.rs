@@ -24,6 +24,8 @@ pub mod growing;
 pub mod handler;
 pub mod listen;
 mod send;
+mod step;
+pub mod stream;
 pub mod upstream;
 pub mod window;
 

@@ -10,8 +10,8 @@ use ferry_core::Session;
 use crate::body::Body;
 use crate::clock::{Clock, Waited, until};
 use crate::conn::{Conn, Source};
-use crate::drive::{offer, within};
 use crate::handler::{Handler, Sending, Stop, misuse};
+use crate::step::{offer, within};
 use crate::window::{Read, WindowReader};
 
 /// Bytes a window's reader copies out per send.

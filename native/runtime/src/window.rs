@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use event_listener::Event;
 use md5::{Digest, Md5};
 
-use crate::body::Stream;
+use crate::stream::Stream;
 
 /// Distance between the MD5 checkpoints a detached reader resumes from.
 pub const CHECKPOINT: u64 = 1 << 20;

@@ -134,15 +134,9 @@ pub async fn get(
         ));
         return Ok(());
     }
-    let part = folder.partial(&local).map_err(|e| match e {
-        busy @ StoreError::Busy { .. } => ClientError::Local(format!(
-            "{busy}, which is downloading into it; wait for that download to finish (or stop it), then run this command again"
-        )),
-        e => store_error("write", local.as_str(), e),
-    })?;
     let mut x = DownloadX {
         name: text.to_owned(),
-        part,
+        part: partial(folder, &local)?,
         base: None,
         up_to_date: false,
         expected: None,
@@ -177,28 +171,9 @@ pub async fn get(
         ));
         return Ok(());
     }
-    let got = x.part.len();
-    let result = result.and_then(|()| match x.expected {
-        Some(expected) if expected == got => Ok(()),
-        Some(expected) => Err(ClientError::Protocol(format!(
-            "the server sent {got} of {expected} bytes"
-        ))),
-        None => Err(ClientError::Protocol("the server announced no file".into())),
-    });
-    let result = match result {
-        Ok(()) if options.verify => {
-            let verified = verify(remote, name, &x.part).await;
-            if matches!(verified, Err(ClientError::Protocol(_))) {
-                // Bytes the server just disowned are not worth resuming.
-                let _ = x.part.restart();
-            }
-            verified
-        }
-        other => other,
-    };
-    let got = x.part.len();
-    if let Err(e) = result {
+    if let Err(e) = whole(remote, name, &mut x, result, options.verify).await {
         // Bytes already held stay in the partial file for the next attempt.
+        let got = x.part.len();
         if got > 0 {
             let of = x
                 .expected
@@ -212,6 +187,7 @@ pub async fn get(
         let _ = x.part.abandon();
         return Err(e);
     }
+    let got = x.part.len();
     // The local file must still be the one checked (or still absent).
     if let Err(e) = keep.unchanged(checked) {
         let _ = x.part.abandon();
@@ -224,6 +200,48 @@ pub async fn get(
     let verb = if replacing { "replaced" } else { "received" };
     remote.say(format!("{verb} {local_shown} ({})", human(got)));
     Ok(())
+}
+
+/// The partial file a download of `local` goes into (resumed if there is
+/// one), unless another download is writing it.
+fn partial(folder: &Folder, local: &Name) -> Result<Partial, ClientError> {
+    folder.partial(local).map_err(|e| match e {
+        busy @ StoreError::Busy { .. } => ClientError::Local(format!(
+            "{busy}, which is downloading into it; wait for that download to finish (or stop it), then run this command again"
+        )),
+        e => store_error("write", local.as_str(), e),
+    })
+}
+
+/// Whether a transfer that ended with `result` left the whole file in the
+/// partial one: every announced byte, and with `--verify` the server's MD5.
+async fn whole(
+    remote: &Remote,
+    name: Name,
+    x: &mut DownloadX,
+    result: Result<(), ClientError>,
+    verify_it: bool,
+) -> Result<(), ClientError> {
+    let got = x.part.len();
+    result?;
+    match x.expected {
+        Some(expected) if expected == got => {}
+        Some(expected) => {
+            return Err(ClientError::Protocol(format!(
+                "the server sent {got} of {expected} bytes"
+            )));
+        }
+        None => return Err(ClientError::Protocol("the server announced no file".into())),
+    }
+    if !verify_it {
+        return Ok(());
+    }
+    let verified = verify(remote, name, &x.part).await;
+    if matches!(verified, Err(ClientError::Protocol(_))) {
+        // Bytes the server just disowned are not worth resuming.
+        let _ = x.part.restart();
+    }
+    verified
 }
 
 /// The local file a download would replace, and whether it may.

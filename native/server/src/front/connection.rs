@@ -15,7 +15,6 @@ use ferry_storage::{Replace, StoreError};
 use rustix::net::RecvFlags;
 
 use super::Shared;
-use super::accept::Slot;
 use super::relay::{Relay, relay};
 use crate::limits::quota;
 use crate::store::{Logins, Resumed, Sink, Store};
@@ -37,7 +36,7 @@ pub(super) async fn serve_connection<St: Store>(
     stream: std::net::TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared<St>>,
-    _slot: Slot,
+    _slot: impl Send,
 ) {
     let clock = Clock::start();
     let _ = rustix::net::sockopt::set_tcp_nodelay(&stream, true);

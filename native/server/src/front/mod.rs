@@ -17,11 +17,12 @@ mod connection;
 mod relay;
 
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use anyhow::Context;
 use async_io::Async;
+use ferry_runtime::listen;
 
 use crate::limits::{Throttle, quota};
 use crate::settings::{CacheConfig, Files, FrontConfig, ServeConfig};
@@ -68,61 +69,8 @@ pub fn run_cache(mut config: CacheConfig) -> anyhow::Result<()> {
 /// Listens, prints where to connect (after `what`), and serves `store` on
 /// one thread per core, each accepting and serving its own connections.
 fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Result<()> {
-    let listen_error = |e: std::io::Error, on: String| {
-        anyhow::anyhow!(
-            "cannot listen on {on}: {e}{}",
-            match e.kind() {
-                std::io::ErrorKind::AddrInUse =>
-                    "; another program uses it: stop it or pick another port",
-                std::io::ErrorKind::AddrNotAvailable =>
-                    "; no interface of this machine has that address",
-                _ => "",
-            }
-        )
-    };
-    // Every interface (one dual-stack socket), or each --bind address on
-    // one port (the first one's, if the port is 0).
-    let mut listeners = Vec::new();
-    let mut port = config.port;
-    let mut banner_addrs = Vec::new();
-    if config.bind.is_empty() {
-        let (listener, ipv6) = ferry_runtime::listen::bind_all(port)
-            .map_err(|e| listen_error(e, format!("port {port}")))?;
-        port = listener.local_addr()?.port();
-        banner_addrs = ferry_runtime::listen::reachable(port, ipv6);
-        listeners.push(listener);
-    } else {
-        for ip in &config.bind {
-            let listener = ferry_runtime::listen::bind_one(*ip, port)
-                .map_err(|e| listen_error(e, SocketAddr::new(*ip, port).to_string()))?;
-            port = listener.local_addr()?.port();
-            if ip.is_unspecified() {
-                let all = ferry_runtime::listen::reachable(port, ip.is_ipv6());
-                banner_addrs.extend(all.into_iter().filter(|(_, a)| a.is_ipv6() == ip.is_ipv6()));
-            } else {
-                banner_addrs.push(("--bind".into(), SocketAddr::new(*ip, port)));
-            }
-            listeners.push(listener);
-        }
-    }
-    // Where to connect. Nobody may be reading stdout (a closed pipe): the
-    // server keeps running whatever happens to these lines.
-    let mut banner = format!("{what} on port {port}, reachable at:\n");
-    for (iface, addr) in &banner_addrs {
-        banner.push_str(&format!("  {addr}  ({iface})\n"));
-    }
-    let example = banner_addrs
-        .iter()
-        .map(|(_, a)| *a)
-        .find(|a| a.ip().is_loopback())
-        .or_else(|| banner_addrs.first().map(|(_, a)| *a))
-        .map_or_else(|| format!("127.0.0.1:{port}"), |a| a.to_string());
-    banner.push_str(&format!("try: ferry ls {example}\n"));
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout
-        .write_all(banner.as_bytes())
-        .and_then(|()| stdout.flush());
-    drop(stdout);
+    let (listeners, port, banner_addrs) = listen(&config)?;
+    print_banner(what, port, &banner_addrs);
     let signals = async_signal::Signals::new([
         async_signal::Signal::Term,
         async_signal::Signal::Int,
@@ -162,6 +110,71 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
         log::info!("{report}");
     }
     Ok(())
+}
+
+/// Where clients can connect: each address, and the interface it is on.
+type Reachable = Vec<(String, SocketAddr)>;
+
+/// Every interface (one dual-stack socket), or each --bind address on one
+/// port (the first one's, if the port is 0): the listeners, the port, and
+/// the addresses to show.
+fn listen(config: &FrontConfig) -> anyhow::Result<(Vec<TcpListener>, u16, Reachable)> {
+    let listen_error = |e: std::io::Error, on: String| {
+        anyhow::anyhow!(
+            "cannot listen on {on}: {e}{}",
+            match e.kind() {
+                std::io::ErrorKind::AddrInUse =>
+                    "; another program uses it: stop it or pick another port",
+                std::io::ErrorKind::AddrNotAvailable =>
+                    "; no interface of this machine has that address",
+                _ => "",
+            }
+        )
+    };
+    let mut listeners = Vec::new();
+    let mut port = config.port;
+    let mut banner_addrs = Vec::new();
+    if config.bind.is_empty() {
+        let (listener, ipv6) =
+            listen::bind_all(port).map_err(|e| listen_error(e, format!("port {port}")))?;
+        port = listener.local_addr()?.port();
+        banner_addrs = listen::reachable(port, ipv6);
+        listeners.push(listener);
+    } else {
+        for ip in &config.bind {
+            let listener = listen::bind_one(*ip, port)
+                .map_err(|e| listen_error(e, SocketAddr::new(*ip, port).to_string()))?;
+            port = listener.local_addr()?.port();
+            if ip.is_unspecified() {
+                let all = listen::reachable(port, ip.is_ipv6());
+                banner_addrs.extend(all.into_iter().filter(|(_, a)| a.is_ipv6() == ip.is_ipv6()));
+            } else {
+                banner_addrs.push(("--bind".into(), SocketAddr::new(*ip, port)));
+            }
+            listeners.push(listener);
+        }
+    }
+    Ok((listeners, port, banner_addrs))
+}
+
+/// Prints where to connect. Nobody may be reading stdout (a closed pipe):
+/// the server keeps running whatever happens to these lines.
+fn print_banner(what: &str, port: u16, banner_addrs: &[(String, SocketAddr)]) {
+    let mut banner = format!("{what} on port {port}, reachable at:\n");
+    for (iface, addr) in banner_addrs {
+        banner.push_str(&format!("  {addr}  ({iface})\n"));
+    }
+    let example = banner_addrs
+        .iter()
+        .map(|(_, a)| *a)
+        .find(|a| a.ip().is_loopback())
+        .or_else(|| banner_addrs.first().map(|(_, a)| *a))
+        .map_or_else(|| format!("127.0.0.1:{port}"), |a| a.to_string());
+    banner.push_str(&format!("try: ferry ls {example}\n"));
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
 }
 
 /// Descriptors kept free for listeners, logs, the users file, the store's

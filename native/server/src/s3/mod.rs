@@ -16,12 +16,18 @@
 //! a PUT whose body cannot be sent again is tried once. A store that
 //! stalls is cut by the timeout, as a client that stalls is.
 
+mod error;
+mod read;
+
 use std::io::Read;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use rusty_s3::actions::{ListObjectsV2, ListObjectsV2Response};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
+
+pub use error::S3Error;
+use error::{detail, failure, transient};
 
 /// How long a signed request stays valid: it is sent at once.
 const SIGNED_FOR: Duration = Duration::from_secs(300);
@@ -86,52 +92,6 @@ impl Location {
             endpoint,
             region,
         })
-    }
-}
-
-/// Why a request failed.
-#[derive(Debug, thiserror::Error)]
-pub enum S3Error {
-    /// The store answered with an error status.
-    #[error("the object store answered {status}{}", detail(code, message))]
-    Status {
-        /// The HTTP status.
-        status: u16,
-        /// S3's error code (`NoSuchBucket`, `SignatureDoesNotMatch`...).
-        code: String,
-        /// S3's message.
-        message: String,
-    },
-    /// A condition did not hold: the object changed (or exists already).
-    #[error("the object changed meanwhile")]
-    Changed,
-    /// The store could not be reached, or the connection broke.
-    #[error("cannot reach the object store: {0}")]
-    Unreachable(String),
-    /// A request failed every time it was tried.
-    #[error("{request}: {last} after {tries} tries")]
-    Tried {
-        /// The request, as `GET public/a.txt`.
-        request: String,
-        /// What the last try met: `503 (SlowDown)`, `connection reset`.
-        last: String,
-        /// How many times it was tried.
-        tries: u32,
-    },
-}
-
-fn detail(code: &str, message: &str) -> String {
-    match (code.is_empty(), message.is_empty()) {
-        (true, true) => String::new(),
-        (false, true) => format!(" ({code})"),
-        (true, false) => format!(" ({message})"),
-        (false, false) => format!(" ({code}: {message})"),
-    }
-}
-
-impl From<ureq::Error> for S3Error {
-    fn from(e: ureq::Error) -> Self {
-        S3Error::Unreachable(e.to_string())
     }
 }
 
@@ -270,182 +230,6 @@ impl S3 {
     /// The key of `name` under the prefix.
     pub fn key(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
-    }
-
-    /// Reads an object (from `from` on, if given), only if it is still the
-    /// version `if_match`. `Ok(None)`: no such object.
-    pub fn get(
-        &self,
-        key: &str,
-        from: Option<u64>,
-        if_match: Option<&str>,
-    ) -> Result<Option<Object>, S3Error> {
-        self.get_range(key, from.map(|from| (from, None)), if_match)
-    }
-
-    /// [`S3::get`] of the bytes `from..=to` (`to` clipped to the end),
-    /// whose body goes on from where it broke if its connection does.
-    pub fn get_range(
-        &self,
-        key: &str,
-        range: Option<(u64, Option<u64>)>,
-        if_match: Option<&str>,
-    ) -> Result<Option<Object>, S3Error> {
-        let Some(object) = self.fetch_range(key, range, if_match)? else {
-            return Ok(None);
-        };
-        let start = range.map_or(0, |(from, _)| from);
-        let body = Continuing {
-            s3: self.clone(),
-            key: key.to_owned(),
-            etag: object.etag.clone(),
-            next: start,
-            end: start + object.len,
-            tries: 1,
-            body: object.body,
-        };
-        Ok(Some(Object {
-            body: Box::new(body),
-            ..object
-        }))
-    }
-
-    /// One GET of a range, as [`S3::get_range`] asks it.
-    fn fetch_range(
-        &self,
-        key: &str,
-        range: Option<(u64, Option<u64>)>,
-        if_match: Option<&str>,
-    ) -> Result<Option<Object>, S3Error> {
-        let from = range.map(|(from, _)| from);
-        let asked = range.map(|(from, to)| match to {
-            Some(to) => format!("bytes={from}-{to}"),
-            None => format!("bytes={from}-"),
-        });
-        let mut action = self.bucket.get_object(Some(&self.credentials), key);
-        if let Some(asked) = &asked {
-            action.headers_mut().insert("range", asked.clone());
-        }
-        if let Some(etag) = if_match {
-            action.headers_mut().insert("if-match", etag.to_owned());
-        }
-        let url = action.sign(SIGNED_FOR);
-        let response = self.send(&format!("GET {}", self.shown_key(key)), true, || {
-            let mut request = self.agent.get(url.as_str());
-            if let Some(asked) = &asked {
-                request = request.header("range", asked);
-            }
-            if let Some(etag) = if_match {
-                request = request.header("if-match", etag);
-            }
-            request.call()
-        })?;
-        let status = response.status().as_u16();
-        match status {
-            200 | 206 => {}
-            404 => return Ok(None),
-            412 => return Err(S3Error::Changed),
-            // Asked from the end of an object: nothing left.
-            416 => {
-                return Ok(Some(Object {
-                    len: 0,
-                    size: from.unwrap_or(0),
-                    etag: if_match.unwrap_or_default().to_owned(),
-                    body: Box::new(std::io::empty()),
-                }));
-            }
-            _ => return Err(failure(response)),
-        }
-        let len = header_u64(&response, "content-length")
-            .ok_or_else(|| S3Error::Unreachable("an answer without Content-Length".into()))?;
-        // bytes FROM-TO/SIZE, for a range: exactly the range asked, or the
-        // bytes would land at the wrong place.
-        let range = header(&response, "content-range");
-        let size = match (from, status, range.as_deref().and_then(content_range)) {
-            (None, 200, _) => len,
-            (Some(from), 206, Some((start, end, size)))
-                if start == from && end + 1 - start == len =>
-            {
-                size
-            }
-            (Some(0), 200, _) => len,
-            _ => {
-                return Err(S3Error::Unreachable(format!(
-                    "the store did not answer the range asked ({status}, {})",
-                    range.unwrap_or_default()
-                )));
-            }
-        };
-        let etag = header(&response, "etag").unwrap_or_default();
-        Ok(Some(Object {
-            len,
-            size,
-            etag,
-            body: Box::new(response.into_body().into_reader()),
-        }))
-    }
-
-    /// An object's size and version, if it exists.
-    pub fn head(&self, key: &str) -> Result<Option<(u64, String)>, S3Error> {
-        let url = self
-            .bucket
-            .head_object(Some(&self.credentials), key)
-            .sign(SIGNED_FOR);
-        let request = format!("HEAD {}", self.shown_key(key));
-        let response = self.send(&request, true, || self.agent.head(url.as_str()).call())?;
-        match response.status().as_u16() {
-            200..=299 => match (
-                header_u64(&response, "content-length"),
-                header(&response, "etag").filter(|e| !e.is_empty()),
-            ) {
-                (Some(size), Some(etag)) => Ok(Some((size, etag))),
-                _ => Err(S3Error::Unreachable(
-                    "the store gives no size or no ETag for the object".into(),
-                )),
-            },
-            404 => Ok(None),
-            _ => Err(failure(response)),
-        }
-    }
-
-    /// A small object (a users file) read whole, unless it is still the
-    /// version `known`.
-    pub fn read_small(&self, key: &str, known: Option<&str>) -> Result<Small, S3Error> {
-        let mut action = self.bucket.get_object(Some(&self.credentials), key);
-        if let Some(etag) = known {
-            action
-                .headers_mut()
-                .insert("if-none-match", etag.to_owned());
-        }
-        let url = action.sign(SIGNED_FOR);
-        let response = self.send(&format!("GET {}", self.shown_key(key)), true, || {
-            let mut request = self.agent.get(url.as_str());
-            if let Some(etag) = known {
-                request = request.header("if-none-match", etag);
-            }
-            request.call()
-        })?;
-        match response.status().as_u16() {
-            200 => {
-                let etag = header(&response, "etag").unwrap_or_default();
-                let mut bytes = Vec::new();
-                response
-                    .into_body()
-                    .into_reader()
-                    .take(SMALL_MAX + 1)
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| S3Error::Unreachable(e.to_string()))?;
-                if bytes.len() as u64 > SMALL_MAX {
-                    return Err(S3Error::Unreachable(format!(
-                        "{key} is larger than {SMALL_MAX} bytes"
-                    )));
-                }
-                Ok(Small::Read { bytes, etag })
-            }
-            304 => Ok(Small::Unchanged),
-            404 => Ok(Small::Missing),
-            _ => Err(failure(response)),
-        }
     }
 
     /// Every key under `prefix` with its size (all pages).
@@ -665,90 +449,6 @@ impl S3 {
     }
 }
 
-/// An object's body as it arrives; if the connection breaks or ends early,
-/// the rest is asked again (`Range` from the next byte, `If-Match` on the
-/// version being read) instead of starting over, up to [`TRIES`] in all.
-struct Continuing {
-    s3: S3,
-    key: String,
-    /// The version being read: a rest of another version is refused.
-    etag: String,
-    /// The object offset of the next byte, and the end of the bytes asked.
-    next: u64,
-    end: u64,
-    /// Requests made for these bytes so far.
-    tries: u32,
-    body: Box<dyn Read + Send>,
-}
-
-impl Read for Continuing {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        loop {
-            if self.next >= self.end || buf.is_empty() {
-                return Ok(0);
-            }
-            let want = buf
-                .len()
-                .min((self.end - self.next).min(usize::MAX as u64) as usize);
-            let failure = match self.body.read(&mut buf[..want]) {
-                Ok(0) => std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the object store ended the body early",
-                ),
-                Ok(n) => {
-                    self.next += n as u64;
-                    return Ok(n);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => e,
-            };
-            if self.tries >= TRIES || self.etag.is_empty() {
-                return Err(failure);
-            }
-            self.tries += 1;
-            log::debug!(
-                "GET {}: {failure} at byte {}; asking for the rest",
-                self.s3.shown_key(&self.key),
-                self.next
-            );
-            let rest = self
-                .s3
-                .fetch_range(
-                    &self.key,
-                    Some((self.next, Some(self.end - 1))),
-                    Some(&self.etag),
-                )
-                .map_err(|e| std::io::Error::other(format!("{failure}, and the rest: {e}")))?;
-            match rest {
-                Some(object) if object.len == self.end - self.next => self.body = object.body,
-                _ => {
-                    return Err(std::io::Error::other(format!(
-                        "{failure}, and the rest is gone"
-                    )));
-                }
-            }
-        }
-    }
-}
-
-/// Whether a request's failure is worth another try, and in words.
-fn transient(e: &ureq::Error) -> Option<String> {
-    use std::io::ErrorKind as K;
-    match e {
-        ureq::Error::Io(io) => matches!(
-            io.kind(),
-            K::ConnectionReset
-                | K::ConnectionAborted
-                | K::ConnectionRefused
-                | K::BrokenPipe
-                | K::UnexpectedEof
-        )
-        .then(|| io.to_string()),
-        ureq::Error::ConnectionFailed | ureq::Error::Protocol(_) => Some(e.to_string()),
-        _ => None,
-    }
-}
-
 /// The pause before try `tries + 1`: a random part of a window that
 /// doubles with each try ("full jitter"), so clients that failed together
 /// do not come back together.
@@ -757,14 +457,6 @@ fn backoff(tries: u32) -> Duration {
     let window = BACKOFF * 2u32.pow(tries.saturating_sub(1).min(10));
     let random = RandomState::new().hash_one(Instant::now());
     window.mul_f64((random % 1000) as f64 / 1000.0)
-}
-
-/// `bytes START-END/SIZE`.
-fn content_range(value: &str) -> Option<(u64, u64, u64)> {
-    let (range, size) = value.strip_prefix("bytes ")?.split_once('/')?;
-    let (start, end) = range.split_once('-')?;
-    let (start, end, size) = (start.parse().ok()?, end.parse().ok()?, size.parse().ok()?);
-    (start <= end && end < size).then_some((start, end, size))
 }
 
 fn header(response: &Response, name: &str) -> Option<String> {
@@ -777,29 +469,6 @@ fn header(response: &Response, name: &str) -> Option<String> {
 
 fn header_u64(response: &Response, name: &str) -> Option<u64> {
     header(response, name).and_then(|v| v.trim().parse().ok())
-}
-
-/// An error answer, with S3's code and message when its body has them.
-fn failure(response: Response) -> S3Error {
-    let status = response.status().as_u16();
-    let mut body = String::new();
-    let _ = response
-        .into_body()
-        .into_reader()
-        .take(64 * 1024)
-        .read_to_string(&mut body);
-    let tag = |name: &str| {
-        let open = format!("<{name}>");
-        body.split_once(&open)
-            .and_then(|(_, rest)| rest.split_once(&format!("</{name}>")))
-            .map(|(text, _)| text.to_owned())
-            .unwrap_or_default()
-    };
-    S3Error::Status {
-        status,
-        code: tag("Code"),
-        message: tag("Message"),
-    }
 }
 
 #[cfg(test)]
