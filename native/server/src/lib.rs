@@ -7,7 +7,8 @@
 //! - [`limits`]: what one client may take: connections per address,
 //!   failed-login delays, upload quotas, fair turns at heavy work.
 //! - [`store`]: the answer seam, and where the files live: a folder, an
-//!   object store, or a cache in front of an origin.
+//!   object store, or a cache in front of an origin; [`prefix`]: op 40's
+//!   prefix digests, the same for every store.
 //! - [`s3`]: the object store's HTTP client; [`users`] and [`verifier`]:
 //!   the users file and password checks.
 //! - [`settings`]: what a front runs with, as the binary validates it.
@@ -18,6 +19,7 @@
 pub mod demo;
 pub mod front;
 pub mod limits;
+pub mod prefix;
 pub mod s3;
 pub mod settings;
 pub mod store;

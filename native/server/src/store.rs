@@ -14,12 +14,10 @@ mod s3;
 
 use std::io;
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use ferry_core::{ListEntry, Mask, Name, NameError, escape};
-use ferry_storage::{DigestCache, PrefixMd5, Replace, StoreError};
+use ferry_storage::{Replace, StoreError};
 
-use crate::limits::FairPool;
 use ferry_runtime::Body;
 
 pub use cache::CacheStore;
@@ -76,40 +74,27 @@ pub trait Store: Send + Sync + 'static {
         self.open(scope, name)
     }
 
-    /// The MD5 of the first `len` bytes of an opened file (op 40), which
-    /// comes back to be sent from there. `len` is at most its size. The
-    /// hashing takes its turns fairly with other clients' (`client` is the
-    /// address asking; see [`hash_prefix`]).
-    fn prefix_md5(
-        &self,
-        body: Body,
-        len: u64,
-        client: IpAddr,
-    ) -> impl Future<Output = (Body, io::Result<[u8; 16]>)> + Send;
-
     /// Answers op 40 for `name` from `position`, whose first bytes the
     /// client says have the MD5 `md5`. By default the file is opened
-    /// ([`Store::open_to_resume`]) and its prefix hashed here
-    /// ([`Store::prefix_md5`]); a store may pass the question on instead (a
-    /// cache, for what it does not hold whole).
+    /// ([`Store::open_to_resume`]) for the front to hash its prefix
+    /// ([`Resumed::Opened`]); a store may answer the question itself (a
+    /// cache passes on to its origin what it does not hold whole).
     fn resume(
         &self,
         scope: &Self::Scope,
         name: &Name,
-        position: u32,
-        md5: [u8; 16],
-        client: IpAddr,
+        _position: u32,
+        _md5: [u8; 16],
     ) -> impl Future<Output = Result<Resumed, StoreError>> + Send
     where
         Self: Sized,
     {
         async move {
-            let (body, note) = match self.open_to_resume(scope, name).await {
-                Ok(opened) => opened,
-                Err(e @ StoreError::Io(_)) => return Err(e),
-                Err(e) => return Ok(Resumed::NoSuchFile(e.to_string())),
-            };
-            resume_opened(self, body, note, position, md5, client).await
+            match self.open_to_resume(scope, name).await {
+                Ok((body, note)) => Ok(Resumed::Opened { body, note }),
+                Err(e @ StoreError::Io(_)) => Err(e),
+                Err(e) => Ok(Resumed::NoSuchFile(e.to_string())),
+            }
         }
     }
 
@@ -175,6 +160,14 @@ pub enum Logins<'a> {
 /// A store's answer to op 40.
 #[derive(Debug)]
 pub enum Resumed {
+    /// The file, opened: the front hashes its prefix and compares
+    /// ([`crate::prefix::Prefixes::resume`]).
+    Opened {
+        /// The whole file.
+        body: Body,
+        /// How the store reached it.
+        note: Note,
+    },
     /// The prefix matches: send `body` (from the position) of a file of
     /// `file_size` bytes.
     Send {
@@ -189,32 +182,6 @@ pub enum Resumed {
     Mismatch(&'static str),
     /// Result 10, and why (for the log).
     NoSuchFile(String),
-}
-
-/// Op 40 on an opened file: its first `position` bytes hashed and
-/// compared with `md5`.
-pub async fn resume_opened<St: Store>(
-    store: &St,
-    body: Body,
-    note: Note,
-    position: u32,
-    md5: [u8; 16],
-    client: IpAddr,
-) -> Result<Resumed, StoreError> {
-    let file_size = body.size();
-    // Past the end there is no prefix to hash (the core answers 20).
-    if u64::from(position) > file_size {
-        return Ok(Resumed::Mismatch("position past the end"));
-    }
-    match store.prefix_md5(body, position.into(), client).await {
-        (body, Ok(digest)) if digest == md5 => Ok(Resumed::Send {
-            body: body.starting_at(position.into()),
-            file_size,
-            note,
-        }),
-        (_, Ok(_)) => Ok(Resumed::Mismatch("MD5 mismatch")),
-        (_, Err(e)) => Err(StoreError::Io(e)),
-    }
 }
 
 /// An upload under way: bytes in, then an asynchronous commit.
@@ -237,48 +204,4 @@ pub trait Sink: Send + 'static {
     /// Makes the upload visible, complete, replacing any file of that name
     /// if the upload may (see [`Store::begin_upload`]).
     fn commit(self) -> impl Future<Output = io::Result<()>> + Send;
-}
-
-/// The MD5 of the first `len` bytes of a body, one checkpoint interval per
-/// turn of `client`'s in `pool`: any prefix of a file hashed before costs
-/// at most one interval, and a first hashing of gigabytes holds a slot for
-/// one interval at a time. A file's checkpoints and digest are remembered
-/// in `digests`; a growing file (a cache's fill) is hashed uncached.
-pub async fn hash_prefix(
-    pool: &FairPool,
-    client: IpAddr,
-    digests: &Arc<DigestCache>,
-    mut body: Body,
-    len: u64,
-) -> (Body, io::Result<[u8; 16]>) {
-    let mut job = match &body {
-        Body::Stream { .. } | Body::Window { .. } => {
-            let once = io::Error::other("a body read as it arrives has no prefix to hash");
-            return (body, Err(once));
-        }
-        Body::File { open, .. } => digests.start(open.id, len),
-        Body::Growing { .. } => PrefixMd5::uncached(len),
-        Body::Remote { source, .. } => digests.start(source.version(), len),
-    };
-    loop {
-        if let Some(digest) = job.digest() {
-            return (body, Ok(digest));
-        }
-        let _turn = pool.turn(client).await;
-        let digests = digests.clone();
-        let stepped;
-        (body, job, stepped) = smol::unblock(move || {
-            let stepped = match &body {
-                Body::File { open, .. } => job.step(&open.file, Some(&digests)),
-                Body::Growing { source, .. } => job.step(&source.file, None),
-                Body::Remote { source, .. } => job.step(&**source, Some(&digests)),
-                Body::Stream { .. } | Body::Window { .. } => Err(io::ErrorKind::Unsupported.into()),
-            };
-            (body, job, stepped)
-        })
-        .await;
-        if let Err(e) = stepped {
-            return (body, Err(e));
-        }
-    }
 }

@@ -475,8 +475,14 @@ impl<'a, St: Store> Answers<'a, St> {
     async fn resume(&mut self, s: &mut ServerSession, name: &Name, position: u32, md5: [u8; 16]) {
         self.name = Some(name.to_string());
         let store = &self.shared.store;
-        let resumed = store.resume(&self.scope, name, position, md5, self.peer.ip());
-        let answer = match resumed.await {
+        let mut resumed = store.resume(&self.scope, name, position, md5).await;
+        if let Ok(Resumed::Opened { body, note }) = resumed {
+            let prefixes = &self.shared.prefixes;
+            resumed = prefixes
+                .resume(body, note, position, md5, self.peer.ip())
+                .await;
+        }
+        let answer = match resumed {
             Ok(Resumed::Send {
                 body,
                 file_size,
@@ -494,6 +500,8 @@ impl<'a, St: Store> Answers<'a, St> {
                 self.outcome = format!("result 10: {why}");
                 ResumeAnswer::NoSuchFile
             }
+            // Never: an opened file was hashed just above.
+            Ok(Resumed::Opened { .. }) => ResumeAnswer::Mismatch,
             Err(e) => return self.refuse(s, &e),
         };
         misuse(s.answer_resume(answer));

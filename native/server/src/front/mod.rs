@@ -25,6 +25,7 @@ use async_io::Async;
 use ferry_runtime::listen;
 
 use crate::limits::{Throttle, quota};
+use crate::prefix::Prefixes;
 use crate::settings::{CacheConfig, Files, FrontConfig, ServeConfig};
 use crate::store::{CacheStore, FolderStore, S3Store, Store};
 
@@ -35,6 +36,8 @@ struct Shared<St> {
     config: FrontConfig,
     throttle: Throttle,
     quota: quota::Quota,
+    /// Op 40's prefix hashing, for every store.
+    prefixes: Prefixes,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -87,6 +90,7 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
         store,
         throttle: Throttle::new(&config.trusted),
         quota: quota::Quota::new(config.quotas, &config.trusted),
+        prefixes: Prefixes::default(),
         config,
     })));
     // Every thread accepts and serves its own connections; closing the

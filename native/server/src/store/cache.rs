@@ -31,10 +31,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ferry_core::{EMPTY_MD5, ListEntry, Mask, Name, escape};
-use ferry_storage::{CacheFolder, DigestCache, Replace, StoreError, age};
+use ferry_storage::{CacheFolder, Replace, StoreError, age};
 
-use super::{Logins, Note, Resumed, Sink, Store, hash_prefix, resume_opened};
-use crate::limits::FairPool;
+use super::{Logins, Note, Resumed, Sink, Store};
 use crate::limits::PerAddress;
 use crate::settings::CacheConfig;
 use direct::Answer;
@@ -42,11 +41,6 @@ use ferry_runtime::upstream::{self, ExchangeError, Upstream};
 use ferry_runtime::window::{Refetch, Room, Window};
 use ferry_runtime::{Body, Stream, Waited, until};
 use fill::{Fill, Header};
-
-/// Prefix digests of cached copies remembered (client RESUMEs).
-const DIGESTS: usize = 4096;
-/// Prefix hashing steps run at once.
-const HEAVY_JOBS: usize = 2;
 
 /// A caching proxy's store.
 #[derive(Debug)]
@@ -74,9 +68,6 @@ struct Inner {
     fills: Mutex<HashMap<String, Arc<Fill>>>,
     /// The origin's last listing and when it came.
     listing: Mutex<Option<(Vec<ListEntry>, Instant)>>,
-    digests: Arc<DigestCache>,
-    /// Prefix hashing, shared fairly between clients.
-    hashing: FairPool,
     counters: Counters,
 }
 
@@ -129,8 +120,6 @@ impl CacheStore {
                 )),
                 fills: Mutex::new(HashMap::new()),
                 listing: Mutex::new(None),
-                digests: Arc::new(DigestCache::new(DIGESTS)),
-                hashing: FairPool::new(HEAVY_JOBS),
                 counters: Counters::default(),
             }),
         })
@@ -270,31 +259,15 @@ impl Store for CacheStore {
         Ok((body, Some(note)))
     }
 
-    async fn prefix_md5(
-        &self,
-        body: Body,
-        len: u64,
-        client: IpAddr,
-    ) -> (Body, io::Result<[u8; 16]>) {
-        if let Body::Growing { source, .. } = &body
-            && len > 0
-            && source.past(len - 1).await.is_none()
-        {
-            let cut = io::Error::other("the origin stopped before that position");
-            return (body, Err(cut));
-        }
-        hash_prefix(&self.inner.hashing, client, &self.inner.digests, body, len).await
-    }
-
     async fn resume(
         &self,
         client: &IpAddr,
         name: &Name,
         position: u32,
         md5: [u8; 16],
-        _: IpAddr,
     ) -> Result<Resumed, StoreError> {
-        // Hashed here only what the cache holds whole or is filling to keep.
+        // Hashed by the front only what the cache holds whole or is filling
+        // to keep.
         let held = self.inner.disk.hit(name.as_str()).is_some()
             || lock(&self.inner.fills)
                 .get(name.as_str())
@@ -308,7 +281,7 @@ impl Store for CacheStore {
                 Err(e) => return Err(e),
             };
             if matches!(body, Body::File { .. } | Body::Growing { .. }) {
-                return resume_opened(self, body, note, position, md5, *client).await;
+                return Ok(Resumed::Opened { body, note });
             }
         }
         self.count("PASS");

@@ -8,20 +8,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::listing::{Growth, ListingBudget};
-use super::{Logins, Note, Sink, Store, hash_prefix};
-use crate::limits::FairPool;
+use super::{Logins, Note, Sink, Store};
 use crate::verifier::Verifier;
 use anyhow::Context;
 use ferry_core::{Limits, ListEntry, Mask, Name};
 use ferry_runtime::Body;
-use ferry_storage::{DigestCache, Folder, FolderLock, Replace, StoreError, Upload};
+use ferry_storage::{Folder, FolderLock, Replace, StoreError, Upload};
 
 /// Password checks and digests that may run at once: both are heavy.
 const HEAVY_JOBS: usize = 2;
 /// The lock file in the root (beside public/ and private/: never served).
 const ROOT_LOCK: &str = "serve.lock";
-/// Prefix digests remembered.
-const DIGESTS: usize = 4096;
 
 /// A public folder and per-user private folders on local disk.
 #[derive(Debug)]
@@ -29,9 +26,6 @@ pub struct FolderStore {
     public: Arc<Folder>,
     private: Folder,
     users: PathBuf,
-    digests: Arc<DigestCache>,
-    /// Prefix hashing, shared fairly between clients.
-    hashing: FairPool,
     /// Password checks, on a fixed pool that reuses its memory.
     verifier: Verifier,
     /// Keeps the public listing well below its limit.
@@ -79,8 +73,6 @@ impl FolderStore {
             public: Arc::new(public),
             private,
             users: crate::users::users_path(root),
-            digests: Arc::new(DigestCache::new(DIGESTS)),
-            hashing: FairPool::new(HEAVY_JOBS),
             verifier: Verifier::start(HEAVY_JOBS)?,
             listing: Arc::new(listing),
             _lock: lock,
@@ -130,15 +122,6 @@ impl Store for FolderStore {
     async fn open(&self, scope: &Arc<Folder>, name: &Name) -> Result<(Body, Note), StoreError> {
         let open = scope.open_file(name)?;
         Ok((Body::File { open, offset: 0 }, None))
-    }
-
-    async fn prefix_md5(
-        &self,
-        body: Body,
-        len: u64,
-        client: IpAddr,
-    ) -> (Body, io::Result<[u8; 16]>) {
-        hash_prefix(&self.hashing, client, &self.digests, body, len).await
     }
 
     async fn begin_upload(

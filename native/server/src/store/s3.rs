@@ -24,11 +24,10 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use ferry_core::{Limits, ListEntry, Mask, Name, NameError, may_have_other_spellings, nfc};
-use ferry_storage::{DigestCache, FileId, ReadAt, Replace, StoreError, unnamed_file};
+use ferry_storage::{FileId, ReadAt, Replace, StoreError, unnamed_file};
 
 use super::listing::{Growth, ListingBudget};
-use super::{Logins, Note, Sink, Store, hash_prefix};
-use crate::limits::FairPool;
+use super::{Logins, Note, Sink, Store};
 use crate::s3::{Location, Put as When, S3, S3Error, Small};
 use crate::users::Users;
 use crate::verifier::Verifier;
@@ -39,8 +38,6 @@ use ferry_runtime::{Body, Fetch, Stream};
 const MAX_KEY: usize = 1024;
 /// Password checks and prefix hashing steps that may run at once.
 const HEAVY_JOBS: usize = 2;
-/// Prefix digests remembered.
-const DIGESTS: usize = 4096;
 
 /// Files and users in a bucket.
 #[derive(Debug)]
@@ -49,8 +46,6 @@ pub struct S3Store {
     public: Arc<Area>,
     /// Where unnamed scratch files go (the system's temporary folder).
     scratch: PathBuf,
-    digests: Arc<DigestCache>,
-    hashing: FairPool,
     verifier: Verifier,
     /// Keeps the public listing well below its limit.
     listing: Arc<ListingBudget>,
@@ -110,8 +105,6 @@ impl S3Store {
             listing: Arc::new(listing),
             s3: Arc::new(s3),
             scratch,
-            digests: Arc::new(DigestCache::new(DIGESTS)),
-            hashing: FairPool::new(HEAVY_JOBS),
             verifier: Verifier::start(HEAVY_JOBS)?,
             users: Mutex::new(None),
             limits: limits.clone(),
@@ -238,15 +231,6 @@ impl Store for S3Store {
             },
             None,
         ))
-    }
-
-    async fn prefix_md5(
-        &self,
-        body: Body,
-        len: u64,
-        client: IpAddr,
-    ) -> (Body, io::Result<[u8; 16]>) {
-        hash_prefix(&self.hashing, client, &self.digests, body, len).await
     }
 
     async fn begin_upload(
