@@ -31,7 +31,9 @@ pub struct GetOptions {
     pub force: bool,
 }
 
-struct DownloadX {
+/// A download's handler: the server's answers and bytes into the partial
+/// file.
+struct Downloading {
     name: String,
     part: Partial,
     /// A complete local copy being checked: copied into the part if the
@@ -44,7 +46,7 @@ struct DownloadX {
     pace: Pace,
 }
 
-impl Handler<ClientSession> for DownloadX {
+impl Handler<ClientSession> for Downloading {
     type Error = ClientError;
 
     async fn answer(
@@ -134,7 +136,7 @@ pub async fn get(
         ));
         return Ok(());
     }
-    let mut x = DownloadX {
+    let mut x = Downloading {
         name: text.to_owned(),
         part: partial(folder, &local)?,
         base: None,
@@ -218,7 +220,7 @@ fn partial(folder: &Folder, local: &Name) -> Result<Partial, ClientError> {
 async fn whole(
     remote: &Remote,
     name: Name,
-    x: &mut DownloadX,
+    x: &mut Downloading,
     result: Result<(), ClientError>,
     verify_it: bool,
 ) -> Result<(), ClientError> {
@@ -317,7 +319,7 @@ async fn refresh(
     name: Name,
     open: OpenFile,
     keep: Keep<'_>,
-    x: &mut DownloadX,
+    x: &mut Downloading,
 ) -> Result<(), ClientError> {
     let shown = shown(x.name.as_bytes());
     let md5 = ferry_storage::md5_prefix(&open.file, open.size)
@@ -368,7 +370,7 @@ async fn verify(remote: &Remote, name: Name, part: &Partial) -> Result<(), Clien
     let md5 = part
         .md5()
         .map_err(|e| ClientError::Local(format!("cannot read {}: {e}", part.part_name())))?;
-    let mut check = VerifyX { outcome: None };
+    let mut check = Verifying { outcome: None };
     exchange(
         remote,
         Request::Resume {
@@ -394,11 +396,11 @@ async fn verify(remote: &Remote, name: Name, part: &Partial) -> Result<(), Clien
 }
 
 /// Reads op 40's result and nothing else.
-struct VerifyX {
+struct Verifying {
     outcome: Option<ResumeOutcome>,
 }
 
-impl Handler<ClientSession> for VerifyX {
+impl Handler<ClientSession> for Verifying {
     type Error = ClientError;
 
     async fn answer(
@@ -419,7 +421,7 @@ async fn download(
     remote: &Remote,
     name: Name,
     force_resume: bool,
-    x: &mut DownloadX,
+    x: &mut Downloading,
 ) -> Result<(), ClientError> {
     let text = shown(x.name.as_bytes());
     let restart = |part: &mut Partial| {
@@ -477,7 +479,7 @@ pub async fn get_to(
     target: &str,
 ) -> Result<(), ClientError> {
     let name = local_name(text, remote.limits())?;
-    let mut x = StreamX {
+    let mut x = Streaming {
         name: text.to_owned(),
         out,
         target: target.to_owned(),
@@ -502,7 +504,8 @@ pub async fn get_to(
     }
 }
 
-struct StreamX {
+/// `get -o -`'s handler: the bytes straight to their destination.
+struct Streaming {
     name: String,
     out: Box<dyn Write>,
     /// Where `out` goes, for messages.
@@ -513,7 +516,7 @@ struct StreamX {
     pace: Pace,
 }
 
-impl Handler<ClientSession> for StreamX {
+impl Handler<ClientSession> for Streaming {
     type Error = ClientError;
 
     async fn answer(

@@ -11,7 +11,8 @@ use crate::error::ClientError;
 use crate::progress::Progress;
 use ferry_runtime::Handler;
 
-struct MGetX<'a> {
+/// `mget`'s handler (op 50): each announced file into its own partial file.
+struct ManyDownloads<'a> {
     remote: Remote,
     folder: &'a Folder,
     count: u32,
@@ -30,7 +31,7 @@ struct MGetX<'a> {
     pace: Pace,
 }
 
-impl MGetX<'_> {
+impl ManyDownloads<'_> {
     /// Where the local file `name` may be replaced (see [`Keep`]).
     fn keep<'n>(&'n self, name: &'n Name) -> Keep<'n> {
         Keep {
@@ -99,7 +100,7 @@ impl MGetX<'_> {
     }
 }
 
-impl Handler<ClientSession> for MGetX<'_> {
+impl Handler<ClientSession> for ManyDownloads<'_> {
     type Error = ClientError;
 
     async fn answer(
@@ -230,7 +231,7 @@ async fn stream(
     masks_shown: &str,
     options: GetOptions,
 ) -> Result<(), ClientError> {
-    let mut x = MGetX {
+    let mut x = ManyDownloads {
         remote: remote.clone(),
         folder,
         count: 0,

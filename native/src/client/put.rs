@@ -9,7 +9,8 @@ use crate::error::ClientError;
 use crate::progress::Progress;
 use ferry_runtime::{Body, Handler, misuse};
 
-struct UploadX {
+/// An upload's handler: the local file as the body, the server's verdicts.
+struct Uploading {
     remote: Remote,
     name: String,
     /// The file to send, until its body starts.
@@ -20,7 +21,7 @@ struct UploadX {
     pace: Pace,
 }
 
-impl Handler<ClientSession> for UploadX {
+impl Handler<ClientSession> for Uploading {
     type Error = ClientError;
 
     async fn answer(
@@ -99,7 +100,7 @@ pub async fn put(
     let target_text = ferry_core::nfc(target.unwrap_or(text));
     let target_text = target_text.as_ref();
     let target_name = local_name(target_text, remote.limits())?;
-    let mut x = UploadX {
+    let mut x = Uploading {
         remote: remote.clone(),
         name: target_text.to_owned(),
         file: Some(open),

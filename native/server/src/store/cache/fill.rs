@@ -152,7 +152,7 @@ impl Drop for Ending {
 /// an entry when whole, a resumable prefix when cut short.
 async fn fetch(inner: &Arc<Inner>, name: &Name, fill: &Fill, client: IpAddr, since: u64) {
     let key = name.as_str();
-    let mut x = FillX {
+    let mut x = Filling {
         inner: inner.clone(),
         name: name.clone(),
         fill,
@@ -214,7 +214,7 @@ async fn fetch(inner: &Arc<Inner>, name: &Name, fill: &Fill, client: IpAddr, sin
 }
 
 /// The origin side of a fill: a client session's events and bytes.
-struct FillX<'a> {
+struct Filling<'a> {
     inner: Arc<Inner>,
     name: Name,
     fill: &'a Fill,
@@ -236,7 +236,7 @@ struct FillX<'a> {
     since: u64,
 }
 
-impl FillX<'_> {
+impl Filling<'_> {
     /// Acts on what the origin said.
     async fn act(&mut self, answer: OriginAnswer) -> Result<(), Stopped> {
         let key = self.name.as_str();
@@ -453,7 +453,7 @@ fn lost(got: u64, size: u64, result: &Exchanged) -> String {
     }
 }
 
-impl Handler<ClientSession> for FillX<'_> {
+impl Handler<ClientSession> for Filling<'_> {
     type Error = Stopped;
 
     async fn answer(&mut self, _: &mut ClientSession, event: ClientEvent) -> Result<(), Stopped> {

@@ -33,7 +33,7 @@ impl OriginUpload {
         smol::spawn(async move {
             // However the task ends, the client side is answered.
             let _ending = Ending(shared.clone());
-            let mut x = UpX {
+            let mut x = UploadToOrigin {
                 shared: shared.clone(),
                 body: None,
                 stored: None,
@@ -79,13 +79,13 @@ impl OriginUpload {
 }
 
 /// The origin session of an upload.
-struct UpX {
+struct UploadToOrigin {
     shared: Arc<OriginUpload>,
     body: Option<Arc<Window>>,
     stored: Option<bool>,
 }
 
-impl Handler<ClientSession> for UpX {
+impl Handler<ClientSession> for UploadToOrigin {
     type Error = Stopped;
 
     async fn answer(
