@@ -10,12 +10,12 @@
 use std::io::Write;
 
 use ferry_core::{ClientEvent, ClientSession, EMPTY_MD5, Name, Request, ResumeOutcome, hex};
+use ferry_runtime::Handler;
 use ferry_storage::{FileId, Folder, OpenFile, Partial, StoreError};
 
 use super::{Pace, Remote, exchange, human, local_name, shown, store_error};
 use crate::error::ClientError;
 use crate::progress::Progress;
-use ferry_runtime::Handler;
 
 /// What `get` does besides downloading.
 #[derive(Debug, Clone, Copy, Default)]

@@ -3,13 +3,13 @@
 use std::collections::HashSet;
 
 use ferry_core::{ClientEvent, ClientSession, Mask, Name, Request};
+use ferry_runtime::Handler;
 use ferry_storage::{FileId, Folder, Partial};
 
 use super::get::Keep;
 use super::{GetOptions, Pace, Remote, exchange, get, shown, store_error};
 use crate::error::ClientError;
 use crate::progress::Progress;
-use ferry_runtime::Handler;
 
 /// `mget`'s handler (op 50): each announced file into its own partial file.
 struct ManyDownloads<'a> {

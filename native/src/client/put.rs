@@ -2,12 +2,12 @@
 //! or (`-r`) every file beneath a folder.
 
 use ferry_core::{ClientEvent, ClientSession, Request};
+use ferry_runtime::{Body, Handler, misuse};
 use ferry_storage::{Folder, OpenFile, StoreError};
 
 use super::{Pace, Remote, exchange, human, local_name, shown, store_error};
 use crate::error::ClientError;
 use crate::progress::Progress;
-use ferry_runtime::{Body, Handler, misuse};
 
 /// An upload's handler: the local file as the body, the server's verdicts.
 struct Uploading {

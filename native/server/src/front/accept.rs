@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use async_io::{Async, Timer};
 use async_signal::Signals;
+use ferry_runtime::{Waited, until};
 use futures_lite::{StreamExt, future};
 use smol::channel::{Receiver, Sender};
 use smol::lock::{Semaphore, SemaphoreGuardArc};
@@ -16,7 +17,6 @@ use super::Shared;
 use super::connection::serve_connection;
 use crate::limits::{PerAddress, Ticket};
 use crate::store::Store;
-use ferry_runtime::{Waited, until};
 
 /// The sockets a server accepts on: every interface, or each `--bind`.
 pub(super) type Listeners = Arc<Vec<Async<std::net::TcpListener>>>;

@@ -11,6 +11,8 @@ use ferry_core::{
     DecodeErrorKind, ListEntry, Mask, Name, Refusal, ResumeAnswer, ServerEvent, ServerSession,
     SessionError, Timestamp, encode_listing, escape, foreign_protocol,
 };
+use ferry_runtime::conn::{Conn, Socket};
+use ferry_runtime::{Body, Clock, Ended, Handler, Sending, Stop, drive, misuse, until};
 use ferry_storage::{Replace, StoreError};
 use rustix::net::RecvFlags;
 
@@ -18,8 +20,6 @@ use super::Shared;
 use super::relay::{Relay, relay};
 use crate::limits::quota;
 use crate::store::{Logins, Resumed, Sink, Store};
-use ferry_runtime::conn::{Conn, Socket};
-use ferry_runtime::{Body, Clock, Ended, Handler, Sending, Stop, drive, misuse, until};
 
 /// How long a closing connection may keep sending before it is dropped.
 const LINGER: Duration = Duration::from_secs(2);

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use async_io::Async;
 use ferry_core::{Credentials, escape};
+use ferry_runtime::conn::Conn;
+use ferry_runtime::{Waited, until};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
 
 use super::Shared;
 use crate::store::Store;
-use ferry_runtime::conn::Conn;
-use ferry_runtime::{Waited, until};
 
 /// Relayed bytes per read.
 const RELAY_BUF: usize = 64 * 1024;

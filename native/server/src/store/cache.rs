@@ -31,15 +31,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use ferry_core::{EMPTY_MD5, ListEntry, Mask, Name, escape};
+use ferry_runtime::upstream::{self, ExchangeError, Upstream};
+use ferry_runtime::window::{Refetch, Room, Window};
+use ferry_runtime::{Body, Stream, Waited, until};
 use ferry_storage::{CacheFolder, Replace, StoreError, age};
 
 use super::{Logins, Note, Resumed, Sink, Store};
 use crate::limits::PerAddress;
 use crate::settings::CacheConfig;
+
 use direct::Answer;
-use ferry_runtime::upstream::{self, ExchangeError, Upstream};
-use ferry_runtime::window::{Refetch, Room, Window};
-use ferry_runtime::{Body, Stream, Waited, until};
 use fill::{Fill, Header};
 
 /// A caching proxy's store.

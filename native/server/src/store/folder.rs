@@ -7,13 +7,14 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::listing::{Growth, ListingBudget};
-use super::{Logins, Note, Sink, Store};
-use crate::verifier::Verifier;
 use anyhow::Context;
 use ferry_core::{Limits, ListEntry, Mask, Name};
 use ferry_runtime::Body;
 use ferry_storage::{Folder, FolderLock, Replace, StoreError, Upload};
+
+use super::listing::{Growth, ListingBudget};
+use super::{Logins, Note, Sink, Store};
+use crate::verifier::Verifier;
 
 /// Password checks and digests that may run at once: both are heavy.
 const HEAVY_JOBS: usize = 2;

@@ -24,6 +24,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use ferry_core::{Limits, ListEntry, Mask, Name, NameError, may_have_other_spellings, nfc};
+use ferry_runtime::growing::Growing;
+use ferry_runtime::{Body, Fetch, Stream};
 use ferry_storage::{FileId, ReadAt, Replace, StoreError, unnamed_file};
 
 use super::listing::{Growth, ListingBudget};
@@ -31,8 +33,6 @@ use super::{Logins, Note, Sink, Store};
 use crate::s3::{Location, Put as When, S3, S3Error, Small};
 use crate::users::Users;
 use crate::verifier::Verifier;
-use ferry_runtime::growing::Growing;
-use ferry_runtime::{Body, Fetch, Stream};
 
 /// The longest key S3 stores (bytes of UTF-8).
 const MAX_KEY: usize = 1024;

@@ -16,15 +16,15 @@ use std::time::{Duration, Instant};
 
 use ferry_core::cache::{Held, Next, OriginAnswer, Plan, keeps, next, plan};
 use ferry_core::{ClientEvent, ClientSession, Name, Request};
+use ferry_runtime::growing::Growing;
+use ferry_runtime::upstream::{ExchangeError, exchange};
+use ferry_runtime::window::{Room, Window};
+use ferry_runtime::{Handler, Waited, until};
 use ferry_storage::{FillFile, FillFrom, Hit, age};
 use smol::lock::OnceCell;
 
 use super::{Exchanged, FromOrigin, Inner, Stopped, lock};
 use crate::limits::Ticket;
-use ferry_runtime::growing::Growing;
-use ferry_runtime::upstream::{ExchangeError, exchange};
-use ferry_runtime::window::{Room, Window};
-use ferry_runtime::{Handler, Waited, until};
 
 /// A fill in flight; its clients wait for its header.
 #[derive(Debug, Default)]

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use ferry_core::{ClientEvent, ClientSession, Name, Request};
+use ferry_runtime::upstream::{Upstream, exchange};
+use ferry_runtime::window::Window;
+use ferry_runtime::{Body, Handler, misuse};
 use futures_lite::future;
 use smol::lock::OnceCell;
 
 use super::Stopped;
-use ferry_runtime::upstream::{Upstream, exchange};
-use ferry_runtime::window::Window;
-use ferry_runtime::{Body, Handler, misuse};
 
 /// What the client side and the origin side of one upload share.
 #[derive(Debug, Default)]
