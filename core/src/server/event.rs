@@ -54,7 +54,7 @@ pub enum ServerEvent {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Refusal {
-    /// The caller answered with [`ServerSession::refuse`] (no such file, a
+    /// The caller answered with [`ServerSession::refuse`](super::ServerSession::refuse) (no such file, a
     /// store error...): the caller knows why.
     #[error("refused by the store")]
     Store,

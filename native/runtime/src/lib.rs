@@ -5,7 +5,7 @@
 //! deadlines, [`body`] names where a body's bytes come from ([`growing`]
 //! files still being written, [`window`]s of bytes passing through), and
 //! [`drive()`] is the one loop that feeds a session and hands its events to
-//! a role's [`Handler`] ([`send`] has the body senders). [`listen`] binds
+//! a role's [`Handler`] (`send.rs` has the body senders). [`listen`] binds
 //! the server's sockets, and [`upstream`] runs one request against a server,
 //! as the client and a cache's origin side do.
 //!

@@ -50,7 +50,7 @@ pub struct ServeConfig {
 /// Where `ferry serve` keeps the files and the users.
 #[derive(Debug, Clone)]
 pub enum Files {
-    /// A root folder: public/, private/<user>/, users.
+    /// A root folder: `public/`, `private/<user>/`, `users`.
     Root(PathBuf),
     /// An S3-compatible bucket (`--store`).
     Bucket(crate::s3::Location),
