@@ -8,7 +8,7 @@ use ferry_core::{
     decode_capture, localized,
 };
 
-use crate::error::ClientError;
+use ferry_client::ClientError;
 
 /// Decodes `path` and prints the transcript. A reader that goes away (a
 /// closed pipe, `| head`) ends the output quietly.

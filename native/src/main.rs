@@ -1,4 +1,7 @@
-//! The `ferry` binary: parses the command line and dispatches.
+//! The `ferry` binary, the thin top of the native side: parses the command
+//! line, checks settings, and dispatches to the server (`ferry-server`),
+//! the client commands (`ferry-client`), the shell or the decoder's
+//! renderer; owns the terminal (progress bars, Ctrl-C) and the exit codes.
 
 #![forbid(unsafe_code)]
 // Doc comments on the command line types are its --help text, where
@@ -6,10 +9,10 @@
 #![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
 
 mod cli;
-mod client;
 mod config;
 mod decode;
 mod error;
+mod interrupt;
 mod progress;
 mod shell;
 mod users;
@@ -22,8 +25,9 @@ use ferry_runtime::upstream::Upstream;
 use ferry_storage::Folder;
 
 use crate::cli::{Cli, Command, DirArg, KeepArgs, ServerArgs};
-use crate::client::{GetOptions, Remote, Verbosity};
-use crate::error::ClientError;
+use ferry_client::{self as client, ClientError, GetOptions, Remote, Verbosity};
+
+use crate::error::ProcessExit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -105,6 +109,7 @@ fn remote(args: &ServerArgs) -> Result<Remote, ClientError> {
             limit_rate,
         },
         verbosity,
+        progress: Some(progress::bar),
     })
 }
 
@@ -164,7 +169,7 @@ fn until_ctrl_c(
     transfer: impl Future<Output = Result<(), ClientError>>,
 ) -> Result<(), ClientError> {
     match async_signal::Signals::new([async_signal::Signal::Int]) {
-        Ok(mut signals) => client::cancellable(&mut signals, transfer),
+        Ok(mut signals) => interrupt::cancellable(&mut signals, transfer),
         // Without a handler, Ctrl-C ends the process as usual.
         Err(_) => smol::block_on(transfer),
     }
@@ -313,5 +318,39 @@ fn get_options(keep: &KeepArgs) -> GetOptions {
         no_clobber: keep.no_clobber,
         verify: keep.verify,
         force: keep.force,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client::check_address;
+    use crate::error::ProcessExit;
+
+    #[test]
+    fn addresses_need_a_host_and_a_port_and_ipv6_needs_brackets() {
+        for good in [
+            "127.0.0.1:20000",
+            "localhost:1",
+            "[::1]:20000",
+            "[fe80::1%eth0]:80",
+        ] {
+            assert!(check_address(good).is_ok(), "{good}");
+        }
+        let says = |addr: &str| check_address(addr).unwrap_err().to_string();
+        assert!(says("::1").contains("[::1]:20000"), "{}", says("::1"));
+        assert!(
+            says("::1:20000").contains("in brackets"),
+            "{}",
+            says("::1:20000")
+        );
+        assert!(says("[::1]").contains("has no port"), "{}", says("[::1]"));
+        assert!(says("host").contains("has no port"));
+        assert!(says("host:abc").contains("from 1 to 65535"));
+        assert!(says("host:99999").contains("from 1 to 65535"));
+        assert!(says("host:0").contains("from 1 to 65535"));
+        assert!(says(":20000").contains("has no host"));
+        for bad in ["::1", "[::1]", "host:abc", "host:99999"] {
+            assert_eq!(check_address(bad).unwrap_err().exit_code(), 2, "{bad}");
+        }
     }
 }

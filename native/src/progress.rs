@@ -5,40 +5,33 @@ use std::io::IsTerminal;
 use std::fmt;
 use std::time::Duration;
 
+use ferry_client::Progress;
 use indicatif::{
     BinaryBytes, HumanDuration, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle,
 };
 
-/// One transfer's progress; silent when stderr is not a terminal.
+/// One transfer's progress bar; nothing is drawn when stderr is not a
+/// terminal.
 #[derive(Debug)]
-pub struct Progress {
+pub struct Bar {
     label: String,
     bar: Option<ProgressBar>,
-    silent: bool,
 }
 
-impl Progress {
-    /// A progress display for `label` (nothing is drawn until `start`).
-    pub fn new(label: &str) -> Self {
-        Progress {
-            label: ferry_core::escape(label.as_bytes()),
-            bar: None,
-            silent: false,
-        }
-    }
+/// The progress display of a transfer called `label` (what the client
+/// commands are given: [`ferry_client::Remote::progress`]).
+pub fn bar(label: &str) -> Box<dyn Progress> {
+    Box::new(Bar {
+        label: ferry_core::escape(label.as_bytes()),
+        bar: None,
+    })
+}
 
-    /// A progress that never shows (`-q`).
-    pub fn silent() -> Self {
-        Progress {
-            silent: true,
-            ..Progress::new("")
-        }
-    }
-
+impl Progress for Bar {
     /// Shows a bar for `total` bytes, `done` of them already held (they
     /// show in the bar, not in the rate).
-    pub fn start(&mut self, total: u64, done: u64) {
-        if self.silent || !std::io::stderr().is_terminal() {
+    fn start(&mut self, total: u64, done: u64) {
+        if !std::io::stderr().is_terminal() {
             return;
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
@@ -74,14 +67,14 @@ impl Progress {
     }
 
     /// Counts `bytes` more.
-    pub fn advance(&mut self, bytes: u64) {
+    fn advance(&mut self, bytes: u64) {
         if let Some(bar) = &self.bar {
             bar.inc(bytes);
         }
     }
 
     /// Removes the bar.
-    pub fn finish(&mut self) {
+    fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }

@@ -9,9 +9,9 @@
 //! the server's sockets, and [`upstream`] runs one request against a server,
 //! as the client and a cache's origin side do.
 //!
-//! The server side (`ferry-server`) and the client commands (the `ferry`
-//! binary) sit on top; this crate knows neither, nor any store, password
-//! hashing or terminal.
+//! The server side (`ferry-server`) and the client commands
+//! (`ferry-client`) sit on top; this crate knows neither, nor any store,
+//! password hashing or terminal.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

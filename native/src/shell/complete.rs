@@ -15,7 +15,7 @@ use rustyline::{Context, Helper};
 
 use super::words::quote;
 use super::{COMMANDS, Command};
-use crate::client::{self, Remote};
+use ferry_client::{self as client, Remote};
 
 /// How long Tab waits for the server's listing.
 const COMPLETION_TIMEOUT_US: u64 = 2_000_000;

@@ -24,8 +24,9 @@ use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{Config, Editor};
 
-use crate::client::{self, GetOptions, Remote, cancellable, drain};
-use crate::error::ClientError;
+use ferry_client::{self as client, ClientError, GetOptions, Remote};
+
+use crate::interrupt::{cancellable, drain};
 use complete::{Known, ShellHelper};
 
 /// The commands, as HELP lists them, and what each takes.

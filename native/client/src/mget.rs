@@ -9,7 +9,7 @@ use ferry_storage::{FileId, Folder, Partial};
 use super::get::Keep;
 use super::{GetOptions, Pace, Remote, exchange, get, shown, store_error};
 use crate::error::ClientError;
-use crate::progress::Progress;
+use crate::progress::{Progress, Silent};
 
 /// `mget`'s handler (op 50): each announced file into its own partial file.
 struct ManyDownloads<'a> {
@@ -27,7 +27,7 @@ struct ManyDownloads<'a> {
     /// `--force`: replace local files that ferry did not write.
     force: bool,
     failures: Vec<ClientError>,
-    progress: Progress,
+    progress: Box<dyn Progress>,
     pace: Pace,
 }
 
@@ -242,7 +242,7 @@ async fn stream(
         seen: HashSet::new(),
         force: options.force,
         failures: Vec::new(),
-        progress: Progress::silent(),
+        progress: Box::new(Silent),
         pace: remote.pace(),
     };
     let mut matched = 0;

@@ -42,7 +42,7 @@ struct Downloading {
     up_to_date: bool,
     expected: Option<u64>,
     mismatch: bool,
-    progress: Progress,
+    progress: Box<dyn Progress>,
     pace: Pace,
 }
 
@@ -512,7 +512,7 @@ struct Streaming {
     target: String,
     expected: Option<u64>,
     got: u64,
-    progress: Progress,
+    progress: Box<dyn Progress>,
     pace: Pace,
 }
 

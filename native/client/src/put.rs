@@ -17,7 +17,7 @@ struct Uploading {
     file: Option<OpenFile>,
     size: u32,
     stored: Option<bool>,
-    progress: Progress,
+    progress: Box<dyn Progress>,
     pace: Pace,
 }
 

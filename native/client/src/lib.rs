@@ -1,68 +1,42 @@
-//! The client: one request per connection, driven by the core's
-//! `ClientSession`, confined to a local folder.
+//! ferry's client commands: one request per connection, driven by the
+//! core's `ClientSession`, confined to a local folder.
 //!
 //! [`exchange`] runs one request through the runtime's upstream exchange
 //! (`ferry_runtime::upstream`), which hands events and body bytes to a
-//! `Handler`: each command keeps its files
-//! in its own module (`ls`, `get` for get and resume, `put`, `mget`). Every
-//! local path goes through the storage crate's `Folder`, so the client, like
-//! the server, never reads or writes outside its folder, and every name a
-//! server sends is checked by the core before anything is written.
+//! `Handler`: each command keeps its files in its own module (`ls`, `get`
+//! for get and resume, `put`, `mget`). Every local path goes through the
+//! storage crate's `Folder`, so the client, like the server, never reads or
+//! writes outside its folder, and every name a server sends is checked by
+//! the core before anything is written.
+//!
+//! The terminal stays with the binary: it passes the progress display
+//! ([`Progress`]) and turns a [`ClientError`] into an exit code.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::time::{Duration, Instant};
 
-use async_signal::Signals;
 use ferry_core::{ClientSession, Limits, Name, Request};
 use ferry_runtime::Handler;
 use ferry_runtime::upstream::{self, Upstream};
 use ferry_storage::StoreError;
-use futures_lite::{StreamExt, future};
 
-use crate::error::ClientError;
-use crate::progress::Progress;
+use crate::progress::Silent;
 
+mod error;
 mod get;
 mod ls;
 mod mget;
+mod progress;
 mod put;
 
+pub use error::ClientError;
 pub use get::{GetOptions, get, get_to};
 pub use ls::{list, ls};
 pub use mget::mget;
+pub use progress::{Progress, ProgressDisplay};
 pub use put::{put, put_tree};
-
-#[cfg(test)]
-mod tests {
-    use super::check_address;
-
-    #[test]
-    fn addresses_need_a_host_and_a_port_and_ipv6_needs_brackets() {
-        for good in [
-            "127.0.0.1:20000",
-            "localhost:1",
-            "[::1]:20000",
-            "[fe80::1%eth0]:80",
-        ] {
-            assert!(check_address(good).is_ok(), "{good}");
-        }
-        let says = |addr: &str| check_address(addr).unwrap_err().to_string();
-        assert!(says("::1").contains("[::1]:20000"), "{}", says("::1"));
-        assert!(
-            says("::1:20000").contains("in brackets"),
-            "{}",
-            says("::1:20000")
-        );
-        assert!(says("[::1]").contains("has no port"), "{}", says("[::1]"));
-        assert!(says("host").contains("has no port"));
-        assert!(says("host:abc").contains("from 1 to 65535"));
-        assert!(says("host:99999").contains("from 1 to 65535"));
-        assert!(says("host:0").contains("from 1 to 65535"));
-        assert!(says(":20000").contains("has no host"));
-        for bad in ["::1", "[::1]", "host:abc", "host:99999"] {
-            assert_eq!(check_address(bad).unwrap_err().exit_code(), 2, "{bad}");
-        }
-    }
-}
 
 /// Where and how to reach a server, and how the client behaves meanwhile.
 #[derive(Debug, Clone)]
@@ -71,6 +45,9 @@ pub struct Remote {
     pub upstream: Upstream,
     /// How much the client says on stderr.
     pub verbosity: Verbosity,
+    /// Makes the progress display of a transfer (a bar on a terminal);
+    /// none: nothing is shown.
+    pub progress: Option<ProgressDisplay>,
 }
 
 /// How much the client says on stderr.
@@ -100,11 +77,12 @@ impl Remote {
         }
     }
 
-    /// A progress bar for `label` (none with `-q`, nor off a terminal).
-    pub fn progress(&self, label: &str) -> Progress {
-        match self.verbosity {
-            Verbosity::Quiet => Progress::silent(),
-            _ => Progress::new(label),
+    /// The progress display of a transfer called `label` (nothing with
+    /// `-q`).
+    pub fn progress(&self, label: &str) -> Box<dyn Progress> {
+        match (self.verbosity, self.progress) {
+            (Verbosity::Quiet, _) | (_, None) => Box::new(Silent),
+            (_, Some(display)) => display(label),
         }
     }
 
@@ -189,26 +167,35 @@ fn store_error(what: &str, name: &str, e: StoreError) -> ClientError {
     ))
 }
 
-fn human(bytes: u64) -> String {
-    indicatif::BinaryBytes(bytes).to_string()
+/// A size in binary units as messages show it: `15 B`, `1.46 KiB`,
+/// `1.40 GiB`.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.2} {}B", UNITS[unit])
 }
 
-/// Runs a transfer until it ends or Ctrl-C cancels it. A cancelled
-/// download keeps its partial file: the same command resumes it.
-pub fn cancellable(
-    signals: &mut Signals,
-    transfer: impl Future<Output = Result<(), ClientError>>,
-) -> Result<(), ClientError> {
-    drain(signals);
-    smol::block_on(future::or(transfer, async {
-        signals.next().await;
-        Err(ClientError::Interrupted(
-            "cancelled (Ctrl-C); a partial download is kept: the same command resumes it".into(),
-        ))
-    }))
-}
+#[cfg(test)]
+mod tests {
+    use super::human;
 
-/// Forgets a Ctrl-C from before: it does not cancel what comes next.
-pub fn drain(signals: &mut Signals) {
-    while smol::block_on(future::poll_once(signals.next())).is_some() {}
+    #[test]
+    fn sizes_read_as_binary_units_with_two_decimals() {
+        assert_eq!(human(15), "15 B");
+        assert_eq!(human(1023), "1023 B");
+        assert_eq!(human(1024), "1.00 KiB");
+        assert_eq!(human(1_500), "1.46 KiB");
+        assert_eq!(human(1_500_000), "1.43 MiB");
+        assert_eq!(human(1_500_000_000), "1.40 GiB");
+        assert_eq!(human(1_500_000_000_000), "1.36 TiB");
+        assert_eq!(human(u64::MAX), "16.00 EiB");
+    }
 }
