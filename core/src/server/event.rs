@@ -5,8 +5,8 @@
 use crate::message::{Credentials, Mask};
 use crate::name::Name;
 
-/// What the client asked for; each variant waits for the answer listed in the
-/// module docs.
+/// What the client asked for; each variant waits for its answer, as the
+/// table in [`ServerSession`](super::ServerSession)'s module lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerEvent {
     /// Op 60: check these credentials.

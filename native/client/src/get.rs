@@ -413,6 +413,10 @@ impl Handler<ClientSession> for Verifying {
         }
         Ok(())
     }
+    /// Asked from the end of the file: no bytes follow a match.
+    fn received(&mut self, _: &[u8]) -> Result<(), ClientError> {
+        Ok(())
+    }
 }
 
 /// Resumes from the part held (op 40) or downloads (op 10); if the server's

@@ -1,7 +1,7 @@
 //! `ferry ls` and the listing the shell completes names from.
 
 use ferry_core::{ListEntry, encode_listing, escape};
-use ferry_runtime::upstream::{self, Refused};
+use ferry_runtime::upstream;
 
 use super::{Remote, human};
 use crate::error::ClientError;
@@ -10,11 +10,7 @@ use crate::error::ClientError;
 pub async fn list(remote: &Remote) -> Result<Vec<ListEntry>, ClientError> {
     let listed = upstream::list(&remote.upstream).await;
     listed.map_err(|e| {
-        ClientError::from_exchange(e, |Refused| {
-            ClientError::Refused(
-                "the server could not list its folder (a listing past its limit, or a failure on its side)".into(),
-            )
-        })
+        ClientError::from_exchange(e, |refused| ClientError::Refused(refused.to_string()))
     })
 }
 

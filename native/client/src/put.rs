@@ -66,6 +66,11 @@ impl Handler<ClientSession> for Uploading {
         ))
     }
 
+    /// An upload's answers carry no body.
+    fn received(&mut self, _: &[u8]) -> Result<(), ClientError> {
+        Ok(())
+    }
+
     fn sent(&mut self, bytes: u64) {
         self.progress.advance(bytes);
         self.pace.after(bytes);

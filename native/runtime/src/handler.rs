@@ -26,11 +26,9 @@ pub trait Handler<S: Session> {
         None
     }
 
-    /// Payload bytes received for `ReceiveBody`, in order. By default
-    /// they are dropped (a role that receives no body never gets any).
-    fn received(&mut self, _data: &[u8]) -> Result<(), Self::Error> {
-        Ok(())
-    }
+    /// Payload bytes received for `ReceiveBody`, in order (required, so
+    /// that no role drops a body by forgetting it).
+    fn received(&mut self, data: &[u8]) -> Result<(), Self::Error>;
 
     /// Whether the last answer handed the connection over to something
     /// else: the loop then returns [`Ended::HandedOver`] at once, leaving

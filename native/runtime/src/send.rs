@@ -98,7 +98,7 @@ impl<S: Session, H: Handler<S>> Sender<'_, S, H> {
     }
 
     /// Sends `len` bytes of `source` from a thread of the blocking pool
-    /// ([`Conn::send_blocking`]), then tells the session and the self.handler.
+    /// ([`Conn::send_blocking`]), then tells the session and the handler.
     async fn blocking(&mut self, source: Source, len: u64) -> Result<(), Stop<H::Error>> {
         let (sent, moved, failure) = self
             .conn

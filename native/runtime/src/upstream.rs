@@ -226,6 +226,10 @@ impl<H: Handler<ClientSession>> Handler<ClientSession> for Answers<'_, H> {
         self.handler.body()
     }
 
+    fn handing_over(&self) -> bool {
+        self.handler.handing_over()
+    }
+
     fn received(&mut self, data: &[u8]) -> Result<(), Self::Error> {
         self.handler.received(data).map_err(ExchangeError::Handler)
     }
@@ -272,18 +276,20 @@ fn session_error<E>(error: &SessionError) -> ExchangeError<E> {
     }
 }
 
-/// The server refused a request (status 1).
+/// The server refused to list its folder (status 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Refused;
+pub struct ListingRefused;
 
-impl fmt::Display for Refused {
+impl fmt::Display for ListingRefused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the server refused the request")
+        f.write_str(
+            "the server could not list its folder (a listing past its limit, or a failure on its side)",
+        )
     }
 }
 
 /// Fetches the listing (op 20).
-pub async fn list(upstream: &Upstream) -> Result<Vec<ListEntry>, ExchangeError<Refused>> {
+pub async fn list(upstream: &Upstream) -> Result<Vec<ListEntry>, ExchangeError<ListingRefused>> {
     let mut listing = Listing(None);
     exchange(upstream, Request::List, &mut listing).await?;
     listing
@@ -295,14 +301,21 @@ pub async fn list(upstream: &Upstream) -> Result<Vec<ListEntry>, ExchangeError<R
 struct Listing(Option<Vec<ListEntry>>);
 
 impl Handler<ClientSession> for Listing {
-    type Error = Refused;
+    type Error = ListingRefused;
 
-    async fn answer(&mut self, _: &mut ClientSession, event: ClientEvent) -> Result<(), Refused> {
+    async fn answer(
+        &mut self,
+        _: &mut ClientSession,
+        event: ClientEvent,
+    ) -> Result<(), ListingRefused> {
         match event {
             ClientEvent::Listing(entries) => self.0 = Some(entries),
-            ClientEvent::Refused => return Err(Refused),
+            ClientEvent::Refused => return Err(ListingRefused),
             _ => {}
         }
+        Ok(())
+    }
+    fn received(&mut self, _: &[u8]) -> Result<(), ListingRefused> {
         Ok(())
     }
 }

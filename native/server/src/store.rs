@@ -30,7 +30,7 @@ pub type Note = Option<&'static str>;
 
 /// Where the files live, as the server's answers see them.
 ///
-/// Every method that may block (disk, network, hashing, password checks)
+/// Every method that may block (disk, network, password checks)
 /// returns a future, so one client never stalls the others.
 pub trait Store: Send + Sync + 'static {
     /// What requests act on: the public files, or one user's after a login.

@@ -249,10 +249,10 @@ async fn drain(active: &AtomicUsize, grace: Duration, report: bool) {
     }
 }
 
-/// Accepts a connection already non-blocking (no `FIONBIO` round trip). It
-/// joins the reactor only if it ever has to wait (see `crate::conn::Socket`).
 /// Accepts the next connection on any of the listeners, starting with the
-/// one after the last that gave one.
+/// one after the last that gave one. The connection is already
+/// non-blocking (no `FIONBIO` round trip) and joins the reactor only if it
+/// ever has to wait (see `ferry_runtime::conn::Socket`).
 async fn accept(
     listeners: &[Async<std::net::TcpListener>],
     turn: &mut usize,

@@ -501,7 +501,11 @@ impl<'a, St: Store> Answers<'a, St> {
                 ResumeAnswer::NoSuchFile
             }
             // Never: an opened file was hashed just above.
-            Ok(Resumed::Opened { .. }) => ResumeAnswer::Mismatch,
+            Ok(Resumed::Opened { .. }) => {
+                debug_assert!(false, "a resume left unhashed");
+                let unhashed = std::io::Error::other("the file was opened but not hashed");
+                return self.refuse(s, &StoreError::Io(unhashed));
+            }
             Err(e) => return self.refuse(s, &e),
         };
         misuse(s.answer_resume(answer));

@@ -9,8 +9,9 @@
 //! - `relay`: a login through a cache, handed to the origin as it stands.
 //!
 //! Per-client limits live in [`crate::limits`].
-//! Nothing here parses the protocol; slow work (listing, hashing, password
-//! checks, fsync) runs on the blocking pool inside the store.
+//! Nothing here parses the protocol; slow work (listing, password checks,
+//! fsync) runs on the blocking pool inside the store, and op 40's prefix
+//! hashing in [`crate::prefix`].
 
 mod accept;
 mod connection;

@@ -9,6 +9,6 @@ pub mod quota;
 mod throttle;
 
 pub use fair::FairPool;
-pub use per_address::{Key as ClientKey, PerAddress, Ticket, key as client_key};
+pub use per_address::{PerAddress, Ticket};
 pub use quota::{Allowance, Quotas};
 pub use throttle::Throttle;

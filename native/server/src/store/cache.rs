@@ -6,7 +6,7 @@
 //! [`ferry_core::cache::plan`] says (op 40 from the bytes held) and acts on
 //! its answer as [`ferry_core::cache::next`] says. Every client of a fill
 //! reads the same file on the cache's disk as the origin's bytes land in it
-//! ([`crate::growing::Growing`]), so joiners get bytes as soon as the first
+//! ([`ferry_runtime::growing::Growing`]), so joiners get bytes as soon as the first
 //! client does, and no one waits for the whole file. A fill becomes an
 //! entry only when whole; one the origin cuts short stays as a resumable
 //! prefix (`ferry_storage::CacheFolder`).
@@ -14,7 +14,7 @@
 //! Every byte the cache fetches or holds answers to a client still there
 //! or to a copy it will keep: kept fills are reserved against `--max-size`
 //! from their start, files it will not keep pass through bounded windows
-//! ([`crate::window`]) whose fetch stops with their last reader, and
+//! ([`ferry_runtime::window`]) whose fetch stops with their last reader, and
 //! uploads are read no faster than the origin takes them. Windows and
 //! upload buffers share the in-flight budget (`--in-flight`).
 

@@ -16,7 +16,7 @@ use super::listing::{Growth, ListingBudget};
 use super::{Logins, Note, Sink, Store};
 use crate::verifier::Verifier;
 
-/// Password checks and digests that may run at once: both are heavy.
+/// Password checks that may run at once: each is heavy.
 const HEAVY_JOBS: usize = 2;
 /// The lock file in the root (beside public/ and private/: never served).
 const ROOT_LOCK: &str = "serve.lock";

@@ -36,7 +36,7 @@ use crate::verifier::Verifier;
 
 /// The longest key S3 stores (bytes of UTF-8).
 const MAX_KEY: usize = 1024;
-/// Password checks and prefix hashing steps that may run at once.
+/// Password checks that may run at once: each is heavy.
 const HEAVY_JOBS: usize = 2;
 
 /// Files and users in a bucket.

@@ -92,9 +92,9 @@ impl Fill {
 
 /// Whether a failed exchange means the origin did not answer at all.
 pub(super) fn unreachable(e: &ExchangeError<Stopped>) -> bool {
-    !matches!(
+    matches!(
         e,
-        ExchangeError::Handler(_) | ExchangeError::AuthDenied { .. }
+        ExchangeError::Connect(_) | ExchangeError::Timeout(_) | ExchangeError::Protocol(_)
     )
 }
 
