@@ -24,9 +24,12 @@ fi
 # Debian packages the tests use: tcpdump records real captures for the
 # capture decoder's end-to-end test; chromium runs the teaching page's
 # tests (driven by playwright-core from npm); node and npm run them; gzip
-# compresses captures for the decoder's tests.
+# compresses captures for the decoder's tests; openssl and python3 are the
+# TLS peers ferry did not write (native/tests/tls.rs).
 missing=()
 command -v tcpdump >/dev/null || missing+=(tcpdump)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v python3 >/dev/null || missing+=(python3)
 command -v gzip >/dev/null || missing+=(gzip)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v node >/dev/null || missing+=(nodejs)

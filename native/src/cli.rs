@@ -307,6 +307,19 @@ pub struct FrontArgs {
     /// its failed logins do not slow it down. Repeat for several.
     #[arg(long, value_name = "ADDR")]
     pub trust: Vec<std::net::IpAddr>,
+    /// Also serve TLS on this port (clients write tls://HOST:PORT). Without
+    /// --tls-cert a self-signed certificate is made once and kept.
+    #[arg(long, value_name = "PORT")]
+    pub tls_port: Option<u16>,
+    /// The certificate (PEM; the file may hold a chain) for --tls-port.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM) for --tls-port.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve TLS only: no plain port (needs --tls-port).
+    #[arg(long, requires = "tls_port")]
+    pub tls_only: bool,
 }
 
 /// `ferry user ...`.

@@ -1,14 +1,16 @@
 //! The command line's server arguments checked and turned into the
 //! server's settings (`ferry_server::settings`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use ferry_core::Limits;
 use ferry_server::limits::{Allowance, Quotas};
 use ferry_server::s3::Location;
-use ferry_server::settings::{CacheConfig, DEMO_ROOT, Files, FrontConfig, ServeConfig, parse_size};
+use ferry_server::settings::{
+    CacheConfig, DEMO_ROOT, Files, FrontConfig, ServeConfig, TlsSettings, parse_size,
+};
 
 use crate::cli::{CacheArgs, FrontArgs, ServeArgs};
 
@@ -65,7 +67,32 @@ fn front(port: u16, args: &FrontArgs) -> anyhow::Result<FrontConfig> {
         bind: args.bind.clone(),
         read_only: args.read_only,
         public_overwrite: false,
+        tls: None,
     })
+}
+
+/// `--tls-port` and its certificate; a self-signed one is kept in
+/// `keep_in`, which a server on a bucket has none of.
+fn tls(args: &FrontArgs, keep_in: Option<&Path>) -> anyhow::Result<Option<TlsSettings>> {
+    let Some(port) = args.tls_port else {
+        return Ok(None);
+    };
+    let cert = args.tls_cert.clone().zip(args.tls_key.clone());
+    let keep_in = match (keep_in, &cert) {
+        (Some(dir), _) => dir.to_owned(),
+        (None, Some(_)) => PathBuf::new(),
+        (None, None) => bail!(
+            "--tls-port with --store needs --tls-cert and --tls-key: every server on the \
+             bucket must present the same certificate, or clients that trusted one are refused \
+             by the next"
+        ),
+    };
+    Ok(Some(TlsSettings {
+        port,
+        cert,
+        keep_in,
+        only: args.tls_only,
+    }))
 }
 
 /// `ferry serve`'s settings: checks the arguments and prepares the root folder.
@@ -73,6 +100,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
     let mut front = front(args.port, &args.front)?;
     front.public_overwrite = args.public_overwrite;
     if let Some(location) = bucket(&args.store)? {
+        front.tls = tls(&args.front, None)?;
         return Ok(ServeConfig {
             front,
             files: Files::Bucket(location),
@@ -109,6 +137,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
     }
     // Fail now, not at the first login, if the users file is unreadable.
     ferry_server::users::load(&ferry_server::users::users_path(&root))?;
+    front.tls = tls(&args.front, Some(&root))?;
     Ok(ServeConfig {
         front,
         files: Files::Root(root),
@@ -125,7 +154,7 @@ pub fn bucket(args: &crate::cli::StoreArgs) -> anyhow::Result<Option<Location>> 
 
 /// `ferry cache`'s settings: checks the arguments; the folder is created if missing.
 pub fn cache(args: CacheArgs) -> anyhow::Result<CacheConfig> {
-    let front = front(args.port, &args.front)?;
+    let mut front = front(args.port, &args.front)?;
     if !args.origin.contains(':') {
         bail!(
             "--origin {} has no port: write HOST:PORT, for example 127.0.0.1:20000",
@@ -158,6 +187,7 @@ pub fn cache(args: CacheArgs) -> anyhow::Result<CacheConfig> {
     }
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create the cache folder {}", args.dir.display()))?;
+    front.tls = tls(&args.front, Some(&args.dir))?;
     Ok(CacheConfig {
         front,
         origin: args.origin,

@@ -5,14 +5,21 @@
 //! The socket joins the reactor ([`Socket`]) only when an operation would
 //! block: a request that has already arrived and an answer that fits the
 //! socket buffer cost no `epoll_ctl` at all.
+//!
+//! A connection may speak TLS ([`Conn::tls_server`], [`Conn::tls_client`]):
+//! the same calls then move plaintext, and the ciphertext goes through
+//! rustls (`crate::tls`).
 
 use std::io;
 use std::net::{Shutdown, TcpStream};
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_io::Async;
 
 use crate::clock::{Waited, until};
+use crate::tls::{TLS_CHUNK, Tls};
 
 /// Read buffer size once a connection has sent data: requests are small.
 const READ_BUF: usize = 4 * 1024;
@@ -117,6 +124,45 @@ impl Progress {
     }
 }
 
+impl Progress {
+    /// Sends `len` bytes of `source` through `tls`: read in chunks, each
+    /// encrypted into full records and written out before the next.
+    fn encrypt(
+        &mut self,
+        socket: &TcpStream,
+        tls: &mut Tls,
+        source: &mut Source,
+        len: u64,
+    ) -> io::Result<()> {
+        let mut done = 0u64;
+        while done < len {
+            let want = (len - done).min(TLS_CHUNK as u64) as usize;
+            tls.scratch.resize(want, 0);
+            let n = match source {
+                Source::File(file, offset) => file.read_at(&mut tls.scratch, *offset + done)?,
+                Source::Reader(reader) => match reader.read(&mut tls.scratch) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    // The source failing ends the body short, not the connection.
+                    Err(_) => 0,
+                },
+            };
+            if n == 0 {
+                break;
+            }
+            let Tls { session, scratch } = tls;
+            std::io::Write::write_all(&mut session.writer(), &scratch[..n])?;
+            while !tls.write_now(socket)? {
+                self.wait_writable(socket)?;
+            }
+            done += n as u64;
+            self.sent = done;
+            self.moved = Instant::now();
+        }
+        Ok(())
+    }
+}
+
 /// A non-blocking TCP socket that registers with the reactor the first time
 /// an operation would block, and never before. No heap allocation of its
 /// own: 16 bytes either way.
@@ -151,7 +197,7 @@ impl Socket {
         }
     }
 
-    fn reactor(&mut self) -> io::Result<&Async<TcpStream>> {
+    pub(crate) fn reactor(&mut self) -> io::Result<&Async<TcpStream>> {
         if let Registration::Plain(_) = self.0
             && let Registration::Plain(stream) = std::mem::replace(&mut self.0, Registration::Lost)
         {
@@ -202,6 +248,9 @@ impl Socket {
 #[derive(Debug)]
 pub struct Conn {
     io: Socket,
+    /// TLS around the bytes, if the connection speaks it (boxed: a plain
+    /// connection stays small).
+    tls: Option<Box<Tls>>,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -226,6 +275,7 @@ impl Conn {
     pub fn new(io: Socket) -> Self {
         Conn {
             io,
+            tls: None,
             buf: Vec::new(),
             start: 0,
             end: 0,
@@ -236,6 +286,30 @@ impl Conn {
         }
     }
 
+    /// Wraps an accepted socket that speaks TLS with `config`; the
+    /// handshake runs as the first bytes are read and written.
+    pub fn tls_server(io: Socket, config: Arc<rustls::ServerConfig>) -> io::Result<Self> {
+        let mut conn = Conn::new(io);
+        conn.tls = Some(Tls::server(config)?);
+        Ok(conn)
+    }
+
+    /// Wraps a connected socket that speaks TLS to the server `name`.
+    pub fn tls_client(
+        io: Socket,
+        config: Arc<rustls::ClientConfig>,
+        name: rustls::pki_types::ServerName<'static>,
+    ) -> io::Result<Self> {
+        let mut conn = Conn::new(io);
+        conn.tls = Some(Tls::client(config, name)?);
+        Ok(conn)
+    }
+
+    /// Whether the connection speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
     /// Reads at most `bytes` at a time: a client that paces what it takes
     /// (`--limit-rate`) then reads often enough for the peer to see
     /// progress, instead of a large read followed by a long pause.
@@ -243,8 +317,14 @@ impl Conn {
         self.read_cap = bytes.max(1);
     }
 
-    /// Makes `bytes` (read elsewhere) the first pending bytes.
+    /// Makes `bytes` (read elsewhere) the first pending bytes; over TLS,
+    /// the first ciphertext (a TLS error in it is met at the next read).
     pub fn put_back(&mut self, bytes: &[u8]) {
+        if let Some(tls) = &mut self.tls {
+            // Only buffered here: rustls takes a first flight whole.
+            let _ = tls.put_back(bytes);
+            return;
+        }
         if !bytes.is_empty() {
             self.buf = vec![0; READ_BUF.max(bytes.len())];
             self.buf[..bytes.len()].copy_from_slice(bytes);
@@ -263,6 +343,13 @@ impl Conn {
     /// follows at once (`MSG_MORE`), so a header and the start of its body
     /// share a segment instead of leaving as two packets.
     pub async fn flush(&mut self, more: bool) -> io::Result<()> {
+        if let Some(tls) = &mut self.tls {
+            tls.write_plain(&self.out[self.out_sent..])?;
+            self.out.clear();
+            self.out_sent = 0;
+            // The header may wait for the body's first records.
+            return if more { Ok(()) } else { self.write_tls().await };
+        }
         let flags = if more {
             rustix::net::SendFlags::MORE
         } else {
@@ -279,6 +366,25 @@ impl Conn {
         self.out.clear();
         self.out_sent = 0;
         Ok(())
+    }
+
+    /// Writes the ciphertext rustls holds (records, a handshake flight, an
+    /// alert), waiting for the socket as needed.
+    async fn write_tls(&mut self) -> io::Result<()> {
+        let Some(tls) = &mut self.tls else {
+            return Ok(());
+        };
+        loop {
+            self.calls += 1;
+            if self.calls >= CALLS_PER_TURN {
+                self.calls = 0;
+                smol::future::yield_now().await;
+            }
+            if tls.write_now(self.io.get_ref()?)? {
+                return Ok(());
+            }
+            self.io.reactor()?.writable().await?;
+        }
     }
 
     /// Counts a socket call, and every [`CALLS_PER_TURN`] lets the other
@@ -315,6 +421,9 @@ impl Conn {
     /// Reads more bytes; `Ok(0)` is the end of the stream. Waits for the
     /// socket to be readable before allocating the buffer.
     pub async fn fill(&mut self) -> io::Result<usize> {
+        if self.tls.is_some() {
+            return self.fill_tls().await;
+        }
         if self.buf.is_empty() {
             // Usually the request is already there: try at once.
             let mut buf = vec![0; READ_BUF];
@@ -333,17 +442,7 @@ impl Conn {
                 Err(e) => return Err(e),
             }
         }
-        if self.end == self.buf.len() {
-            if self.start == 0 {
-                // Never let a full buffer turn a read into a false "end of stream".
-                self.buf.resize(self.buf.len() * 2, 0);
-            } else {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            }
-        }
-        let room = (self.buf.len() - self.end).min(self.read_cap);
+        let room = self.make_room();
         self.take_turn().await;
         let buf = &mut self.buf[self.end..self.end + room];
         let n = self
@@ -354,6 +453,68 @@ impl Conn {
         Ok(n)
     }
 
+    /// Room at the end of the buffer for the next read (at most the read
+    /// cap), made by moving the pending bytes down or growing it.
+    fn make_room(&mut self) -> usize {
+        if self.end == self.buf.len() {
+            if self.start == 0 {
+                // Never let a full buffer turn a read into a false "end of stream".
+                self.buf.resize(self.buf.len() * 2, 0);
+            } else {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+        }
+        (self.buf.len() - self.end).min(self.read_cap)
+    }
+
+    /// [`Conn::fill`] over TLS: plaintext already decrypted, or else the
+    /// next ciphertext from the socket (answering the handshake first).
+    async fn fill_tls(&mut self) -> io::Result<usize> {
+        if self.buf.is_empty() {
+            self.buf = vec![0; READ_BUF];
+        }
+        loop {
+            let room = self.make_room();
+            let Some(tls) = &mut self.tls else {
+                return Err(io::Error::other("not a TLS connection"));
+            };
+            if let Some(n) = tls.read_plain(&mut self.buf[self.end..self.end + room])? {
+                self.end += n;
+                return Ok(n);
+            }
+            // A handshake flight or an alert leaves before more is read.
+            self.write_tls().await?;
+            self.take_turn().await;
+            let Some(tls) = &mut self.tls else {
+                return Err(io::Error::other("not a TLS connection"));
+            };
+            let got = self
+                .io
+                .read_with(|mut s| tls.session.read_tls(&mut s))
+                .await?;
+            let processed = tls.process();
+            if processed.is_err() {
+                // The alert that says why, if the socket takes it.
+                let _ = self.write_tls().await;
+            }
+            processed?;
+            if got == 0 {
+                // The peer closed: what it sent before is still read, then
+                // the end of the stream.
+                let room = self.make_room();
+                let Some(tls) = &mut self.tls else {
+                    return Ok(0);
+                };
+                let n = tls.read_plain(&mut self.buf[self.end..self.end + room])?;
+                let n = n.unwrap_or(0);
+                self.end += n;
+                return Ok(n);
+            }
+        }
+    }
+
     /// Reads whatever has already arrived, without waiting: `Ok(None)` if
     /// nothing has, `Ok(Some(0))` at the end of the stream.
     pub fn try_fill(&mut self) -> io::Result<Option<usize>> {
@@ -362,6 +523,17 @@ impl Conn {
         }
         if self.end == self.buf.len() {
             return Ok(Some(self.end - self.start));
+        }
+        if let Some(tls) = &mut self.tls {
+            let mut socket = self.io.get_ref()?;
+            match tls.session.read_tls(&mut socket) {
+                Ok(_) => tls.process()?,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            let got = tls.read_plain(&mut self.buf[self.end..])?;
+            self.end += got.unwrap_or(0);
+            return Ok(got);
         }
         match std::io::Read::read(&mut self.io.get_ref()?, &mut self.buf[self.end..]) {
             Ok(n) => {
@@ -381,6 +553,9 @@ impl Conn {
         offset: &mut u64,
         len: u64,
     ) -> io::Result<usize> {
+        if self.tls.is_some() {
+            return self.send_file_tls(file, offset, len).await;
+        }
         let count = len.min(SENDFILE_CHUNK as u64) as usize;
         self.take_turn().await;
         self.io
@@ -388,6 +563,29 @@ impl Conn {
                 rustix::fs::sendfile(socket, file, Some(offset), count).map_err(io::Error::from)
             })
             .await
+    }
+
+    /// [`Conn::send_file`] over TLS: a chunk of the file read into full
+    /// records, written before the next.
+    async fn send_file_tls(
+        &mut self,
+        file: &std::fs::File,
+        offset: &mut u64,
+        len: u64,
+    ) -> io::Result<usize> {
+        let Some(tls) = &mut self.tls else {
+            return Err(io::Error::other("not a TLS connection"));
+        };
+        let count = len.min(TLS_CHUNK as u64) as usize;
+        tls.scratch.resize(count, 0);
+        let n = file.read_at(&mut tls.scratch[..count], *offset)?;
+        if n > 0 {
+            let Tls { session, scratch } = &mut **tls;
+            std::io::Write::write_all(&mut session.writer(), &scratch[..n])?;
+            *offset += n as u64;
+            self.write_tls().await?;
+        }
+        Ok(n)
     }
 
     /// Sends `len` bytes of `source` on a blocking-pool thread that loops
@@ -399,7 +597,7 @@ impl Conn {
     /// last of them left, and what stopped it, if anything did: the count
     /// is right even for a transfer cut short.
     pub async fn send_blocking(
-        &self,
+        &mut self,
         mut source: Source,
         len: u64,
         idle: Duration,
@@ -409,6 +607,21 @@ impl Conn {
             Ok(stream) => stream,
             Err(e) => return (0, Instant::now(), Some(e)),
         };
+        if let Some(mut tls) = self.tls.take() {
+            // The TLS state goes to the thread and comes back with it.
+            let (tls, sent) = smol::unblock(move || {
+                let mut out = Progress {
+                    sent: 0,
+                    moved: Instant::now(),
+                    idle,
+                };
+                let failure = out.encrypt(&stream, &mut tls, &mut source, len).err();
+                (tls, (out.sent, out.moved, failure))
+            })
+            .await;
+            self.tls = Some(tls);
+            return sent;
+        }
         smol::unblock(move || {
             let socket = &stream;
             // Full segments only while a large body streams (nginx's
@@ -436,6 +649,11 @@ impl Conn {
     /// Gives up the socket (out of the reactor) and the bytes read but not
     /// yet used, to hand the connection over as it stands.
     pub fn into_parts(mut self) -> io::Result<(TcpStream, Vec<u8>)> {
+        if self.tls.is_some() {
+            return Err(io::Error::other(
+                "a TLS connection cannot be handed over as plain TCP",
+            ));
+        }
         let pending = self.pending().to_vec();
         let stream = match std::mem::replace(&mut self.io.0, Registration::Lost) {
             Registration::Plain(stream) => stream,
@@ -451,6 +669,10 @@ impl Conn {
     /// that could destroy the response in flight. Returns how many bytes
     /// were dropped that way.
     pub async fn close(mut self, linger: Duration) -> usize {
+        if let Some(tls) = &mut self.tls {
+            tls.session.send_close_notify();
+            let _ = until(Some(Instant::now() + linger), self.write_tls()).await;
+        }
         if let Ok(stream) = self.io.get_ref() {
             let _ = stream.shutdown(Shutdown::Write);
         }

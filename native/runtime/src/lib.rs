@@ -26,6 +26,7 @@ pub mod listen;
 mod send;
 mod step;
 pub mod stream;
+pub mod tls;
 pub mod upstream;
 pub mod window;
 

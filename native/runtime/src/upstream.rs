@@ -263,6 +263,15 @@ fn session_error<E>(error: &SessionError) -> ExchangeError<E> {
         SessionError::Timeout => {
             ExchangeError::Timeout("the server stopped answering (--timeout)".into())
         }
+        // An alert (21) or a handshake (22) record: the server speaks TLS.
+        SessionError::Peer(e)
+            if e.offset == 0
+                && matches!(e.kind, DecodeErrorKind::BadValue { value: 21 | 22, .. }) =>
+        {
+            ExchangeError::Protocol(
+                "this port speaks TLS: use tls://HOST:PORT (the server's TLS port)".into(),
+            )
+        }
         SessionError::Peer(e) if e.kind == DecodeErrorKind::Truncated => {
             ExchangeError::Protocol(format!(
                 "the server closed the connection in the middle of its answer (after byte {})",

@@ -36,6 +36,23 @@ pub struct FrontConfig {
     pub public_overwrite: bool,
     /// Upload allowances of clients without a login.
     pub quotas: Quotas,
+    /// TLS on a port of its own, if asked for.
+    pub tls: Option<TlsSettings>,
+}
+
+/// `--tls-port` and what goes with it.
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    /// The port TLS is served on (0: any free port).
+    pub port: u16,
+    /// The certificate chain and key files, or `None` for a self-signed
+    /// certificate kept in `keep_in`.
+    pub cert: Option<(PathBuf, PathBuf)>,
+    /// Where a self-signed certificate and its key are kept (the root, or
+    /// the cache folder).
+    pub keep_in: PathBuf,
+    /// No plain port (`--tls-only`).
+    pub only: bool,
 }
 
 /// What `ferry serve` runs with.

@@ -18,8 +18,22 @@ use super::connection::serve_connection;
 use crate::limits::{PerAddress, Ticket};
 use crate::store::Store;
 
-/// The sockets a server accepts on: every interface, or each `--bind`.
-pub(super) type Listeners = Arc<Vec<Async<std::net::TcpListener>>>;
+/// The sockets a server accepts on: every interface, or each `--bind`, on
+/// the plain port and on the TLS port.
+pub(super) type Listeners = Arc<Vec<Listener>>;
+
+/// One listening socket, and whether its connections speak TLS.
+#[derive(Debug)]
+pub(super) struct Listener {
+    socket: Async<std::net::TcpListener>,
+    tls: bool,
+}
+
+impl Listener {
+    pub(super) fn new(socket: Async<std::net::TcpListener>, tls: bool) -> Self {
+        Listener { socket, tls }
+    }
+}
 
 /// How long a new connection may wait for a free slot.
 const SLOT_WAIT: Duration = Duration::from_millis(100);
@@ -86,8 +100,8 @@ impl<St: Store> Front<St> {
                     drop(stop_all);
                     // Refuse new clients now, whatever each thread is doing.
                     for listener in listeners.iter() {
-                        let _ =
-                            rustix::net::shutdown(listener.get_ref(), rustix::net::Shutdown::Read);
+                        let socket = listener.socket.get_ref();
+                        let _ = rustix::net::shutdown(socket, rustix::net::Shutdown::Read);
                     }
                     // A second Ctrl-C or SIGTERM does not wait for the grace.
                     while let Some(Ok(signal)) = signals.next().await {
@@ -112,7 +126,7 @@ impl<St: Store> Front<St> {
 
     async fn accept_until(
         &self,
-        listeners: &[Async<std::net::TcpListener>],
+        listeners: &[Listener],
         stop: &Receiver<()>,
         local: &smol::LocalExecutor<'_>,
     ) {
@@ -126,7 +140,7 @@ impl<St: Store> Front<St> {
             };
             let accepted =
                 future::or(stopped, async { Some(accept(listeners, &mut turn).await) }).await;
-            let (stream, peer) = match accepted {
+            let (stream, peer, tls) = match accepted {
                 None => break,
                 Some(Ok(pair)) => pair,
                 // The listener was shut down for the stop.
@@ -157,7 +171,13 @@ impl<St: Store> Front<St> {
                     // to keep its arguments a second time (idle connections
                     // stay small).
                     local
-                        .spawn(serve_connection(stream, peer, self.shared.clone(), slot))
+                        .spawn(serve_connection(
+                            stream,
+                            peer,
+                            tls,
+                            self.shared.clone(),
+                            slot,
+                        ))
                         .detach();
                 }
                 None if self.waiting.fetch_add(1, Ordering::Relaxed) >= self.max_waiting() => {
@@ -186,7 +206,7 @@ impl<St: Store> Front<St> {
                             match waited {
                                 Waited::Done(permit) => {
                                     let slot = Slot::take(permit, ticket, &active);
-                                    serve_connection(stream, peer, shared, slot).await;
+                                    serve_connection(stream, peer, tls, shared, slot).await;
                                 }
                                 Waited::Deadline => log::warn!(
                                     "{peer} refused: {} connections open (--max-connections)",
@@ -253,33 +273,36 @@ async fn drain(active: &AtomicUsize, grace: Duration, report: bool) {
 /// one after the last that gave one. The connection is already
 /// non-blocking (no `FIONBIO` round trip) and joins the reactor only if it
 /// ever has to wait (see `ferry_runtime::conn::Socket`).
+/// Says whether the connection came to a TLS listener.
 async fn accept(
-    listeners: &[Async<std::net::TcpListener>],
+    listeners: &[Listener],
     turn: &mut usize,
-) -> std::io::Result<(std::net::TcpStream, SocketAddr)> {
+) -> std::io::Result<(std::net::TcpStream, SocketAddr, bool)> {
     use rustix::io::Errno;
     let flags = rustix::net::SocketFlags::NONBLOCK | rustix::net::SocketFlags::CLOEXEC;
-    let (fd, addr) = loop {
+    let (fd, addr, tls) = loop {
         // Whatever is already waiting, on any listener, first.
         let mut ready = None;
         for k in 0..listeners.len() {
             let i = (*turn + k) % listeners.len();
-            match rustix::net::acceptfrom_with(listeners[i].get_ref(), flags) {
+            match rustix::net::acceptfrom_with(listeners[i].socket.get_ref(), flags) {
                 // Nothing there, or a client gone before we took it.
                 Err(Errno::AGAIN | Errno::CONNABORTED | Errno::PROTO | Errno::INTR) => {}
                 result => {
                     *turn = i + 1;
-                    ready = Some(result.map_err(std::io::Error::from));
+                    let tls = listeners[i].tls;
+                    ready = Some(result.map(|(fd, addr)| (fd, addr, tls)));
                     break;
                 }
             }
         }
         if let Some(result) = ready {
-            break result?;
+            break result.map_err(std::io::Error::from)?;
         }
         // Then wait until one of them is readable.
         let mut waits = listeners.iter().map(|l| {
-            Box::pin(l.readable()) as std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>>>>
+            Box::pin(l.socket.readable())
+                as std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>>>>
         });
         let first = waits
             .next()
@@ -289,5 +312,5 @@ async fn accept(
     let peer = addr
         .and_then(|a| SocketAddr::try_from(a).ok())
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-    Ok((std::net::TcpStream::from(fd), peer))
+    Ok((std::net::TcpStream::from(fd), peer, tls))
 }

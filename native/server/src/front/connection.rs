@@ -35,6 +35,7 @@ const BLOCKING_BODY: u64 = 8 << 20;
 pub(super) async fn serve_connection<St: Store>(
     stream: std::net::TcpStream,
     peer: SocketAddr,
+    tls: bool,
     shared: Arc<Shared<St>>,
     _slot: impl Send,
 ) {
@@ -62,23 +63,49 @@ pub(super) async fn serve_connection<St: Store>(
                 .map_or(0, |(n, _)| n)
         }
     };
-    Box::pin(serve_exchange(io, &first[..got], peer, shared, clock)).await;
+    let first = &first[..got];
+    Box::pin(serve_exchange(
+        io,
+        Greeted { first, tls },
+        peer,
+        shared,
+        clock,
+    ))
+    .await;
+}
+
+/// A connection's first bytes, and whether it came to the TLS port (they
+/// are then ciphertext).
+struct Greeted<'a> {
+    first: &'a [u8],
+    tls: bool,
 }
 
 async fn serve_exchange<St: Store>(
     io: Socket,
-    first: &[u8],
+    greeted: Greeted<'_>,
     peer: SocketAddr,
     shared: Arc<Shared<St>>,
     clock: Clock,
 ) {
     // Show IPv4 clients of the dual-stack socket as IPv4.
     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-    let mut conn = Conn::new(io);
+    let Greeted { first, tls } = greeted;
+    if tls && first.first().is_some_and(|&b| b != HANDSHAKE) {
+        return not_tls(io, peer, clock).await;
+    }
+    let mut conn = match shared.tls.clone().filter(|_| tls) {
+        Some(config) => match Conn::tls_server(io, config) {
+            Ok(conn) => conn,
+            Err(e) => return log::warn!("{peer} tls: cannot start TLS: {e}"),
+        },
+        None => Conn::new(io),
+    };
     conn.put_back(first);
     // The session's time starts at accept: a silent client is cut on time.
     let mut session = ServerSession::new(shared.config.limits.clone(), Timestamp::from_micros(0));
     let mut answers = Answers::new(&shared, peer);
+    answers.tls = conn.is_tls();
     let sending = Sending {
         blocking_from: Some(BLOCKING_BODY),
         chunk: u64::MAX,
@@ -113,6 +140,27 @@ async fn serve_exchange<St: Store>(
     }
 }
 
+/// A TLS record's content type for handshakes: a TLS client's first byte.
+const HANDSHAKE: u8 = 0x16;
+
+/// A fatal TLS alert (unexpected_message) in a TLS 1.2 record: what a
+/// client that sent plain ferry to the TLS port reads, and can name.
+const NOT_TLS_ALERT: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a];
+
+/// A plain request on the TLS port: answered with a TLS alert, which a
+/// ferry client recognises, and logged in words.
+async fn not_tls(io: Socket, peer: SocketAddr, clock: Clock) {
+    let mut conn = Conn::new(io);
+    conn.queue(&NOT_TLS_ALERT);
+    let _ = until(Some(std::time::Instant::now() + LINGER), conn.flush(false)).await;
+    conn.close(LINGER).await;
+    log::info!(
+        "{peer} tls - looks like plain ferry: this port speaks TLS; use the plain port, or \
+         tls://HOST:PORT in the client 0 bytes {:.1} ms",
+        clock.now().as_micros() as f64 / 1000.0
+    );
+}
+
 /// The one log line of a connection, in words.
 fn log_line<St: Store>(
     session: &ServerSession,
@@ -123,6 +171,7 @@ fn log_line<St: Store>(
     first: &[u8],
 ) {
     let op = session.op().map_or("-", |op| op.as_str());
+    let tls = if answers.tls { " tls" } else { "" };
     let name = answers
         .name
         .as_deref()
@@ -149,6 +198,11 @@ fn log_line<St: Store>(
                 e.offset
             ),
             _ => match foreign_protocol(first) {
+                Some(other) if other.starts_with("TLS") => {
+                    "looks like TLS: this port speaks plain ferry; use --tls-port (clients write \
+                     tls://HOST:PORT)"
+                        .to_owned()
+                }
                 Some(other) => format!(
                     "looks like {other}: this port speaks ferry's protocol, answered status 1"
                 ),
@@ -175,7 +229,7 @@ fn log_line<St: Store>(
         n => format!(" ({n} extra bytes ignored)"),
     };
     log::info!(
-        "{peer} {op}{name}{user} {outcome} {} bytes {:.1} ms{extra}",
+        "{peer}{tls} {op}{name}{user} {outcome} {} bytes {:.1} ms{extra}",
         answers.bytes,
         clock.now().as_micros() as f64 / 1000.0,
         peer = answers.peer,
@@ -217,6 +271,8 @@ struct Answers<'a, St: Store> {
     outcome: String,
     /// A login to hand over to the origin, as the store's policy says.
     relay: Option<Relay>,
+    /// Whether the connection speaks TLS.
+    tls: bool,
 }
 
 impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
@@ -231,6 +287,14 @@ impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
         match event {
             ServerEvent::Auth(credentials) => match self.shared.store.logins() {
                 Logins::Checked => self.login(s, credentials.user(), credentials.pass()).await,
+                // A password that came encrypted never goes on in the clear.
+                Logins::RelayedTo(_) if self.tls => {
+                    self.outcome = format!(
+                        "refused: a login over TLS (user \"{}\") is not relayed to a plain-text origin",
+                        escape(credentials.user().as_bytes())
+                    );
+                    misuse(s.answer_auth(false));
+                }
                 Logins::RelayedTo(origin) => {
                     self.relay = Some(Relay {
                         credentials,
@@ -323,6 +387,7 @@ impl<'a, St: Store> Answers<'a, St> {
             bytes: 0,
             outcome: String::new(),
             relay: None,
+            tls: false,
         }
     }
 

@@ -16,6 +16,7 @@
 mod accept;
 mod connection;
 mod relay;
+pub mod tls;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
@@ -39,6 +40,8 @@ struct Shared<St> {
     quota: quota::Quota,
     /// Op 40's prefix hashing, for every store.
     prefixes: Prefixes,
+    /// What TLS connections are made with, if the front serves TLS.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -73,8 +76,36 @@ pub fn run_cache(mut config: CacheConfig) -> anyhow::Result<()> {
 /// Listens, prints where to connect (after `what`), and serves `store` on
 /// one thread per core, each accepting and serving its own connections.
 fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Result<()> {
-    let (listeners, port, banner_addrs) = listen(&config)?;
-    print_banner(what, port, &banner_addrs);
+    let mut listeners = Vec::new();
+    let plain = match &config.tls {
+        Some(tls) if tls.only => None,
+        _ => Some(listen(&config, config.port)?),
+    };
+    let secure = match &config.tls {
+        Some(settings) => {
+            let (sockets, port, reachable) = listen(&config, settings.port)?;
+            let addrs: Vec<SocketAddr> = reachable.iter().map(|(_, a)| *a).collect();
+            let certified = tls::certify(settings, &tls::names(&addrs))?;
+            Some((sockets, port, reachable, certified))
+        }
+        None => None,
+    };
+    if let Some((sockets, port, reachable)) = plain {
+        print_banner(what, port, &reachable, "");
+        listeners.extend(sockets.into_iter().map(|s| (s, false)));
+    }
+    let tls_config = match secure {
+        Some((sockets, port, reachable, certified)) => {
+            let what = format!(
+                "{what} over TLS (certificate: {}; key {})",
+                certified.source, certified.fingerprint
+            );
+            print_banner(&what, port, &reachable, "tls://");
+            listeners.extend(sockets.into_iter().map(|s| (s, true)));
+            Some(certified.config)
+        }
+        None => None,
+    };
     let signals = async_signal::Signals::new([
         async_signal::Signal::Term,
         async_signal::Signal::Int,
@@ -84,7 +115,7 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
     let listeners = Arc::new(
         listeners
             .into_iter()
-            .map(Async::new)
+            .map(|(socket, tls)| Ok(accept::Listener::new(Async::new(socket)?, tls)))
             .collect::<std::io::Result<Vec<_>>>()?,
     );
     let front = Arc::new(accept::Front::new(Arc::new(Shared {
@@ -92,6 +123,7 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
         throttle: Throttle::new(&config.trusted),
         quota: quota::Quota::new(config.quotas, &config.trusted),
         prefixes: Prefixes::default(),
+        tls: tls_config,
         config,
     })));
     // Every thread accepts and serves its own connections; closing the
@@ -120,10 +152,10 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
 /// Where clients can connect: each address, and the interface it is on.
 type Reachable = Vec<(String, SocketAddr)>;
 
-/// Every interface (one dual-stack socket), or each --bind address on one
-/// port (the first one's, if the port is 0): the listeners, the port, and
-/// the addresses to show.
-fn listen(config: &FrontConfig) -> anyhow::Result<(Vec<TcpListener>, u16, Reachable)> {
+/// Every interface (one dual-stack socket), or each --bind address, on
+/// `port` (for all, the first one's if it is 0): the listeners, the port,
+/// and the addresses to show.
+fn listen(config: &FrontConfig, port: u16) -> anyhow::Result<(Vec<TcpListener>, u16, Reachable)> {
     let listen_error = |e: std::io::Error, on: String| {
         anyhow::anyhow!(
             "cannot listen on {on}: {e}{}",
@@ -137,7 +169,7 @@ fn listen(config: &FrontConfig) -> anyhow::Result<(Vec<TcpListener>, u16, Reacha
         )
     };
     let mut listeners = Vec::new();
-    let mut port = config.port;
+    let mut port = port;
     let mut banner_addrs = Vec::new();
     if config.bind.is_empty() {
         let (listener, ipv6) =
@@ -164,10 +196,11 @@ fn listen(config: &FrontConfig) -> anyhow::Result<(Vec<TcpListener>, u16, Reacha
 
 /// Prints where to connect. Nobody may be reading stdout (a closed pipe):
 /// the server keeps running whatever happens to these lines.
-fn print_banner(what: &str, port: u16, banner_addrs: &[(String, SocketAddr)]) {
+/// `scheme` is what clients write before the address (`tls://`, or nothing).
+fn print_banner(what: &str, port: u16, banner_addrs: &[(String, SocketAddr)], scheme: &str) {
     let mut banner = format!("{what} on port {port}, reachable at:\n");
     for (iface, addr) in banner_addrs {
-        banner.push_str(&format!("  {addr}  ({iface})\n"));
+        banner.push_str(&format!("  {scheme}{addr}  ({iface})\n"));
     }
     let example = banner_addrs
         .iter()
@@ -175,7 +208,7 @@ fn print_banner(what: &str, port: u16, banner_addrs: &[(String, SocketAddr)]) {
         .find(|a| a.ip().is_loopback())
         .or_else(|| banner_addrs.first().map(|(_, a)| *a))
         .map_or_else(|| format!("127.0.0.1:{port}"), |a| a.to_string());
-    banner.push_str(&format!("try: ferry ls {example}\n"));
+    banner.push_str(&format!("try: ferry ls {scheme}{example}\n"));
     let mut stdout = std::io::stdout().lock();
     let _ = stdout
         .write_all(banner.as_bytes())

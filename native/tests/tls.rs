@@ -1,0 +1,434 @@
+//! `ferry serve --tls-port`: the same protocol inside TLS, checked with TLS
+//! implementations ferry did not write (Debian's `openssl s_client` and
+//! Python's `ssl` module): every op's answer over TLS is byte for byte the
+//! answer over plain TCP.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::{BIN, add_user, data, raw, wait_for};
+use ferry_core::{Credentials, Limits, Request};
+use md5::{Digest, Md5};
+
+/// A `ferry serve` with a TLS port, killed on drop.
+struct TlsServer {
+    child: Child,
+    /// The plain port's address, if there is one.
+    plain: Option<SocketAddr>,
+    tls: SocketAddr,
+    /// The key fingerprint the banner shows.
+    fingerprint: String,
+    tmp: tempfile::TempDir,
+}
+
+impl TlsServer {
+    fn start(extra: &[&str], prepare: impl FnOnce(&Path)) -> TlsServer {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        std::fs::create_dir_all(root.join("public")).unwrap();
+        prepare(&root);
+        Self::start_in(tmp, extra)
+    }
+
+    fn start_in(tmp: tempfile::TempDir, extra: &[&str]) -> TlsServer {
+        let root = tmp.path().join("root");
+        let log = std::fs::File::create(tmp.path().join("server.log")).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "0", "--bind", "127.0.0.1", "--root"])
+            .arg(&root)
+            .args(["--tls-port", "0"])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let (mut plain, mut tls, mut fingerprint) = (None, None, String::new());
+        let mut line = String::new();
+        while tls.is_none() {
+            line.clear();
+            assert!(stdout.read_line(&mut line).unwrap() > 0, "no TLS banner");
+            let Some(port) = line
+                .split("on port ")
+                .nth(1)
+                .and_then(|rest| rest.split(',').next())
+                .and_then(|p| p.parse::<u16>().ok())
+            else {
+                continue;
+            };
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            if line.contains("over TLS") {
+                fingerprint = line
+                    .split("key ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(')').next())
+                    .unwrap()
+                    .to_owned();
+                tls = Some(addr);
+            } else {
+                plain = Some(addr);
+            }
+        }
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        TlsServer {
+            child,
+            plain,
+            tls: tls.unwrap(),
+            fingerprint,
+            tmp,
+        }
+    }
+
+    fn root(&self) -> std::path::PathBuf {
+        self.tmp.path().join("root")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.tmp.path().join("server.log")).unwrap_or_default()
+    }
+
+    fn stop(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let tmp = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.tmp, tmp)
+    }
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends `bytes` over TLS with `openssl s_client` (offering ALPN `alpn`)
+/// and returns every byte the server sent back before it closed.
+fn openssl(addr: SocketAddr, bytes: &[u8], alpn: &str) -> Vec<u8> {
+    let mut child = Command::new("openssl")
+        .args(["s_client", "-quiet", "-alpn", alpn, "-connect"])
+        .arg(addr.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl (Debian's openssl package; scripts/setup.sh installs it)");
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    child.wait_with_output().unwrap().stdout
+}
+
+/// Sends `bytes` over TLS with Python's `ssl` module (ALPN `ferry`, no
+/// certificate check) and returns what the server sent back.
+fn python(addr: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+    let script = r#"
+import socket, ssl, sys
+host, port = sys.argv[1], int(sys.argv[2])
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+context.set_alpn_protocols(["ferry"])
+request = sys.stdin.buffer.read()
+with socket.create_connection((host, port), timeout=20) as plain:
+    with context.wrap_socket(plain, server_hostname=host) as tls:
+        assert tls.selected_alpn_protocol() == "ferry", tls.selected_alpn_protocol()
+        tls.sendall(request)
+        reply = bytearray()
+        while True:
+            try:
+                chunk = tls.recv(65536)
+            except ssl.SSLEOFError:
+                break
+            if not chunk:
+                break
+            reply += chunk
+sys.stdout.buffer.write(reply)
+"#;
+    let mut child = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            &addr.ip().to_string(),
+            &addr.port().to_string(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "python's ssl client failed");
+    out.stdout
+}
+
+fn encoded(request: Request) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    request.encode(&mut bytes);
+    bytes
+}
+
+fn name(text: &str) -> ferry_core::Name {
+    common::name(text)
+}
+
+/// Files of every size class: a small one, one of several TLS records, and
+/// one over the size sent from the blocking pool (8 MiB).
+fn prepare(root: &Path) {
+    std::fs::write(root.join("public/a.txt"), b"hello over tls\n").unwrap();
+    std::fs::write(root.join("public/b.txt"), b"bee\n").unwrap();
+    std::fs::write(root.join("public/mid.bin"), data(300_000, 3)).unwrap();
+    std::fs::write(root.join("public/big.bin"), data(9 << 20, 7)).unwrap();
+    std::fs::create_dir_all(root.join("private/alice")).unwrap();
+    std::fs::write(root.join("private/alice/diary.txt"), b"dear diary").unwrap();
+    add_user(root, "alice", "wonderland");
+}
+
+/// The requests of every op, as a client sends them whole.
+fn requests() -> Vec<(&'static str, Vec<u8>)> {
+    let big = data(9 << 20, 7);
+    let md5: [u8; 16] = Md5::digest(&big[..1000]).into();
+    let mut auth = Vec::new();
+    Credentials::new("alice", "wonderland", &Limits::default())
+        .unwrap()
+        .encode(&mut auth);
+    let private_list = [auth.clone(), encoded(Request::List)].concat();
+    let private_get = [
+        auth,
+        encoded(Request::Download {
+            name: name("diary.txt"),
+        }),
+    ]
+    .concat();
+    vec![
+        ("op 20 LIST", encoded(Request::List)),
+        (
+            "op 10 a.txt",
+            encoded(Request::Download {
+                name: name("a.txt"),
+            }),
+        ),
+        (
+            "op 10 mid.bin",
+            encoded(Request::Download {
+                name: name("mid.bin"),
+            }),
+        ),
+        (
+            "op 10 big.bin",
+            encoded(Request::Download {
+                name: name("big.bin"),
+            }),
+        ),
+        (
+            "op 10 missing",
+            encoded(Request::Download {
+                name: name("missing.txt"),
+            }),
+        ),
+        (
+            "op 40 big.bin from 1000",
+            encoded(Request::Resume {
+                name: name("big.bin"),
+                position: 1000,
+                md5,
+            }),
+        ),
+        (
+            "op 50 *.txt",
+            encoded(Request::MGet {
+                mask: common::mask("*.txt"),
+            }),
+        ),
+        ("op 60 then op 20", private_list),
+        ("op 60 then op 10", private_get),
+    ]
+}
+
+#[test]
+fn every_op_answers_over_tls_byte_for_byte_as_over_plain_tcp() {
+    let server = TlsServer::start(&[], prepare);
+    let plain = server.plain.unwrap();
+    for (what, request) in requests() {
+        let expected = raw(plain, &request);
+        assert!(!expected.is_empty(), "{what}: no plain answer");
+        let by_openssl = openssl(server.tls, &request, "ferry");
+        assert!(
+            by_openssl == expected,
+            "{what}: openssl got {} bytes, plain {}",
+            by_openssl.len(),
+            expected.len()
+        );
+        let by_python = python(server.tls, &request);
+        assert!(
+            by_python == expected,
+            "{what}: python got {} bytes, plain {}",
+            by_python.len(),
+            expected.len()
+        );
+    }
+    // Uploads (op 30): the same answer, and the same bytes stored.
+    let body = data(200_000, 9);
+    for (port, file) in [(plain, "up-plain.bin"), (server.tls, "up-tls.bin")] {
+        let mut request = encoded(Request::Upload { name: name(file) });
+        request.extend((body.len() as u32).to_be_bytes());
+        request.extend(&body);
+        let reply = if port == plain {
+            raw(port, &request)
+        } else {
+            openssl(port, &request, "ferry")
+        };
+        assert_eq!(reply, [0, 0], "{file}");
+        assert_eq!(
+            std::fs::read(server.root().join("public").join(file)).unwrap(),
+            body
+        );
+    }
+    let log = wait_for(|| server.log(), "tls ", 20);
+    assert!(log.contains(" tls LIST ok"), "{log}");
+    assert!(log.contains(" tls DOWNLOAD \"big.bin\" ok"), "{log}");
+    assert!(
+        log.contains(" tls UPLOAD \"up-tls.bin\" ok, stored"),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_fingerprint_shown_is_that_of_the_certificates_key_and_survives_a_restart() {
+    let server = TlsServer::start(&[], prepare);
+    let cert = server.root().join("tls-cert.pem");
+    let key = server.root().join("tls-key.pem");
+    // openssl's own SHA-256 of the DER public key, base64 without padding.
+    let spki = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl x509 -in '{}' -pubkey -noout | openssl pkey -pubin -outform DER \
+             | openssl dgst -sha256 -binary | base64 | tr -d '=\\n'",
+            cert.display()
+        ))
+        .output()
+        .unwrap();
+    let expected = format!("SHA256:{}", String::from_utf8(spki.stdout).unwrap());
+    assert_eq!(server.fingerprint, expected);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the key is readable by its owner only");
+    let names = Command::new("openssl")
+        .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    let names = String::from_utf8(names.stdout).unwrap();
+    assert!(
+        names.contains("DNS:localhost") && names.contains("IP Address:127.0.0.1"),
+        "{names}"
+    );
+    // The same certificate after a restart: clients that trusted it still do.
+    let before = std::fs::read(&cert).unwrap();
+    let tmp = server.stop();
+    let again = TlsServer::start_in(tmp, &[]);
+    assert_eq!(again.fingerprint, expected);
+    assert_eq!(
+        std::fs::read(again.root().join("tls-cert.pem")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn a_given_certificate_is_served_and_tls_only_closes_the_plain_port() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = (certs.path().join("c.pem"), certs.path().join("k.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (cert_arg, key_arg) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let server = TlsServer::start(
+        &["--tls-cert", cert_arg, "--tls-key", key_arg, "--tls-only"],
+        prepare,
+    );
+    assert_eq!(server.plain, None, "--tls-only: no plain port");
+    assert!(
+        !server.root().join("tls-cert.pem").exists(),
+        "nothing self-signed made"
+    );
+    let served = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl s_client -connect {} -alpn ferry </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256",
+            server.tls
+        ))
+        .output()
+        .unwrap();
+    let given = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(!given.stdout.is_empty());
+    assert_eq!(
+        served.stdout, given.stdout,
+        "the given certificate is the one served"
+    );
+    let reply = openssl(
+        server.tls,
+        &encoded(Request::Download {
+            name: name("a.txt"),
+        }),
+        "ferry",
+    );
+    assert_eq!(&reply[5..], b"hello over tls\n");
+}
+
+#[test]
+fn a_client_offering_another_protocol_is_refused() {
+    let server = TlsServer::start(&[], prepare);
+    let reply = openssl(server.tls, &encoded(Request::List), "http/1.1");
+    assert!(reply.is_empty(), "no ferry answer to an HTTPS client");
+    let log = wait_for(|| server.log(), "failed: TLS", 1);
+    assert!(log.contains("tls - failed: TLS"), "{log}");
+}
+
+#[test]
+fn the_wrong_port_is_named_both_ways() {
+    let server = TlsServer::start(&[], prepare);
+    // A plain client on the TLS port is told, and the server logs it.
+    let out = Command::new(BIN)
+        .args(["ls", &server.tls.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("this port speaks TLS: use tls://HOST:PORT"),
+        "{said}"
+    );
+    let log = wait_for(|| server.log(), "looks like plain ferry", 1);
+    assert!(
+        log.contains("looks like plain ferry: this port speaks TLS"),
+        "{log}"
+    );
+    // A TLS client on the plain port: logged in words.
+    let _ = openssl(server.plain.unwrap(), &encoded(Request::List), "ferry");
+    let log = wait_for(|| server.log(), "looks like TLS", 1);
+    assert!(
+        log.contains("looks like TLS: this port speaks plain ferry; use --tls-port"),
+        "{log}"
+    );
+}
