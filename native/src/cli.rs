@@ -116,6 +116,9 @@ pub enum Command {
     },
     /// Print the manual page (roff), e.g. `ferry man | man -l -`.
     Man,
+    /// The keys of TLS servers trusted on first use ($XDG_DATA_HOME/ferry/known_hosts).
+    #[command(subcommand)]
+    KnownHosts(KnownHostsCommand),
     /// The interactive client: LIST, DOWNLOAD, UPLOAD, RESUME, MGET, LOGIN, HELP, QUIT.
     Shell {
         #[command(flatten)]
@@ -129,9 +132,15 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ServerArgs {
     /// The server as HOST:PORT: a name, an IPv4 address or a bracketed IPv6
-    /// address, e.g. 127.0.0.1:20000 or [::1]:20000.
+    /// address, e.g. 127.0.0.1:20000 or [::1]:20000; tls://HOST:PORT for
+    /// its TLS port.
     #[arg(value_name = "HOST:PORT")]
     pub addr: String,
+    /// Trust the TLS certificates this CA signed (or this self-signed
+    /// certificate), PEM; otherwise the system's roots, then the keys
+    /// accepted once (ferry known-hosts).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// Log in as USER first (password from a prompt, or FERRY_PASSWORD).
     #[arg(long, value_name = "USER", env = "FERRY_USER")]
     pub user: Option<String>,
@@ -320,6 +329,29 @@ pub struct FrontArgs {
     /// Serve TLS only: no plain port (needs --tls-port).
     #[arg(long, requires = "tls_port")]
     pub tls_only: bool,
+}
+
+/// `ferry known-hosts ...`.
+#[derive(Debug, Subcommand)]
+pub enum KnownHostsCommand {
+    /// Trust a server's key: the one given, or the one it presents now
+    /// (shown, and asked about).
+    Add {
+        /// The server, tls://HOST:PORT.
+        #[arg(value_name = "tls://HOST:PORT")]
+        addr: String,
+        /// The key to trust, as `ferry serve` prints it (SHA256:...).
+        #[arg(long, value_name = "SHA256:...")]
+        fingerprint: Option<String>,
+    },
+    /// Every trusted server and its key.
+    List,
+    /// Forget a server's key.
+    Remove {
+        /// The server, tls://HOST:PORT.
+        #[arg(value_name = "tls://HOST:PORT")]
+        addr: String,
+    },
 }
 
 /// `ferry user ...`.

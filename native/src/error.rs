@@ -19,6 +19,7 @@ impl ProcessExit for ClientError {
             ClientError::AuthDenied(_) => 6,
             ClientError::Local(_) => 7,
             ClientError::Protocol(_) => 8,
+            ClientError::Untrusted(_) => 9,
             ClientError::Interrupted(_) => 130,
         }
     }
@@ -38,6 +39,9 @@ Exit codes:
   7  a local file could not be read or written, or a download would replace a local
      file changed since ferry wrote it (kept; --force replaces it)
   8  the server broke the protocol, or the connection broke mid-transfer
+  9  the server's TLS certificate is not trusted: an unknown key and no terminal to ask
+     (ferry known-hosts add trusts it), a known key that changed, the wrong host name,
+     or expired
   130  interrupted (Ctrl-C); serve and cache: a second Ctrl-C during --grace
 
 Logging: set RUST_LOG (error, warn, info, debug, trace); the default is info.";

@@ -13,6 +13,7 @@ mod config;
 mod decode;
 mod error;
 mod interrupt;
+mod known_hosts;
 mod progress;
 mod shell;
 mod users;
@@ -25,7 +26,7 @@ use ferry_runtime::upstream::Upstream;
 use ferry_storage::Folder;
 
 use crate::cli::{Cli, Command, DirArg, KeepArgs, ServerArgs};
-use ferry_client::{self as client, ClientError, GetOptions, Remote, Verbosity};
+use ferry_client::{self as client, ClientError, GetOptions, Remote, Trust, Verbosity};
 
 use crate::error::ProcessExit;
 
@@ -44,6 +45,9 @@ fn main() -> ExitCode {
             Err(e) => Err((2, format!("{e:#}"))),
         },
         Command::User(command) => users::run(command).map_err(|e| (1, format!("{e:#}"))),
+        Command::KnownHosts(command) => {
+            known_hosts::run(command).map_err(|e| (e.exit_code(), e.to_string()))
+        }
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "ferry", &mut std::io::stdout());
@@ -78,7 +82,25 @@ fn remote(args: &ServerArgs) -> Result<Remote, ClientError> {
         )));
     }
     limits.timeout_us = (args.timeout * 1e6) as u64;
-    client::check_address(&args.addr)?;
+    let (addr, tls) = match args.addr.strip_prefix("tls://") {
+        Some(addr) => (addr, true),
+        None => (args.addr.as_str(), false),
+    };
+    client::check_address(addr)?;
+    if args.ca.is_some() && !tls {
+        return Err(ClientError::Usage(format!(
+            "--ca is for a TLS server: write tls://{addr}"
+        )));
+    }
+    let (tls, trust) = match tls {
+        true => {
+            let address = format!("tls://{addr}");
+            let known_hosts = client::trust::known_hosts_path();
+            let (config, trust) = Trust::new(&address, args.ca.as_deref(), known_hosts)?;
+            (Some(config), Some(trust))
+        }
+        false => (None, None),
+    };
     let auth = match &args.user {
         Some(user) => {
             let pass = shell::password(user)?;
@@ -103,13 +125,16 @@ fn remote(args: &ServerArgs) -> Result<Remote, ClientError> {
     };
     Ok(Remote {
         upstream: Upstream {
-            addr: args.addr.clone(),
+            addr: addr.to_owned(),
             auth,
             limits,
             limit_rate,
+            tls,
         },
         verbosity,
         progress: Some(progress::bar),
+        trust,
+        ask: known_hosts::can_ask().then_some(known_hosts::ask),
     })
 }
 
@@ -231,6 +256,7 @@ fn run_client(command: Command) -> Result<(), ClientError> {
         | Command::Cache(_)
         | Command::User(_)
         | Command::Completions { .. }
+        | Command::KnownHosts(_)
         | Command::Decode { .. }
         | Command::Man => {
             unreachable!("dispatched in main")

@@ -326,6 +326,27 @@ fn the_fingerprint_shown_is_that_of_the_certificates_key_and_survives_a_restart(
         names.contains("DNS:localhost") && names.contains("IP Address:127.0.0.1"),
         "{names}"
     );
+    // The self-signed certificate given to the client with --ca: trusted,
+    // nothing asked and nothing kept.
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "ls",
+            "--ca",
+            cert.to_str().unwrap(),
+            &format!("tls://{}", server.tls),
+        ])
+        .env("XDG_DATA_HOME", data.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("a.txt"));
+    assert!(!data.path().join("ferry/known_hosts").exists());
     // The same certificate after a restart: clients that trusted it still do.
     let before = std::fs::read(&cert).unwrap();
     let tmp = server.stop();
@@ -430,5 +451,191 @@ fn the_wrong_port_is_named_both_ways() {
     assert!(
         log.contains("looks like TLS: this port speaks plain ferry; use --tls-port"),
         "{log}"
+    );
+}
+
+/// Runs the ferry client with its known hosts in `data` and no terminal.
+fn ferry(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env("XDG_DATA_HOME", data)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_client_trusts_a_key_once_and_refuses_a_changed_one() {
+    let server = TlsServer::start(&[], prepare);
+    let known = tempfile::tempdir().unwrap();
+    let data = known.path();
+    let address = format!("tls://{}", server.tls);
+    // Unknown, and no terminal to ask: exit 9, with the fingerprint and the
+    // command that trusts it.
+    let out = ferry(data, &["ls", &address]);
+    assert_eq!(out.status.code(), Some(9));
+    let said = String::from_utf8_lossy(&out.stderr);
+    let add = format!(
+        "ferry known-hosts add {address} --fingerprint {}",
+        server.fingerprint
+    );
+    assert!(said.contains(&add), "{said}");
+    let out = ferry(
+        data,
+        &[
+            "known-hosts",
+            "add",
+            &address,
+            "--fingerprint",
+            &server.fingerprint,
+        ],
+    );
+    assert!(out.status.success());
+    // Trusted now: the same bytes as the plain port gives.
+    let out = ferry(data, &["get", &address, "big.bin", "-o", "-"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout == common::data(9 << 20, 7),
+        "big.bin over TLS differs"
+    );
+    let listed = ferry(data, &["known-hosts", "list"]);
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert_eq!(listed, format!("{address} {}\n", server.fingerprint));
+    // A new key for the same address: refused loudly, with both keys.
+    let tmp = server.stop();
+    std::fs::remove_file(tmp.path().join("root/tls-cert.pem")).unwrap();
+    std::fs::remove_file(tmp.path().join("root/tls-key.pem")).unwrap();
+    let renewed = TlsServer::start_in(tmp, &[]);
+    assert_ne!(
+        renewed.fingerprint,
+        listed.split(' ').nth(1).unwrap().trim()
+    );
+    let address = format!("tls://{}", renewed.tls);
+    let _ = ferry(
+        data,
+        &[
+            "known-hosts",
+            "add",
+            &address,
+            "--fingerprint",
+            listed.split(' ').nth(1).unwrap().trim(),
+        ],
+    );
+    let out = ferry(data, &["ls", &address]);
+    assert_eq!(out.status.code(), Some(9));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("has CHANGED") && said.contains(&renewed.fingerprint),
+        "{said}"
+    );
+}
+
+#[test]
+fn on_a_terminal_the_client_asks_once_and_remembers() {
+    let server = TlsServer::start(&[], prepare);
+    let data = tempfile::tempdir().unwrap();
+    let address = format!("tls://{}", server.tls);
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("XDG_DATA_HOME", data.path().to_str().unwrap())];
+    let mut ls = common::pty::Pty::spawn(BIN, &["ls", &address], dir.path(), &env);
+    ls.expect(&server.fingerprint);
+    ls.expect("Trust it from now on? [y/N]");
+    ls.send("y\r");
+    ls.expect("a.txt");
+    assert_eq!(ls.wait(), Some(0));
+    // Remembered: no question the second time, even without a terminal.
+    let out = ferry(data.path(), &["ls", &address]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("a.txt"));
+}
+
+#[test]
+fn with_ca_the_certificate_must_name_the_host() {
+    // A CA, and a server certificate it signs for one name and 127.0.0.1.
+    let certs = tempfile::tempdir().unwrap();
+    let at = |name: &str| certs.path().join(name).to_str().unwrap().to_owned();
+    let (ca, ca_key, cert, key) = (at("ca.pem"), at("ca.key"), at("c.pem"), at("k.pem"));
+    let (csr, ext) = (at("c.csr"), at("ext.cnf"));
+    std::fs::write(&ext, "subjectAltName=DNS:files.example.org,IP:127.0.0.1\n").unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    for args in [
+        [
+            &["req", "-x509"][..],
+            &ec,
+            &["-days", "2", "-subj", "/CN=test CA"],
+        ]
+        .concat()
+        .into_iter()
+        .chain(["-keyout", &ca_key, "-out", &ca])
+        .collect::<Vec<_>>(),
+        [&["req"][..], &ec, &["-subj", "/CN=files.example.org"]]
+            .concat()
+            .into_iter()
+            .chain(["-keyout", &key, "-out", &csr])
+            .collect(),
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
+            "-out",
+            &cert,
+        ],
+    ] {
+        let made = Command::new("openssl")
+            .args(&args)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(made.success(), "openssl {args:?}");
+    }
+    let (cert_arg, key_arg) = (cert.as_str(), key.as_str());
+    let server = TlsServer::start(&["--tls-cert", cert_arg, "--tls-key", key_arg], prepare);
+    let data = tempfile::tempdir().unwrap();
+    let port = server.tls.port();
+    // Named in the certificate: trusted through --ca, nothing asked or kept.
+    let good = format!("tls://127.0.0.1:{port}");
+    let out = ferry(
+        data.path(),
+        &["get", "--ca", &ca, &good, "a.txt", "-o", "-"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"hello over tls\n");
+    assert!(!data.path().join("ferry/known_hosts").exists());
+    // `localhost` is not among its names: refused, exit 9.
+    let wrong = format!("tls://localhost:{port}");
+    let out = ferry(data.path(), &["ls", "--ca", &ca, &wrong]);
+    assert_eq!(out.status.code(), Some(9));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("not trusted") && said.contains("NotValidForName"),
+        "{said}"
     );
 }

@@ -22,6 +22,10 @@ pub enum ClientError {
     Local(String),
     /// The server broke the protocol or the connection broke mid-answer (exit 8).
     Protocol(String),
+    /// The server's TLS certificate is not trusted: an unknown key without
+    /// a terminal to ask, a key that changed, the wrong host name, expired
+    /// (exit 9).
+    Untrusted(String),
     /// Ctrl-C cancelled the transfer (exit 130, as shells report SIGINT).
     Interrupted(String),
 }
@@ -35,6 +39,7 @@ impl fmt::Display for ClientError {
         | ClientError::AuthDenied(m)
         | ClientError::Local(m)
         | ClientError::Protocol(m)
+        | ClientError::Untrusted(m)
         | ClientError::Interrupted(m)) = self;
         f.write_str(m)
     }
@@ -55,6 +60,8 @@ impl ClientError {
             ExchangeError::Connect(_) => ClientError::Connect(message),
             ExchangeError::Timeout(_) => ClientError::Timeout(message),
             ExchangeError::Protocol(_) => ClientError::Protocol(message),
+            ExchangeError::Tls(_) => ClientError::Connect(message),
+            ExchangeError::Certificate(_) => ClientError::Untrusted(message),
             ExchangeError::AuthDenied { .. } => ClientError::AuthDenied(message),
             ExchangeError::Handler(e) => handler(e),
         }

@@ -15,11 +15,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferry_core::{ClientSession, Limits, Name, Request};
 use ferry_runtime::Handler;
-use ferry_runtime::upstream::{self, Upstream};
+use ferry_runtime::upstream::{self, ExchangeError, Upstream};
 use ferry_storage::StoreError;
 
 use crate::progress::Silent;
@@ -30,6 +31,7 @@ mod ls;
 mod mget;
 mod progress;
 mod put;
+pub mod trust;
 
 pub use error::ClientError;
 pub use get::{GetOptions, get, get_to};
@@ -37,6 +39,7 @@ pub use ls::{list, ls};
 pub use mget::mget;
 pub use progress::{Progress, ProgressDisplay};
 pub use put::{put, put_tree};
+pub use trust::Trust;
 
 /// Where and how to reach a server, and how the client behaves meanwhile.
 #[derive(Debug, Clone)]
@@ -48,6 +51,11 @@ pub struct Remote {
     /// Makes the progress display of a transfer (a bar on a terminal);
     /// none: nothing is shown.
     pub progress: Option<ProgressDisplay>,
+    /// How a `tls://` server is trusted, and what it presented.
+    pub trust: Option<Arc<Trust>>,
+    /// Asks the user a yes-or-no question (on a terminal); none: nobody
+    /// can be asked.
+    pub ask: Option<fn(&str) -> bool>,
 }
 
 /// How much the client says on stderr.
@@ -143,9 +151,59 @@ pub async fn exchange<X: Handler<ClientSession, Error = ClientError>>(
     request: Request,
     x: &mut X,
 ) -> Result<(), ClientError> {
-    upstream::exchange(&remote.upstream, request, x)
-        .await
-        .map_err(ClientError::from)
+    let first = upstream::exchange(&remote.upstream, request.clone(), x).await;
+    if let Err(e) = &first
+        && trusted_now(remote, e)?
+    {
+        // The same request again, now that the key is trusted.
+        let again = upstream::exchange(&remote.upstream, request, x).await;
+        return again.map_err(ClientError::from);
+    }
+    first.map_err(ClientError::from)
+}
+
+/// After an exchange that failed: whether it failed on a certificate no
+/// root vouches for whose key the user has just trusted (try again), or
+/// `Err` if the key is refused.
+pub fn trusted_now<E>(remote: &Remote, e: &ExchangeError<E>) -> Result<bool, ClientError> {
+    match (e, &remote.trust) {
+        (ExchangeError::Certificate(_), Some(trust)) => match trust.unknown_key() {
+            Some(seen) => trust_first_use(remote, trust, &seen).map(|()| true),
+            None => Ok(false),
+        },
+        _ => Ok(false),
+    }
+}
+
+/// A certificate no root vouches for, with the key `seen`: refused loudly
+/// if another key is known for the address, else asked about on a
+/// terminal (and kept if accepted), else refused with the command that
+/// trusts it.
+fn trust_first_use(remote: &Remote, trust: &Trust, seen: &str) -> Result<(), ClientError> {
+    let address = &trust.address;
+    if let Some(known) = trust.known_key() {
+        return Err(ClientError::Untrusted(format!(
+            "the key of {address} has CHANGED: known as {known}, now {seen}. Someone may be \
+             intercepting the connection, or the server has a new key; if the change is \
+             expected: ferry known-hosts remove {address}, then connect again"
+        )));
+    }
+    let question = format!(
+        "{address} presents a certificate no trusted root vouches for.\n\
+         Its key's fingerprint is {seen} (`ferry serve` prints its own).\n\
+         Trust it from now on?"
+    );
+    match remote.ask {
+        Some(ask) if ask(&question) => trust.accept(seen),
+        Some(_) => Err(ClientError::Untrusted(format!(
+            "{address} is not trusted: its key {seen} was not accepted"
+        ))),
+        None => Err(ClientError::Untrusted(format!(
+            "{address} presents a certificate no trusted root vouches for, with the key {seen}; \
+             if that is the server's (`ferry serve` prints it), trust it with: ferry known-hosts \
+             add {address} --fingerprint {seen} (or give --ca FILE)"
+        ))),
+    }
 }
 
 pub use upstream::shown;

@@ -1,17 +1,22 @@
 //! `ferry ls` and the listing the shell completes names from.
 
 use ferry_core::{ListEntry, encode_listing, escape};
-use ferry_runtime::upstream;
+use ferry_runtime::upstream::{self, ListingRefused};
 
 use super::{Remote, human};
 use crate::error::ClientError;
 
 /// Fetches the listing.
 pub async fn list(remote: &Remote) -> Result<Vec<ListEntry>, ClientError> {
-    let listed = upstream::list(&remote.upstream).await;
-    listed.map_err(|e| {
-        ClientError::from_exchange(e, |refused| ClientError::Refused(refused.to_string()))
-    })
+    let refused = |refused: ListingRefused| ClientError::Refused(refused.to_string());
+    let first = upstream::list(&remote.upstream).await;
+    if let Err(e) = &first
+        && crate::trusted_now(remote, e)?
+    {
+        let again = upstream::list(&remote.upstream).await;
+        return again.map_err(|e| ClientError::from_exchange(e, refused));
+    }
+    first.map_err(|e| ClientError::from_exchange(e, refused))
 }
 
 /// `ferry ls`: a table, or the listing as JSON.

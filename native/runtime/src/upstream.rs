@@ -14,12 +14,14 @@ use ferry_core::{
     ClientEvent, ClientSession, Credentials, DecodeErrorKind, Limits, ListEntry, Request,
     SessionError,
 };
+use rustls::pki_types::ServerName;
 
 use crate::body::Body;
 use crate::clock::{Clock, Waited, until};
 use crate::conn::{Conn, Socket};
 use crate::drive::drive;
 use crate::handler::{Handler, Sending, Stop};
+use crate::tls::TlsError;
 
 /// Upload bytes per `sendfile` call; between calls the client looks for the
 /// server's early refusal.
@@ -36,6 +38,9 @@ pub struct Upstream {
     pub limits: Limits,
     /// Most payload bytes per second, each way (`--limit-rate`).
     pub limit_rate: Option<u64>,
+    /// TLS to speak, with the trust it checks the server against (a
+    /// `tls://` address); `None` for plain TCP.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Upstream {
@@ -56,6 +61,12 @@ pub enum ExchangeError<E> {
     Timeout(String),
     /// The server broke the protocol, or the connection broke mid-answer.
     Protocol(String),
+    /// The TLS handshake failed (a protocol or ALPN the server refused),
+    /// in rustls's words.
+    Tls(String),
+    /// The server's certificate was not trusted (no root vouches for it,
+    /// the wrong host name, expired), in rustls's words.
+    Certificate(String),
     /// The server denied the login of `user`.
     AuthDenied {
         /// The user name sent.
@@ -71,7 +82,9 @@ impl<E: fmt::Display> fmt::Display for ExchangeError<E> {
             ExchangeError::Address(m)
             | ExchangeError::Connect(m)
             | ExchangeError::Timeout(m)
-            | ExchangeError::Protocol(m) => f.write_str(m),
+            | ExchangeError::Protocol(m)
+            | ExchangeError::Tls(m)
+            | ExchangeError::Certificate(m) => f.write_str(m),
             ExchangeError::AuthDenied { user } => write!(
                 f,
                 "login denied for user {user}: wrong user name or password"
@@ -183,7 +196,16 @@ async fn connect<E>(upstream: &Upstream) -> Result<Conn, ExchangeError<E>> {
                 let io: Arc<Async<std::net::TcpStream>> = stream.into();
                 let io = Arc::try_unwrap(io)
                     .map_err(|_| ExchangeError::Connect("the new connection is shared".into()))?;
-                return Ok(Conn::new(Socket::registered(io)));
+                let socket = Socket::registered(io);
+                let Some(config) = &upstream.tls else {
+                    return Ok(Conn::new(socket));
+                };
+                let host = host_of(&upstream.addr);
+                let name = ServerName::try_from(host.to_owned()).map_err(|_| {
+                    ExchangeError::Address(format!("\"{shown}\" has no usable host name for TLS"))
+                })?;
+                return Conn::tls_client(socket, config.clone(), name)
+                    .map_err(|e| ExchangeError::Tls(format!("cannot start TLS: {e}")));
             }
             Waited::Done(Err(e)) => last_error = Some(format!("cannot connect to {addr}: {e}")),
             Waited::Deadline => last_error = Some(format!("connecting to {addr} timed out")),
@@ -247,7 +269,24 @@ impl<H: Handler<ClientSession>> Handler<ClientSession> for Answers<'_, H> {
     }
 }
 
+/// The host of `HOST:PORT`, without the brackets of an IPv6 address.
+fn host_of(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
 fn lost<E>(session: &ClientSession, e: std::io::Error) -> ExchangeError<E> {
+    if let Some(tls) = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<TlsError>())
+    {
+        return match &tls.0 {
+            rustls::Error::InvalidCertificate(why) => ExchangeError::Certificate(format!(
+                "the server's certificate is not trusted: {why:?}"
+            )),
+            other => ExchangeError::Tls(format!("the TLS connection failed: {other}")),
+        };
+    }
     match session.error() {
         Some(error) => session_error(error),
         None => ExchangeError::Protocol(format!("the connection broke: {e}")),

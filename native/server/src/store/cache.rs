@@ -107,6 +107,7 @@ impl CacheStore {
                     auth: None,
                     limits: config.front.limits.clone(),
                     limit_rate: None,
+                    tls: None,
                 },
                 fresh_for: config.fresh_for,
                 max_stale: config.max_stale,
