@@ -229,9 +229,15 @@ pub struct CacheArgs {
     /// TCP port to listen on, on every address (IPv4 and IPv6).
     #[arg(default_value_t = 20001)]
     pub port: u16,
-    /// The server the cache fronts, as HOST:PORT (a `ferry serve` or another cache).
+    /// The server the cache fronts, as HOST:PORT (a `ferry serve` or another
+    /// cache), or tls://HOST:PORT for its TLS port.
     #[arg(long, value_name = "HOST:PORT")]
     pub origin: String,
+    /// Trust the origin's TLS certificate if this CA signed it (or it is
+    /// this self-signed certificate), PEM; otherwise the system's roots. A
+    /// cache never asks.
+    #[arg(long, value_name = "FILE")]
+    pub origin_ca: Option<PathBuf>,
     /// Folder for the cached copies (created if missing; found again after a restart).
     #[arg(long, value_name = "DIR")]
     pub dir: PathBuf,

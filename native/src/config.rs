@@ -155,11 +155,18 @@ pub fn bucket(args: &crate::cli::StoreArgs) -> anyhow::Result<Option<Location>> 
 /// `ferry cache`'s settings: checks the arguments; the folder is created if missing.
 pub fn cache(args: CacheArgs) -> anyhow::Result<CacheConfig> {
     let mut front = front(args.port, &args.front)?;
-    if !args.origin.contains(':') {
+    let (origin, origin_tls) = match args.origin.strip_prefix("tls://") {
+        Some(origin) => (origin.to_owned(), true),
+        None => (args.origin.clone(), false),
+    };
+    if !origin.contains(':') {
         bail!(
             "--origin {} has no port: write HOST:PORT, for example 127.0.0.1:20000",
             args.origin
         );
+    }
+    if args.origin_ca.is_some() && !origin_tls {
+        bail!("--origin-ca is for a TLS origin: write --origin tls://{origin}");
     }
     let max_size =
         parse_size(&args.max_size).with_context(|| format!("--max-size {}", args.max_size))?;
@@ -190,7 +197,8 @@ pub fn cache(args: CacheArgs) -> anyhow::Result<CacheConfig> {
     front.tls = tls(&args.front, Some(&args.dir))?;
     Ok(CacheConfig {
         front,
-        origin: args.origin,
+        origin,
+        origin_tls: origin_tls.then_some(args.origin_ca),
         dir: args.dir,
         max_size,
         fresh_for,

@@ -47,38 +47,11 @@ impl TlsServer {
             .stderr(log)
             .spawn()
             .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let (mut plain, mut tls, mut fingerprint) = (None, None, String::new());
-        let mut line = String::new();
-        while tls.is_none() {
-            line.clear();
-            assert!(stdout.read_line(&mut line).unwrap() > 0, "no TLS banner");
-            let Some(port) = line
-                .split("on port ")
-                .nth(1)
-                .and_then(|rest| rest.split(',').next())
-                .and_then(|p| p.parse::<u16>().ok())
-            else {
-                continue;
-            };
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            if line.contains("over TLS") {
-                fingerprint = line
-                    .split("key ")
-                    .nth(1)
-                    .and_then(|rest| rest.split(')').next())
-                    .unwrap()
-                    .to_owned();
-                tls = Some(addr);
-            } else {
-                plain = Some(addr);
-            }
-        }
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let (plain, tls, fingerprint) = banner(&mut child);
         TlsServer {
             child,
             plain,
-            tls: tls.unwrap(),
+            tls,
             fingerprint,
             tmp,
         }
@@ -101,6 +74,96 @@ impl TlsServer {
 }
 
 impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads a server's or a cache's banner: its plain address (if any), its
+/// TLS address and the key fingerprint it shows; the rest of its output is
+/// drained.
+fn banner(child: &mut Child) -> (Option<SocketAddr>, SocketAddr, String) {
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut plain, mut tls, mut fingerprint) = (None, None, String::new());
+    let mut line = String::new();
+    while tls.is_none() {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "no TLS banner");
+        let Some(port) = line
+            .split("on port ")
+            .nth(1)
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|p| p.parse::<u16>().ok())
+        else {
+            continue;
+        };
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        if line.contains("over TLS") {
+            fingerprint = line
+                .split("key ")
+                .nth(1)
+                .and_then(|rest| rest.split(')').next())
+                .unwrap()
+                .to_owned();
+            tls = Some(addr);
+        } else {
+            plain = Some(addr);
+        }
+    }
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    (plain, tls.unwrap(), fingerprint)
+}
+
+/// A `ferry cache` with a TLS port in front of `origin`, killed on drop.
+struct TlsCache {
+    child: Child,
+    tls: SocketAddr,
+    dir: tempfile::TempDir,
+}
+
+impl TlsCache {
+    fn start(origin: &str, extra: &[&str]) -> TlsCache {
+        let dir = tempfile::tempdir().unwrap();
+        let log = std::fs::File::create(dir.path().join("cache.log")).unwrap();
+        let mut child = Command::new(BIN)
+            .args([
+                "cache",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--tls-port",
+                "0",
+                "--origin",
+                origin,
+            ])
+            .arg("--dir")
+            .arg(dir.path().join("cache"))
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let (_, tls, _) = banner(&mut child);
+        TlsCache { child, tls, dir }
+    }
+
+    fn cert(&self) -> String {
+        self.dir
+            .path()
+            .join("cache/tls-cert.pem")
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("cache.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TlsCache {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -637,5 +700,105 @@ fn with_ca_the_certificate_must_name_the_host() {
     assert!(
         said.contains("not trusted") && said.contains("NotValidForName"),
         "{said}"
+    );
+}
+
+#[test]
+fn a_cache_tier_speaks_tls_on_both_hops_logins_included() {
+    let origin = TlsServer::start(&[], prepare);
+    let origin_ca = origin.root().join("tls-cert.pem");
+    let cache = TlsCache::start(
+        &format!("tls://{}", origin.tls),
+        &["--origin-ca", origin_ca.to_str().unwrap()],
+    );
+    let data = tempfile::tempdir().unwrap();
+    let address = format!("tls://{}", cache.tls);
+    let ca = cache.cert();
+    // A public file, filled from the origin over TLS.
+    let out = ferry(
+        data.path(),
+        &["get", "--ca", &ca, &address, "mid.bin", "-o", "-"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stdout == common::data(300_000, 3),
+        "mid.bin through the cache differs"
+    );
+    // A private file: the login relayed, encrypted on both hops.
+    let out = Command::new(BIN)
+        .args([
+            "get",
+            "--ca",
+            &ca,
+            "--user",
+            "alice",
+            &address,
+            "diary.txt",
+            "-o",
+            "-",
+        ])
+        .env("XDG_DATA_HOME", data.path())
+        .env("FERRY_PASSWORD", "wonderland")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"dear diary");
+    let log = wait_for(|| cache.log(), "AUTH user=alice", 1);
+    assert!(
+        log.contains(" tls AUTH user=alice PASS login relayed to the origin"),
+        "{log}"
+    );
+    let log = wait_for(|| origin.log(), "user=alice", 1);
+    assert!(
+        log.contains(" tls DOWNLOAD \"diary.txt\" user=alice ok"),
+        "{log}"
+    );
+    assert!(log.contains(" tls RESUME \"mid.bin\""), "{log}");
+}
+
+#[test]
+fn a_cache_does_not_relay_a_login_over_tls_to_a_plain_origin() {
+    let origin = TlsServer::start(&[], prepare);
+    let cache = TlsCache::start(&origin.plain.unwrap().to_string(), &[]);
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "ls",
+            "--ca",
+            &cache.cert(),
+            "--user",
+            "alice",
+            &format!("tls://{}", cache.tls),
+        ])
+        .env("XDG_DATA_HOME", data.path())
+        .env("FERRY_PASSWORD", "wonderland")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = wait_for(|| cache.log(), "not relayed", 1);
+    assert!(
+        log.contains(
+            "refused: a login over TLS (user \"alice\") is not relayed to a plain-text origin"
+        ),
+        "{log}"
+    );
+    assert!(
+        !origin.log().contains("alice"),
+        "the origin never saw the login"
     );
 }

@@ -180,8 +180,9 @@ pub async fn exchange<H: Handler<ClientSession>>(
     }
 }
 
-/// Connects to the first of `upstream`'s addresses that answers in time.
-async fn connect<E>(upstream: &Upstream) -> Result<Conn, ExchangeError<E>> {
+/// Connects to the first of `upstream`'s addresses that answers in time,
+/// speaking TLS if it does (the handshake runs with the first bytes).
+pub async fn connect<E>(upstream: &Upstream) -> Result<Conn, ExchangeError<E>> {
     check_address(&upstream.addr).map_err(ExchangeError::Address)?;
     let shown = shown(upstream.addr.as_bytes());
     let addrs: Vec<SocketAddr> = async_net::resolve(&upstream.addr)
@@ -269,8 +270,9 @@ impl<H: Handler<ClientSession>> Handler<ClientSession> for Answers<'_, H> {
     }
 }
 
-/// The host of `HOST:PORT`, without the brackets of an IPv6 address.
-fn host_of(addr: &str) -> &str {
+/// The host of `HOST:PORT`, without the brackets of an IPv6 address (the
+/// name a TLS certificate is checked for).
+pub fn host_of(addr: &str) -> &str {
     let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
     host.trim_start_matches('[').trim_end_matches(']')
 }

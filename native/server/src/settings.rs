@@ -80,6 +80,9 @@ pub struct CacheConfig {
     pub front: FrontConfig,
     /// The origin server, `HOST:PORT`.
     pub origin: String,
+    /// TLS to the origin (`--origin tls://...`), trusting the CA file
+    /// given (`--origin-ca`) or else the system's roots.
+    pub origin_tls: Option<Option<PathBuf>>,
     /// The cache's folder.
     pub dir: PathBuf,
     /// Most bytes of copies kept.

@@ -19,6 +19,7 @@ use ferry_core::{ListEntry, Mask, Name, NameError, escape};
 use ferry_storage::{Replace, StoreError};
 
 use ferry_runtime::Body;
+use ferry_runtime::upstream::Upstream;
 
 pub use cache::CacheStore;
 pub use folder::FolderStore;
@@ -148,13 +149,13 @@ fn log_unreachable(place: &str, names: &[(Vec<u8>, NameError)]) {
 }
 
 /// Who checks a login's password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub enum Logins<'a> {
     /// The store itself, with [`Store::login`].
     Checked,
-    /// The origin server at this `HOST:PORT`: a cache hands a connection
-    /// that logs in over to it as it stands, and never sees the files.
-    RelayedTo(&'a str),
+    /// The origin server: a cache hands a connection that logs in over to
+    /// it as it stands, and never sees the files.
+    RelayedTo(&'a Upstream),
 }
 
 /// A store's answer to op 40.

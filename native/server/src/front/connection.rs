@@ -288,7 +288,7 @@ impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
             ServerEvent::Auth(credentials) => match self.shared.store.logins() {
                 Logins::Checked => self.login(s, credentials.user(), credentials.pass()).await,
                 // A password that came encrypted never goes on in the clear.
-                Logins::RelayedTo(_) if self.tls => {
+                Logins::RelayedTo(origin) if self.tls && origin.tls.is_none() => {
                     self.outcome = format!(
                         "refused: a login over TLS (user \"{}\") is not relayed to a plain-text origin",
                         escape(credentials.user().as_bytes())
@@ -298,7 +298,7 @@ impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
                 Logins::RelayedTo(origin) => {
                     self.relay = Some(Relay {
                         credentials,
-                        origin: origin.to_owned(),
+                        origin: origin.clone(),
                     })
                 }
             },

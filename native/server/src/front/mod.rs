@@ -66,7 +66,10 @@ pub fn run_cache(mut config: CacheConfig) -> anyhow::Result<()> {
     fit_descriptors(&mut config.front);
     let what = format!(
         "ferry caching {} in {}",
-        config.origin,
+        match config.origin_tls {
+            Some(_) => format!("tls://{}", config.origin),
+            None => config.origin.clone(),
+        },
         config.dir.display()
     );
     let store = CacheStore::open(&config)?;

@@ -4,12 +4,14 @@
 //! the cache never stores, parses or keeps a private byte.
 
 use std::cell::Cell;
+use std::convert::Infallible;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use async_io::Async;
 use ferry_core::{Credentials, escape};
 use ferry_runtime::conn::Conn;
+use ferry_runtime::upstream::{self, Upstream};
 use ferry_runtime::{Waited, until};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
 
@@ -26,7 +28,7 @@ pub(super) struct Relay {
     /// The credentials the client sent.
     pub credentials: Credentials,
     /// Where private requests go.
-    pub origin: String,
+    pub origin: Upstream,
 }
 
 /// Relays a connection whose AUTH has been read to the origin, and logs
@@ -34,6 +36,7 @@ pub(super) struct Relay {
 pub(super) async fn relay<St: Store>(conn: Conn, to: Relay, peer: SocketAddr, shared: &Shared<St>) {
     let started = Instant::now();
     let user = escape(to.credentials.user().as_bytes());
+    let tls = if conn.is_tls() { " tls" } else { "" };
     let idle = Duration::from_micros(shared.config.limits.timeout_us);
     let outcome = match run(conn, &to, peer, shared, idle).await {
         Ok((true, up, down)) => {
@@ -43,7 +46,7 @@ pub(super) async fn relay<St: Store>(conn: Conn, to: Relay, peer: SocketAddr, sh
         Err(e) => format!("relay to the origin failed: {e}"),
     };
     log::info!(
-        "{peer} AUTH user={user} PASS {outcome} {:.1} ms",
+        "{peer}{tls} AUTH user={user} PASS {outcome} {:.1} ms",
         started.elapsed().as_secs_f64() * 1000.0
     );
 }
@@ -58,9 +61,12 @@ async fn run<St: Store>(
     // The cache's own clients are slowed down per address, as by a server.
     // One login at a time per address, until the origin has answered it.
     let turn = shared.throttle.turn(peer.ip()).await;
+    if conn.is_tls() || to.origin.tls.is_some() {
+        return through_tls(conn, to, peer, shared, idle, turn).await;
+    }
     let (client, pending) = conn.into_parts()?;
     let client = Async::new(client)?;
-    let origin = match until(Some(Instant::now() + idle), connect(&to.origin)).await {
+    let origin = match until(Some(Instant::now() + idle), connect(&to.origin.addr)).await {
         Waited::Done(result) => result?,
         Waited::Deadline => return Err(std::io::ErrorKind::TimedOut.into()),
     };
@@ -85,6 +91,105 @@ async fn run<St: Store>(
     )
     .await;
     Ok((status[0] == 0, first.len() as u64 + up, 1 + down))
+}
+
+/// The relay when either hop speaks TLS: plaintext moved between the two
+/// connections, each encrypted on its own hop. The password never leaves
+/// the cache in the clear (a login over TLS to a plain-text origin is
+/// refused before this).
+async fn through_tls<St: Store>(
+    mut client: Conn,
+    to: &Relay,
+    peer: SocketAddr,
+    shared: &Shared<St>,
+    idle: Duration,
+    turn: impl Sized,
+) -> std::io::Result<(bool, u64, u64)> {
+    let connected = until(
+        Some(Instant::now() + idle),
+        upstream::connect::<Infallible>(&to.origin),
+    );
+    let mut origin = match connected.await {
+        Waited::Done(result) => result.map_err(|e| std::io::Error::other(e.to_string()))?,
+        Waited::Deadline => return Err(std::io::ErrorKind::TimedOut.into()),
+    };
+    let mut first = Vec::new();
+    to.credentials.encode(&mut first);
+    let pending = client.pending().len();
+    first.extend_from_slice(client.pending());
+    client.consume(pending);
+    origin.queue(&first);
+    timed(idle, origin.flush(false)).await?;
+    // The first byte back is the AUTH answer: 0 accepted.
+    while origin.pending().is_empty() {
+        if timed(idle, origin.fill()).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    let status = origin.pending()[0];
+    origin.consume(1);
+    if status == 0 {
+        shared.throttle.succeeded(peer.ip());
+    } else {
+        shared.throttle.failed(peer.ip());
+    }
+    drop(turn);
+    client.queue(&[status]);
+    timed(idle, client.flush(false)).await?;
+    let (up, down) = pump_conns(&mut client, &mut origin, idle).await;
+    client.close(idle).await;
+    Ok((status == 0, first.len() as u64 + up, 1 + down))
+}
+
+/// What a read in [`pump_conns`] came from.
+enum Side {
+    Client(std::io::Result<usize>),
+    Origin(std::io::Result<usize>),
+}
+
+/// Moves plaintext both ways until the origin ends or fails, or nothing
+/// has moved for `idle`; the client ending only stops its direction.
+/// Returns the bytes moved up and down.
+async fn pump_conns(client: &mut Conn, origin: &mut Conn, idle: Duration) -> (u64, u64) {
+    let (mut up, mut down, mut client_open) = (0u64, 0u64, true);
+    loop {
+        if !origin.pending().is_empty() {
+            let n = origin.pending().len();
+            client.queue(origin.pending());
+            origin.consume(n);
+            down += n as u64;
+            if timed(idle, client.flush(false)).await.is_err() {
+                break;
+            }
+        }
+        if !client.pending().is_empty() {
+            let n = client.pending().len();
+            origin.queue(client.pending());
+            client.consume(n);
+            up += n as u64;
+            if timed(idle, origin.flush(false)).await.is_err() {
+                break;
+            }
+        }
+        let from_origin = async { Side::Origin(origin.fill().await) };
+        let read = match client_open {
+            true => {
+                let from_client = async { Side::Client(client.fill().await) };
+                until(
+                    Some(Instant::now() + idle),
+                    future::or(from_origin, from_client),
+                )
+                .await
+            }
+            false => until(Some(Instant::now() + idle), from_origin).await,
+        };
+        match read {
+            Waited::Deadline | Waited::Done(Side::Origin(Ok(0) | Err(_))) => break,
+            Waited::Done(Side::Client(Ok(0) | Err(_))) => client_open = false,
+            Waited::Done(_) => {}
+        }
+    }
+    (up, down)
 }
 
 async fn connect(addr: &str) -> std::io::Result<Async<TcpStream>> {

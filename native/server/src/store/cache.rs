@@ -20,6 +20,7 @@
 
 mod direct;
 mod fill;
+mod origin;
 mod upload;
 
 use std::collections::HashMap;
@@ -107,7 +108,10 @@ impl CacheStore {
                     auth: None,
                     limits: config.front.limits.clone(),
                     limit_rate: None,
-                    tls: None,
+                    tls: match &config.origin_tls {
+                        Some(ca) => Some(origin::tls_config(ca.as_deref())?),
+                        None => None,
+                    },
                 },
                 fresh_for: config.fresh_for,
                 max_stale: config.max_stale,
@@ -156,7 +160,7 @@ impl Store for CacheStore {
     }
 
     fn logins(&self) -> Logins<'_> {
-        Logins::RelayedTo(&self.inner.origin.addr)
+        Logins::RelayedTo(&self.inner.origin)
     }
 
     async fn list(&self, _: &IpAddr) -> Result<(Vec<ListEntry>, Note), StoreError> {

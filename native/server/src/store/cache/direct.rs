@@ -15,6 +15,7 @@ use ferry_core::{ClientEvent, ClientSession, Name, Output, Request, ResumeOutcom
 
 use ferry_runtime::Stream;
 use ferry_runtime::upstream::Upstream;
+use rustls::pki_types::ServerName;
 
 /// What the origin answered.
 pub(super) enum Answer {
@@ -42,10 +43,20 @@ pub(super) fn resume(
     md5: [u8; 16],
 ) -> io::Result<Answer> {
     let timeout = Duration::from_micros(origin.limits.timeout_us);
-    let mut socket = connect(&origin.addr, timeout)?;
-    socket.set_read_timeout(Some(timeout))?;
-    socket.set_write_timeout(Some(timeout))?;
-    let _ = socket.set_nodelay(true);
+    let tcp = connect(&origin.addr, timeout)?;
+    tcp.set_read_timeout(Some(timeout))?;
+    tcp.set_write_timeout(Some(timeout))?;
+    let _ = tcp.set_nodelay(true);
+    let mut socket: Box<dyn Duplex> = match &origin.tls {
+        None => Box::new(tcp),
+        Some(config) => {
+            let host = ferry_runtime::upstream::host_of(&origin.addr);
+            let name = ServerName::try_from(host.to_owned()).map_err(io::Error::other)?;
+            let tls =
+                rustls::ClientConnection::new(config.clone(), name).map_err(io::Error::other)?;
+            Box::new(rustls::StreamOwned::new(tls, tcp))
+        }
+    };
     let start = Instant::now();
     let now = || Timestamp::from_micros(start.elapsed().as_micros() as u64);
     let request = Request::Resume {
@@ -102,6 +113,11 @@ pub(super) fn resume(
         start_at += used;
     }
 }
+
+/// A blocking connection to the origin, plain or TLS.
+trait Duplex: Read + Write + Send {}
+
+impl<T: Read + Write + Send> Duplex for T {}
 
 /// Connects to `addr` (`HOST:PORT`), trying each address it resolves to.
 fn connect(addr: &str, timeout: Duration) -> io::Result<TcpStream> {
