@@ -626,7 +626,7 @@ fn with_ca_the_certificate_must_name_the_host() {
     let certs = tempfile::tempdir().unwrap();
     let at = |name: &str| certs.path().join(name).to_str().unwrap().to_owned();
     let (ca, ca_key, cert, key) = (at("ca.pem"), at("ca.key"), at("c.pem"), at("k.pem"));
-    let (csr, ext) = (at("c.csr"), at("ext.cnf"));
+    let (csr, ext, expired) = (at("c.csr"), at("ext.cnf"), at("expired.pem"));
     std::fs::write(&ext, "subjectAltName=DNS:files.example.org,IP:127.0.0.1\n").unwrap();
     let ec = [
         "-newkey",
@@ -667,6 +667,11 @@ fn with_ca_the_certificate_must_name_the_host() {
             "-out",
             &cert,
         ],
+        // The same key and names, expired yesterday.
+        vec![
+            "x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-days", "-1", "-extfile",
+            &ext, "-out", &expired,
+        ],
     ] {
         let made = Command::new("openssl")
             .args(&args)
@@ -699,6 +704,17 @@ fn with_ca_the_certificate_must_name_the_host() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
         said.contains("not trusted") && said.contains("NotValidForName"),
+        "{said}"
+    );
+    // An expired certificate, however well signed: refused, exit 9.
+    drop(server);
+    let server = TlsServer::start(&["--tls-cert", &expired, "--tls-key", key_arg], prepare);
+    let good = format!("tls://127.0.0.1:{}", server.tls.port());
+    let out = ferry(data.path(), &["ls", "--ca", &ca, &good]);
+    assert_eq!(out.status.code(), Some(9));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("not trusted") && said.contains("Expired"),
         "{said}"
     );
 }
@@ -800,5 +816,24 @@ fn a_cache_does_not_relay_a_login_over_tls_to_a_plain_origin() {
     assert!(
         !origin.log().contains("alice"),
         "the origin never saw the login"
+    );
+}
+
+#[test]
+fn a_handshake_that_never_finishes_is_cut_at_the_request_timeout() {
+    let server = TlsServer::start(&["--request-timeout", "1"], prepare);
+    let mut stream = std::net::TcpStream::connect(server.tls).unwrap();
+    // The first bytes of a ClientHello, and then nothing.
+    stream.write_all(&[0x16, 0x03, 0x01]).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut reply = Vec::new();
+    let read = std::io::Read::read_to_end(&mut stream, &mut reply);
+    assert!(read.is_ok(), "the server closed the connection: {read:?}");
+    let log = wait_for(|| server.log(), "request timeout", 1);
+    assert!(
+        log.contains("tls - error: the request was not complete within the request timeout"),
+        "{log}"
     );
 }
