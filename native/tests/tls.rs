@@ -837,3 +837,112 @@ fn a_handshake_that_never_finishes_is_cut_at_the_request_timeout() {
         "{log}"
     );
 }
+
+/// Records loopback traffic on `ports` with tcpdump while `run` runs, and
+/// returns the capture's bytes.
+fn captured(ports: &[u16], run: impl FnOnce()) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, log) = (dir.path().join("cap.pcap"), dir.path().join("tcpdump.err"));
+    let filter = ports
+        .iter()
+        .map(|p| format!("tcp port {p}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let mut dump = Command::new("tcpdump")
+        .args([
+            "-i",
+            "lo",
+            "-U",
+            "--immediate-mode",
+            "-s",
+            "0",
+            "-Z",
+            "root",
+            "-w",
+        ])
+        .arg(&file)
+        .arg(&filter)
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("tcpdump (scripts/setup.sh installs it; it needs root)");
+    let listening = wait_for(
+        || std::fs::read_to_string(&log).unwrap_or_default(),
+        "listening on",
+        1,
+    );
+    assert!(
+        listening.contains("listening on"),
+        "tcpdump did not start: {listening}"
+    );
+    run();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = Command::new("kill")
+        .args(["-INT", &dump.id().to_string()])
+        .status();
+    let _ = dump.wait();
+    std::fs::read(&file).unwrap()
+}
+
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn a_capture_of_a_tls_tier_holds_neither_the_password_nor_the_file() {
+    let secret = b"the diary's secret line, 0123456789abcdef".repeat(20);
+    let origin = TlsServer::start(&[], |root| {
+        prepare(root);
+        std::fs::write(root.join("private/alice/secret.txt"), &secret).unwrap();
+    });
+    let origin_ca = origin.root().join("tls-cert.pem");
+    let cache = TlsCache::start(
+        &format!("tls://{}", origin.tls),
+        &["--origin-ca", origin_ca.to_str().unwrap()],
+    );
+    let data = tempfile::tempdir().unwrap();
+    let get = |address: String, ca: Option<String>| {
+        let mut command = Command::new(BIN);
+        command.args(["get", "--user", "alice"]);
+        if let Some(ca) = ca {
+            command.args(["--ca", &ca]);
+        }
+        let out = command
+            .args([&address, "secret.txt", "-o", "-"])
+            .env("XDG_DATA_HOME", data.path())
+            .env("FERRY_PASSWORD", "wonderland")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout == secret, "the private file arrived whole");
+    };
+    // Plain first, as a control: the capture does see what crosses in the
+    // clear.
+    let plain = origin.plain.unwrap();
+    let clear = captured(&[plain.port()], || get(plain.to_string(), None));
+    assert!(holds(&clear, b"wonderland") && holds(&clear, &secret[..64]));
+    // Client to cache and cache to origin, both over TLS.
+    let ports = [cache.tls.port(), origin.tls.port()];
+    let address = format!("tls://{}", cache.tls);
+    let encrypted = captured(&ports, || get(address, Some(cache.cert())));
+    assert!(
+        encrypted.len() > secret.len(),
+        "the capture holds the transfer"
+    );
+    assert!(
+        !holds(&encrypted, b"wonderland"),
+        "the password crossed in the clear"
+    );
+    assert!(
+        !holds(&encrypted, &secret[..64]),
+        "the file crossed in the clear"
+    );
+    assert!(
+        !holds(&encrypted, b"alice"),
+        "the user name crossed in the clear"
+    );
+}
