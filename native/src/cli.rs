@@ -221,6 +221,10 @@ pub struct StoreArgs {
     /// The region requests are signed for (default: AWS_REGION, else us-east-1).
     #[arg(long, value_name = "REGION", requires = "store")]
     pub s3_region: Option<String>,
+    /// Trust an https:// endpoint's certificate if this CA signed it (or it
+    /// is this self-signed certificate), PEM; otherwise the system's roots.
+    #[arg(long, value_name = "FILE", requires = "store")]
+    pub s3_ca: Option<PathBuf>,
 }
 
 /// `ferry cache`.

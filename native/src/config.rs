@@ -148,7 +148,12 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ServeConfig> {
 pub fn bucket(args: &crate::cli::StoreArgs) -> anyhow::Result<Option<Location>> {
     args.store
         .as_deref()
-        .map(|url| Location::new(url, args.s3_endpoint.as_deref(), args.s3_region.as_deref()))
+        .map(|url| {
+            let mut location =
+                Location::new(url, args.s3_endpoint.as_deref(), args.s3_region.as_deref())?;
+            location.ca = args.s3_ca.clone();
+            Ok(location)
+        })
         .transpose()
 }
 

@@ -23,6 +23,10 @@ pub const BUCKET: &str = "ferry";
 pub struct Weed {
     /// Its S3 endpoint, `http://127.0.0.1:PORT`.
     pub endpoint: String,
+    /// The same gateway over HTTPS, `https://127.0.0.1:PORT`.
+    pub https_endpoint: String,
+    /// The self-signed certificate (PEM) the HTTPS endpoint presents.
+    pub https_cert: std::path::PathBuf,
     /// Its process.
     pub pid: u32,
 }
@@ -103,7 +107,31 @@ fn start() -> Weed {
         ),
     )
     .unwrap();
-    let [master, volume, filer, s3] = [(); 4].map(|()| free_port());
+    let [master, volume, filer, s3, https] = [(); 5].map(|()| free_port());
+    // A certificate for the HTTPS port, made by openssl (not by ferry).
+    let (cert, key) = (dir.join("s3-cert.pem"), dir.join("s3-key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl (scripts/setup.sh installs it)");
+    assert!(
+        made.success(),
+        "openssl could not make the gateway's certificate"
+    );
     let mut command = Command::new(bin);
     command
         .arg("server")
@@ -113,6 +141,9 @@ fn start() -> Weed {
         .arg(format!("-volume.port={volume}"))
         .arg(format!("-filer.port={filer}"))
         .args(["-s3", &format!("-s3.port={s3}")])
+        .arg(format!("-s3.port.https={https}"))
+        .arg(format!("-s3.cert.file={}", cert.display()))
+        .arg(format!("-s3.key.file={}", key.display()))
         .arg(format!("-s3.config={}", config.display()))
         .args([
             "-master.telemetry=false",
@@ -144,6 +175,8 @@ fn start() -> Weed {
     let pid = rx.recv().unwrap();
     let weed = Weed {
         endpoint: format!("http://127.0.0.1:{s3}"),
+        https_endpoint: format!("https://127.0.0.1:{https}"),
+        https_cert: cert,
         pid,
     };
     // Bounded: it answers within seconds, and can take a while to accept

@@ -63,6 +63,9 @@ pub struct Location {
     pub endpoint: String,
     /// The region requests are signed for.
     pub region: String,
+    /// The CA (PEM) an `https://` endpoint's certificate is checked
+    /// against (`--s3-ca`); otherwise the system's roots.
+    pub ca: Option<std::path::PathBuf>,
 }
 
 impl Location {
@@ -91,6 +94,7 @@ impl Location {
             url: url.to_owned(),
             endpoint,
             region,
+            ca: None,
         })
     }
 }
@@ -149,6 +153,32 @@ pub enum Put<'a> {
 
 type Response = ureq::http::Response<ureq::Body>;
 
+/// TLS for an `https://` endpoint: rustls on ring, trusting `--s3-ca` or
+/// else the system's roots (host name and expiry checked).
+fn tls_config(location: &Location) -> anyhow::Result<ureq::tls::TlsConfig> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let ders: Vec<CertificateDer<'static>> = match &location.ca {
+        Some(file) => CertificateDer::pem_file_iter(file)
+            .and_then(|certs| certs.collect())
+            .with_context(|| format!("cannot read --s3-ca {}", file.display()))?,
+        None => rustls_native_certs::load_native_certs().certs,
+    };
+    if location.ca.is_some() && ders.is_empty() {
+        bail!("--s3-ca: no certificate in it (PEM)");
+    }
+    let roots = ders
+        .iter()
+        .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
+        .collect();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(ureq::tls::TlsConfig::builder()
+        .provider(ureq::tls::TlsProvider::Rustls)
+        .unversioned_rustls_crypto_provider(provider)
+        .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(roots)))
+        .build())
+}
+
 impl S3 {
     /// Prepares requests to `location`, with the credentials of the
     /// environment, each allowed `timeout` without progress; nothing is
@@ -189,6 +219,7 @@ impl S3 {
             .max_idle_connections_per_host(64)
             // Large reads of large objects: fewer system calls per byte.
             .input_buffer_size(1 << 20)
+            .tls_config(tls_config(location)?)
             .build()
             .into();
         Ok(S3 {
