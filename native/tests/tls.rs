@@ -946,3 +946,39 @@ fn a_capture_of_a_tls_tier_holds_neither_the_password_nor_the_file() {
         "the user name crossed in the clear"
     );
 }
+
+#[test]
+fn an_upload_refused_early_is_told_over_tls_as_over_plain_tcp() {
+    let server = TlsServer::start(&["--quota-size", "1MiB"], prepare);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("huge.bin"), common::data(5 << 20, 4)).unwrap();
+    std::fs::write(dir.path().join("a.txt"), b"another a").unwrap();
+    let ca = server.root().join("tls-cert.pem");
+    let put = |address: String, file: &str| {
+        let mut command = Command::new(BIN);
+        command
+            .args(["put", &address, file, "--dir"])
+            .arg(dir.path());
+        if address.starts_with("tls://") {
+            command.arg("--ca").arg(&ca);
+        }
+        let out = command.stdin(Stdio::null()).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (plain, tls) = (
+        server.plain.unwrap().to_string(),
+        format!("tls://{}", server.tls),
+    );
+    for file in ["a.txt", "huge.bin"] {
+        // Refused at the first status (the name exists), or while the body
+        // is on its way (over the quota): the same words and exit code.
+        let over_plain = put(plain.clone(), file);
+        let over_tls = put(tls.clone(), file);
+        assert_eq!(over_plain.0, Some(5), "{file}: {}", over_plain.1);
+        assert_eq!(over_tls, over_plain, "{file}");
+    }
+    assert!(!server.root().join("public/huge.bin").exists());
+}

@@ -484,8 +484,17 @@ impl Conn {
                 self.end += n;
                 return Ok(n);
             }
-            // A handshake flight or an alert leaves before more is read.
-            self.write_tls().await?;
+            // A handshake flight or an alert leaves before more is read. A
+            // peer that stopped reading may still have answered (an early
+            // refusal of an upload): its bytes are read all the same.
+            if let Err(e) = self.write_tls().await
+                && !matches!(
+                    e.kind(),
+                    io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                )
+            {
+                return Err(e);
+            }
             self.take_turn().await;
             let Some(tls) = &mut self.tls else {
                 return Err(io::Error::other("not a TLS connection"));
