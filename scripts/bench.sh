@@ -13,7 +13,9 @@
 #      file: bytes moved from the origin and first-byte times; and requests
 #      abandoned after the header (scripts/bench-abandon.sh): origin bytes
 #      and peak disk per request;
-#   5. 8 clients on 127.0.0.1 sending RESUMEs of the 1 GiB file near its end
+#   5. TLS (scripts/bench-tls.sh): a 1 GiB download and 4 KiB requests with
+#      session resumption, ferry's TLS port against nginx with ssl;
+#   6. 8 clients on 127.0.0.1 sending RESUMEs of the 1 GiB file near its end
 #      with a wrong MD5 (each costs a prefix hash) while a client on
 #      127.0.0.2 downloads and resumes the 4 KiB file: its latencies.
 # FERRY=BINARY benchmarks another ferry build with the same client.
@@ -197,6 +199,10 @@ for _ in $(seq 100); do grep -q "bytes from the origin" "$WORK/cache.log" && bre
 COLD_ORIGIN=$(grep -o '[0-9]* bytes from the origin' "$WORK/cache.log" | tail -1 | awk '{print $1}')
 ABANDON=$(scripts/bench-abandon.sh "$FERRY" | sed 's/^/  /')
 
+# --- 4b. TLS (scripts/bench-tls.sh: its own ferry and nginx with ssl) ---
+echo "bench: TLS against nginx with ssl" >&2
+TLS_REPORT=$(RUNS=$RUNS REQUESTS=$REQUESTS CONCURRENCY=$CONCURRENCY scripts/bench-tls.sh "$FERRY")
+
 # --- 5. RESUME attack ---
 echo "bench: RESUME attack (${ATTACK_SECS:=20} s)" >&2
 ATTACK_LINE=$("$LOAD" resume-attack "127.0.0.1:$FPORT" big.bin f4k "$ATTACK_SECS" -c 8)
@@ -240,6 +246,9 @@ The cache (ferry cache --max-size 4GiB) in front of the same ferry server
     bytes from the origin            $COLD_ORIGIN    $(ratio "$COLD_ORIGIN" $((64 << 20))) the file
     first byte (ms): first client $(f "$COLD_LINE" first_byte_min_ms), median $(f "$COLD_LINE" first_byte_p50_ms), last $(f "$COLD_LINE" first_byte_max_ms); all done $(f "$COLD_LINE" all_done_ms) ms; failures $(f "$COLD_LINE" failures)
 $ABANDON
+
+TLS 1.3, the same client (ferry-load with rustls) for both; nginx with ssl on ferry's certificate
+$TLS_REPORT
 
 RESUME attack: 8 clients re-hashing the 1 GiB file for $ATTACK_SECS s ($(f "$ATTACK_LINE" attack_requests) RESUMEs)
   another client's 4 KiB downloads and resumes: p50 $(f "$ATTACK_LINE" other_p50_ms) ms, p99 $(f "$ATTACK_LINE" other_p99_ms) ms, max $(f "$ATTACK_LINE" other_max_ms) ms ($(f "$ATTACK_LINE" other_requests) requests, $(f "$ATTACK_LINE" other_failures) failures)

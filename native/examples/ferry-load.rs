@@ -4,6 +4,8 @@
 //! ```text
 //! ferry-load download ferry|http ADDR NAME        one download to nowhere
 //! ferry-load rps ferry|http ADDR NAME -c 50 -n 20000
+//!     ferry+tls and https instead: the same over TLS (rustls, ALPN ferry or
+//!     http/1.1), trusting FERRY_LOAD_CA (PEM); sessions are resumed
 //! ferry-load idle ADDR COUNT SECONDS             hold idle connections
 //! ferry-load cold ADDR NAME -c 200               N clients at once: first-byte times
 //! ferry-load presign ENDPOINT BUCKET KEY             a signed GET's path and query
@@ -32,30 +34,80 @@ fn usage() -> ! {
 
 fn request_bytes(proto: &str, name: &str, addr: SocketAddr) -> Vec<u8> {
     match proto {
-        "ferry" => {
+        "ferry" | "ferry+tls" => {
             let mut bytes = vec![10];
             bytes.extend((name.len() as u32).to_be_bytes());
             bytes.extend(name.as_bytes());
             bytes
         }
-        "http" => format!("GET /{name} HTTP/1.0\r\nHost: {addr}\r\n\r\n").into_bytes(),
+        "http" | "https" => format!("GET /{name} HTTP/1.0\r\nHost: {addr}\r\n\r\n").into_bytes(),
         _ => usage(),
     }
 }
 
+/// The TLS client of `proto`, if it speaks TLS: one per run, so sessions
+/// are resumed as a real client's would be.
+fn tls_config(proto: &str) -> Option<Arc<rustls::ClientConfig>> {
+    static CONFIGS: std::sync::OnceLock<[Arc<rustls::ClientConfig>; 2]> =
+        std::sync::OnceLock::new();
+    let index = match proto {
+        "ferry+tls" => 0,
+        "https" => 1,
+        _ => return None,
+    };
+    let configs = CONFIGS.get_or_init(|| {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let ca = std::env::var("FERRY_LOAD_CA").expect("FERRY_LOAD_CA: the servers' CA (PEM)");
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_file_iter(&ca).expect("FERRY_LOAD_CA readable") {
+            roots
+                .add(cert.expect("a PEM certificate"))
+                .expect("a usable CA");
+        }
+        [b"ferry".to_vec(), b"http/1.1".to_vec()].map(|alpn| {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_protocol_versions(&[&rustls::version::TLS13])
+                .expect("TLS 1.3")
+                .with_root_certificates(roots.clone())
+                .with_no_client_auth();
+            config.alpn_protocols = vec![alpn];
+            Arc::new(config)
+        })
+    });
+    Some(configs[index].clone())
+}
+
 /// One request on a fresh connection; returns the bytes of the answer.
-fn fetch(addr: SocketAddr, request: &[u8], buf: &mut [u8]) -> std::io::Result<u64> {
-    let mut stream = TcpStream::connect(addr)?;
+fn fetch(proto: &str, addr: SocketAddr, request: &[u8], buf: &mut [u8]) -> std::io::Result<u64> {
+    let stream = TcpStream::connect(addr)?;
     stream.set_nodelay(true)?;
+    let mut stream: Box<dyn ReadWrite> = match tls_config(proto) {
+        None => Box::new(stream),
+        Some(config) => {
+            let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+            let tls = rustls::ClientConnection::new(config, name).map_err(std::io::Error::other)?;
+            Box::new(rustls::StreamOwned::new(tls, stream))
+        }
+    };
     stream.write_all(request)?;
     let mut total = 0u64;
     loop {
-        match stream.read(buf)? {
-            0 => return Ok(total),
-            n => total += n as u64,
+        match stream.read(buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => total += n as u64,
+            // A TLS peer that closes without close_notify: the end.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(total),
+            Err(e) => return Err(e),
         }
     }
 }
+
+/// A plain or TLS stream.
+trait ReadWrite: Read + Write {}
+
+impl<T: Read + Write> ReadWrite for T {}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -73,7 +125,7 @@ fn main() {
             let request = request_bytes(proto, name, addr);
             let mut buf = vec![0; 1 << 20];
             let started = Instant::now();
-            let bytes = fetch(addr, &request, &mut buf).expect("download failed");
+            let bytes = fetch(proto, addr, &request, &mut buf).expect("download failed");
             let secs = started.elapsed().as_secs_f64();
             println!(
                 "bytes={bytes} seconds={secs:.4} bytes_per_second={:.0}",
@@ -98,12 +150,13 @@ fn main() {
                         sizes.clone(),
                         failures.clone(),
                     );
+                    let proto = proto.to_owned();
                     std::thread::spawn(move || {
                         let mut buf = vec![0; 64 * 1024];
                         let mut mine = Vec::new();
                         while next.fetch_add(1, Ordering::Relaxed) < requests {
                             let t = Instant::now();
-                            match fetch(addr, &request, &mut buf) {
+                            match fetch(&proto, addr, &request, &mut buf) {
                                 Ok(bytes) => {
                                     mine.push(t.elapsed());
                                     *sizes.lock().unwrap().entry(bytes).or_default() += 1;

@@ -672,16 +672,23 @@ impl Conn {
         Ok((stream, pending))
     }
 
+    /// Ends TLS with a close_notify alert, so the peer can tell the end of
+    /// the answer from a cut (waiting at most `within` for the socket);
+    /// nothing over plain TCP.
+    pub async fn close_notify(&mut self, within: Duration) {
+        if let Some(tls) = &mut self.tls {
+            tls.session.send_close_notify();
+            let _ = until(Some(Instant::now() + within), self.write_tls()).await;
+        }
+    }
+
     /// Closes politely: stops writing (the peer sees the end of the
     /// response), then reads and drops what the peer still sends for up to
     /// `linger`, so unread request bytes do not turn the close into a reset
     /// that could destroy the response in flight. Returns how many bytes
     /// were dropped that way.
     pub async fn close(mut self, linger: Duration) -> usize {
-        if let Some(tls) = &mut self.tls {
-            tls.session.send_close_notify();
-            let _ = until(Some(Instant::now() + linger), self.write_tls()).await;
-        }
+        self.close_notify(linger).await;
         if let Ok(stream) = self.io.get_ref() {
             let _ = stream.shutdown(Shutdown::Write);
         }

@@ -127,6 +127,8 @@ async fn serve_exchange<St: Store>(
     // unread bytes do not turn our close into a reset that destroys the answer.
     let clean = failure.is_none() && session.error().is_none() && session.refusal().is_none();
     let late = if clean {
+        // Over TLS the answer ends with a close_notify, as HTTPS servers do.
+        conn.close_notify(LINGER).await;
         drop(conn);
         0
     } else {
