@@ -1,8 +1,10 @@
 //! ferry's runtime: drives the core's sans-IO sessions over smol.
 //!
 //! Everything here moves bytes and nothing decides: [`conn`] owns one TCP
-//! connection's socket and buffers, [`clock`] turns session time into
-//! deadlines, [`body`] names where a body's bytes come from ([`growing`]
+//! connection's [`socket`] and buffers (speaking [`tls`] if asked;
+//! [`blocking`] sends large bodies from a pool thread), [`clock`] turns
+//! session time into deadlines, [`body`] names where a body's bytes come
+//! from ([`growing`]
 //! files still being written, [`window`]s of bytes passing through), and
 //! [`drive()`] is the one loop that feeds a session and hands its events to
 //! a role's [`Handler`] (`send.rs` has the body senders). [`listen`] binds
@@ -16,6 +18,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod blocking;
 pub mod body;
 pub mod clock;
 pub mod conn;
@@ -24,6 +27,7 @@ pub mod growing;
 pub mod handler;
 pub mod listen;
 mod send;
+pub mod socket;
 mod step;
 pub mod stream;
 pub mod tls;

@@ -1,0 +1,150 @@
+//! The blocking sender of large bodies: a thread of the blocking pool that
+//! loops `sendfile` (or reads and `send`s, or encrypts and writes) on the
+//! non-blocking socket and `poll(2)`s, as an event loop of its own would.
+
+use std::io::{self, Read};
+use std::net::TcpStream;
+use std::os::unix::fs::FileExt;
+use std::time::{Duration, Instant};
+
+use crate::tls::{TLS_CHUNK, Tls};
+
+/// Largest single `sendfile` call.
+pub(crate) const SENDFILE_CHUNK: usize = 1 << 30;
+/// Bytes read from a stream per `send`.
+const COPY_BUF: usize = 256 * 1024;
+
+/// What [`Conn::send_blocking`](crate::conn::Conn::send_blocking) sends from.
+pub enum Source {
+    /// A file, from an offset (with `sendfile`).
+    File(std::fs::File, u64),
+    /// Bytes read as they arrive.
+    Reader(Box<dyn std::io::Read + Send>),
+}
+
+/// A blocking sender's progress on a non-blocking socket.
+pub(crate) struct Progress {
+    pub(crate) sent: u64,
+    /// When the last byte left.
+    pub(crate) moved: Instant,
+    /// How long the socket may accept nothing.
+    pub(crate) idle: Duration,
+}
+
+impl Progress {
+    /// Waits until the socket takes bytes again, within the idle timeout
+    /// counted from the last byte that left.
+    fn wait_writable(&self, socket: &TcpStream) -> io::Result<()> {
+        use rustix::event::{PollFd, PollFlags, Timespec};
+        let wait = self.idle.saturating_sub(self.moved.elapsed());
+        if wait.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        let mut fds = [PollFd::new(socket, PollFlags::OUT)];
+        let timeout = Timespec {
+            tv_sec: wait.as_secs() as i64,
+            tv_nsec: wait.subsec_nanos() as i64,
+        };
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sends `len` bytes of `file` from `offset` with `sendfile`.
+    pub(crate) fn sendfile(
+        &mut self,
+        socket: &TcpStream,
+        file: &std::fs::File,
+        mut offset: u64,
+        len: u64,
+    ) -> io::Result<()> {
+        while self.sent < len {
+            let count = (len - self.sent).min(SENDFILE_CHUNK as u64) as usize;
+            match rustix::fs::sendfile(socket, file, Some(&mut offset), count) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.sent += n as u64;
+                    self.moved = Instant::now();
+                }
+                Err(rustix::io::Errno::AGAIN) => self.wait_writable(socket)?,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `len` bytes from `reader` and sends them as they come.
+    pub(crate) fn copy(
+        &mut self,
+        socket: &TcpStream,
+        reader: &mut dyn std::io::Read,
+        len: u64,
+    ) -> io::Result<()> {
+        let mut buf = vec![0u8; COPY_BUF];
+        while self.sent < len {
+            let want = (len - self.sent).min(buf.len() as u64) as usize;
+            let n = match reader.read(&mut buf[..want]) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // The source failing ends the body short, not the connection.
+                Err(_) => break,
+            };
+            let mut at = 0;
+            while at < n {
+                match rustix::net::send(socket, &buf[at..n], rustix::net::SendFlags::NOSIGNAL) {
+                    Ok(k) => {
+                        at += k;
+                        self.sent += k as u64;
+                        self.moved = Instant::now();
+                    }
+                    Err(rustix::io::Errno::AGAIN) => self.wait_writable(socket)?,
+                    Err(rustix::io::Errno::INTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Progress {
+    /// Sends `len` bytes of `source` through `tls`: read in chunks, each
+    /// encrypted into full records and written out before the next.
+    pub(crate) fn encrypt(
+        &mut self,
+        socket: &TcpStream,
+        tls: &mut Tls,
+        source: &mut Source,
+        len: u64,
+    ) -> io::Result<()> {
+        let mut done = 0u64;
+        while done < len {
+            let want = (len - done).min(TLS_CHUNK as u64) as usize;
+            tls.scratch.resize(want, 0);
+            let n = match source {
+                Source::File(file, offset) => file.read_at(&mut tls.scratch, *offset + done)?,
+                Source::Reader(reader) => match reader.read(&mut tls.scratch) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    // The source failing ends the body short, not the connection.
+                    Err(_) => 0,
+                },
+            };
+            if n == 0 {
+                break;
+            }
+            let Tls { session, scratch } = tls;
+            std::io::Write::write_all(&mut session.writer(), &scratch[..n])?;
+            while !tls.write_now(socket)? {
+                self.wait_writable(socket)?;
+            }
+            done += n as u64;
+            self.sent = done;
+            self.moved = Instant::now();
+        }
+        Ok(())
+    }
+}
