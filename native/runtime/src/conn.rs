@@ -132,8 +132,11 @@ impl Conn {
             tls.write_plain(&self.out[self.out_sent..])?;
             self.out.clear();
             self.out_sent = 0;
-            // The header may wait for the body's first records.
-            return if more { Ok(()) } else { self.write_tls().await };
+            // Written at once even before a body (`more`): a body that is
+            // slow to come (a fill still on its way) must not hold back
+            // the header it follows.
+            let _ = more;
+            return self.write_tls().await;
         }
         let flags = if more {
             rustix::net::SendFlags::MORE
