@@ -331,7 +331,7 @@ pub struct FrontArgs {
     #[arg(long, value_name = "PORT")]
     pub tls_port: Option<u16>,
     /// The certificate (PEM; the file may hold a chain) for --tls-port.
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(long, value_name = "FILE", requires_all = ["tls_key", "tls_port"])]
     pub tls_cert: Option<PathBuf>,
     /// The certificate's private key (PEM) for --tls-port.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]

@@ -152,6 +152,12 @@ pub fn bucket(args: &crate::cli::StoreArgs) -> anyhow::Result<Option<Location>> 
             let mut location =
                 Location::new(url, args.s3_endpoint.as_deref(), args.s3_region.as_deref())?;
             location.ca = args.s3_ca.clone();
+            if location.ca.is_some() && !location.endpoint.starts_with("https://") {
+                bail!(
+                    "--s3-ca is for an https:// endpoint, not {}",
+                    location.endpoint
+                );
+            }
             Ok(location)
         })
         .transpose()

@@ -478,6 +478,29 @@ fn a_given_certificate_is_served_and_tls_only_closes_the_plain_port() {
         "ferry",
     );
     assert_eq!(&reply[5..], b"hello over tls\n");
+    // That certificate is self-signed and marked as a CA (openssl's
+    // default): trusted on first use by its key all the same.
+    let data = tempfile::tempdir().unwrap();
+    let address = format!("tls://{}", server.tls);
+    let out = ferry(data.path(), &["ls", &address]);
+    assert_eq!(out.status.code(), Some(9));
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    let key = said
+        .split("--fingerprint ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no fingerprint offered: {said}"));
+    let added = ferry(
+        data.path(),
+        &["known-hosts", "add", &address, "--fingerprint", key],
+    );
+    assert!(added.status.success());
+    let out = ferry(data.path(), &["ls", &address]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

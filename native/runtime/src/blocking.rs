@@ -138,8 +138,17 @@ impl Progress {
             }
             let Tls { session, scratch } = tls;
             std::io::Write::write_all(&mut session.writer(), &scratch[..n])?;
-            while !tls.write_now(socket)? {
-                self.wait_writable(socket)?;
+            // Every write that moves bytes restarts the idle timeout, as
+            // on the plain path: a slow reader is not cut while it reads.
+            while session.wants_write() {
+                let mut out = socket;
+                match session.write_tls(&mut out) {
+                    Ok(_) => self.moved = Instant::now(),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.wait_writable(socket)?
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             done += n as u64;
             self.sent = done;

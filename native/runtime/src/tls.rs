@@ -135,6 +135,26 @@ pub fn fingerprint(certificate: &[u8]) -> Option<String> {
     Some(format!("SHA256:{}", base64(digest.as_ref())))
 }
 
+/// Whether a certificate names itself as its issuer (issuer and subject
+/// are the same bytes): a self-signed one.
+pub fn self_signed(certificate: &[u8]) -> bool {
+    let fields = || -> Option<bool> {
+        let (_, certificate, _) = der_element(certificate)?;
+        let (_, mut tbs, _) = der_element(certificate)?;
+        if tbs.first() == Some(&0xa0) {
+            tbs = der_element(tbs)?.2;
+        }
+        // serial, signature, then issuer, validity, subject.
+        tbs = der_element(tbs)?.2;
+        tbs = der_element(tbs)?.2;
+        let (issuer, _, rest) = der_element(tbs)?;
+        let (_, _, rest) = der_element(rest)?;
+        let (subject, _, _) = der_element(rest)?;
+        Some(issuer == subject)
+    };
+    fields().unwrap_or(false)
+}
+
 /// The SubjectPublicKeyInfo of an X.509 certificate, whole (tag and
 /// length included): the seventh element of tbsCertificate, counting the
 /// optional version.
