@@ -541,10 +541,12 @@ fn the_wrong_port_is_named_both_ways() {
 }
 
 /// Runs the ferry client with its known hosts in `data` and no terminal.
+/// (Alice's password is given for the commands that log in with --user.)
 fn ferry(data: &Path, args: &[&str]) -> std::process::Output {
     Command::new(BIN)
         .args(args)
         .env("XDG_DATA_HOME", data)
+        .env("FERRY_PASSWORD", "wonderland")
         .stdin(Stdio::null())
         .output()
         .unwrap()
@@ -768,23 +770,18 @@ fn a_cache_tier_speaks_tls_on_both_hops_logins_included() {
         "mid.bin through the cache differs"
     );
     // A private file: the login relayed, encrypted on both hops.
-    let out = Command::new(BIN)
-        .args([
-            "get",
-            "--ca",
-            &ca,
-            "--user",
-            "alice",
-            &address,
-            "diary.txt",
-            "-o",
-            "-",
-        ])
-        .env("XDG_DATA_HOME", data.path())
-        .env("FERRY_PASSWORD", "wonderland")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let private = [
+        "get",
+        "--ca",
+        &ca,
+        "--user",
+        "alice",
+        &address,
+        "diary.txt",
+        "-o",
+        "-",
+    ];
+    let out = ferry(data.path(), &private);
     assert!(
         out.status.success(),
         "{}",
@@ -809,20 +806,11 @@ fn a_cache_does_not_relay_a_login_over_tls_to_a_plain_origin() {
     let origin = TlsServer::start(&[], prepare);
     let cache = TlsCache::start(&origin.plain.unwrap().to_string(), &[]);
     let data = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
-        .args([
-            "ls",
-            "--ca",
-            &cache.cert(),
-            "--user",
-            "alice",
-            &format!("tls://{}", cache.tls),
-        ])
-        .env("XDG_DATA_HOME", data.path())
-        .env("FERRY_PASSWORD", "wonderland")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let address = format!("tls://{}", cache.tls);
+    let out = ferry(
+        data.path(),
+        &["ls", "--ca", &cache.cert(), "--user", "alice", &address],
+    );
     assert_eq!(
         out.status.code(),
         Some(6),
@@ -924,18 +912,12 @@ fn a_capture_of_a_tls_tier_holds_neither_the_password_nor_the_file() {
     );
     let data = tempfile::tempdir().unwrap();
     let get = |address: String, ca: Option<String>| {
-        let mut command = Command::new(BIN);
-        command.args(["get", "--user", "alice"]);
-        if let Some(ca) = ca {
-            command.args(["--ca", &ca]);
+        let mut args = vec!["get", "--user", "alice"];
+        if let Some(ca) = &ca {
+            args.extend(["--ca", ca.as_str()]);
         }
-        let out = command
-            .args([&address, "secret.txt", "-o", "-"])
-            .env("XDG_DATA_HOME", data.path())
-            .env("FERRY_PASSWORD", "wonderland")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        args.extend([address.as_str(), "secret.txt", "-o", "-"]);
+        let out = ferry(data.path(), &args);
         assert!(
             out.status.success(),
             "{}",
