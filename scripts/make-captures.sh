@@ -4,11 +4,14 @@
 #                       file, AUTH (right and wrong password)
 #   OUTDIR/resume.pcap  a download interrupted by Ctrl-C, then resumed with op 40
 #   OUTDIR/errors.pcap  an unknown op and a hostile name sent by hand
+#   OUTDIR/tls-tour.pcap, OUTDIR/tls-tour.keys  the tour's ops again over TLS,
+#                       with the key log the client wrote (SSLKEYLOGFILE)
 # Usage: scripts/make-captures.sh [OUTDIR]   (default docs/captures)
 #        scripts/make-captures.sh --big [FILE] (default target/captures/big.pcap)
 #   --big records about 100 MB of real downloads and listings, for measuring
 #   the decoder (`scripts/bench-decode.sh`); it is not committed.
-# Environment: FERRY (the binary; built if unset), PORT (default 20000).
+# Environment: FERRY (the binary; built if unset), PORT (default 20000),
+# TLS_PORT (default 20443).
 # Needs root (tcpdump) and writes OUTDIR/files.md5 with the sample files' MD5s.
 set -euo pipefail
 # A FERRY given relative to the caller's folder, resolved before moving.
@@ -26,6 +29,7 @@ if [ "${1:-}" = "--big" ]; then
 fi
 OUT=$(mkdir -p "${1:-docs/captures}" && cd "${1:-docs/captures}" && pwd)
 PORT=${PORT:-20000}
+TLS_PORT=${TLS_PORT:-20443}
 if [ -z "${FERRY:-}" ]; then
     cargo build -q -p ferry
     FERRY=$PWD/target/debug/ferry
@@ -45,7 +49,7 @@ trap cleanup EXIT
 
 # Deterministic sample files, small so the captures stay small.
 ROOT=$WORK/root
-mkdir -p "$ROOT/public/docs" "$WORK/client"
+mkdir -p "$ROOT/public/docs" "$WORK/client" "$WORK/tls-client"
 printf 'Hello from ferry!\n' > "$ROOT/public/hello.txt"
 seq 1 1500 > "$ROOT/public/docs/numbers.txt"
 printf 'op 10 DOWNLOAD, 20 LIST, 30 UPLOAD, 40 RESUME, 50 MGET, 60 AUTH\n' > "$ROOT/public/docs/ops.txt"
@@ -53,15 +57,18 @@ seq 1 4000 | sed 's/$/ ferry sample line/' > "$ROOT/public/sample.txt"
 FERRY_PASSWORD=secret "$FERRY" user add alice --root "$ROOT" 2>/dev/null
 printf 'alice private notes\n' > "$ROOT/private/alice/notes.txt"
 printf 'uploaded by the client\n' > "$WORK/client/upload.txt"
+cp "$WORK/client/upload.txt" "$WORK/tls-client/"
 
-RUST_LOG=warn "$FERRY" serve "$PORT" --root "$ROOT" > "$WORK/server.out" 2>&1 &
+RUST_LOG=warn "$FERRY" serve "$PORT" --root "$ROOT" --tls-port "$TLS_PORT" > "$WORK/server.out" 2>&1 &
 SERVER=$!
-for _ in $(seq 100); do ss -Hltn "sport = :$PORT" | grep -q . && break; sleep 0.05; done
+for port in "$PORT" "$TLS_PORT"; do
+    for _ in $(seq 100); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.05; done
+done
 
-start_dump() {
+start_dump() { # FILE [PORT]
     # Each capture has its own log: wait for this tcpdump, not the last one.
     local log="$WORK/tcpdump-$1.err"
-    tcpdump -i lo -U --immediate-mode -B 262144 -Z root -s 0 -w "$OUT/$1" "tcp port $PORT" 2> "$log" &
+    tcpdump -i lo -U --immediate-mode -B 262144 -Z root -s 0 -w "$OUT/$1" "tcp port ${2:-$PORT}" 2> "$log" &
     DUMP=$!
     for _ in $(seq 100); do grep -q "listening on" "$log" 2>/dev/null && break; sleep 0.05; done
     sleep 0.2
@@ -74,15 +81,16 @@ stop_dump() {
 }
 # A recorded command that fails stops the script, saying why: a capture of
 # failed commands would measure nothing. `refused` records one that must fail.
+CLIENT=$WORK/client
 run() {
-    (cd "$WORK/client" && "$FERRY" "$@" > "$WORK/last.out" 2>&1) || {
+    (cd "$CLIENT" && "$FERRY" "$@" > "$WORK/last.out" 2>&1) || {
         echo "make-captures: ferry $* failed:" >&2
         cat "$WORK/last.out" >&2
         exit 1
     }
 }
 refused() {
-    if (cd "$WORK/client" && "$FERRY" "$@" > "$WORK/last.out" 2>&1); then
+    if (cd "$CLIENT" && "$FERRY" "$@" > "$WORK/last.out" 2>&1); then
         echo "make-captures: ferry $* succeeded, and was recorded to fail" >&2
         exit 1
     fi
@@ -125,6 +133,27 @@ start_dump errors.pcap
 printf '\x63' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; cat >&3; cat <&3 > /dev/null" || true
 printf '\x0a\x00\x00\x00\x0d../etc/passwd' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; cat >&3; cat <&3 > /dev/null" || true
 stop_dump
+
+# The tour's ops again over TLS, from a fresh client folder (the upload
+# stored again under its name), the client's secrets in a key log: the
+# handshake reads in the clear, the rest only with `ferry decode --keylog`.
+rm -f "$ROOT/public/upload.txt" "$OUT/tls-tour.keys"
+CLIENT=$WORK/tls-client
+T=tls://localhost:$TLS_PORT
+CA=(--ca "$ROOT/tls-cert.pem")
+export SSLKEYLOGFILE=$OUT/tls-tour.keys
+start_dump tls-tour.pcap "$TLS_PORT"
+run ls "$T" "${CA[@]}"
+run get "$T" hello.txt "${CA[@]}"
+run get "$T" docs/numbers.txt "${CA[@]}"
+run put "$T" upload.txt "${CA[@]}"
+run mget "$T" 'docs/*.txt' --dir all-docs "${CA[@]}"
+refused get "$T" missing.txt "${CA[@]}"
+FERRY_PASSWORD=secret run get "$T" notes.txt --user alice "${CA[@]}"
+FERRY_PASSWORD=wrong refused ls "$T" --user alice "${CA[@]}"
+stop_dump
+unset SSLKEYLOGFILE
+cmp "$WORK/client/notes.txt" "$WORK/tls-client/notes.txt"
 
 ( cd "$ROOT/public" && md5sum hello.txt docs/numbers.txt docs/ops.txt sample.txt ) > "$OUT/files.md5"
 ( cd "$ROOT/private/alice" && md5sum notes.txt ) >> "$OUT/files.md5"

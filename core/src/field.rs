@@ -49,6 +49,44 @@ pub enum Field {
     EntryStatus,
     /// File payload bytes.
     Body,
+    /// TLS record `u8` content type (22 handshake, 23 application data...).
+    ContentType,
+    /// TLS record `u16` version (0x0303 even for TLS 1.3).
+    RecordVersion,
+    /// TLS record `u16` length of what follows.
+    RecordLength,
+    /// TLS handshake message `u8` type (1 ClientHello, 2 ServerHello...).
+    HandshakeType,
+    /// TLS handshake message `u24` length.
+    HandshakeLength,
+    /// A hello's `u16` legacy version.
+    LegacyVersion,
+    /// A hello's 32 random bytes.
+    Random,
+    /// A hello's session id, with its `u8` length.
+    SessionId,
+    /// The cipher suites a ClientHello offers, with their `u16` length.
+    CipherSuites,
+    /// The `u16` cipher suite a ServerHello chose.
+    CipherSuite,
+    /// A hello's compression methods (only "none").
+    Compression,
+    /// A hello's `u16` length of its extensions.
+    ExtensionsLength,
+    /// One hello extension: `u16` type, `u16` length, data.
+    Extension,
+    /// Handshake message bytes shown whole (a certificate, a key exchange).
+    HandshakeBody,
+    /// The one byte of a TLS change_cipher_spec record.
+    ChangeCipherSpec,
+    /// A TLS alert's `u8` level (1 warning, 2 fatal).
+    AlertLevel,
+    /// A TLS alert's `u8` description (0 close_notify...).
+    AlertDescription,
+    /// A protected TLS record's encrypted bytes.
+    Encrypted,
+    /// The 16-byte authentication tag that ends a protected TLS 1.3 record.
+    AuthTag,
 }
 
 impl Field {
@@ -75,6 +113,25 @@ impl Field {
             Field::Count => "count",
             Field::EntryStatus => "entry_status",
             Field::Body => "body",
+            Field::ContentType => "content_type",
+            Field::RecordVersion => "record_version",
+            Field::RecordLength => "record_length",
+            Field::HandshakeType => "handshake_type",
+            Field::HandshakeLength => "handshake_length",
+            Field::LegacyVersion => "legacy_version",
+            Field::Random => "random",
+            Field::SessionId => "session_id",
+            Field::CipherSuites => "cipher_suites",
+            Field::CipherSuite => "cipher_suite",
+            Field::Compression => "compression",
+            Field::ExtensionsLength => "extensions_length",
+            Field::Extension => "extension",
+            Field::HandshakeBody => "handshake_body",
+            Field::ChangeCipherSpec => "change_cipher_spec",
+            Field::AlertLevel => "alert_level",
+            Field::AlertDescription => "alert_description",
+            Field::Encrypted => "encrypted",
+            Field::AuthTag => "auth_tag",
         }
     }
 }

@@ -145,8 +145,8 @@ pub use session::Session;
 pub use sniff::foreign_protocol;
 pub use time::Timestamp;
 pub use trace::{
-    Anomaly, AnomalyKind, CaptureError, Connection, Direction, FieldView, MAX_INFLATED, Message,
-    Payload, SegmentView, Streams, TraceOptions, Transcript, decode_capture,
-    decode_capture_with_streams, decode_exchange, explain_error, localized,
+    Anomaly, AnomalyKind, CaptureError, Connection, Direction, FieldView, KeyLog, KeyLogError,
+    Layer, MAX_INFLATED, Message, Payload, SegmentView, Streams, Tls, TraceOptions, Transcript,
+    decode_capture, decode_capture_with_streams, decode_exchange, explain_error, localized,
 };
 pub use wire::Span;

@@ -45,6 +45,11 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    /// The bytes not read yet.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
+
     /// Stream offset of the next byte.
     pub(crate) fn offset(&self) -> u64 {
         self.base + self.pos as u64

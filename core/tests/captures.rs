@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 
-use ferry_core::{AnomalyKind, Direction, Op, TraceOptions, Transcript, decode_capture};
+use ferry_core::{
+    AnomalyKind, Direction, KeyLog, Layer, Message, Op, TraceOptions, Transcript, decode_capture,
+};
 
 fn md5s() -> HashMap<&'static str, &'static str> {
     include_str!("../../docs/captures/files.md5")
@@ -40,7 +42,7 @@ fn the_tour_shows_every_op() {
     let t = decode(include_bytes!("../../docs/captures/tour.pcap"));
     let sums = md5s();
     let l = ladder(&t);
-    assert_eq!(l.len(), 8, "{l:#?}");
+    assert_eq!(l.len(), 9, "{l:#?}");
     assert_eq!(l[0][0], "LIST");
     assert!(
         l[0][1].starts_with("status 0: listing of 4 files"),
@@ -58,19 +60,21 @@ fn the_tour_shows_every_op() {
     assert_eq!(l[2][0], "DOWNLOAD \"docs/numbers.txt\"");
     assert_eq!(l[3][..2], ["UPLOAD \"upload.txt\"", "status 0 (ok)"]);
     assert_eq!(l[3][4], "status 0 (ok): stored");
+    // MGET lists first (to skip what is already here), then streams.
+    assert_eq!(l[4][0], "LIST");
     assert_eq!(
-        l[4][..2],
+        l[5][..2],
         ["MGET \"docs/*.txt\"", "status 0: 2 files follow"]
     );
     assert_eq!(
-        l[5],
+        l[6],
         [
             "DOWNLOAD \"missing.txt\"",
             "status 1: no such file, or refused"
         ]
     );
     assert_eq!(
-        l[6][..3],
+        l[7][..3],
         [
             "AUTH as \"alice\" (password in the clear)",
             "login status 0 (ok)",
@@ -78,7 +82,7 @@ fn the_tour_shows_every_op() {
         ]
     );
     assert_eq!(
-        l[7],
+        l[8],
         [
             "AUTH as \"alice\" (password in the clear)",
             "login status 1 (error or refused)"
@@ -312,4 +316,195 @@ fn a_gzip_file_that_is_no_capture_or_broken_says_so() {
         decode_capture(&broken, &options),
         Err(CaptureError::BadGzip(_))
     ));
+}
+
+const TLS_TOUR: &[u8] = include_bytes!("../../docs/captures/tls-tour.pcap");
+const TLS_KEYS: &[u8] = include_bytes!("../../docs/captures/tls-tour.keys");
+
+fn with_keys(keys: &[u8]) -> TraceOptions {
+    let mut options = TraceOptions::default();
+    options.keylog = KeyLog::parse(keys).unwrap();
+    options
+}
+
+#[test]
+fn the_tls_tour_shows_its_handshake_and_nothing_else_without_keys() {
+    let t = decode(TLS_TOUR);
+    assert_eq!(t.connections.len(), 9);
+    for c in &t.connections {
+        let tls = c.tls.as_ref().expect("a TLS conversation");
+        assert_eq!(tls.version.as_deref(), Some("TLS 1.3"));
+        assert!(tls.cipher_suite.as_deref().unwrap().starts_with("TLS_"));
+        assert_eq!(tls.server_name.as_deref(), Some("localhost"));
+        assert_eq!(tls.alpn, ["ferry"]);
+        assert_eq!(tls.records_opened, 0);
+        // Every message is a record; none is a ferry message.
+        assert!(
+            c.messages
+                .iter()
+                .all(|m| m.layer == Layer::Tls && m.op.is_none())
+        );
+        assert!(
+            c.messages[0]
+                .summary
+                .starts_with("TLS ClientHello: offers TLS 1.3"),
+            "{}",
+            c.messages[0].summary
+        );
+        assert!(
+            c.messages
+                .iter()
+                .any(|m| m.summary.starts_with("TLS ServerHello: TLS 1.3, TLS_"))
+        );
+        let lesson: Vec<_> = c
+            .anomalies
+            .iter()
+            .filter(|a| a.kind == AnomalyKind::Encrypted)
+            .collect();
+        assert_eq!(lesson.len(), 1);
+        assert!(
+            lesson[0].en.contains("ferry decode --keylog FILE opens it"),
+            "{}",
+            lesson[0].en
+        );
+        // Records fit end to end: each direction's records cover its stream.
+        for (dir, total) in [
+            (Direction::ToServer, c.bytes_to_server),
+            (Direction::ToClient, c.bytes_to_client),
+        ] {
+            let mut at = 0;
+            for m in c.messages.iter().filter(|m| m.direction == dir) {
+                assert_eq!(m.offset, at);
+                at += m.len;
+            }
+            assert_eq!(at, total);
+        }
+    }
+    let json = serde_json::to_string(&t).unwrap();
+    for secret in [
+        "alice",
+        "secret",
+        "uploaded by the client",
+        "alice private notes",
+    ] {
+        let hidden = json.replace("extended_master_secret", "");
+        assert!(
+            !hidden.contains(secret),
+            "{secret} shows without the key log"
+        );
+    }
+}
+
+#[test]
+fn the_tls_tour_opened_with_its_key_log_shows_the_plain_tours_messages() {
+    let plain = decode(include_bytes!("../../docs/captures/tour.pcap"));
+    let t = decode_capture(TLS_TOUR, &with_keys(TLS_KEYS)).unwrap();
+    assert_eq!(t.connections.len(), plain.connections.len());
+    for (c, p) in t.connections.iter().zip(&plain.connections) {
+        assert!(c.tls.as_ref().unwrap().records_opened > 0);
+        let inside: Vec<&Message> = c
+            .messages
+            .iter()
+            .filter(|m| m.layer == Layer::Decrypted)
+            .collect();
+        assert_eq!(inside.len(), p.messages.len(), "{:#?}", c.messages);
+        for (m, q) in inside.iter().zip(&p.messages) {
+            // Same message, same bytes: the decrypted streams are the plain ones.
+            assert_eq!(
+                (m.direction, m.op, &m.kind, m.offset, m.len),
+                (q.direction, q.op, &q.kind, q.offset, q.len)
+            );
+            if m.op != Some(Op::Auth) || m.direction == Direction::ToClient {
+                assert_eq!(m.summary, q.summary);
+            }
+            let fields = |m: &Message| -> Vec<_> {
+                m.fields
+                    .iter()
+                    .map(|f| (f.name, f.offset, f.len, f.hex.clone(), f.value.clone()))
+                    .collect()
+            };
+            assert_eq!(fields(m), fields(q));
+            assert_eq!(m.payload, q.payload);
+            assert_eq!(m.listing, q.listing);
+            // Tied to the records that carried it, and so to frames.
+            assert!(!m.records.is_empty() && !m.frames.is_empty());
+            for r in &m.records {
+                let record = c.messages.iter().find(|x| {
+                    x.layer == Layer::Tls && x.offset == *r && x.direction == m.direction
+                });
+                let record = record.expect("a record message at that offset");
+                assert!(record.summary.contains("decrypted"), "{}", record.summary);
+                assert!(record.frames.iter().any(|f| m.frames.contains(f)));
+            }
+        }
+    }
+    // The passwords are pointed out as protected, not as in the clear.
+    let kinds: Vec<AnomalyKind> = t
+        .connections
+        .iter()
+        .flat_map(|c| &c.anomalies)
+        .map(|a| a.kind)
+        .collect();
+    assert!(!kinds.contains(&AnomalyKind::ClearTextPassword));
+    let protected = t
+        .connections
+        .iter()
+        .flat_map(|c| &c.anomalies)
+        .filter(|a| a.en.contains("crossed the network encrypted by TLS"))
+        .count();
+    assert_eq!(protected, 2);
+}
+
+#[test]
+fn a_key_log_of_another_run_or_a_changed_byte_opens_nothing_and_says_why() {
+    // Secrets of other conversations: the lesson says so.
+    let other = "CLIENT_TRAFFIC_SECRET_0 0000000000000000000000000000000000000000000000000000000000000000 \
+        1111111111111111111111111111111111111111111111111111111111111111\n";
+    let t = decode_capture(TLS_TOUR, &with_keys(other.as_bytes())).unwrap();
+    for c in &t.connections {
+        assert!(
+            c.anomalies
+                .iter()
+                .any(|a| a.en.contains("no secrets for this conversation"))
+        );
+        assert!(c.messages.iter().all(|m| m.layer == Layer::Tls));
+    }
+    // Right secrets, wrong values: each direction stops at its first record.
+    let mut wrong = String::new();
+    for line in std::str::from_utf8(TLS_KEYS).unwrap().lines() {
+        let (head, secret) = line.rsplit_once(' ').unwrap();
+        let flipped: String = secret
+            .chars()
+            .map(|c| {
+                if c == '0' {
+                    '1'
+                } else if c == '1' {
+                    '0'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        wrong += &format!("{head} {flipped}\n");
+    }
+    let t = decode_capture(TLS_TOUR, &with_keys(wrong.as_bytes())).unwrap();
+    let c = &t.connections[0];
+    let failed: Vec<_> = c
+        .anomalies
+        .iter()
+        .filter(|a| a.en.contains("does not open with the key log's secrets"))
+        .collect();
+    assert_eq!(failed.len(), 2, "{:#?}", c.anomalies);
+    assert_eq!(c.tls.as_ref().unwrap().records_opened, 0);
+}
+
+#[test]
+fn the_tls_tour_split_anywhere_by_the_capture_never_panics() {
+    // Cut the capture at many points: a record cut by the end, keys or not.
+    let options = with_keys(TLS_KEYS);
+    for cut in (24..TLS_TOUR.len()).step_by(97) {
+        if let Ok(t) = decode_capture(&TLS_TOUR[..cut], &options) {
+            assert!(t.connections.len() <= 9);
+        }
+    }
 }

@@ -93,7 +93,8 @@ pub enum Command {
         #[command(flatten)]
         keep: KeepArgs,
     },
-    /// Explain every ferry message of a pcap/pcapng capture (tcpdump, Wireshark).
+    /// Explain every ferry message of a pcap/pcapng capture (tcpdump, Wireshark),
+    /// TLS conversations included.
     Decode {
         /// The capture file.
         file: PathBuf,
@@ -104,6 +105,12 @@ pub enum Command {
         /// Connections on other ports are decoded when they start with an op.
         #[arg(long = "port", value_name = "P")]
         ports: Vec<u16>,
+        /// A TLS key log (what a client writes with SSLKEYLOGFILE=FILE): TLS
+        /// 1.3 conversations it holds secrets for are decrypted, and the ferry
+        /// messages inside explained. Connections whose ClientHello offers
+        /// ALPN `ferry` are decoded on any port.
+        #[arg(long, value_name = "FILE")]
+        keylog: Option<PathBuf>,
         /// Explanations in Portuguese.
         #[arg(long)]
         pt: bool,

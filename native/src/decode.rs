@@ -4,21 +4,35 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use ferry_core::{
-    Connection, Direction, FieldView, Message, SegmentView, TraceOptions, Transcript,
-    decode_capture, localized,
+    Connection, Direction, FieldView, KeyLog, Layer, Message, SegmentView, TraceOptions,
+    Transcript, decode_capture, localized,
 };
 
 use ferry_client::ClientError;
 
-/// Decodes `path` and prints the transcript. A reader that goes away (a
-/// closed pipe, `| head`) ends the output quietly.
-pub fn run(path: &Path, json: bool, ports: &[u16], portuguese: bool) -> Result<(), ClientError> {
+/// Decodes `path` (with the TLS secrets of `keylog`, if given) and prints
+/// the transcript. A reader that goes away (a closed pipe, `| head`) ends
+/// the output quietly.
+pub fn run(
+    path: &Path,
+    json: bool,
+    ports: &[u16],
+    keylog: Option<&Path>,
+    portuguese: bool,
+) -> Result<(), ClientError> {
     let bytes = std::fs::read(path).map_err(|e| {
         ClientError::Local(format!("cannot read the capture {}: {e}", path.display()))
     })?;
     let mut options = TraceOptions::default();
     if !ports.is_empty() {
         options.ports = ports.to_vec();
+    }
+    if let Some(keylog) = keylog {
+        let text = std::fs::read(keylog).map_err(|e| {
+            ClientError::Local(format!("cannot read the key log {}: {e}", keylog.display()))
+        })?;
+        options.keylog = KeyLog::parse(&text)
+            .map_err(|e| ClientError::Usage(format!("{}: {e}", keylog.display())))?;
     }
     let transcript = decode_capture(&bytes, &options)
         .map_err(|e| ClientError::Usage(format!("{}: {e}", path.display())))?;
@@ -84,6 +98,11 @@ pub fn ladder(t: &Transcript, portuguese: bool, width: Option<usize>) -> String 
     out += "\n";
     out += &words.say("ui.legend", &[]);
     out += "\n";
+    let decrypted = |c: &Connection| c.messages.iter().any(|m| m.layer == Layer::Decrypted);
+    if t.connections.iter().any(decrypted) {
+        out += &words.say("ui.legend_decrypted", &[]);
+        out += "\n";
+    }
     for note in &t.notes {
         let text = words.pick(&note.en, &note.pt);
         out += &format!("! {}\n", words.say("ui.note", &[("text", text)]));
@@ -174,12 +193,19 @@ fn connection(
                 s.direction,
                 words.say(key, &[]),
             ),
-            Step::Message(m) => (
-                frame_list(words, &m.frames),
-                m.time_us,
-                m.direction,
-                words.pick(&m.summary, &m.summary_pt).to_owned(),
-            ),
+            Step::Message(m) => {
+                let summary = words.pick(&m.summary, &m.summary_pt);
+                let summary = match m.layer {
+                    Layer::Decrypted => words.say("ui.inside_tls", &[("summary", summary)]),
+                    _ => summary.to_owned(),
+                };
+                (
+                    frame_list(words, &m.frames),
+                    m.time_us,
+                    m.direction,
+                    summary,
+                )
+            }
         };
         let time = time.map_or_else(|| "?".into(), |t| seconds(t, start_us));
         let arrow = match direction {
@@ -201,6 +227,12 @@ fn connection(
 /// A message's fields, payload and listing, under its line.
 fn message(out: &mut String, words: &Words, m: &Message, width: Option<usize>) {
     let indent = " ".repeat(FIELD_COLUMNS[0]);
+    // TLS field names are longer than ferry's: the column fits the longest.
+    let name_width = m
+        .fields
+        .iter()
+        .map(|f| f.name.as_str().len() + 1)
+        .fold(FIELD_COLUMNS[1], usize::max);
     for f in &m.fields {
         let head = format!(
             "{indent}{:<w1$}{:<w2$}{:<w3$}{:<w4$}",
@@ -213,7 +245,7 @@ fn message(out: &mut String, words: &Words, m: &Message, width: Option<usize>) {
             } else {
                 short(&f.value, FIELD_COLUMNS[4] - 2)
             },
-            w1 = FIELD_COLUMNS[1],
+            w1 = name_width,
             w2 = FIELD_COLUMNS[2],
             w3 = FIELD_COLUMNS[3],
             w4 = FIELD_COLUMNS[4],

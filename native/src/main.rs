@@ -60,8 +60,10 @@ fn main() -> ExitCode {
             file,
             json,
             ports,
+            keylog,
             pt,
-        } => decode::run(&file, json, &ports, pt).map_err(|e| (e.exit_code(), e.to_string())),
+        } => decode::run(&file, json, &ports, keylog.as_deref(), pt)
+            .map_err(|e| (e.exit_code(), e.to_string())),
         client_command => run_client(client_command).map_err(|e| (e.exit_code(), e.to_string())),
     };
     match result {

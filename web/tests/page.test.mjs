@@ -44,7 +44,7 @@ test('a real capture opened with the file picker shows every conversation and me
   const native = JSON.parse(execFileSync(ferry, ['decode', '--json', tour]));
   const conversations = page.locator('[data-testid=conversation]');
   assert.equal(await conversations.count(), native.connections.length);
-  assert.equal(native.connections.length, 8);
+  assert.equal(native.connections.length, 9);
   for (let i = 0; i < native.connections.length; i++) {
     await conversations.nth(i).click();
     const shown = await page.locator('[data-testid=ladder] [data-testid=message]').count();
@@ -118,8 +118,8 @@ test('messages are reached and selected from the keyboard', async () => {
 });
 
 test('the password sent in the clear is pointed out as a lesson', async () => {
-  // Conversation 7 logs in as alice.
-  await page.locator('[data-testid=conversation]').nth(6).click();
+  // Conversation 8 logs in as alice.
+  await page.locator('[data-testid=conversation]').nth(7).click();
   const lesson = page.locator('[data-testid=anomalies] [data-kind=clear_text_password]');
   assert.match(await lesson.textContent(), /in the clear/);
 });

@@ -8,10 +8,10 @@
 
 use md5::{Digest, Md5};
 
-use super::explain::{Context, describe};
+use super::explain::{Context, view};
 use super::reassembly::Stream;
 use super::text::{Both, plain, say};
-use super::transcript::{Anomaly, AnomalyKind, Direction, FieldView, Message, Payload};
+use super::transcript::{Anomaly, AnomalyKind, Direction, FieldView, Layer, Message, Payload};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::limits::Limits;
 use crate::message::EMPTY_MD5;
@@ -34,6 +34,8 @@ struct Cursor<'a> {
 struct Out {
     messages: Vec<Message>,
     anomalies: Vec<Anomaly>,
+    /// The streams were decrypted from TLS records.
+    decrypted: bool,
 }
 
 impl Out {
@@ -192,24 +194,7 @@ impl<'a> Cursor<'a> {
         len: u64,
         context: Context,
     ) -> FieldView {
-        let data = &self.stream.data;
-        let raw =
-            &data[(offset as usize).min(data.len())..((offset + len) as usize).min(data.len())];
-        let (value, en, pt) = describe(name, raw, context);
-        let shown = &raw[..raw.len().min(64)];
-        let mut hex = hex(shown);
-        if raw.len() > 64 {
-            hex.push('…');
-        }
-        FieldView {
-            name,
-            offset,
-            len,
-            hex,
-            value,
-            en,
-            pt,
-        }
+        view(&self.stream.data, name, offset, len, context)
     }
 
     /// Summarizes a body of `size` bytes at the cursor.
@@ -279,6 +264,8 @@ impl<'a> Cursor<'a> {
             summary_pt,
             fields: vec![field],
             listing: None,
+            layer: Layer::Ferry,
+            records: Vec::new(),
             payload: Some(Payload {
                 size,
                 captured,
@@ -309,6 +296,8 @@ impl<'a> Cursor<'a> {
             summary_pt,
             fields,
             listing: None,
+            layer: Layer::Ferry,
+            records: Vec::new(),
             payload: None,
         }
     }
@@ -429,15 +418,18 @@ fn status_word(status: Status) -> Both {
     }
 }
 
-/// Decodes one connection's two streams.
+/// Decodes one connection's two streams; `decrypted`: they were opened
+/// from TLS records (which changes what a password lesson says).
 pub(crate) fn decode(
     to_server: &Stream,
     to_client: &Stream,
     limits: &Limits,
+    decrypted: bool,
 ) -> (Vec<Message>, Vec<Anomaly>) {
     let mut out = Out {
         messages: Vec::new(),
         anomalies: Vec::new(),
+        decrypted,
     };
     let mut c = Cursor::new(to_server, Direction::ToServer);
     let mut s = Cursor::new(to_client, Direction::ToClient);
@@ -456,19 +448,23 @@ fn run(c: &mut Cursor<'_>, s: &mut Cursor<'_>, out: &mut Out, limits: &Limits) {
     };
     if let ClientMessage::Auth(credentials) = &first {
         let user = plain(escape(credentials.user().as_bytes()));
+        let (summary, kind, lesson) = match out.decrypted {
+            false => ("auth.summary", AnomalyKind::ClearTextPassword, "auth.clear"),
+            true => ("auth.summary.tls", AnomalyKind::Encrypted, "auth.protected"),
+        };
         out.messages.push(c.message(
             Some(Op::Auth),
             "request",
-            say("auth.summary", &[("user", &user)]),
+            say(summary, &[("user", &user)]),
             fields,
             start,
             len,
         ));
         out.note(
-            AnomalyKind::ClearTextPassword,
+            kind,
             Direction::ToServer,
             start,
-            say("auth.clear", &[("user", &user)]),
+            say(lesson, &[("user", &user)]),
         );
         let Some((reply, fields, start, len)) = s.decode(out, "what.login_reply", |b| {
             Reply::read(b, Expect::Status, limits)

@@ -2,8 +2,33 @@
 //! (the language of the assignments this protocol comes from).
 
 use super::text::{plain, say};
+use super::transcript::FieldView;
 use crate::field::Field;
 use crate::name::{escape, hex};
+
+/// Hex shown for one field, at most.
+const HEX_SHOWN: usize = 64;
+
+/// The field `name` at `[offset, offset + len)` of a stream's `data`, with
+/// its bytes, value and explanations.
+pub(crate) fn view(data: &[u8], name: Field, offset: u64, len: u64, context: Context) -> FieldView {
+    let start = (offset as usize).min(data.len());
+    let raw = &data[start..(offset.saturating_add(len) as usize).clamp(start, data.len())];
+    let (value, en, pt) = describe(name, raw, context);
+    let mut hex = hex(&raw[..raw.len().min(HEX_SHOWN)]);
+    if raw.len() > HEX_SHOWN {
+        hex.push('…');
+    }
+    FieldView {
+        name,
+        offset,
+        len,
+        hex,
+        value,
+        en,
+        pt,
+    }
+}
 
 /// Where a field sits, for the fields whose meaning depends on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +42,12 @@ pub(crate) enum Context {
     MGet,
     Entry,
     Refusal,
+    /// A TLS record or a handshake message other than a hello.
+    Tls,
+    /// Inside a TLS ClientHello.
+    ClientHello,
+    /// Inside a TLS ServerHello.
+    ServerHello,
 }
 
 fn u32_of(raw: &[u8]) -> u32 {
@@ -121,6 +152,25 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, S
             say("field.listing", &[]),
         ),
         Field::Body => (format!("{} bytes", raw.len()), say("field.body", &[])),
+        Field::ContentType
+        | Field::RecordVersion
+        | Field::RecordLength
+        | Field::HandshakeType
+        | Field::HandshakeLength
+        | Field::LegacyVersion
+        | Field::Random
+        | Field::SessionId
+        | Field::CipherSuites
+        | Field::CipherSuite
+        | Field::Compression
+        | Field::ExtensionsLength
+        | Field::Extension
+        | Field::HandshakeBody
+        | Field::ChangeCipherSpec
+        | Field::AlertLevel
+        | Field::AlertDescription
+        | Field::Encrypted
+        | Field::AuthTag => super::tls::describe(field, raw, context),
     };
     (value, en, pt)
 }

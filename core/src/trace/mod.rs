@@ -6,6 +6,7 @@
 //! - `conversation`: streams to messages, with the decoders the server and
 //!   client use;
 //! - `explain`: what each field means, in English and Portuguese;
+//! - `tls`: TLS conversations, opened with a key log when one is given;
 //! - `transcript`: the result, serde-serializable.
 //!
 //! Pure like the rest of the core: it reads bytes handed to it and never
@@ -18,6 +19,7 @@ mod explain;
 mod legacy;
 mod reassembly;
 mod text;
+mod tls;
 mod transcript;
 
 use std::collections::HashMap;
@@ -25,9 +27,10 @@ use std::net::SocketAddr;
 
 pub use capture::{CaptureError, MAX_INFLATED};
 pub use text::localized;
+pub use tls::{KeyLog, KeyLogError};
 pub use transcript::{
-    Anomaly, AnomalyKind, Connection, Direction, FieldView, Message, Payload, SegmentView,
-    Transcript,
+    Anomaly, AnomalyKind, Connection, Direction, FieldView, Layer, Message, Payload, SegmentView,
+    Tls, Transcript,
 };
 
 use crate::limits::Limits;
@@ -52,6 +55,8 @@ pub struct TraceOptions {
     /// for all connections together (default 1 GiB); the bytes of
     /// connections past it are not kept, and a note says so.
     pub max_kept_len: u64,
+    /// TLS secrets to open TLS 1.3 conversations with (none by default).
+    pub keylog: KeyLog,
 }
 
 impl Default for TraceOptions {
@@ -61,6 +66,7 @@ impl Default for TraceOptions {
             limits: Limits::default(),
             max_stream_len: 256 << 20,
             max_kept_len: 1 << 30,
+            keylog: KeyLog::default(),
         }
     }
 }
@@ -83,6 +89,11 @@ pub struct Streams {
     pub to_server: Vec<u8>,
     /// From the server to the client.
     pub to_client: Vec<u8>,
+    /// What the opened TLS records carried from the client (the bytes of
+    /// [`Layer::Decrypted`] messages); empty for other conversations.
+    pub decrypted_to_server: Vec<u8>,
+    /// The same from the server.
+    pub decrypted_to_client: Vec<u8>,
 }
 
 /// [`decode_capture`], also returning each connection's rebuilt streams
@@ -156,7 +167,10 @@ fn decode(
         };
         {
             connections.push(connection);
-            let len = (both.to_server.len() + both.to_client.len()) as u64;
+            let len = (both.to_server.len()
+                + both.to_client.len()
+                + both.decrypted_to_server.len()
+                + both.decrypted_to_client.len()) as u64;
             if !keep {
                 both = Streams::default();
             } else if kept + len > options.max_kept_len {
@@ -246,7 +260,7 @@ pub fn explain_error(kind: &crate::error::DecodeErrorKind) -> (String, String) {
 pub fn decode_exchange(to_server: &[u8], to_client: &[u8], limits: &Limits) -> Connection {
     let up = reassembly::Stream::from_bytes(to_server);
     let down = reassembly::Stream::from_bytes(to_client);
-    let (messages, anomalies) = conversation::decode(&up, &down, limits);
+    let (messages, anomalies) = conversation::decode(&up, &down, limits, false);
     Connection {
         client: String::new(),
         server: String::new(),
@@ -257,6 +271,7 @@ pub fn decode_exchange(to_server: &[u8], to_client: &[u8], limits: &Limits) -> C
         segments: Vec::new(),
         messages,
         anomalies,
+        tls: None,
     }
 }
 
@@ -294,19 +309,44 @@ fn connection(
     // if not, a short stream says nothing about the peers.
     let closed = group.iter().any(|s| s.fin || s.rst);
     (up.closed, down.closed) = (closed, closed);
-    let first_byte_is_op = up
-        .contiguous(0)
-        .first()
-        .is_some_and(|&b| Op::from_byte(b).is_some());
-    if !options.ports.contains(&server.port()) && !first_byte_is_op {
+    let opening = tls::opening(&up);
+    let is_ferry = match opening {
+        tls::Opening::Tls { ferry } => ferry,
+        tls::Opening::NotTls => up
+            .contiguous(0)
+            .first()
+            .is_some_and(|&b| Op::from_byte(b).is_some()),
+    };
+    if !options.ports.contains(&server.port()) && !is_ferry {
         return None;
     }
-    let (mut messages, mut anomalies) = conversation::decode(&up, &down, &options.limits);
+    let mut decrypted = Streams::default();
+    let (mut messages, mut anomalies, tls) = match opening {
+        tls::Opening::NotTls => {
+            let (messages, anomalies) = conversation::decode(&up, &down, &options.limits, false);
+            (messages, anomalies, None)
+        }
+        tls::Opening::Tls { .. } => {
+            let read = tls::decode(&up, &down, &options.keylog);
+            let (mut messages, mut anomalies) = (read.messages, read.anomalies);
+            if let Some(inside) = read.inside {
+                let (inner, notes) = decrypted_messages(&inside, &up, &down, &options.limits);
+                messages.extend(inner);
+                anomalies.extend(notes);
+                decrypted.decrypted_to_server = inside.to_server.data;
+                decrypted.decrypted_to_client = inside.to_client.data;
+            }
+            (messages, anomalies, Some(read.info))
+        }
+    };
+    // In capture order; a decrypted message right after the record that
+    // carried its first byte.
     messages.sort_by_key(|m| {
         (
             m.time_us.unwrap_or(u64::MAX),
             m.direction == Direction::ToClient,
-            m.offset,
+            m.records.first().copied().unwrap_or(m.offset),
+            m.layer == Layer::Decrypted,
         )
     });
     for (stream, dir) in [(&up, Direction::ToServer), (&down, Direction::ToClient)] {
@@ -359,7 +399,7 @@ fn connection(
     }
     for (dir, stream) in [(Direction::ToServer, &up), (Direction::ToClient, &down)] {
         let mut order: Vec<usize> = (0..messages.len())
-            .filter(|&i| messages[i].direction == dir)
+            .filter(|&i| messages[i].direction == dir && messages[i].layer != Layer::Decrypted)
             .collect();
         order.sort_by_key(|&i| messages[i].offset);
         let ranges: Vec<(u64, u64)> = order
@@ -409,12 +449,62 @@ fn connection(
         segments,
         messages,
         anomalies,
+        tls,
     };
     let streams = Streams {
         to_server: up.data,
         to_client: down.data,
+        ..decrypted
     };
     Some((connection, streams))
+}
+
+/// The ferry messages inside opened TLS records, decoded as in a plain
+/// conversation: each tied to the records (and so the frames) that
+/// carried it; its findings placed at those records.
+fn decrypted_messages(
+    inside: &tls::Inside,
+    up: &reassembly::Stream,
+    down: &reassembly::Stream,
+    limits: &Limits,
+) -> (Vec<Message>, Vec<Anomaly>) {
+    let (mut messages, mut anomalies) =
+        conversation::decode(&inside.to_server, &inside.to_client, limits, true);
+    for (dir, stream) in [(Direction::ToServer, up), (Direction::ToClient, down)] {
+        let mine: Vec<usize> = (0..messages.len())
+            .filter(|&i| messages[i].direction == dir)
+            .collect();
+        let records: Vec<Vec<(u64, u64)>> = mine
+            .iter()
+            .map(|&i| {
+                let m = &messages[i];
+                inside.records(dir, m.offset, m.offset.saturating_add(m.len))
+            })
+            .collect();
+        // One sweep over the TCP segments for all of them: records come in
+        // stream order as the decrypted bytes do.
+        let mut all: Vec<(u64, u64)> = records.iter().flatten().copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        let frames = stream.frames_for(&all);
+        for (&i, records) in mine.iter().zip(records) {
+            let m = &mut messages[i];
+            let mut carried: Vec<u64> = records
+                .iter()
+                .filter_map(|r| all.binary_search(r).ok())
+                .flat_map(|k| frames[k].iter().copied())
+                .collect();
+            carried.sort_unstable();
+            carried.dedup();
+            m.frames = carried;
+            m.records = records.iter().map(|r| r.0).collect();
+            m.layer = Layer::Decrypted;
+        }
+        for note in anomalies.iter_mut().filter(|a| a.direction == Some(dir)) {
+            note.offset = note.offset.and_then(|at| inside.outer(dir, at));
+        }
+    }
+    (messages, anomalies)
 }
 
 /// A segment's flags as Wireshark lists them.

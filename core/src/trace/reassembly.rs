@@ -44,6 +44,17 @@ impl Stream {
         }
     }
 
+    /// A stream of bytes decrypted from TLS records: `arrivals` says when
+    /// each range's record was captured; `closed` is the TCP stream's.
+    pub fn decrypted(data: Vec<u8>, arrivals: Vec<(u64, u64, u64)>, closed: bool) -> Self {
+        Stream {
+            data,
+            arrivals,
+            closed,
+            ..Stream::default()
+        }
+    }
+
     /// The first gap at or after `offset`, if any.
     pub fn next_gap(&self, offset: u64) -> Option<(u64, u64)> {
         self.gaps.iter().copied().find(|&(_, end)| end > offset)

@@ -20,25 +20,31 @@ pub(crate) fn plain(value: impl Display) -> Both {
 /// The sentence `key` in both languages, with `args` filled in.
 pub(crate) fn say(key: &str, args: &[(&str, &Both)]) -> Both {
     (
-        fill(lookup(EN, key), args, |b| &b.0),
-        fill(lookup(PT, key), args, |b| &b.1),
+        fill(lookup(&ENGLISH, key), args, |b| &b.0),
+        fill(lookup(&PORTUGUESE, key), args, |b| &b.1),
     )
 }
+
+/// One language's tables: the ferry protocol's sentences, then TLS's.
+type Tables = [&'static [(&'static str, &'static str)]; 2];
+static ENGLISH: Tables = [EN, super::tls::text::EN];
+static PORTUGUESE: Tables = [PT, super::tls::text::PT];
 
 /// The sentence `key` in Portuguese or English, with `args` filled in: the
 /// words of the transcript's front ends (`ferry decode`, the teaching page).
 /// An unknown key shows as itself.
 pub fn localized(key: &str, portuguese: bool, args: &[(&str, &str)]) -> String {
-    let table = if portuguese { PT } else { EN };
+    let table = if portuguese { &PORTUGUESE } else { &ENGLISH };
     let args: Vec<(&str, Both)> = args.iter().map(|(k, v)| (*k, plain(v))).collect();
     let args: Vec<(&str, &Both)> = args.iter().map(|(k, v)| (*k, v)).collect();
     fill(lookup(table, key), &args, |b| &b.0)
 }
 
-fn lookup<'t>(table: &'t [(&str, &str)], key: &'t str) -> &'t str {
-    // A key missing from a table (the tests forbid it) shows as itself.
-    table
+fn lookup<'t>(tables: &Tables, key: &'t str) -> &'t str {
+    // A key missing from the tables (the tests forbid it) shows as itself.
+    tables
         .iter()
+        .flat_map(|table| table.iter())
         .find(|(k, _)| *k == key)
         .map_or(key, |(_, text)| text)
 }
@@ -306,7 +312,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ("auth.summary", "AUTH as \"{user}\" (password in the clear)"),
     (
         "auth.clear",
-        "the password of \"{user}\" crosses the network in the clear: anyone capturing can read it",
+        "the password of \"{user}\" crosses the network in the clear: anyone capturing can read it; TLS (ferry serve --tls-port, tls:// addresses) encrypts it",
     ),
     ("auth.reply", "login status {status}"),
     ("auth.second", "a second AUTH (an unknown op at this point)"),
@@ -706,7 +712,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     (
         "auth.clear",
-        "a senha de \"{user}\" atravessa a rede em texto claro: qualquer um que capture o tráfego pode lê-la",
+        "a senha de \"{user}\" atravessa a rede em texto claro: qualquer um que capture o tráfego pode lê-la; o TLS (ferry serve --tls-port, endereços tls://) a cifra",
     ),
     ("auth.reply", "status do login: {status}"),
     (
@@ -880,10 +886,14 @@ mod tests {
     use super::*;
     use std::collections::BTreeSet;
 
+    fn all(tables: &Tables) -> impl Iterator<Item = &(&'static str, &'static str)> {
+        tables.iter().flat_map(|table| table.iter())
+    }
+
     #[test]
     fn both_tables_have_exactly_the_same_keys_once() {
-        let en: Vec<&str> = EN.iter().map(|(k, _)| *k).collect();
-        let pt: Vec<&str> = PT.iter().map(|(k, _)| *k).collect();
+        let en: Vec<&str> = all(&ENGLISH).map(|(k, _)| *k).collect();
+        let pt: Vec<&str> = all(&PORTUGUESE).map(|(k, _)| *k).collect();
         let (en_set, pt_set): (BTreeSet<_>, BTreeSet<_>) =
             (en.iter().collect(), pt.iter().collect());
         assert_eq!(en_set.len(), en.len(), "a key is repeated in EN");
@@ -898,8 +908,8 @@ mod tests {
 
     #[test]
     fn no_portuguese_entry_is_left_in_english() {
-        for (key, en) in EN {
-            assert_ne!(*en, lookup(PT, key), "{key} is not translated");
+        for (key, en) in all(&ENGLISH) {
+            assert_ne!(*en, lookup(&PORTUGUESE, key), "{key} is not translated");
         }
         // Common English words that have no place in a Portuguese sentence.
         let english = [
@@ -911,7 +921,7 @@ mod tests {
             " file ",
             "server ",
         ];
-        for (key, pt) in PT {
+        for (key, pt) in all(&PORTUGUESE) {
             let padded = format!(" {pt} ");
             for word in english {
                 assert!(!padded.contains(word), "{key}: {pt:?} has {word:?}");
@@ -928,8 +938,8 @@ mod tests {
                 .filter(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
                 .collect()
         };
-        for (key, en) in EN {
-            assert_eq!(names(en), names(lookup(PT, key)), "{key}");
+        for (key, en) in all(&ENGLISH) {
+            assert_eq!(names(en), names(lookup(&PORTUGUESE, key)), "{key}");
         }
     }
 
@@ -939,13 +949,16 @@ mod tests {
             include_str!("conversation.rs"),
             include_str!("explain.rs"),
             include_str!("mod.rs"),
+            include_str!("tls/mod.rs"),
+            include_str!("tls/records.rs"),
+            include_str!("tls/explain.rs"),
         ];
         let mut used = 0;
         for source in sources {
             for piece in source.split("say(\"").skip(1) {
                 let key = piece.split('"').next().unwrap_or_default();
                 assert!(
-                    EN.iter().any(|(k, _)| *k == key),
+                    all(&ENGLISH).any(|(k, _)| *k == key),
                     "{key} is not in the tables"
                 );
                 used += 1;

@@ -43,6 +43,38 @@ pub struct Connection {
     pub messages: Vec<Message>,
     /// Findings about this connection.
     pub anomalies: Vec<Anomaly>,
+    /// For a TLS conversation: its handshake, as captured.
+    pub tls: Option<Tls>,
+}
+
+/// A TLS conversation's handshake, as captured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tls {
+    /// The version the server chose (`TLS 1.3`), if its ServerHello was
+    /// captured.
+    pub version: Option<String>,
+    /// The cipher suite it chose (`TLS_AES_128_GCM_SHA256`).
+    pub cipher_suite: Option<String>,
+    /// The host name the client asked for (SNI).
+    pub server_name: Option<String>,
+    /// The application protocols the client offered (ALPN): `ferry` from
+    /// ferry's client.
+    pub alpn: Vec<String>,
+    /// Records the key log opened (0 without one).
+    pub records_opened: u64,
+}
+
+/// Which bytes a message is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    /// A ferry message in the TCP stream (a plain conversation).
+    Ferry,
+    /// A TLS record in the TCP stream.
+    Tls,
+    /// A ferry message read from TLS records the key log opened: its
+    /// offsets and its fields' count in the decrypted stream.
+    Decrypted,
 }
 
 /// Which way bytes travel.
@@ -83,6 +115,11 @@ pub struct Message {
     pub payload: Option<Payload>,
     /// For a LIST reply: the files listed, as the JSON holds them.
     pub listing: Option<Vec<ListEntry>>,
+    /// Which bytes it is read from.
+    pub layer: Layer,
+    /// For a decrypted message: where the TLS records that carried its
+    /// bytes start in the TCP stream (the offsets of their messages).
+    pub records: Vec<u64>,
 }
 
 /// One TCP segment of a connection.
@@ -170,6 +207,9 @@ pub enum AnomalyKind {
     Md5CannotMatch,
     /// An op 60 password visible to anyone capturing.
     ClearTextPassword,
+    /// An encrypted (TLS) conversation: what a capture shows of it, and
+    /// whether the key log opened it.
+    Encrypted,
     /// Segments captured twice.
     Retransmission,
     /// Segments captured after later ones.
