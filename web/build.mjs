@@ -20,7 +20,14 @@ const examples = [
   { name: 'tour.pcap', about: 'example_tour' },
   { name: 'resume.pcap', about: 'example_resume' },
   { name: 'errors.pcap', about: 'example_errors' },
-].map((e) => ({ ...e, base64: readFileSync(join(root, 'docs/captures', e.name)).toString('base64') }));
+  { name: 'tls-tour.pcap', about: 'example_tls' },
+  { name: 'tls-tour.pcap', about: 'example_tls_keys', keys: 'tls-tour.keys' },
+].map((e) => ({
+  ...e,
+  base64: readFileSync(join(root, 'docs/captures', e.name)).toString('base64'),
+  keysName: e.keys,
+  keys: e.keys && readFileSync(join(root, 'docs/captures', e.keys)).toString('base64'),
+}));
 const wasm = readFileSync(join(pkg, 'ferry_wasm_bg.wasm')).toString('base64');
 const script = [
   read(join(pkg, 'ferry_wasm.js')),

@@ -3,7 +3,9 @@
 //! `ferry-core`, the same code `ferry decode` and the server run, and is
 //! handed over as JSON (the transcript's serde shape).
 //!
-//! - [`Capture`]: a decoded capture, its transcript and its bytes;
+//! - [`Capture`]: a decoded capture, its transcript and its bytes (TLS
+//!   conversations opened with a key log, when one is given);
+//! - [`keylog_conversations`]: a key log checked before it is used;
 //! - [`decode_exchange`]: bytes typed or pasted by hand, decoded;
 //! - [`encode_request`]: a request built from its fields by the core's own
 //!   encoders, with its bytes explained;
@@ -13,7 +15,7 @@
 #![warn(missing_docs)]
 
 use ferry_core::{
-    Credentials, DecodeErrorKind, Limits, Mask, Name, Request, Streams, TraceOptions,
+    Credentials, DecodeErrorKind, KeyLog, Limits, Mask, Name, Request, Streams, TraceOptions,
     decode_capture_with_streams, explain_error,
 };
 use wasm_bindgen::prelude::*;
@@ -34,13 +36,18 @@ pub struct Capture {
 #[wasm_bindgen]
 impl Capture {
     /// Decodes a pcap or pcapng file. `ports` are the server ports to
-    /// decode (empty: 20000 and 20001). A file that is not a capture is an
-    /// error whose message says so.
+    /// decode (empty: 20000 and 20001); `keylog` is a TLS key log (empty:
+    /// none) whose TLS 1.3 conversations are opened. A file that is not a
+    /// capture, or a key log that is not one, is an error whose message
+    /// says so.
     #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8], ports: Vec<u16>) -> Result<Capture, JsError> {
+    pub fn new(bytes: &[u8], ports: Vec<u16>, keylog: &[u8]) -> Result<Capture, JsError> {
         let mut options = TraceOptions::default();
         if !ports.is_empty() {
             options.ports = ports;
+        }
+        if !keylog.is_empty() {
+            options.keylog = parse_keylog(keylog)?;
         }
         let (transcript, streams) = decode_capture_with_streams(bytes, &options)
             .map_err(|e| JsError::new(&e.to_string()))?;
@@ -60,14 +67,34 @@ impl Capture {
     /// Up to `len` bytes of one connection's stream from `offset` (fewer at
     /// its end; none for a connection that does not exist).
     pub fn bytes(&self, connection: usize, to_server: bool, offset: f64, len: f64) -> Vec<u8> {
+        self.slice(connection, offset, len, |s| match to_server {
+            true => &s.to_server,
+            false => &s.to_client,
+        })
+    }
+
+    /// The same from the decrypted stream of a TLS conversation (where the
+    /// fields of its `decrypted` messages count).
+    pub fn decrypted(&self, connection: usize, to_server: bool, offset: f64, len: f64) -> Vec<u8> {
+        self.slice(connection, offset, len, |s| match to_server {
+            true => &s.decrypted_to_server,
+            false => &s.decrypted_to_client,
+        })
+    }
+}
+
+impl Capture {
+    fn slice(
+        &self,
+        connection: usize,
+        offset: f64,
+        len: f64,
+        pick: impl Fn(&Streams) -> &Vec<u8>,
+    ) -> Vec<u8> {
         let Some(streams) = self.streams.get(connection) else {
             return Vec::new();
         };
-        let stream = if to_server {
-            &streams.to_server
-        } else {
-            &streams.to_client
-        };
+        let stream = pick(streams);
         // JavaScript numbers: clamp, never trust.
         let start = (offset.max(0.0) as usize).min(stream.len());
         let end = start
@@ -75,6 +102,17 @@ impl Capture {
             .min(stream.len());
         stream[start..end].to_vec()
     }
+}
+
+/// How many TLS conversations a key log holds secrets for; a file that is
+/// not a key log is an error whose message says which line.
+#[wasm_bindgen]
+pub fn keylog_conversations(bytes: &[u8]) -> Result<usize, JsError> {
+    parse_keylog(bytes).map(|log| log.len())
+}
+
+fn parse_keylog(bytes: &[u8]) -> Result<KeyLog, JsError> {
+    KeyLog::parse(bytes).map_err(|e| JsError::new(&format!("the key log: {e}")))
 }
 
 /// The MD5 of `bytes`, in lowercase hex (to check a RESUME against an

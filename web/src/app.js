@@ -10,6 +10,9 @@
 const state = {
   lang: 'en',
   capture: null, // the wasm Capture, for bytes
+  captureBytes: null, // the capture's file, to decode again with a key log
+  keylog: new Uint8Array(), // the TLS key log given (empty: none)
+  keylogConversations: 0,
   transcript: null, // its JSON, parsed
   conn: 0, // selected conversation
   msg: null, // selected message index
@@ -118,7 +121,7 @@ function openCapture(bytes) {
   let capture;
   const decodeStart = performance.now();
   try {
-    capture = new Capture(bytes, new Uint16Array());
+    capture = new Capture(bytes, new Uint16Array(), state.keylog);
   } catch (e) {
     const reason = String(e.message || e);
     // The core's sentence for a wrong signature, in the page's language.
@@ -128,6 +131,7 @@ function openCapture(bytes) {
   }
   if (state.capture) state.capture.free();
   state.capture = capture;
+  state.captureBytes = bytes;
   state.transcript = JSON.parse(capture.transcript());
   // For the benchmark (scripts/bench-decode.sh): decoding, and opening to
   // the first ladder on screen.
@@ -142,6 +146,42 @@ function openCapture(bytes) {
     requestAnimationFrame(() => {
       document.body.dataset.firstLadderMs = (performance.now() - openedAt).toFixed(0);
     });
+  }
+}
+
+/** Takes a TLS key log (what a client writes with SSLKEYLOGFILE): checked
+ *  first, then the open capture is decoded again with it. */
+function useKeylog(bytes) {
+  let n;
+  try {
+    n = keylog_conversations(bytes);
+  } catch (e) {
+    showError('bad_keylog', { reason: String(e.message || e) });
+    return;
+  }
+  state.keylog = bytes;
+  state.keylogConversations = n;
+  renderKeylog();
+  if (state.captureBytes) {
+    const { conn } = state;
+    openCapture(state.captureBytes);
+    if (state.transcript && conn < state.transcript.connections.length) selectConversation(conn);
+  } else {
+    state.error = null;
+    renderError();
+  }
+}
+
+function renderKeylog() {
+  const status = document.getElementById('keylog-status');
+  status.textContent = state.keylog.length ? t('keylog_loaded', { n: state.keylogConversations }) : '';
+}
+
+async function openKeylog(file) {
+  try {
+    useKeylog(new Uint8Array(await file.arrayBuffer()));
+  } catch (e) {
+    showError('read_error', { reason: String(e.message || e) });
   }
 }
 
@@ -169,6 +209,7 @@ function render() {
   }
   document.getElementById('version').textContent = t('version', { version: version() });
   renderError();
+  renderKeylog();
   renderCapture();
   renderPlayground();
 }
@@ -191,7 +232,12 @@ function renderCapture() {
     summary.append(el('p', { class: 'empty' }, t('no_conversations', { packets: plural(tr.packets) })));
   }
   tr.connections.forEach((c, i) => {
-    const first = c.messages[0];
+    // A TLS conversation is named by the first ferry message inside, when
+    // the key log opened it, otherwise by what its handshake says.
+    const first = c.messages.find((m) => m.layer !== 'tls');
+    const what = first ? pick(first.summary, first.summary_pt)
+      : c.tls ? t('tls_conversation', { version: c.tls.version || '?', name: c.tls.server_name || '—' })
+        : '—';
     list.append(
       el(
         'li',
@@ -204,7 +250,7 @@ function renderCapture() {
             onclick: () => selectConversation(i),
           },
           el('span', { class: 'conv-number' }, `#${i + 1}`),
-          el('span', { class: 'conv-what' }, first ? pick(first.summary, first.summary_pt) : '—'),
+          el('span', { class: 'conv-what' }, what),
           el('span', { class: 'conv-meta' }, `${t('conversation_line', c)} · ${t('messages_count', { n: c.messages.length })}`),
         ),
       ),
@@ -236,7 +282,7 @@ function renderConversation() {
   renderMessage();
 }
 
-const LESSONS = ['clear_text_password'];
+const LESSONS = ['clear_text_password', 'encrypted'];
 const NOTES = ['retransmission', 'out_of_order', 'mid_stream', 'trailing_bytes', 'skipped'];
 
 function anomalyItem(a) {
@@ -363,7 +409,7 @@ function drawLadder(c) {
       const [x1, x2] = arrowX(m.direction);
       const selected = row.index === state.msg;
       const group = svg('g', {
-        class: `message ${m.direction}${selected ? ' selected' : ''}`,
+        class: `message ${m.direction} ${m.layer}${selected ? ' selected' : ''}`,
         tabindex: 0,
         role: 'button',
         'aria-pressed': String(selected),
@@ -386,7 +432,9 @@ function drawLadder(c) {
       group.append(svg('rect', { x: Math.min(x1, x2), y: y - ROW / 2 + 2, width: Math.abs(x2 - x1), height: ROW - 4, class: 'band', rx: 4 }));
       group.append(svg('path', { d: `M${x1},${y} L${x2},${y} M${x2 + dx},${y - 6} L${x2},${y} L${x2 + dx},${y + 6}`, class: 'msg-arrow' }));
       const time = m.time_us === null ? '?' : seconds(m.time_us, start);
-      const label = `${pick(m.summary, m.summary_pt)} · ${plural(m.len)} B · ${time} s`;
+      const summary = pick(m.summary, m.summary_pt);
+      const what = m.layer === 'decrypted' ? t('inside_tls', { summary }) : summary;
+      const label = `${what} · ${plural(m.len)} B · ${time} s`;
       group.append(svg('text', { x: (CLIENT + SERVER) / 2, y: y - 2, class: 'msg-label', 'text-anchor': 'middle' }, label));
       group.append(svg('title', {}, label));
       root.append(group);
@@ -438,8 +486,25 @@ function renderMessage() {
     return;
   }
   const toServer = m.direction === 'to_server';
-  const bytesOf = (offset, len) => state.capture.bytes(state.conn, toServer, offset, len);
+  // A message read from opened TLS records counts in the decrypted stream.
+  const bytesOf = m.layer === 'decrypted'
+    ? (offset, len) => state.capture.decrypted(state.conn, toServer, offset, len)
+    : (offset, len) => state.capture.bytes(state.conn, toServer, offset, len);
   box.append(messageDetail(m, bytesOf, c, 'message'));
+}
+
+/** The TLS records that carried a decrypted message, each a button that
+ *  selects it. */
+function recordLinks(m, c) {
+  const line = el('p', { class: 'records', 'data-testid': 'records' }, t('inside_records'), ' ');
+  m.records.forEach((offset, k) => {
+    const index = c.messages.findIndex((x) => x.layer === 'tls' && x.direction === m.direction && x.offset === offset);
+    if (index < 0) return;
+    if (k) line.append(' ');
+    line.append(el('button', { type: 'button', class: 'record-link', onclick: () => selectMessage(index) },
+      t('record_at', { offset: plural(offset) })));
+  });
+  return line;
 }
 
 /** A message's header, fields, hex view and payload; `bytesOf(offset,
@@ -455,7 +520,9 @@ function messageDetail(m, bytesOf, c, scope) {
   if (c && m.time_us !== null) facts.push(t('at_time', { t: seconds(m.time_us, start) }));
   if (m.frames.length === 1) facts.push(t('carried_by_one', { frame: m.frames[0] }));
   else if (m.frames.length) facts.push(t('carried_by', { frames: frameList(m.frames) }));
+  if (m.layer === 'decrypted') facts.push(t('decrypted_stream'));
   part.append(el('p', { class: 'facts' }, facts.filter(Boolean).join(' · ')));
+  if (c && m.records && m.records.length) part.append(recordLinks(m, c));
 
   const shown = Math.min(m.len, HEX_SHOWN);
   const bytes = bytesOf(m.offset, shown);
@@ -757,6 +824,11 @@ function start() {
     if (input.files[0]) openFile(input.files[0]);
     input.value = '';
   });
+  const keylog = document.getElementById('keylog');
+  keylog.addEventListener('change', () => {
+    if (keylog.files[0]) openKeylog(keylog.files[0]);
+    keylog.value = '';
+  });
   const drop = document.getElementById('drop');
   for (const name of ['dragenter', 'dragover']) {
     document.addEventListener(name, (e) => { e.preventDefault(); drop.classList.add('active'); });
@@ -771,9 +843,17 @@ function start() {
   const examples = document.getElementById('examples');
   for (const example of EXAMPLES) {
     examples.append(el('button', {
-      'data-testid': `example-${example.name}`,
-      onclick: () => { state.openedAt = performance.now(); openCapture(base64ToBytes(example.base64)); },
-    }, example.name, el('span', { class: 'about', 'data-t': example.about }, t(example.about))));
+      'data-testid': `example-${example.name}${example.keys ? '+keys' : ''}`,
+      onclick: () => {
+        state.openedAt = performance.now();
+        // An example with its key log opens decrypted; the others without.
+        state.keylog = example.keys ? base64ToBytes(example.keys) : new Uint8Array();
+        state.keylogConversations = example.keys ? keylog_conversations(state.keylog) : 0;
+        renderKeylog();
+        openCapture(base64ToBytes(example.base64));
+      },
+    }, example.keys ? `${example.name} + ${example.keysName}` : example.name,
+    el('span', { class: 'about', 'data-t': example.about }, t(example.about))));
   }
   for (const button of document.querySelectorAll('[data-lang]')) {
     button.addEventListener('click', () => { state.lang = button.dataset.lang; render(); });

@@ -6,6 +6,16 @@ const TEXT = {
     title: 'ferry capture explorer',
     tagline: 'Open a capture of ferry traffic and see every byte explained. Nothing leaves your computer.',
     open: 'Open a capture…',
+    open_keylog: 'Add a TLS key log…',
+    keylog_loaded: 'key log: secrets for {n} TLS conversations',
+    bad_keylog: 'This file could not be read as a TLS key log: {reason}. Give the file a client wrote with SSLKEYLOGFILE=FILE.',
+    example_tls: 'the tour over TLS, encrypted',
+    example_tls_keys: 'the same, opened with its key log',
+    inside_tls: 'inside TLS: {summary}',
+    tls_conversation: 'encrypted: {version} to {name} (add its key log to read it)',
+    inside_records: 'carried inside the TLS records at',
+    record_at: 'byte {offset}',
+    decrypted_stream: 'bytes counted in the decrypted stream',
     drop: 'or drop a .pcap / .pcapng file here',
     examples: 'Examples:',
     example_tour: 'every operation',
@@ -89,6 +99,16 @@ const TEXT = {
     title: 'ferry: explorador de capturas',
     tagline: 'Abra uma captura de tráfego ferry e veja cada byte explicado. Nada sai do seu computador.',
     open: 'Abrir uma captura…',
+    open_keylog: 'Adicionar um key log TLS…',
+    keylog_loaded: 'key log: segredos de {n} conversas TLS',
+    bad_keylog: 'Este arquivo não pôde ser lido como key log TLS: {reason}. Use o arquivo que um cliente escreveu com SSLKEYLOGFILE=ARQUIVO.',
+    example_tls: 'o tour sobre TLS, cifrado',
+    example_tls_keys: 'o mesmo, aberto com o seu key log',
+    inside_tls: 'dentro do TLS: {summary}',
+    tls_conversation: 'cifrada: {version} para {name} (adicione o key log para lê-la)',
+    inside_records: 'levada dentro dos registros TLS em',
+    record_at: 'byte {offset}',
+    decrypted_stream: 'bytes contados no fluxo decifrado',
     drop: 'ou solte aqui um arquivo .pcap / .pcapng',
     examples: 'Exemplos:',
     example_tour: 'todas as operações',
@@ -171,4 +191,4 @@ const TEXT = {
 };
 
 /** Words that may read the same in both languages (names, symbols). */
-const SAME_IN_BOTH = ['conversation_line'];
+const SAME_IN_BOTH = ['conversation_line', 'record_at'];

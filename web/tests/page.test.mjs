@@ -124,6 +124,49 @@ test('the password sent in the clear is pointed out as a lesson', async () => {
   assert.match(await lesson.textContent(), /in the clear/);
 });
 
+test('a TLS capture shows records; with its key log, the ferry messages inside', async () => {
+  const tls = join(root, 'docs/captures/tls-tour.pcap');
+  const keys = join(root, 'docs/captures/tls-tour.keys');
+  await page.setInputFiles('[data-testid=file]', tls);
+  await page.waitForSelector('[data-testid=ladder]');
+  const native = JSON.parse(execFileSync(ferry, ['decode', '--json', tls]));
+  const conversations = page.locator('[data-testid=conversation]');
+  assert.equal(await conversations.count(), 9);
+  assert.match(await conversations.nth(1).textContent(), /encrypted: TLS 1\.3 to localhost/);
+  // Conversation 2 downloads hello.txt: without keys, only records.
+  await conversations.nth(1).click();
+  const messages = page.locator('[data-testid=ladder] [data-testid=message]');
+  assert.equal(await messages.count(), native.connections[1].messages.length);
+  assert.equal(await page.locator('[data-testid=ladder] .message.decrypted').count(), 0);
+  assert.match(await page.locator('[data-testid=anomalies] [data-kind=encrypted]').textContent(), /encrypted with TLS/);
+  // The key log opens it: the same conversation stays selected.
+  await page.setInputFiles('[data-testid=keylog]', keys);
+  await page.waitForSelector('[data-testid=keylog-status]:not(:empty)');
+  assert.match(await page.locator('[data-testid=keylog-status]').textContent(), /secrets for 9 TLS conversations/);
+  const opened = JSON.parse(execFileSync(ferry, ['decode', '--json', '--keylog', keys, tls]));
+  assert.match(await conversations.nth(1).textContent(), /DOWNLOAD "hello.txt"/);
+  assert.equal(await messages.count(), opened.connections[1].messages.length);
+  const inside = page.locator('[data-testid=ladder] .message.decrypted');
+  assert.equal(await inside.count(), 3);
+  await inside.nth(0).locator('rect.band').click();
+  assert.equal(await page.locator('[data-testid=message-summary]').textContent(), 'DOWNLOAD "hello.txt"');
+  // Its name field's bytes come from the decrypted stream.
+  await page.locator('[data-testid=message-fields] tr[data-name=name]').click();
+  const selected = page.locator('[data-testid=message-hex] span.selected');
+  assert.deepEqual(await selected.allTextContents(), [...'hello.txt'].map((c) => c.charCodeAt(0).toString(16)));
+  await shot('tls-decrypted');
+  // The record that carried it is one click away.
+  await page.locator('[data-testid=records] button').first().click();
+  assert.match(await page.locator('[data-testid=message-summary]').textContent(), /^TLS application data: \d+ bytes, decrypted/);
+  const tag = page.locator('[data-testid=message-fields] tr[data-name=auth_tag]');
+  assert.equal(await tag.count(), 1);
+  // A file that is not a key log is refused in words, the capture kept.
+  await page.setInputFiles('[data-testid=keylog]', tls);
+  await page.waitForSelector('[data-testid=error]:not([hidden])');
+  assert.match(await page.locator('[data-testid=error]').textContent(), /could not be read as a TLS key log: the key log: line 1/);
+  assert.equal(await messages.count(), opened.connections[1].messages.length);
+});
+
 test("the playground shows a DOWNLOAD request's bytes", async () => {
   await page.selectOption('[data-testid=playground-op]', 'DOWNLOAD');
   await page.fill('[data-testid=playground-name]', 'hello.txt');

@@ -20,7 +20,7 @@ test('there are captures to compare', () => assert.ok(captures.length >= 3));
 for (const name of captures) {
   test(`wasm and native decode ${name} identically`, () => {
     const path = join(root, 'docs/captures', name);
-    const capture = new bindings.Capture(readFileSync(path), new Uint16Array());
+    const capture = new bindings.Capture(readFileSync(path), new Uint16Array(), new Uint8Array());
     const wasm = JSON.parse(capture.transcript());
     const native = JSON.parse(execFileSync(ferry, ['decode', '--json', path], { maxBuffer: 1 << 28 }));
     assert.deepEqual(wasm, native);
@@ -29,8 +29,25 @@ for (const name of captures) {
   });
 }
 
+test('wasm and native open the TLS capture with its key log identically', () => {
+  const path = join(root, 'docs/captures/tls-tour.pcap');
+  const keys = join(root, 'docs/captures/tls-tour.keys');
+  assert.equal(bindings.keylog_conversations(readFileSync(keys)), 9);
+  const capture = new bindings.Capture(readFileSync(path), new Uint16Array(), readFileSync(keys));
+  const wasm = JSON.parse(capture.transcript());
+  const native = JSON.parse(execFileSync(ferry, ['decode', '--json', '--keylog', keys, path]));
+  assert.deepEqual(wasm, native);
+  const inside = wasm.connections[1].messages.filter((m) => m.layer === 'decrypted');
+  assert.equal(inside[0].summary, 'DOWNLOAD "hello.txt"');
+  // The decrypted stream holds the request's bytes: op 10, length 9, the name.
+  const request = capture.decrypted(1, true, inside[0].offset, inside[0].len);
+  assert.deepEqual([...request], [10, 0, 0, 0, 9, ...new TextEncoder().encode('hello.txt')]);
+  capture.free();
+  assert.throws(() => bindings.keylog_conversations(new TextEncoder().encode('hello')), /the key log: line 1 is not a key-log line/);
+});
+
 test('a file that is not a capture is an error, not a crash', () => {
-  assert.throws(() => new bindings.Capture(new TextEncoder().encode('hello'), new Uint16Array()), /not a pcap or pcapng/);
+  assert.throws(() => new bindings.Capture(new TextEncoder().encode('hello'), new Uint16Array(), new Uint8Array()), /not a pcap or pcapng/);
 });
 
 test('the playground encoder writes the protocol bytes', () => {
