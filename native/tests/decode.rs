@@ -10,19 +10,24 @@ use std::process::Command;
 use common::BIN;
 use serde_json::Value;
 
-fn record() -> (tempfile::TempDir, u16) {
-    let out = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
+        .port()
+}
+
+fn record() -> (tempfile::TempDir, u16) {
+    let out = tempfile::tempdir().unwrap();
+    let port = free_port();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/make-captures.sh");
     let status = Command::new("bash")
         .arg(script)
         .arg(out.path())
         .env("FERRY", BIN)
         .env("PORT", port.to_string())
+        .env("TLS_PORT", free_port().to_string())
         .status()
         .unwrap();
     assert!(
@@ -33,10 +38,15 @@ fn record() -> (tempfile::TempDir, u16) {
 }
 
 fn decode(path: &std::path::Path, port: u16) -> Value {
+    decode_with(path, port, &[])
+}
+
+fn decode_with(path: &std::path::Path, port: u16, options: &[&std::ffi::OsStr]) -> Value {
     let out = Command::new(BIN)
         .arg("decode")
         .arg(path)
         .args(["--json", "--port", &port.to_string()])
+        .args(options)
         .output()
         .unwrap();
     assert!(
@@ -138,6 +148,45 @@ fn real_captures_decode_message_by_message() {
         .collect();
     assert_eq!(kinds, ["unknown_op", "bad_message"]);
 
+    // The tour again over TLS (on a port not given: found by its ALPN id).
+    let tls_tour = dir.path().join("tls-tour.pcap");
+    let sealed = decode(&tls_tour, port);
+    let sealed_text = sealed.to_string().replace("extended_master_secret", "");
+    for hidden in ["alice", "secret", "hello.txt", "uploaded by the client"] {
+        assert!(
+            !sealed_text.contains(hidden),
+            "{hidden} shows without the key log"
+        );
+    }
+    // With the client's key log, every message of the plain tour is inside,
+    // field for field.
+    let keys = dir.path().join("tls-tour.keys");
+    let opened = decode_with(&tls_tour, port, &["--keylog".as_ref(), keys.as_os_str()]);
+    let opened = opened["connections"].as_array().unwrap();
+    assert_eq!(opened.len(), conns.len());
+    let fields = |m: &Value| -> Vec<(Value, Value)> {
+        m["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["name"].clone(), f["value"].clone()))
+            .collect()
+    };
+    for (c, plain) in opened.iter().zip(conns) {
+        let inside: Vec<&Value> = c["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["layer"] == "decrypted")
+            .collect();
+        let plain = plain["messages"].as_array().unwrap();
+        assert_eq!(inside.len(), plain.len(), "{c:#}");
+        for (m, p) in inside.iter().zip(plain) {
+            assert_eq!(fields(m), fields(p));
+            assert_eq!(m["payload"], p["payload"]);
+        }
+    }
+
     // The readable ladder shows the same conversation.
     let out = Command::new(BIN)
         .arg("decode")
@@ -176,6 +225,17 @@ fn a_file_that_is_not_a_capture_is_a_clear_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(7));
+    // A key log that is not one: named, with its line, before any decoding.
+    let tour = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/captures/tls-tour.pcap");
+    std::fs::write(dir.path().join("keys.txt"), "# keys\nGET / HTTP/1.1\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["decode", tour, "--keylog"])
+        .arg(dir.path().join("keys.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("keys.txt: line 2 is not a key-log line"), "{stderr}");
 }
 
 /// Frame numbers, TCP flags and data lengths as tcpdump reads a capture:

@@ -173,8 +173,15 @@ impl Drop for TlsCache {
 /// Sends `bytes` over TLS with `openssl s_client` (offering ALPN `alpn`)
 /// and returns every byte the server sent back before it closed.
 fn openssl(addr: SocketAddr, bytes: &[u8], alpn: &str) -> Vec<u8> {
+    openssl_with(addr, bytes, &["-alpn", alpn])
+}
+
+/// [`openssl`] with other `s_client` options.
+fn openssl_with(addr: SocketAddr, bytes: &[u8], options: &[&str]) -> Vec<u8> {
     let mut child = Command::new("openssl")
-        .args(["s_client", "-quiet", "-alpn", alpn, "-connect"])
+        .args(["s_client", "-quiet"])
+        .args(options)
+        .arg("-connect")
         .arg(addr.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -986,4 +993,145 @@ fn an_upload_refused_early_is_told_over_tls_as_over_plain_tcp() {
         assert_eq!(over_tls, over_plain, "{file}");
     }
     assert!(!server.root().join("public/huge.bin").exists());
+}
+
+#[test]
+fn captures_of_every_cipher_suite_open_with_the_peers_key_log() {
+    // openssl, not ferry, negotiates and writes the key log: the decoder
+    // opens what another implementation sealed, with each TLS 1.3 suite.
+    let server = TlsServer::start(&[], prepare);
+    let file = data(300_000, 3);
+    let md5 = format!("{:x}", Md5::digest(&file));
+    let request = encoded(Request::Download {
+        name: name("mid.bin"),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let port = server.tls.port().to_string();
+    let decode = |capture: &Path, keys: &Path| -> serde_json::Value {
+        let out = Command::new(BIN)
+            .args(["decode", "--json", "--port", &port, "--keylog"])
+            .arg(keys)
+            .arg(capture)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    for suite in [
+        "TLS_AES_128_GCM_SHA256",
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_CHACHA20_POLY1305_SHA256",
+    ] {
+        let keys = dir.path().join(format!("{suite}.keys"));
+        let options = [
+            "-alpn",
+            "ferry",
+            "-ciphersuites",
+            suite,
+            "-keylogfile",
+            keys.to_str().unwrap(),
+        ];
+        let mut reply = Vec::new();
+        let capture = captured(&[server.tls.port()], || {
+            reply = openssl_with(server.tls, &request, &options);
+        });
+        assert_eq!(
+            reply.len(),
+            5 + file.len(),
+            "{suite}: the whole answer arrived"
+        );
+        let path = dir.path().join(format!("{suite}.pcap"));
+        std::fs::write(&path, capture).unwrap();
+        let t = decode(&path, &keys);
+        let c = &t["connections"][0];
+        assert_eq!(c["tls"]["cipher_suite"], suite);
+        assert_eq!(c["tls"]["version"], "TLS 1.3");
+        let inside: Vec<&serde_json::Value> = c["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["layer"] == "decrypted")
+            .collect();
+        let summaries: Vec<&str> = inside
+            .iter()
+            .map(|m| m["summary"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            summaries,
+            [
+                "DOWNLOAD \"mid.bin\"",
+                "status 0: the file follows, 300000 bytes",
+                "download: 300000 bytes of file data"
+            ],
+            "{suite}"
+        );
+        assert_eq!(
+            inside[2]["payload"]["md5"],
+            md5.as_str(),
+            "{suite}: byte for byte"
+        );
+        // 300000 bytes need at least 19 records of 16 KiB, each its own message.
+        let records = c["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["layer"] == "tls" && m["direction"] == "to_client")
+            .count();
+        assert!(records >= 19, "{suite}: {records} records");
+        assert!(inside[2]["records"].as_array().unwrap().len() >= 19);
+    }
+    // TLS 1.2: its handshake is shown, and the decoder says it opens 1.3 only.
+    let keys = dir.path().join("tls12.keys");
+    let options = [
+        "-alpn",
+        "ferry",
+        "-tls1_2",
+        "-keylogfile",
+        keys.to_str().unwrap(),
+    ];
+    let capture = captured(&[server.tls.port()], || {
+        assert_eq!(
+            openssl_with(server.tls, &request, &options).len(),
+            5 + file.len()
+        );
+    });
+    let path = dir.path().join("tls12.pcap");
+    std::fs::write(&path, capture).unwrap();
+    let t = decode(&path, &keys);
+    let c = &t["connections"][0];
+    assert_eq!(c["tls"]["version"], "TLS 1.2");
+    let lesson = c["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "encrypted")
+        .unwrap();
+    let lesson = lesson["en"].as_str().unwrap();
+    assert!(
+        lesson.contains(
+            "decryption covers TLS 1.3 only. The key log holds its TLS 1.2 master secret."
+        ),
+        "{lesson}"
+    );
+    // After each side's change_cipher_spec, its records are encrypted.
+    let summaries: Vec<&str> = c["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["summary"].as_str().unwrap())
+        .collect();
+    assert!(
+        summaries.contains(&"TLS change_cipher_spec: from here on this side encrypts"),
+        "{summaries:#?}"
+    );
+    assert!(
+        summaries
+            .iter()
+            .any(|s| s.starts_with("TLS ServerHello: TLS 1.2, TLS_ECDHE_ECDSA_WITH_")),
+        "{summaries:#?}"
+    );
 }
