@@ -17,7 +17,7 @@ SECONDS_EACH=${1:-10}
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-    TARGETS=(messages server_session client_session names_and_masks capture exchange)
+    TARGETS=(messages server_session client_session names_and_masks capture exchange tls keylog)
 fi
 
 if ! command -v cargo-fuzz >/dev/null; then

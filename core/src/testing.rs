@@ -181,3 +181,10 @@ fn misused(result: Result<(), crate::ApiMisuse>) {
         panic!("the test driver misused the session: {e}");
     }
 }
+
+/// Decodes two streams given whole as one TLS conversation (records,
+/// hellos, and with `keylog`'s secrets the ferry messages inside), as a
+/// capture's TLS conversation is decoded: for fuzz targets.
+pub fn decode_tls(to_server: &[u8], to_client: &[u8], keylog: &crate::KeyLog) -> crate::Connection {
+    crate::trace::decode_tls_exchange(to_server, to_client, keylog, &crate::Limits::default())
+}

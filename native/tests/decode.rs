@@ -226,7 +226,10 @@ fn a_file_that_is_not_a_capture_is_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(7));
     // A key log that is not one: named, with its line, before any decoding.
-    let tour = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/captures/tls-tour.pcap");
+    let tour = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/captures/tls-tour.pcap"
+    );
     std::fs::write(dir.path().join("keys.txt"), "# keys\nGET / HTTP/1.1\n").unwrap();
     let out = Command::new(BIN)
         .args(["decode", tour, "--keylog"])
@@ -235,7 +238,10 @@ fn a_file_that_is_not_a_capture_is_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("keys.txt: line 2 is not a key-log line"), "{stderr}");
+    assert!(
+        stderr.contains("keys.txt: line 2 is not a key-log line"),
+        "{stderr}"
+    );
 }
 
 /// Frame numbers, TCP flags and data lengths as tcpdump reads a capture:

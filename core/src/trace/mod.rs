@@ -275,6 +275,39 @@ pub fn decode_exchange(to_server: &[u8], to_client: &[u8], limits: &Limits) -> C
     }
 }
 
+/// Decodes two streams given whole as one TLS conversation, opened with
+/// `keylog`'s secrets when it holds them (the testing module's entry for
+/// fuzz targets).
+#[cfg(feature = "testing")]
+pub(crate) fn decode_tls_exchange(
+    to_server: &[u8],
+    to_client: &[u8],
+    keylog: &KeyLog,
+    limits: &Limits,
+) -> Connection {
+    let up = reassembly::Stream::from_bytes(to_server);
+    let down = reassembly::Stream::from_bytes(to_client);
+    let read = tls::decode(&up, &down, keylog);
+    let (mut messages, mut anomalies) = (read.messages, read.anomalies);
+    if let Some(inside) = &read.inside {
+        let (inner, notes) = decrypted_messages(inside, &up, &down, limits);
+        messages.extend(inner);
+        anomalies.extend(notes);
+    }
+    Connection {
+        client: String::new(),
+        server: String::new(),
+        start_us: 0,
+        end_us: 0,
+        bytes_to_server: up.len(),
+        bytes_to_client: down.len(),
+        segments: Vec::new(),
+        messages,
+        anomalies,
+        tls: Some(read.info),
+    }
+}
+
 /// Decodes one connection if it carries ferry.
 fn connection(
     group: &[&Segment<'_>],
