@@ -3,8 +3,9 @@
 # self-signed ECDSA P-256 one), TLS 1.3, the same client program for both
 # (ferry-load, rustls; the cipher is the client's first choice, so the same
 # for both): one 1 GiB download (median of RUNS), and 4 KiB requests, one
-# per connection, CONCURRENCY clients, with session resumption. Prints the
-# ratios. Not a test: nothing here passes or fails.
+# per connection, CONCURRENCY clients, with session resumption; and the
+# memory (RSS) each idle TLS connection costs, IDLE held open past their
+# handshakes. Prints the ratios. Not a test: nothing here passes or fails.
 #
 #   scripts/bench-tls.sh [FERRY_BINARY]   (default target/release/ferry)
 #
@@ -16,6 +17,7 @@ FERRY=${1:-target/release/ferry}
 RUNS=${RUNS:-5}
 REQUESTS=${REQUESTS:-20000}
 CONCURRENCY=${CONCURRENCY:-50}
+IDLE=${IDLE:-1000}
 LOAD=target/release/examples/ferry-load
 [ -x "$FERRY" ] && [ -x "$LOAD" ] || cargo build --release --locked -p ferry --bin ferry --example ferry-load >&2
 if ! "$FERRY" serve --help | grep -q -- --tls-port; then
@@ -50,6 +52,7 @@ FPORT=$(free_port); TPORT=$(free_port)
 RUST_LOG=warn "$FERRY" serve "$FPORT" --tls-port "$TPORT" --tls-only --bind 127.0.0.1 \
     --root "$WORK/ferry" --max-connections 4096 > /dev/null &
 PIDS+=("$!")
+FERRY_PID=$!
 wait_port "$TPORT"
 NPORT=$(free_port)
 cat > "$WORK/nginx/nginx.conf" <<CONF
@@ -80,6 +83,7 @@ http {
 CONF
 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
 PIDS+=("$!")
+NGINX_PID=$!
 wait_port "$NPORT"
 export FERRY_LOAD_CA="$WORK/ferry/tls-cert.pem"
 
@@ -91,6 +95,23 @@ done
 FERRY_DL=$(median < "$WORK/dl.ferry"); NGINX_DL=$(median < "$WORK/dl.nginx")
 FERRY_RPS=$("$LOAD" rps ferry+tls "127.0.0.1:$TPORT" f4k -c "$CONCURRENCY" -n "$REQUESTS")
 NGINX_RPS=$("$LOAD" rps https "127.0.0.1:$NPORT" f4k -c "$CONCURRENCY" -n "$REQUESTS")
+
+# Memory per idle TLS connection: RSS before and while IDLE connections,
+# each past its handshake, wait for a request (nginx: its workers' RSS).
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+nginx_rss() { local t=0; for p in $(pgrep -P "$NGINX_PID"); do t=$((t + $(rss_kib "$p"))); done; echo "$t"; }
+idle_rss() { # $1 protocol, $2 port, $3 command printing RSS in KiB
+    local before after pid
+    before=$($3)
+    "$LOAD" idle "$1" "127.0.0.1:$2" "$IDLE" 4 > "$WORK/idle.out" & pid=$!
+    for _ in $(seq 200); do grep -q holding "$WORK/idle.out" 2>/dev/null && break; sleep 0.05; done
+    sleep 1
+    after=$($3)
+    wait "$pid"
+    python3 -c "import sys; print(f'{(int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3]):.2f}')" "$before" "$after" "$IDLE"
+}
+FERRY_IDLE=$(idle_rss ferry+tls "$TPORT" "rss_kib $FERRY_PID")
+NGINX_IDLE=$(idle_rss https "$NPORT" nginx_rss)
 f() { field "$2" <<< "$1"; }
 cat <<REPORT
   1 GiB download, GB/s (median of $RUNS)
@@ -101,4 +122,7 @@ cat <<REPORT
     ferry (tls://)                   $(f "$FERRY_RPS" rps)     $(f "$FERRY_RPS" p50_ms)    $(f "$FERRY_RPS" p99_ms)    $(f "$FERRY_RPS" failures)
     nginx (https)                    $(f "$NGINX_RPS" rps)     $(f "$NGINX_RPS" p50_ms)    $(f "$NGINX_RPS" p99_ms)    $(f "$NGINX_RPS" failures)
     ferry / nginx                    $(ratio "$(f "$FERRY_RPS" rps)" "$(f "$NGINX_RPS" rps)")
+  Memory per idle TLS connection ($IDLE held past the handshake), KiB
+    ferry (tls://)                   $FERRY_IDLE
+    nginx (https)                    $NGINX_IDLE    $(ratio "$FERRY_IDLE" "$NGINX_IDLE") of nginx
 REPORT

@@ -6,7 +6,8 @@
 //! ferry-load rps ferry|http ADDR NAME -c 50 -n 20000
 //!     ferry+tls and https instead: the same over TLS (rustls, ALPN ferry or
 //!     http/1.1), trusting FERRY_LOAD_CA (PEM); sessions are resumed
-//! ferry-load idle ADDR COUNT SECONDS             hold idle connections
+//! ferry-load idle [ferry+tls|https] ADDR COUNT SECONDS
+//!     hold idle connections (over TLS: each past its handshake)
 //! ferry-load cold ADDR NAME -c 200               N clients at once: first-byte times
 //! ferry-load presign ENDPOINT BUCKET KEY             a signed GET's path and query
 //!     (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), for `http`
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 
 fn usage() -> ! {
     eprintln!(
-        "usage: ferry-load download|rps ferry|http ADDR NAME [-c N] [-n N] | idle ADDR COUNT SECONDS | cold ADDR NAME [-c N] | resume-attack ADDR BIG SMALL SECONDS [-c N]"
+        "usage: ferry-load download|rps ferry|http ADDR NAME [-c N] [-n N] | idle [ferry+tls|https] ADDR COUNT SECONDS | cold ADDR NAME [-c N] | resume-attack ADDR BIG SMALL SECONDS [-c N]"
     );
     std::process::exit(2);
 }
@@ -282,13 +283,17 @@ fn main() {
             );
         }
         "idle" => {
-            let addr: SocketAddr = arg(1).parse().unwrap_or_else(|_| usage());
+            // Over TLS, the protocol comes first; plain takes none.
+            let proto = arg(1);
+            let tls = tls_config(&proto);
+            let at = if tls.is_some() { 2 } else { 1 };
+            let addr: SocketAddr = arg(at).parse().unwrap_or_else(|_| usage());
             let (count, seconds): (usize, u64) = (
-                arg(2).parse().unwrap_or_else(|_| usage()),
-                arg(3).parse().unwrap_or_else(|_| usage()),
+                arg(at + 1).parse().unwrap_or_else(|_| usage()),
+                arg(at + 2).parse().unwrap_or_else(|_| usage()),
             );
-            let held: Vec<TcpStream> = (0..count)
-                .map(|_| TcpStream::connect(addr).expect("connect"))
+            let held: Vec<Box<dyn ReadWrite>> = (0..count)
+                .map(|_| idle(addr, tls.clone()).expect("connect"))
                 .collect();
             println!("holding {} idle connections", held.len());
             std::io::stdout().flush().unwrap();
@@ -297,6 +302,24 @@ fn main() {
         }
         _ => usage(),
     }
+}
+
+/// A connection held idle: over TLS, once its handshake is done (the
+/// server then waits for a request, as after a plain connect).
+fn idle(
+    addr: SocketAddr,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> std::io::Result<Box<dyn ReadWrite>> {
+    let mut stream = TcpStream::connect(addr)?;
+    let Some(config) = tls else {
+        return Ok(Box::new(stream));
+    };
+    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+    let mut tls = rustls::ClientConnection::new(config, name).map_err(std::io::Error::other)?;
+    while tls.is_handshaking() {
+        tls.complete_io(&mut stream)?;
+    }
+    Ok(Box::new(rustls::StreamOwned::new(tls, stream)))
 }
 
 /// A connection from a chosen loopback address (the server counts
