@@ -285,7 +285,7 @@ fn main() {
         "idle" => {
             // Over TLS, the protocol comes first; plain takes none.
             let proto = arg(1);
-            let tls = tls_config(&proto);
+            let tls = tls_config(proto);
             let at = if tls.is_some() { 2 } else { 1 };
             let addr: SocketAddr = arg(at).parse().unwrap_or_else(|_| usage());
             let (count, seconds): (usize, u64) = (
