@@ -39,6 +39,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# Prometheus (its promtool checks /metrics; a real server scrapes ferry in
+# native/tests/metrics.rs), without the exporters it recommends.
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+    log "installing Debian package: prometheus (no recommends)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
 
 # playwright-core needs Node 20 or later (Debian 12's nodejs is 18).
 if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then

@@ -89,6 +89,11 @@ impl<'a> Reader<'a> {
         Ok(self.take(field, 1)?[0])
     }
 
+    pub(crate) fn u16(&mut self, field: Field) -> Result<u16, DecodeError> {
+        let b = self.take(field, 2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+
     pub(crate) fn u32(&mut self, field: Field) -> Result<u32, DecodeError> {
         let b = self.take(field, 4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))

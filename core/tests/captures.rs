@@ -499,6 +499,32 @@ fn a_key_log_of_another_run_or_a_changed_byte_opens_nothing_and_says_why() {
 }
 
 #[test]
+fn a_key_log_with_only_application_secrets_still_opens_the_ferry_messages() {
+    let only: String = std::str::from_utf8(TLS_KEYS)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("TRAFFIC_SECRET_0"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let all = decode_capture(TLS_TOUR, &with_keys(TLS_KEYS)).unwrap();
+    let some = decode_capture(TLS_TOUR, &with_keys(only.as_bytes())).unwrap();
+    for (a, b) in all.connections.iter().zip(&some.connections) {
+        let inside = |c: &ferry_core::Connection| -> Vec<String> {
+            c.messages
+                .iter()
+                .filter(|m| m.layer == Layer::Decrypted)
+                .map(|m| m.summary.clone())
+                .collect()
+        };
+        assert_eq!(inside(b), inside(a));
+        assert!(!inside(b).is_empty());
+        // The handshake's records stay sealed: fewer records opened.
+        let opened = |c: &ferry_core::Connection| c.tls.as_ref().unwrap().records_opened;
+        assert!(opened(b) < opened(a), "{} < {}", opened(b), opened(a));
+    }
+}
+
+#[test]
 fn the_tls_tour_split_anywhere_by_the_capture_never_panics() {
     // Cut the capture at many points: a record cut by the end, keys or not.
     let options = with_keys(TLS_KEYS);

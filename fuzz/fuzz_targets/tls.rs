@@ -1,6 +1,6 @@
 //! A TLS conversation's two streams (split where the first two bytes say):
-//! the record layer, the hellos and the key schedule, with a key log naming
-//! the conversation's own client random so the openers are built and tried.
+//! the record layer, the hellos, and with the committed TLS tour's key log
+//! (the seeds are its conversations) the records opened and decoded.
 #![no_main]
 
 use ferry_core::testing::decode_tls;
@@ -13,22 +13,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let split = usize::from(u16::from_be_bytes(*head)).min(rest.len());
     let (to_server, to_client) = rest.split_at(split);
-    // The random sits at bytes 11..43 of a ClientHello record.
-    let mut keylog = KeyLog::default();
-    if let Some(random) = to_server.get(11..43) {
-        let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-        let secret = "07".repeat(32);
-        let text: String = [
-            "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-            "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-            "CLIENT_TRAFFIC_SECRET_0",
-            "SERVER_TRAFFIC_SECRET_0",
-        ]
-        .iter()
-        .map(|label| format!("{label} {hex} {secret}\n"))
-        .collect();
-        keylog = KeyLog::parse(text.as_bytes()).expect("a well-formed key log");
-    }
+    // The TLS tour's own key log: seeds from its streams open, so their
+    // mutations reach the key schedule, the openers, the handshake scan
+    // and the ferry decoder inside; other inputs reach the sealed paths.
+    let keylog = KeyLog::parse(include_bytes!("../../docs/captures/tls-tour.keys"))
+        .expect("the committed key log");
     let connection = decode_tls(to_server, to_client, &keylog);
     // Records lie within the bytes given, end to end from 0.
     for dir in [Direction::ToServer, Direction::ToClient] {

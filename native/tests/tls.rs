@@ -1084,6 +1084,49 @@ fn captures_of_every_cipher_suite_open_with_the_peers_key_log() {
         assert!(records >= 19, "{suite}: {records} records");
         assert!(inside[2]["records"].as_array().unwrap().len() >= 19);
     }
+    // A HelloRetryRequest (the client's key share is for a group the server
+    // does not take): the second ClientHello and the rest still open.
+    let keys = dir.path().join("retry.keys");
+    let options = [
+        "-alpn",
+        "ferry",
+        "-groups",
+        "P-521:X25519",
+        "-keylogfile",
+        keys.to_str().unwrap(),
+    ];
+    let capture = captured(&[server.tls.port()], || {
+        assert_eq!(
+            openssl_with(server.tls, &request, &options).len(),
+            5 + file.len()
+        );
+    });
+    let path = dir.path().join("retry.pcap");
+    std::fs::write(&path, capture).unwrap();
+    let t = decode(&path, &keys);
+    let c = &t["connections"][0];
+    let summaries: Vec<&str> = c["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["summary"].as_str().unwrap())
+        .collect();
+    assert!(
+        summaries.contains(&"TLS HelloRetryRequest: the server asks for a key share in x25519"),
+        "{summaries:#?}"
+    );
+    assert_eq!(
+        summaries
+            .iter()
+            .filter(|s| s.starts_with("TLS ClientHello"))
+            .count(),
+        2,
+        "{summaries:#?}"
+    );
+    assert!(
+        summaries.contains(&"download: 300000 bytes of file data"),
+        "{summaries:#?}"
+    );
     // TLS 1.2: its handshake is shown, and the decoder says it opens 1.3 only.
     let keys = dir.path().join("tls12.keys");
     let options = [

@@ -112,7 +112,7 @@ pub fn keylog_conversations(bytes: &[u8]) -> Result<usize, JsError> {
 }
 
 fn parse_keylog(bytes: &[u8]) -> Result<KeyLog, JsError> {
-    KeyLog::parse(bytes).map_err(|e| JsError::new(&format!("the key log: {e}")))
+    KeyLog::parse(bytes).map_err(|e| JsError::new(&e.to_string()))
 }
 
 /// The MD5 of `bytes`, in lowercase hex (to check a RESUME against an

@@ -24,6 +24,7 @@ const state = {
 };
 
 const HEX_SHOWN = 4096; // bytes of one message shown in the hex view
+const RECORDS_SHOWN = 12; // TLS records linked from one decrypted message
 const FOLD_RUN = 12; // longer runs of data segments fold into one ladder row
 const FOLD_KEEP = 4; // rows kept at each end of a folded run
 const MAX_ROWS = 3000; // ladder rows drawn; the rest is counted
@@ -115,13 +116,14 @@ window.addEventListener('unhandledrejection', (event) => {
 
 // ---------- opening a capture ----------
 
-function openCapture(bytes) {
+/** Decodes a capture with `keylog` (by default the one the user gave). */
+function openCapture(bytes, keylog = state.keylog) {
   state.error = null;
   renderError();
   let capture;
   const decodeStart = performance.now();
   try {
-    capture = new Capture(bytes, new Uint16Array(), state.keylog);
+    capture = new Capture(bytes, new Uint16Array(), keylog);
   } catch (e) {
     const reason = String(e.message || e);
     // The core's sentence for a wrong signature, in the page's language.
@@ -485,25 +487,38 @@ function renderMessage() {
     box.append(el('p', { class: 'hint' }, t('pick_message')));
     return;
   }
-  const toServer = m.direction === 'to_server';
-  // A message read from opened TLS records counts in the decrypted stream.
-  const bytesOf = m.layer === 'decrypted'
-    ? (offset, len) => state.capture.decrypted(state.conn, toServer, offset, len)
-    : (offset, len) => state.capture.bytes(state.conn, toServer, offset, len);
+  const bytesOf = (offset, len) => streamBytes(state.conn, m, offset, len);
   box.append(messageDetail(m, bytesOf, c, 'message'));
+}
+
+/** Bytes of the stream message `m` of conversation `ci` is read from: its
+ *  direction's TCP stream, or the decrypted one for a message read from
+ *  opened TLS records. */
+function streamBytes(ci, m, offset, len) {
+  const toServer = m.direction === 'to_server';
+  return m.layer === 'decrypted'
+    ? state.capture.decrypted(ci, toServer, offset, len)
+    : state.capture.bytes(ci, toServer, offset, len);
 }
 
 /** The TLS records that carried a decrypted message, each a button that
  *  selects it. */
 function recordLinks(m, c) {
   const line = el('p', { class: 'records', 'data-testid': 'records' }, t('inside_records'), ' ');
-  m.records.forEach((offset, k) => {
-    const index = c.messages.findIndex((x) => x.layer === 'tls' && x.direction === m.direction && x.offset === offset);
-    if (index < 0) return;
+  const records = new Map();
+  c.messages.forEach((x, index) => {
+    if (x.layer === 'tls' && x.direction === m.direction) records.set(x.offset, index);
+  });
+  m.records.slice(0, RECORDS_SHOWN).forEach((offset, k) => {
+    const index = records.get(offset);
+    if (index === undefined) return;
     if (k) line.append(' ');
     line.append(el('button', { type: 'button', class: 'record-link', onclick: () => selectMessage(index) },
       t('record_at', { offset: plural(offset) })));
   });
+  if (m.records.length > RECORDS_SHOWN) {
+    line.append(' ', t('records_more', { n: plural(m.records.length - RECORDS_SHOWN) }));
+  }
   return line;
 }
 
@@ -702,9 +717,10 @@ function resumeCheck(m, c) {
     const bodies = conns[ci].messages.filter((b) => b.kind === 'body' && b.op === 'DOWNLOAD' && b.payload);
     for (const body of bodies.reverse()) {
       if (nameBefore(conns[ci], body) !== name || body.len < position) continue;
-      const held = Math.min(body.len, conns[ci].bytes_to_client - body.offset);
+      const held = body.layer === 'decrypted' ? body.payload.captured
+        : Math.min(body.len, conns[ci].bytes_to_client - body.offset);
       if (!body.payload.md5 && body.payload.captured < held) continue; // a hole somewhere
-      const prefix = state.capture.bytes(ci, false, body.offset, position);
+      const prefix = streamBytes(ci, body, body.offset, position);
       if (prefix.length !== position) continue;
       const actual = md5_hex(prefix);
       const args = { md5, n: plural(position), name, conv: ci + 1, actual };
@@ -846,11 +862,9 @@ function start() {
       'data-testid': `example-${example.name}${example.keys ? '+keys' : ''}`,
       onclick: () => {
         state.openedAt = performance.now();
-        // An example with its key log opens decrypted; the others without.
-        state.keylog = example.keys ? base64ToBytes(example.keys) : new Uint8Array();
-        state.keylogConversations = example.keys ? keylog_conversations(state.keylog) : 0;
-        renderKeylog();
-        openCapture(base64ToBytes(example.base64));
+        // An example with its own key log opens with it; the user's key
+        // log, if any, stays for what is opened next.
+        openCapture(base64ToBytes(example.base64), example.keys ? base64ToBytes(example.keys) : state.keylog);
       },
     }, example.keys ? `${example.name} + ${example.keysName}` : example.name,
     el('span', { class: 'about', 'data-t': example.about }, t(example.about))));

@@ -504,33 +504,33 @@ fn decrypted_messages(
     let (mut messages, mut anomalies) =
         conversation::decode(&inside.to_server, &inside.to_client, limits, true);
     for (dir, stream) in [(Direction::ToServer, up), (Direction::ToClient, down)] {
-        let mine: Vec<usize> = (0..messages.len())
+        let mut mine: Vec<usize> = (0..messages.len())
             .filter(|&i| messages[i].direction == dir)
             .collect();
-        let records: Vec<Vec<(u64, u64)>> = mine
+        mine.sort_by_key(|&i| messages[i].offset);
+        // Each message's bytes where its records carried them in the TCP
+        // stream, in stream order: one sweep over the segments finds the
+        // frames of all (as for a plain conversation).
+        let carried: Vec<tls::Carried> = mine
             .iter()
             .map(|&i| {
                 let m = &messages[i];
-                inside.records(dir, m.offset, m.offset.saturating_add(m.len))
+                inside.carried(dir, m.offset, m.offset.saturating_add(m.len))
             })
             .collect();
-        // One sweep over the TCP segments for all of them: records come in
-        // stream order as the decrypted bytes do.
-        let mut all: Vec<(u64, u64)> = records.iter().flatten().copied().collect();
-        all.sort_unstable();
-        all.dedup();
-        let frames = stream.frames_for(&all);
-        for (&i, records) in mine.iter().zip(records) {
+        let ranges: Vec<(u64, u64)> = carried.iter().flat_map(|c| &c.ranges).copied().collect();
+        let mut frames = stream.frames_for(&ranges).into_iter();
+        for (&i, carried) in mine.iter().zip(carried) {
             let m = &mut messages[i];
-            let mut carried: Vec<u64> = records
-                .iter()
-                .filter_map(|r| all.binary_search(r).ok())
-                .flat_map(|k| frames[k].iter().copied())
+            let mut seen: Vec<u64> = frames
+                .by_ref()
+                .take(carried.ranges.len())
+                .flatten()
                 .collect();
-            carried.sort_unstable();
-            carried.dedup();
-            m.frames = carried;
-            m.records = records.iter().map(|r| r.0).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            m.frames = seen;
+            m.records = carried.records;
             m.layer = Layer::Decrypted;
         }
         for note in anomalies.iter_mut().filter(|a| a.direction == Some(dir)) {

@@ -164,12 +164,10 @@ pub(crate) fn inner(plaintext: &[u8]) -> Option<(u8, &[u8])> {
 mod tests {
     use super::*;
 
+    /// Hex with spaces, as RFC 8448 prints it.
     fn unhex(text: &str) -> Vec<u8> {
-        let digits: Vec<u8> = text.bytes().filter(u8::is_ascii_hexdigit).collect();
-        digits
-            .chunks(2)
-            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
-            .collect()
+        let digits: String = text.split_whitespace().collect();
+        super::super::keylog::unhex(digits.as_bytes()).unwrap()
     }
 
     #[test]

@@ -53,10 +53,6 @@ fn u16_of(b: &[u8]) -> u16 {
     u16::from_be_bytes([b[0], b[1]])
 }
 
-fn u16_field(r: &mut Reader<'_>, field: Field) -> Result<u16, DecodeError> {
-    r.take(field, 2).map(u16_of)
-}
-
 /// A field with its own `u8` length in front.
 fn vec8<'a>(r: &mut Reader<'a>, field: Field) -> Result<&'a [u8], DecodeError> {
     let len = r.rest().first().map_or(1, |&n| 1 + usize::from(n));
@@ -90,7 +86,7 @@ pub(crate) fn read(
 
 fn read_fields(r: &mut Reader<'_>, client: bool) -> Result<Hello, DecodeError> {
     let mut hello = Hello {
-        legacy_version: u16_field(r, Field::LegacyVersion)?,
+        legacy_version: r.u16(Field::LegacyVersion)?,
         random: r.take(Field::Random, 32)?.to_vec(),
         ..Hello::default()
     };
@@ -99,14 +95,14 @@ fn read_fields(r: &mut Reader<'_>, client: bool) -> Result<Hello, DecodeError> {
         hello.suites = u16s(vec16(r, Field::CipherSuites)?);
         vec8(r, Field::Compression)?;
     } else {
-        hello.suites = vec![u16_field(r, Field::CipherSuite)?];
+        hello.suites = vec![r.u16(Field::CipherSuite)?];
         r.take(Field::Compression, 1)?;
     }
     hello.retry = !client && hello.random == RETRY_RANDOM;
     if r.rest().is_empty() {
         return Ok(hello); // TLS 1.2 and older may send no extensions
     }
-    let len = usize::from(u16_field(r, Field::ExtensionsLength)?);
+    let len = usize::from(r.u16(Field::ExtensionsLength)?);
     let end = r.consumed() + len;
     while r.consumed() < end {
         let ext_len = match r.rest() {

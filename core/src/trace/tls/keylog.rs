@@ -79,20 +79,27 @@ impl KeyLog {
                 .ok_or(bad.clone())?;
             let secret = unhex(secret).filter(|s| !s.is_empty() && s.len() <= MAX_SECRET);
             let secret = secret.ok_or(bad)?;
-            let entry = log.conversations.entry(random).or_default();
-            let slot = match label {
-                b"CLIENT_HANDSHAKE_TRAFFIC_SECRET" => &mut entry.client_handshake,
-                b"SERVER_HANDSHAKE_TRAFFIC_SECRET" => &mut entry.server_handshake,
-                b"CLIENT_TRAFFIC_SECRET_0" => &mut entry.client_application,
-                b"SERVER_TRAFFIC_SECRET_0" => &mut entry.server_application,
-                b"CLIENT_RANDOM" => {
-                    entry.tls12 = true;
-                    &mut None
-                }
-                _ => &mut None,
-            };
-            *slot = Some(secret);
             any = true;
+            // Other labels (early traffic, exporter secrets) are read and
+            // left out: they open nothing the decoder shows.
+            let known = [
+                b"CLIENT_HANDSHAKE_TRAFFIC_SECRET".as_slice(),
+                b"SERVER_HANDSHAKE_TRAFFIC_SECRET",
+                b"CLIENT_TRAFFIC_SECRET_0",
+                b"SERVER_TRAFFIC_SECRET_0",
+                b"CLIENT_RANDOM",
+            ];
+            if !known.contains(&label) {
+                continue;
+            }
+            let entry = log.conversations.entry(random).or_default();
+            match label {
+                b"CLIENT_HANDSHAKE_TRAFFIC_SECRET" => entry.client_handshake = Some(secret),
+                b"SERVER_HANDSHAKE_TRAFFIC_SECRET" => entry.server_handshake = Some(secret),
+                b"CLIENT_TRAFFIC_SECRET_0" => entry.client_application = Some(secret),
+                b"SERVER_TRAFFIC_SECRET_0" => entry.server_application = Some(secret),
+                _ => entry.tls12 = true,
+            }
         }
         if any {
             Ok(log)
@@ -119,7 +126,7 @@ impl KeyLog {
 }
 
 /// Hex digits to bytes; `None` for an odd count or a non-digit.
-fn unhex(text: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn unhex(text: &[u8]) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }
@@ -155,6 +162,10 @@ mod tests {
         assert!(secrets.client_application.is_some() && secrets.server_application.is_some());
         assert!(!secrets.tls12);
         assert!(log.secrets(&[0; 32]).is_none());
+        // A conversation with only secrets the decoder does not use is not
+        // counted.
+        let other = format!("EXPORTER_SECRET {} {s32}\n", "ab".repeat(32));
+        assert_eq!(KeyLog::parse(other.as_bytes()).unwrap().len(), 0);
     }
 
     #[test]

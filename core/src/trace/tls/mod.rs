@@ -52,12 +52,19 @@ pub(crate) fn opening(up: &Stream) -> Opening {
 fn client_hello(up: &Stream) -> Option<Hello> {
     let bytes = up.contiguous(0);
     let record = usize::from(u16::from_be_bytes([*bytes.get(3)?, *bytes.get(4)?]));
-    let len = usize::from(*bytes.get(6)?) << 16
-        | usize::from(u16::from_be_bytes([*bytes.get(7)?, *bytes.get(8)?]));
+    let len = records::u24(bytes.get(6..9)?.try_into().ok()?);
     if len + 4 > record {
         return None;
     }
     hello::read(bytes.get(9..9 + len)?, 9, true).0.ok()
+}
+
+/// What carried some decrypted bytes: see [`Inside::carried`].
+pub(crate) struct Carried {
+    /// The records, by where they start in the TCP stream.
+    pub records: Vec<u64>,
+    /// The bytes' own ranges in the TCP stream, in order.
+    pub ranges: Vec<(u64, u64)>,
 }
 
 /// A TLS conversation, read.
@@ -87,18 +94,26 @@ impl Inside {
         }
     }
 
-    /// The records (their `[start, end)` in the TCP stream) that carried
-    /// decrypted bytes `[start, end)` of `dir` (an empty range: the record
-    /// of the byte at `start`).
-    pub(crate) fn records(&self, dir: Direction, start: u64, end: u64) -> Vec<(u64, u64)> {
+    /// What carried decrypted bytes `[start, end)` of `dir` (an empty
+    /// range: the byte at `start`): the records, by where they start in
+    /// the TCP stream, and the bytes' own ranges there (a record's bytes
+    /// follow its 5-byte header one for one: the ciphers are stream
+    /// ciphers).
+    pub(crate) fn carried(&self, dir: Direction, start: u64, end: u64) -> Carried {
         let pieces = self.pieces(dir);
         let end = end.max(start + 1);
         let first = pieces.partition_point(|p| p.plain.1 <= start);
-        pieces[first..]
+        let (records, ranges) = pieces[first..]
             .iter()
             .take_while(|p| p.plain.0 < end)
-            .map(|p| p.record)
-            .collect()
+            .map(|p| {
+                let body = p.record.0 + 5;
+                let from = body + (start.max(p.plain.0) - p.plain.0);
+                let to = body + (end.min(p.plain.1) - p.plain.0);
+                (p.record.0, (from, to))
+            })
+            .unzip();
+        Carried { records, ranges }
     }
 
     /// Where in the TCP stream the record carrying decrypted byte `offset`
@@ -163,12 +178,12 @@ pub(crate) fn decode(up: &Stream, down: &Stream, keylog: &KeyLog) -> Decoded {
         to_server: Stream::decrypted(
             std::mem::take(&mut client.plain),
             std::mem::take(&mut client.arrivals),
-            up.closed,
+            up.closed && client.opened_whole(),
         ),
         to_client: Stream::decrypted(
             std::mem::take(&mut server.plain),
             std::mem::take(&mut server.arrivals),
-            down.closed,
+            down.closed && server.opened_whole(),
         ),
         up: std::mem::take(&mut client.pieces),
         down: std::mem::take(&mut server.pieces),

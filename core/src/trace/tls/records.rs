@@ -77,7 +77,7 @@ impl Scan {
                 bytes = &bytes[n..];
                 if let [kind, a, b, c] = self.header[..] {
                     self.kind = kind;
-                    self.remaining = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
+                    self.remaining = u24([a, b, c]);
                     self.header.clear();
                     started.push(kind);
                     if self.remaining == 0 {
@@ -116,8 +116,8 @@ pub(crate) struct Side<'s> {
     scan: Scan,
     /// A record did not open: the rest stays encrypted.
     failed: bool,
-    /// The hellos this direction sent.
-    pub hellos: Vec<Hello>,
+    /// Every record was read, up to the stream's end.
+    pub complete: bool,
     /// Records opened.
     pub opened: u64,
     /// Decrypted application data, when it arrived, and where it came from.
@@ -139,6 +139,11 @@ fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
 
+/// A handshake message's `u24` length.
+pub(crate) fn u24(b: [u8; 3]) -> usize {
+    usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2])
+}
+
 impl<'s> Side<'s> {
     pub(crate) fn new(stream: &'s Stream, dir: Direction, secrets: Option<Secrets>) -> Self {
         Side {
@@ -152,7 +157,7 @@ impl<'s> Side<'s> {
             after_ccs: false,
             scan: Scan::default(),
             failed: false,
-            hellos: Vec::new(),
+            complete: false,
             opened: 0,
             plain: Vec::new(),
             arrivals: Vec::new(),
@@ -160,6 +165,12 @@ impl<'s> Side<'s> {
             messages: Vec::new(),
             anomalies: Vec::new(),
         }
+    }
+
+    /// Whether every record was read and opened to the stream's end: only
+    /// then does the decrypted stream end where the peer closed.
+    pub(crate) fn opened_whole(&self) -> bool {
+        self.complete && !self.failed
     }
 
     /// Reads every record, up to the end or the first that cannot be read.
@@ -213,6 +224,7 @@ impl<'s> Side<'s> {
         let bytes = self.stream.contiguous(start);
         let what = say("what.tls_record", &[]);
         if bytes.len() < 5 {
+            self.complete = bytes.is_empty() && start == self.stream.len();
             self.stopped(start, bytes.len() as u64, &what);
             return None;
         }
@@ -246,11 +258,11 @@ impl<'s> Side<'s> {
                 22 => self.handshake(fragment, body, &mut spans),
                 20 => {
                     spans.push((Field::ChangeCipherSpec, body, len, Context::Tls));
-                    if self.version == Some(TLS13) {
-                        say("tls.ccs13", &[])
-                    } else {
+                    if self.version.is_some_and(|v| v != TLS13) {
                         self.after_ccs = true;
                         say("tls.ccs", &[])
+                    } else {
+                        say("tls.ccs13", &[])
                     }
                 }
                 21 if len == 2 => {
@@ -332,7 +344,7 @@ impl<'s> Side<'s> {
                 break;
             }
             let kind = rest[0];
-            let body_len = u64::from(rest[1]) << 16 | u64::from(u16_at(rest, 2));
+            let body_len = u24([rest[1], rest[2], rest[3]]) as u64;
             spans.push((Field::HandshakeType, base + pos, 1, Context::Tls));
             spans.push((Field::HandshakeLength, base + pos + 1, 3, Context::Tls));
             pos += 4;
@@ -387,11 +399,12 @@ impl<'s> Side<'s> {
         };
         spans.extend(read.iter().map(|s| (s.field, s.offset, s.len, context)));
         let summary = summarize(&hello, client);
-        if !client && !hello.retry {
+        if !client {
+            // A HelloRetryRequest chooses too (TLS 1.3 and a suite); the
+            // ServerHello after it says the same.
             self.version = Some(hello.chosen_version());
             self.suite = hello.suites.first().copied();
         }
-        self.hellos.push(hello);
         summary
     }
 
@@ -432,6 +445,15 @@ impl<'s> Side<'s> {
         let start = body - 5;
         let opened = self.keys.as_mut().and_then(|k| k.open(header, fragment));
         let Some((kind, content)) = opened.as_deref().and_then(inner) else {
+            // Without a handshake secret, the handshake's records cannot
+            // open: the application secret is tried on each until one does.
+            if self
+                .keys
+                .as_ref()
+                .is_some_and(|k| k.handshake.is_none() && !k.in_application)
+            {
+                return sealed;
+            }
             self.failed = true;
             self.note(
                 AnomalyKind::Encrypted,
