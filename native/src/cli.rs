@@ -346,6 +346,27 @@ pub struct FrontArgs {
     /// Serve TLS only: no plain port (needs --tls-port).
     #[arg(long, requires = "tls_port")]
     pub tls_only: bool,
+    /// Serve Prometheus metrics (GET /metrics) and a health check
+    /// (GET /healthz) over HTTP on this address, e.g. 127.0.0.1:9420. A
+    /// non-loopback address needs --metrics-public.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Allow --metrics on an address other machines can reach.
+    #[arg(long, requires = "metrics")]
+    pub metrics_public: bool,
+    /// The log's format: text lines, or one JSON object per line (for log
+    /// shippers).
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line of words per event.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// `ferry known-hosts ...`.

@@ -68,7 +68,20 @@ fn front(port: u16, args: &FrontArgs) -> anyhow::Result<FrontConfig> {
         read_only: args.read_only,
         public_overwrite: false,
         tls: None,
+        metrics: metrics(args)?,
     })
+}
+
+/// `--metrics`: on a loopback address, or anywhere with --metrics-public
+/// (the counters tell who is refused and how much is served).
+fn metrics(args: &FrontArgs) -> anyhow::Result<Option<std::net::SocketAddr>> {
+    match args.metrics {
+        Some(addr) if !addr.ip().is_loopback() && !args.metrics_public => bail!(
+            "--metrics {addr} is reachable from other machines: add --metrics-public to mean              it, or use a loopback address such as 127.0.0.1:{}",
+            addr.port()
+        ),
+        other => Ok(other),
+    }
 }
 
 /// `--tls-port` and its certificate; a self-signed one is kept in

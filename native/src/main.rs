@@ -14,6 +14,7 @@ mod decode;
 mod error;
 mod interrupt;
 mod known_hosts;
+mod logging;
 mod progress;
 mod shell;
 mod users;
@@ -32,9 +33,11 @@ use crate::error::ProcessExit;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_target(false)
-        .init();
+    logging::init(match &cli.command {
+        Command::Serve(args) => args.front.log_format,
+        Command::Cache(args) => args.front.log_format,
+        _ => cli::LogFormat::Text,
+    });
     let result = match cli.command {
         Command::Serve(args) => match config::serve(args) {
             Ok(config) => ferry_server::run(config).map_err(|e| (2, format!("{e:#}"))),

@@ -19,6 +19,7 @@
 pub mod demo;
 pub mod front;
 pub mod limits;
+pub mod ops;
 pub mod prefix;
 pub mod s3;
 pub mod settings;

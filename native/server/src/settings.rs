@@ -38,6 +38,8 @@ pub struct FrontConfig {
     pub quotas: Quotas,
     /// TLS on a port of its own, if asked for.
     pub tls: Option<TlsSettings>,
+    /// Where `/metrics` and `/healthz` are served (`--metrics`), if asked.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// `--tls-port` and what goes with it.

@@ -18,6 +18,7 @@ use std::net::IpAddr;
 use ferry_core::{ListEntry, Mask, Name, NameError, escape};
 use ferry_storage::{Replace, StoreError};
 
+use crate::ops::Sample;
 use ferry_runtime::Body;
 use ferry_runtime::upstream::Upstream;
 
@@ -128,6 +129,18 @@ pub trait Store: Send + Sync + 'static {
     /// store keeps any.
     fn report(&self) -> Option<String> {
         None
+    }
+
+    /// The store's own values for `/metrics`, read when scraped (a cache's
+    /// hits and bytes held).
+    fn samples(&self) -> Vec<Sample> {
+        Vec::new()
+    }
+
+    /// Whether the store can serve now, for `/healthz`: `Err` says why not
+    /// in one line (a cache's origin unreachable, a bucket not answering).
+    fn probe(&self) -> impl Future<Output = Result<(), String>> + Send {
+        async { Ok(()) }
     }
 }
 

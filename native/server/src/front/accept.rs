@@ -16,6 +16,7 @@ use smol::lock::{Semaphore, SemaphoreGuardArc};
 use super::Shared;
 use super::connection::serve_connection;
 use crate::limits::{PerAddress, Ticket};
+use crate::ops::{Refused, systemd};
 use crate::store::Store;
 
 /// The sockets a server accepts on: every interface, or each `--bind`, on
@@ -68,6 +69,11 @@ impl<St: Store> Front<St> {
         (self.shared.config.max_connections / 10).max(1)
     }
 
+    /// Connections being served now (on every thread).
+    pub(super) fn open(&self) -> Arc<AtomicUsize> {
+        self.active.clone()
+    }
+
     /// The store's counters, if it keeps any.
     pub(super) fn report(&self) -> Option<String> {
         self.shared.store.report()
@@ -91,12 +97,20 @@ impl<St: Store> Front<St> {
             let shared = self.shared.clone();
             local
                 .spawn(async move {
-                    // SIGUSR1 asks for the counters; any other signal stops.
-                    while let Some(Ok(async_signal::Signal::Usr1)) = signals.next().await {
-                        if let Some(report) = shared.store.report() {
-                            log::info!("{report}");
+                    // SIGUSR1 asks for the counters, SIGHUP reloads the
+                    // certificate; any other signal stops.
+                    loop {
+                        match signals.next().await {
+                            Some(Ok(async_signal::Signal::Usr1)) => {
+                                if let Some(report) = shared.store.report() {
+                                    log::info!("{report}");
+                                }
+                            }
+                            Some(Ok(async_signal::Signal::Hup)) => reload(&shared),
+                            _ => break,
                         }
                     }
+                    systemd::stopping();
                     drop(stop_all);
                     // Refuse new clients now, whatever each thread is doing.
                     for listener in listeners.iter() {
@@ -105,6 +119,10 @@ impl<St: Store> Front<St> {
                     }
                     // A second Ctrl-C or SIGTERM does not wait for the grace.
                     while let Some(Ok(signal)) = signals.next().await {
+                        if signal == async_signal::Signal::Hup {
+                            reload(&shared);
+                            continue;
+                        }
                         if signal != async_signal::Signal::Usr1 {
                             log::warn!(
                                 "stopping at once ({signal:?} again): transfers in flight are cut"
@@ -140,9 +158,15 @@ impl<St: Store> Front<St> {
             };
             let accepted =
                 future::or(stopped, async { Some(accept(listeners, &mut turn).await) }).await;
+            let metrics = self.shared.metrics.as_deref();
             let (stream, peer, tls) = match accepted {
                 None => break,
-                Some(Ok(pair)) => pair,
+                Some(Ok(pair)) => {
+                    if let Some(metrics) = metrics {
+                        metrics.accepted();
+                    }
+                    pair
+                }
                 // The listener was shut down for the stop.
                 Some(Err(_)) if stop.is_closed() => break,
                 Some(Err(e)) => {
@@ -157,6 +181,9 @@ impl<St: Store> Front<St> {
             let ticket = match self.per_address.admit(peer.ip()) {
                 Ok(ticket) => ticket,
                 Err(open) => {
+                    if let Some(metrics) = metrics {
+                        metrics.refused(Refused::PerAddress);
+                    }
                     log::debug!(
                         "{peer} refused: {open} connections already open from that address (--max-connections-per-address {})",
                         self.per_address.cap()
@@ -184,44 +211,61 @@ impl<St: Store> Front<St> {
                     // Every slot taken and enough already waiting: refused
                     // at once (each waiting socket holds a descriptor).
                     self.waiting.fetch_sub(1, Ordering::Relaxed);
+                    if let Some(metrics) = metrics {
+                        metrics.refused(Refused::Total);
+                    }
                     log::debug!(
                         "{peer} refused: every slot taken and {} waiting",
                         self.max_waiting()
                     );
                 }
-                None => {
-                    // Every slot is taken: this one waits briefly on its own,
-                    // and the loop goes on accepting (and refusing) at once.
-                    let (slots, active, shared, waiting) = (
-                        self.slots.clone(),
-                        self.active.clone(),
-                        self.shared.clone(),
-                        self.waiting.clone(),
-                    );
-                    local
-                        .spawn(async move {
-                            let wait = until(Some(Instant::now() + SLOT_WAIT), slots.acquire_arc());
-                            let waited = wait.await;
-                            waiting.fetch_sub(1, Ordering::Relaxed);
-                            match waited {
-                                Waited::Done(permit) => {
-                                    let slot = Slot::take(permit, ticket, &active);
-                                    serve_connection(stream, peer, tls, shared, slot).await;
-                                }
-                                Waited::Deadline => log::warn!(
-                                    "{peer} refused: {} connections open (--max-connections)",
-                                    shared.config.max_connections
-                                ),
-                            }
-                        })
-                        .detach();
-                }
+                None => self.wait_for_slot(stream, peer, tls, ticket, local),
             }
             // Serve it before accepting more (nginx's `multi_accept off`):
             // meanwhile the other threads take the next connections, instead
             // of one thread taking a whole burst and serving it in a row.
             future::yield_now().await;
         }
+    }
+
+    /// Every slot is taken: this connection waits briefly on its own task,
+    /// and the loop goes on accepting (and refusing) at once.
+    fn wait_for_slot(
+        &self,
+        stream: std::net::TcpStream,
+        peer: SocketAddr,
+        tls: bool,
+        ticket: Option<Ticket>,
+        local: &smol::LocalExecutor<'_>,
+    ) {
+        let (slots, active, shared, waiting) = (
+            self.slots.clone(),
+            self.active.clone(),
+            self.shared.clone(),
+            self.waiting.clone(),
+        );
+        local
+            .spawn(async move {
+                let wait = until(Some(Instant::now() + SLOT_WAIT), slots.acquire_arc());
+                let waited = wait.await;
+                waiting.fetch_sub(1, Ordering::Relaxed);
+                match waited {
+                    Waited::Done(permit) => {
+                        let slot = Slot::take(permit, ticket, &active);
+                        serve_connection(stream, peer, tls, shared, slot).await;
+                    }
+                    Waited::Deadline => {
+                        if let Some(metrics) = &shared.metrics {
+                            metrics.refused(Refused::Total);
+                        }
+                        log::warn!(
+                            "{peer} refused: {} connections open (--max-connections)",
+                            shared.config.max_connections
+                        );
+                    }
+                }
+            })
+            .detach();
     }
 }
 
@@ -249,6 +293,27 @@ impl Drop for Slot {
     fn drop(&mut self) {
         self.active.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// SIGHUP: the TLS certificate read again from its files for new
+/// connections (those under way keep theirs); on any error the one in use
+/// stays. Without TLS there is nothing to reload, and the server goes on.
+fn reload<St>(shared: &Shared<St>) {
+    let Some(certificate) = &shared.certificate else {
+        return log::info!("SIGHUP: nothing to reload (no --tls-port); still serving");
+    };
+    systemd::reloading();
+    match certificate.reload() {
+        Ok(fingerprint) => log::info!(
+            "SIGHUP: reloaded the TLS certificate {} (key {fingerprint}) for new connections",
+            certificate.file().display()
+        ),
+        Err(e) => log::warn!(
+            "SIGHUP: kept the TLS certificate in use: {e:#}; fix {} and send SIGHUP again",
+            certificate.file().display()
+        ),
+    }
+    systemd::ready();
 }
 
 /// Waits up to `grace` for the connections in flight (on every thread) to

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_core::{
-    DecodeErrorKind, ListEntry, Mask, Name, Refusal, ResumeAnswer, ServerEvent, ServerSession,
-    SessionError, Timestamp, encode_listing, escape, foreign_protocol,
+    ListEntry, Mask, Name, ResumeAnswer, ServerEvent, ServerSession, Timestamp, encode_listing,
+    escape,
 };
 use ferry_runtime::conn::{Conn, Socket};
 use ferry_runtime::{Body, Clock, Ended, Handler, Sending, Stop, drive, misuse, until};
@@ -17,8 +17,10 @@ use ferry_storage::{Replace, StoreError};
 use rustix::net::RecvFlags;
 
 use super::Shared;
+use super::ending;
 use super::relay::{Relay, relay};
 use crate::limits::quota;
+use crate::ops::Outcome;
 use crate::store::{Logins, Resumed, Sink, Store};
 
 /// How long a closing connection may keep sending before it is dropped.
@@ -137,8 +139,8 @@ async fn serve_exchange<St: Store>(
     if session.silent() {
         // A health probe or a port scan: no reply, and not worth a line.
         log::debug!("{peer} closed without sending a byte");
-    } else if log::log_enabled!(log::Level::Info) {
-        log_line(&session, &answers, failure, late as u64, clock, first);
+    } else {
+        ending::finish(&session, &answers, failure, late as u64, clock, first);
     }
 }
 
@@ -163,118 +165,36 @@ async fn not_tls(io: Socket, peer: SocketAddr, clock: Clock) {
     );
 }
 
-/// The one log line of a connection, in words.
-fn log_line<St: Store>(
-    session: &ServerSession,
-    answers: &Answers<'_, St>,
-    failure: Option<std::io::Error>,
-    late: u64,
-    clock: Clock,
-    first: &[u8],
-) {
-    let op = session.op().map_or("-", |op| op.as_str());
-    let tls = if answers.tls { " tls" } else { "" };
-    let name = answers
-        .name
-        .as_deref()
-        .map(|n| format!(" \"{}\"", escape(n.as_bytes())))
-        .unwrap_or_default();
-    let user = session
-        .user()
-        .map(|u| format!(" user={u}"))
-        .unwrap_or_default();
-    let cut_upload = match answers.upload_size {
-        Some(size) if answers.bytes < u64::from(size) => Some(format!(
-            "client closed the connection during the upload (after {} of {size} bytes)",
-            answers.bytes
-        )),
-        _ => None,
-    };
-    let outcome = match (failure, session.error(), session.refusal()) {
-        (Some(e), _, _) if cut_upload.is_some() && gone(&e) => cut_upload.unwrap_or_default(),
-        (Some(e), _, _) => format!("failed: {e}"),
-        (None, Some(SessionError::Peer(e)), _) => match (&cut_upload, &e.kind) {
-            (Some(cut), DecodeErrorKind::Truncated) => cut.clone(),
-            (None, DecodeErrorKind::Truncated) => format!(
-                "client closed the connection in the middle of its request (after {} bytes)",
-                e.offset
-            ),
-            _ => match foreign_protocol(first) {
-                Some(other) if other.starts_with("TLS") => {
-                    "looks like TLS: this port speaks plain ferry; use --tls-port (clients write \
-                     tls://HOST:PORT)"
-                        .to_owned()
-                }
-                Some(other) => format!(
-                    "looks like {other}: this port speaks ferry's protocol, answered status 1"
-                ),
-                None => format!("client broke the protocol {e}"),
-            },
-        },
-        (None, Some(e), _) => format!("error: {e}"),
-        // The store's own refusals were described when they were made.
-        (None, None, Some(Refusal::Store | Refusal::LoginDenied | Refusal::NotStored))
-        | (None, None, None) => match answers.outcome.as_str() {
-            "" => "closed".to_owned(),
-            outcome => outcome.to_owned(),
-        },
-        (None, None, Some(Refusal::ListingTooLong { len, limit })) => format!(
-            "refused: the listing is {len} bytes, over --max-listing-size {}",
-            crate::settings::flag_size(*limit)
-        ),
-        // The protocol's rules, applied by the core.
-        (None, None, Some(rule)) => format!("refused: {rule}"),
-    };
-    let late = if session.error().is_none() { late } else { 0 };
-    let extra = match session.extra_bytes() + late {
-        0 => String::new(),
-        n => format!(" ({n} extra bytes ignored)"),
-    };
-    log::info!(
-        "{peer}{tls} {op}{name}{user} {outcome} {} bytes {:.1} ms{extra}",
-        answers.bytes,
-        clock.now().as_micros() as f64 / 1000.0,
-        peer = answers.peer,
-    );
-}
-
-/// Whether an I/O error means the peer went away.
-fn gone(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind as K;
-    matches!(
-        e.kind(),
-        K::ConnectionReset | K::BrokenPipe | K::UnexpectedEof | K::ConnectionAborted
-    )
-}
-
 /// Answers one connection's events from the store, and keeps what its log
 /// line will say.
-struct Answers<'a, St: Store> {
-    shared: &'a Shared<St>,
-    peer: SocketAddr,
+pub(super) struct Answers<'a, St: Store> {
+    pub(super) shared: &'a Shared<St>,
+    pub(super) peer: SocketAddr,
     /// Where the request acts: public, or the user's after a login.
     scope: St::Scope,
     /// Whether the client logged in (its uploads are not held to quotas).
     logged_in: bool,
     /// What the upload under way took from everyone's allowance.
     held: Option<quota::Held<'a>>,
-    name: Option<String>,
+    pub(super) name: Option<String>,
     /// The body the next `SendBody` sends.
     body: Option<Body>,
     upload: Option<St::Sink>,
     upload_failed: Option<String>,
     /// The size the client announced for its upload.
-    upload_size: Option<u32>,
+    pub(super) upload_size: Option<u32>,
     /// Op 50 matches not yet given.
     entries: VecDeque<ListEntry>,
     /// How many files op 50 announced.
     mget: Option<usize>,
-    bytes: u64,
-    outcome: String,
+    pub(super) bytes: u64,
+    pub(super) outcome: String,
+    /// The outcome, as the metrics count it.
+    pub(super) class: Outcome,
     /// A login to hand over to the origin, as the store's policy says.
     relay: Option<Relay>,
     /// Whether the connection speaks TLS.
-    tls: bool,
+    pub(super) tls: bool,
 }
 
 impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
@@ -291,6 +211,7 @@ impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
                 Logins::Checked => self.login(s, credentials.user(), credentials.pass()).await,
                 // A password that came encrypted never goes on in the clear.
                 Logins::RelayedTo(origin) if self.tls && origin.tls.is_none() => {
+                    self.class = Outcome::Refused("tls_to_plain_origin");
                     self.outcome = format!(
                         "refused: a login over TLS (user \"{}\") is not relayed to a plain-text origin",
                         escape(credentials.user().as_bytes())
@@ -347,6 +268,7 @@ impl<St: Store> Handler<ServerSession> for Answers<'_, St> {
     }
 
     fn short_body(&mut self, why: &str) -> Result<(), Infallible> {
+        self.class = Outcome::Failed;
         self.outcome = match self.mget {
             // The file being sent has left the queue.
             Some(total) => {
@@ -388,12 +310,20 @@ impl<'a, St: Store> Answers<'a, St> {
             mget: None,
             bytes: 0,
             outcome: String::new(),
+            class: Outcome::Ok,
             relay: None,
             tls: false,
         }
     }
 
     fn refuse(&mut self, s: &mut ServerSession, e: &StoreError) {
+        self.class = match e {
+            StoreError::NotFound | StoreError::NotRegular | StoreError::Escape => Outcome::NotFound,
+            StoreError::Exists | StoreError::OtherSpelling(_) => Outcome::Refused("exists"),
+            StoreError::BadMask(_) => Outcome::Refused("mask"),
+            StoreError::Busy { .. } => Outcome::Refused("busy"),
+            _ => Outcome::Failed,
+        };
         self.outcome = match e {
             StoreError::Exists => "refused: the file exists, and uploads without a login \
                                    cannot replace files (ferry serve --public-overwrite allows it)"
@@ -419,17 +349,30 @@ impl<'a, St: Store> Answers<'a, St> {
 
     async fn login(&mut self, s: &mut ServerSession, user: &str, pass: &str) {
         let throttle = &self.shared.throttle;
+        let metrics = self.shared.metrics.as_deref();
+        if let Some(metrics) = metrics
+            && !throttle.delay(self.peer.ip()).is_zero()
+        {
+            metrics.login("throttled");
+        }
         // This address's turn (one check at a time), after its delay.
         let _turn = throttle.turn(self.peer.ip()).await;
         match self.shared.store.login(user, pass).await {
             Ok(scope) => {
+                if let Some(metrics) = metrics {
+                    metrics.login("accepted");
+                }
                 throttle.succeeded(self.peer.ip());
                 self.scope = scope;
                 self.logged_in = true;
                 misuse(s.answer_auth(true));
             }
             Err(e) => {
+                if let Some(metrics) = metrics {
+                    metrics.login("denied");
+                }
                 throttle.failed(self.peer.ip());
+                self.class = Outcome::Refused("login_denied");
                 self.outcome = format!("login denied for \"{}\": {e}", escape(user.as_bytes()));
                 misuse(s.answer_auth(false));
             }
@@ -463,10 +406,12 @@ impl<'a, St: Store> Answers<'a, St> {
     async fn begin_upload(&mut self, s: &mut ServerSession, name: &Name) {
         self.name = Some(name.to_string());
         if self.shared.config.read_only {
+            self.class = Outcome::Refused("read_only");
             self.outcome = "refused: the server is read-only (--read-only)".into();
             return misuse(s.refuse());
         }
         if let Err(exceeded) = self.charge(1, 0) {
+            self.class = Outcome::Refused("quota");
             self.outcome = format!("refused: {exceeded}");
             return misuse(s.refuse());
         }
@@ -504,11 +449,13 @@ impl<'a, St: Store> Answers<'a, St> {
             .and_then(Sink::room)
             .unwrap_or(u64::MAX);
         let refused = if u64::from(size) > room {
-            Some(format!("{size} bytes announced, {room} free"))
+            Some(("no_space", format!("{size} bytes announced, {room} free")))
         } else {
-            self.charge(0, size.into()).err().map(|e| e.to_string())
+            let over = self.charge(0, size.into()).err();
+            over.map(|e| ("quota", e.to_string()))
         };
-        if let Some(why) = refused {
+        if let Some((reason, why)) = refused {
+            self.class = Outcome::Refused(reason);
             self.outcome = format!("refused: {why}");
             self.upload = None;
             // Everyone's share comes back before the client hears of it.
@@ -534,7 +481,10 @@ impl<'a, St: Store> Answers<'a, St> {
         }
         self.outcome = match &stored {
             Ok(()) => "ok, stored".into(),
-            Err(e) => format!("failed: {e}"),
+            Err(e) => {
+                self.class = Outcome::Failed;
+                format!("failed: {e}")
+            }
         };
         misuse(s.finish_upload(stored.is_ok()));
     }
@@ -560,10 +510,12 @@ impl<'a, St: Store> Answers<'a, St> {
                 ResumeAnswer::Send { file_size }
             }
             Ok(Resumed::Mismatch(why)) => {
+                self.class = Outcome::Refused("mismatch");
                 self.outcome = format!("result 20: {why}");
                 ResumeAnswer::Mismatch
             }
             Ok(Resumed::NoSuchFile(why)) => {
+                self.class = Outcome::NotFound;
                 self.outcome = format!("result 10: {why}");
                 ResumeAnswer::NoSuchFile
             }

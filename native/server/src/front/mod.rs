@@ -4,8 +4,10 @@
 //! - `accept`: accepting on every thread (each thread serves the
 //!   connections it accepted), the connection cap and the graceful stop on
 //!   Ctrl-C or SIGTERM.
-//! - `connection`: one connection, from its first bytes to its log line:
-//!   the runtime's drive loop plus the answers to every event.
+//! - `connection`: one connection, from its first bytes to its end: the
+//!   runtime's drive loop plus the answers to every event.
+//! - `ending`: how a connection ended, counted in the metrics and said in
+//!   its one log line.
 //! - `relay`: a login through a cache, handed to the origin as it stands.
 //!
 //! Per-client limits live in [`crate::limits`].
@@ -15,6 +17,7 @@
 
 mod accept;
 mod connection;
+mod ending;
 mod relay;
 pub mod tls;
 
@@ -27,6 +30,7 @@ use async_io::Async;
 use ferry_runtime::listen;
 
 use crate::limits::{Throttle, quota};
+use crate::ops::{Health, Metrics, Sample, endpoint, systemd};
 use crate::prefix::Prefixes;
 use crate::settings::{CacheConfig, Files, FrontConfig, ServeConfig};
 use crate::store::{CacheStore, FolderStore, S3Store, Store};
@@ -42,6 +46,10 @@ struct Shared<St> {
     prefixes: Prefixes,
     /// What TLS connections are made with, if the front serves TLS.
     tls: Option<Arc<rustls::ServerConfig>>,
+    /// The counters `/metrics` shows, if `--metrics` serves them.
+    metrics: Option<Arc<Metrics>>,
+    /// The TLS certificate in use, which SIGHUP reads again.
+    certificate: Option<Arc<tls::Reloadable>>,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -85,20 +93,17 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
         _ => Some(listen(&config, config.port)?),
     };
     let secure = match &config.tls {
-        Some(settings) => {
-            let (sockets, port, reachable) = listen(&config, settings.port)?;
-            let addrs: Vec<SocketAddr> = reachable.iter().map(|(_, a)| *a).collect();
-            let certified = tls::certify(settings, &tls::names(&addrs))?;
-            Some((sockets, port, reachable, certified))
-        }
+        Some(settings) => Some(listen_tls(&config, settings)?),
         None => None,
     };
     if let Some((sockets, port, reachable)) = plain {
         print_banner(what, port, &reachable, "");
         listeners.extend(sockets.into_iter().map(|s| (s, false)));
     }
+    let mut certificate = None;
     let tls_config = match secure {
         Some((sockets, port, reachable, certified)) => {
+            certificate = Some(certified.current.clone());
             let what = format!(
                 "{what} over TLS (certificate: {}; key {})",
                 certified.source, certified.fingerprint
@@ -109,26 +114,40 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
         }
         None => None,
     };
-    let signals = async_signal::Signals::new([
-        async_signal::Signal::Term,
-        async_signal::Signal::Int,
-        async_signal::Signal::Usr1,
-    ])
-    .context("cannot watch for Ctrl-C, SIGTERM and SIGUSR1")?;
+    // The metrics port is bound before any client is served: a port in
+    // use stops the start-up, as the others do.
+    let metrics_port = match config.metrics {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .map_err(|e| anyhow::anyhow!("cannot serve --metrics on {addr}: {e}"))?,
+        ),
+        None => None,
+    };
+    let signals = signals()?;
     let listeners = Arc::new(
         listeners
             .into_iter()
             .map(|(socket, tls)| Ok(accept::Listener::new(Async::new(socket)?, tls)))
             .collect::<std::io::Result<Vec<_>>>()?,
     );
-    let front = Arc::new(accept::Front::new(Arc::new(Shared {
+    let shared = Arc::new(Shared {
+        metrics: match &metrics_port {
+            Some(_) => Some(Arc::new(Metrics::new()?)),
+            None => None,
+        },
         store,
         throttle: Throttle::new(&config.trusted),
         quota: quota::Quota::new(config.quotas, &config.trusted),
         prefixes: Prefixes::default(),
         tls: tls_config,
+        certificate,
         config,
-    })));
+    });
+    let front = Arc::new(accept::Front::new(shared.clone()));
+    if let (Some(listener), Some(metrics)) = (metrics_port, &shared.metrics) {
+        start_ops(listener, metrics.clone(), &shared, &front)?;
+    }
+    systemd::ready();
     // Every thread accepts and serves its own connections; closing the
     // channel (on a signal) stops them all.
     let (stop_all, stop) = smol::channel::bounded::<()>(1);
@@ -149,6 +168,58 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
     if let Some(report) = front.report() {
         log::info!("{report}");
     }
+    Ok(())
+}
+
+/// The signals a server answers: Ctrl-C and SIGTERM stop it, SIGUSR1 asks
+/// for the counters, SIGHUP reloads the TLS certificate.
+fn signals() -> anyhow::Result<async_signal::Signals> {
+    async_signal::Signals::new([
+        async_signal::Signal::Term,
+        async_signal::Signal::Int,
+        async_signal::Signal::Usr1,
+        async_signal::Signal::Hup,
+    ])
+    .context("cannot watch for Ctrl-C, SIGTERM, SIGUSR1 and SIGHUP")
+}
+
+/// The TLS port's listeners, port and addresses, and its certificate.
+fn listen_tls(
+    config: &FrontConfig,
+    settings: &crate::settings::TlsSettings,
+) -> anyhow::Result<(Vec<TcpListener>, u16, Reachable, tls::Certified)> {
+    let (sockets, port, reachable) = listen(config, settings.port)?;
+    let addrs: Vec<SocketAddr> = reachable.iter().map(|(_, a)| *a).collect();
+    let certified = tls::certify(settings, &tls::names(&addrs))?;
+    Ok((sockets, port, reachable, certified))
+}
+
+/// Serves `/metrics` and `/healthz` on `listener`: the front's counters,
+/// the store's own and the connections open; the store probed for health.
+fn start_ops<St: Store>(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    shared: &Arc<Shared<St>>,
+    front: &accept::Front<St>,
+) -> anyhow::Result<()> {
+    let at = listener.local_addr()?;
+    let health = Arc::new(Health::default());
+    let (watched, probed, read, open) =
+        (health.clone(), shared.clone(), shared.clone(), front.open());
+    let probe = async move { watched.watch(|| probed.store.probe()).await };
+    let samples = move || {
+        let mut samples = read.store.samples();
+        samples.push(Sample {
+            name: "ferry_connections_open",
+            help: "Connections being served now.",
+            counter: false,
+            value: open.load(std::sync::atomic::Ordering::Relaxed) as u64,
+        });
+        samples
+    };
+    endpoint::spawn(listener, metrics, samples, health, probe)
+        .context("cannot start the metrics endpoint")?;
+    log::info!("metrics on http://{at}/metrics, health on http://{at}/healthz");
     Ok(())
 }
 

@@ -6,11 +6,13 @@
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use anyhow::{Context, bail};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 
 use crate::settings::TlsSettings;
 
@@ -28,6 +30,68 @@ pub struct Certified {
     pub fingerprint: String,
     /// Where the certificate came from, in words.
     pub source: String,
+    /// The certificate in use, which a reload (SIGHUP) replaces.
+    pub current: Arc<Reloadable>,
+}
+
+/// The certificate new connections are made with, read again from its
+/// files on SIGHUP (a renewal needs no restart; connections under way keep
+/// theirs).
+#[derive(Debug)]
+pub struct Reloadable {
+    cert: PathBuf,
+    key: PathBuf,
+    in_use: RwLock<Arc<CertifiedKey>>,
+}
+
+impl Reloadable {
+    /// Reads the files again; the new certificate serves new connections.
+    /// On any error the one in use is kept. Returns the new key's
+    /// fingerprint.
+    pub fn reload(&self) -> anyhow::Result<String> {
+        let (certified, fingerprint) = load(&self.cert, &self.key)?;
+        let mut in_use = self.in_use.write().unwrap_or_else(|e| e.into_inner());
+        *in_use = Arc::new(certified);
+        Ok(fingerprint)
+    }
+
+    /// The certificate file, for the log.
+    pub fn file(&self) -> &Path {
+        &self.cert
+    }
+}
+
+impl ResolvesServerCert for Reloadable {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(
+            self.in_use
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        )
+    }
+}
+
+/// The chain and key in `cert` and `key`, checked to go together, and the
+/// key's fingerprint.
+fn load(cert: &Path, key: &Path) -> anyhow::Result<(CertifiedKey, String)> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect())
+        .with_context(|| format!("cannot read the certificate {}", cert.display()))?;
+    let Some(first) = chain.first() else {
+        bail!(
+            "{} holds no certificate (PEM, BEGIN CERTIFICATE)",
+            cert.display()
+        );
+    };
+    let fingerprint = ferry_runtime::tls::fingerprint(first)
+        .with_context(|| format!("cannot read the certificate in {}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("cannot read the private key {}", key.display()))?;
+    let provider = rustls::crypto::ring::default_provider();
+    let certified = CertifiedKey::from_der(chain, key, &provider)
+        .context("the certificate and the key do not go together")?;
+    Ok((certified, fingerprint))
 }
 
 /// The certificate `settings` names, or the self-signed one kept in its
@@ -49,31 +113,24 @@ pub fn certify(settings: &TlsSettings, names: &[String]) -> anyhow::Result<Certi
             (cert, key, source)
         }
     };
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
-        .and_then(|certs| certs.collect())
-        .with_context(|| format!("cannot read the certificate {}", cert.display()))?;
-    let Some(first) = chain.first() else {
-        bail!(
-            "{} holds no certificate (PEM, BEGIN CERTIFICATE)",
-            cert.display()
-        );
-    };
-    let fingerprint = ferry_runtime::tls::fingerprint(first)
-        .with_context(|| format!("cannot read the certificate in {}", cert.display()))?;
-    let key = PrivateKeyDer::from_pem_file(&key)
-        .with_context(|| format!("cannot read the private key {}", key.display()))?;
+    let (certified, fingerprint) = load(&cert, &key)?;
+    let current = Arc::new(Reloadable {
+        cert,
+        key,
+        in_use: RwLock::new(Arc::new(certified)),
+    });
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .context("TLS 1.3 and 1.2 with ring")?
         .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .context("the certificate and the key do not go together")?;
+        .with_cert_resolver(current.clone());
     config.alpn_protocols = vec![ferry_runtime::tls::ALPN.to_vec()];
     Ok(Certified {
         config: Arc::new(config),
         fingerprint,
         source,
+        current,
     })
 }
 

@@ -18,6 +18,7 @@
 //! uploads are read no faster than the origin takes them. Windows and
 //! upload buffers share the in-flight budget (`--in-flight`).
 
+mod counters;
 mod direct;
 mod fill;
 mod origin;
@@ -26,7 +27,7 @@ mod upload;
 use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,7 +40,9 @@ use ferry_storage::{CacheFolder, Replace, StoreError, age};
 
 use super::{Logins, Note, Resumed, Sink, Store};
 use crate::limits::PerAddress;
+use crate::ops::Sample;
 use crate::settings::CacheConfig;
+use counters::Counters;
 
 use direct::Answer;
 use fill::{Fill, Header};
@@ -71,19 +74,6 @@ struct Inner {
     /// The origin's last listing and when it came.
     listing: Mutex<Option<(Vec<ListEntry>, Instant)>>,
     counters: Counters,
-}
-
-/// What the cache did since it started.
-#[derive(Debug, Default)]
-struct Counters {
-    hits: AtomicU64,
-    misses: AtomicU64,
-    coalesced: AtomicU64,
-    revalidated: AtomicU64,
-    stale: AtomicU64,
-    passed: AtomicU64,
-    origin_bytes: AtomicU64,
-    served_bytes: AtomicU64,
 }
 
 impl CacheStore {
@@ -132,16 +122,7 @@ impl CacheStore {
     }
 
     fn count(&self, note: &'static str) {
-        let c = &self.inner.counters;
-        let counter = match note {
-            "HIT" => &c.hits,
-            "MISS" => &c.misses,
-            "COALESCED" => &c.coalesced,
-            "REVALIDATED" => &c.revalidated,
-            "STALE" => &c.stale,
-            _ => &c.passed,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        self.inner.counters.count(note);
     }
 }
 
@@ -355,27 +336,21 @@ impl Store for CacheStore {
             .fetch_add(bytes, Ordering::Relaxed);
     }
 
+    fn samples(&self) -> Vec<Sample> {
+        let fills = self.inner.fills.lock().map_or(0, |f| f.len() as u64);
+        self.inner.counters.samples(&self.inner.disk.usage(), fills)
+    }
+
+    async fn probe(&self) -> Result<(), String> {
+        let origin = &self.inner.origin;
+        match upstream::connect::<std::convert::Infallible>(origin).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(format!("the origin {} cannot be reached: {e}", origin.addr)),
+        }
+    }
+
     fn report(&self) -> Option<String> {
-        let c = &self.inner.counters;
-        let n = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        let usage = self.inner.disk.usage();
-        Some(format!(
-            "cache: {} hits, {} misses, {} coalesced, {} revalidated, {} stale, {} passed; \
-             {} bytes from the origin, {} bytes served; {} files ({} bytes) held, {} bytes \
-             reserved by fills, {} evictions",
-            n(&c.hits),
-            n(&c.misses),
-            n(&c.coalesced),
-            n(&c.revalidated),
-            n(&c.stale),
-            n(&c.passed),
-            n(&c.origin_bytes),
-            n(&c.served_bytes),
-            usage.entries,
-            usage.bytes,
-            usage.reserved,
-            usage.evictions,
-        ))
+        Some(self.inner.counters.report(&self.inner.disk.usage()))
     }
 }
 

@@ -178,6 +178,13 @@ impl Store for S3Store {
         }))
     }
 
+    async fn probe(&self) -> Result<(), String> {
+        let s3 = self.s3.clone();
+        smol::unblock(move || s3.check())
+            .await
+            .map_err(|e| format!("{e:#}"))
+    }
+
     async fn list(&self, scope: &Arc<Area>) -> Result<(Vec<ListEntry>, Note), StoreError> {
         let (s3, prefix, limits) = (self.s3.clone(), scope.prefix.clone(), self.limits.clone());
         let keys = smol::unblock(move || s3.list(&prefix).map(|keys| (keys, prefix)))

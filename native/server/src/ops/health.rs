@@ -1,0 +1,71 @@
+//! Whether the server can serve (`GET /healthz`): the store is probed every
+//! few seconds (a cache reaches its origin, a bucket answers), and the
+//! last answer is what `/healthz` says.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_io::Timer;
+use futures_lite::FutureExt;
+
+/// How often the store is probed.
+pub const PROBE_EVERY: Duration = Duration::from_secs(3);
+/// How long one probe may take before it counts as a failure.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The last probe's answer.
+#[derive(Debug)]
+pub struct Health {
+    state: Mutex<Result<(), String>>,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health {
+            state: Mutex::new(Ok(())),
+        }
+    }
+}
+
+impl Health {
+    /// `Ok` if the server can serve, or why not in one line.
+    pub fn state(&self) -> Result<(), String> {
+        self.state.lock().map_or_else(|_| Ok(()), |s| s.clone())
+    }
+
+    fn set(&self, state: Result<(), String>) {
+        if let Ok(mut now) = self.state.lock() {
+            if *now != state {
+                match &state {
+                    Ok(()) => log::info!("healthy again: the store answers"),
+                    Err(why) => log::warn!("unhealthy: {why}"),
+                }
+            }
+            *now = state;
+        }
+    }
+
+    /// Probes with `probe` every [`PROBE_EVERY`], each given
+    /// [`PROBE_TIMEOUT`]; runs until the process ends. With probes that
+    /// take up to the timeout, a change shows within
+    /// `PROBE_EVERY + PROBE_TIMEOUT` (6 s).
+    pub async fn watch<F, Fut>(&self, probe: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<(), String>>,
+    {
+        loop {
+            let answer = probe()
+                .or(async {
+                    Timer::after(PROBE_TIMEOUT).await;
+                    Err(format!(
+                        "the store did not answer within {} s",
+                        PROBE_TIMEOUT.as_secs()
+                    ))
+                })
+                .await;
+            self.set(answer);
+            Timer::after(PROBE_EVERY).await;
+        }
+    }
+}
