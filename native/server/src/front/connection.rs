@@ -137,6 +137,7 @@ async fn serve_exchange<St: Store>(
         conn.close(LINGER).await
     };
     if session.silent() {
+        ending::silent(&session, &shared);
         // A health probe or a port scan: no reply, and not worth a line.
         log::debug!("{peer} closed without sending a byte");
     } else {

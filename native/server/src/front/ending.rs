@@ -119,6 +119,19 @@ fn words<St: Store>(
     }
 }
 
+/// A connection that never sent a byte: counted only if a timeout cut it
+/// (a client that connects and closes is a probe, not a refusal).
+pub(super) fn silent<St>(session: &ServerSession, shared: &super::Shared<St>) {
+    let Some(metrics) = &shared.metrics else {
+        return;
+    };
+    match session.error() {
+        Some(SessionError::RequestTimeout) => metrics.refused(Refused::RequestTimeout),
+        Some(SessionError::Timeout) => metrics.refused(Refused::IdleTimeout),
+        _ => {}
+    }
+}
+
 /// A connection's end in the metrics: the request and its bytes, and a
 /// connection cut by a timeout.
 fn count<St: Store>(
