@@ -509,7 +509,7 @@ fn sighup_reloads_the_certificate_and_a_transfer_under_way_completes() {
     let out_dir = tempfile::tempdir().unwrap();
     let target = out_dir.path().join("big.bin");
     // A download paced to last a few seconds, trusting the first certificate.
-    let mut slow = Command::new(BIN)
+    let slow = Command::new(BIN)
         .args([
             "get",
             &tls,
