@@ -11,6 +11,7 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::faults::Faults;
+use common::metrics::{get, metrics_addr, promtool, scrape};
 use common::s3::{fresh_store, weed, with_env};
 use common::{BIN, data, listening, mask, name, request};
 use ferry_core::{ClientEvent, Request, ResumeOutcome};
@@ -428,13 +429,43 @@ fn store_addr() -> SocketAddr {
 fn requests_the_store_answers_503_are_tried_again_up_to_three_times() {
     let store = fresh_store();
     let faults = Faults::start(store_addr());
-    let server = serve(&store, &["--s3-endpoint", &faults.endpoint()]);
+    let server = serve(
+        &store,
+        &[
+            "--s3-endpoint",
+            &faults.endpoint(),
+            "--metrics",
+            "127.0.0.1:0",
+        ],
+    );
+    let at = metrics_addr(|| server.wait_log("metrics on http://"));
+    assert_eq!(get(at, "/healthz"), (200, "ok\n".into()));
     upload(server.addr, None, "a.txt", b"alpha");
     // Twice 503, then the answer: the client sees nothing of it.
     faults.answer("GET", "/public/a.txt", 2, 503);
+    let before = scrape(at);
     assert_eq!(download(server.addr, None, "a.txt").unwrap(), b"alpha");
     let gets = faults.seen("GET", "/public/a.txt?");
     assert_eq!(gets.len(), 3, "{gets:?}");
+    // The metrics count each try: two 503s, two retries, then the 200.
+    let after = scrape(at);
+    let grew = |key: &str| after.get(key).unwrap_or(&0.0) - before.get(key).unwrap_or(&0.0);
+    assert_eq!(
+        grew("ferry_s3_requests_total{method=\"GET\",status=\"503\"}"),
+        2.0
+    );
+    assert_eq!(
+        grew("ferry_s3_requests_total{method=\"GET\",status=\"200\"}"),
+        1.0
+    );
+    assert_eq!(grew("ferry_s3_retries_total"), 2.0);
+    assert_eq!(
+        grew("ferry_s3_request_duration_seconds_count{method=\"GET\"}"),
+        3.0
+    );
+    let put = "ferry_s3_requests_total{method=\"PUT\",status=\"200\"}";
+    assert!(after.get(put).copied().unwrap_or(0.0) >= 1.0, "{after:?}");
+    assert_eq!(promtool(&get(at, "/metrics").1), "");
     // Three times: refused, and the log names the request.
     faults.answer("GET", "/public/a.txt", 3, 503);
     assert_eq!(download(server.addr, None, "a.txt"), None);

@@ -137,6 +137,12 @@ pub trait Store: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The store's own metrics that have labels or histograms (the object
+    /// store's requests), registered once with the others.
+    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        Vec::new()
+    }
+
     /// Whether the store can serve now, for `/healthz`: `Err` says why not
     /// in one line (a cache's origin unreachable, a bucket not answering).
     fn probe(&self) -> impl Future<Output = Result<(), String>> + Send {

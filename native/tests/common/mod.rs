@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub mod faults;
+pub mod metrics;
 pub mod proxy;
 pub mod pty;
 pub mod s3;

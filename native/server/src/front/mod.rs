@@ -132,7 +132,7 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
     );
     let shared = Arc::new(Shared {
         metrics: match &metrics_port {
-            Some(_) => Some(Arc::new(Metrics::new()?)),
+            Some(_) => Some(Arc::new(Metrics::new(store.collectors())?)),
             None => None,
         },
         store,

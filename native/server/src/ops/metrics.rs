@@ -14,7 +14,7 @@ use prometheus::{
 
 /// Buckets of every duration histogram, in seconds: 1 ms to 1 hour, fit
 /// for a 4 KiB request and for a transfer of gigabytes alike.
-const DURATION_BUCKETS: [f64; 19] = [
+pub const DURATION_BUCKETS: [f64; 19] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
     300.0, 900.0, 1800.0, 3600.0,
 ];
@@ -102,9 +102,13 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// The metrics of a server, all at zero.
-    pub fn new() -> anyhow::Result<Metrics> {
+    /// The metrics of a server, all at zero, with a store's own
+    /// (`collectors`, such as the object store's requests).
+    pub fn new(collectors: Vec<Box<dyn Collector>>) -> anyhow::Result<Metrics> {
         let registry = Registry::new();
+        for collector in collectors {
+            registry.register(collector)?;
+        }
         let counter = |name: &str, help: &str, labels: &[&str]| -> anyhow::Result<IntCounterVec> {
             let c = IntCounterVec::new(Opts::new(name, help), labels)?;
             registry.register(Box::new(c.clone()))?;

@@ -17,6 +17,7 @@
 //! stalls is cut by the timeout, as a client that stalls is.
 
 mod error;
+mod metrics;
 mod read;
 
 use std::io::Read;
@@ -28,6 +29,7 @@ use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
 pub use error::S3Error;
 use error::{detail, failure, transient};
+pub use metrics::S3Metrics;
 
 /// How long a signed request stays valid: it is sent at once.
 const SIGNED_FOR: Duration = Duration::from_secs(300);
@@ -52,6 +54,8 @@ pub struct S3 {
     pub prefix: String,
     /// `s3://BUCKET/PREFIX at ENDPOINT`, for messages.
     pub shown: String,
+    /// Its requests, for `/metrics`.
+    pub metrics: S3Metrics,
 }
 
 /// Where a store is, as given on the command line.
@@ -229,6 +233,7 @@ impl S3 {
             timeout,
             prefix,
             shown: format!("{} at {}", location.url, location.endpoint),
+            metrics: S3Metrics::new()?,
         })
     }
 
@@ -440,7 +445,10 @@ impl S3 {
         let mut tries = 0;
         loop {
             tries += 1;
+            let started = Instant::now();
             let outcome = attempt();
+            let status = outcome.as_ref().ok().map(|r| r.status().as_u16());
+            self.metrics.tried(request, status, started.elapsed());
             let failed = match &outcome {
                 Ok(response) => match response.status().as_u16() {
                     status @ (500 | 502 | 503 | 504) => Some(status.to_string()),
@@ -475,6 +483,7 @@ impl S3 {
                 });
             }
             log::debug!("{request}: {failed}; trying again in {pause:?}");
+            self.metrics.retried();
             std::thread::sleep(pause);
         }
     }

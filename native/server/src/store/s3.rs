@@ -178,6 +178,10 @@ impl Store for S3Store {
         }))
     }
 
+    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        self.s3.metrics.collectors()
+    }
+
     async fn probe(&self) -> Result<(), String> {
         let s3 = self.s3.clone();
         smol::unblock(move || s3.check())
