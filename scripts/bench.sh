@@ -14,7 +14,10 @@
 #      abandoned after the header (scripts/bench-abandon.sh): origin bytes
 #      and peak disk per request;
 #   5. TLS (scripts/bench-tls.sh): a 1 GiB download and 4 KiB requests with
-#      session resumption, ferry's TLS port against nginx with ssl;
+#      session resumption, ferry's TLS port against nginx with ssl, and the
+#      memory per idle TLS connection; what --metrics costs
+#      (scripts/bench-metrics.sh): 4 KiB requests and idle memory with and
+#      without it;
 #   6. 8 clients on 127.0.0.1 sending RESUMEs of the 1 GiB file near its end
 #      with a wrong MD5 (each costs a prefix hash) while a client on
 #      127.0.0.2 downloads and resumes the 4 KiB file: its latencies.
@@ -203,6 +206,10 @@ ABANDON=$(scripts/bench-abandon.sh "$FERRY" | sed 's/^/  /')
 echo "bench: TLS against nginx with ssl" >&2
 TLS_REPORT=$(RUNS=$RUNS REQUESTS=$REQUESTS CONCURRENCY=$CONCURRENCY scripts/bench-tls.sh "$FERRY")
 
+# --- 4c. what --metrics costs (scripts/bench-metrics.sh) ---
+echo "bench: with and without --metrics" >&2
+METRICS_REPORT=$(RUNS=$RUNS REQUESTS=$REQUESTS CONCURRENCY=$CONCURRENCY IDLE=$IDLE scripts/bench-metrics.sh "$FERRY")
+
 # --- 5. RESUME attack ---
 echo "bench: RESUME attack (${ATTACK_SECS:=20} s)" >&2
 ATTACK_LINE=$("$LOAD" resume-attack "127.0.0.1:$FPORT" big.bin f4k "$ATTACK_SECS" -c 8)
@@ -249,6 +256,9 @@ $ABANDON
 
 TLS 1.3, the same client (ferry-load with rustls) for both; nginx with ssl on ferry's certificate
 $TLS_REPORT
+
+What --metrics costs (the same server with and without it, scraped every second)
+$METRICS_REPORT
 
 RESUME attack: 8 clients re-hashing the 1 GiB file for $ATTACK_SECS s ($(f "$ATTACK_LINE" attack_requests) RESUMEs)
   another client's 4 KiB downloads and resumes: p50 $(f "$ATTACK_LINE" other_p50_ms) ms, p99 $(f "$ATTACK_LINE" other_p99_ms) ms, max $(f "$ATTACK_LINE" other_max_ms) ms ($(f "$ATTACK_LINE" other_requests) requests, $(f "$ATTACK_LINE" other_failures) failures)
