@@ -77,7 +77,7 @@ fn front(port: u16, args: &FrontArgs) -> anyhow::Result<FrontConfig> {
 fn metrics(args: &FrontArgs) -> anyhow::Result<Option<std::net::SocketAddr>> {
     match args.metrics {
         Some(addr) if !addr.ip().is_loopback() && !args.metrics_public => bail!(
-            "--metrics {addr} is reachable from other machines: add --metrics-public to mean              it, or use a loopback address such as 127.0.0.1:{}",
+            "--metrics {addr} is reachable from other machines: add --metrics-public to mean it, or use a loopback address such as 127.0.0.1:{}",
             addr.port()
         ),
         other => Ok(other),

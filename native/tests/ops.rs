@@ -51,6 +51,8 @@ fn each_counter_moves_by_exactly_what_was_done() {
             "2",
             "--request-timeout",
             "1",
+            "--quota-files",
+            "1",
         ],
         |root| std::fs::write(root.join("public/a.bin"), &file).unwrap(),
     );
@@ -70,7 +72,14 @@ fn each_counter_moves_by_exactly_what_was_done() {
         String::from_utf8_lossy(&out.stderr)
     );
     server.wait_log("UPLOAD", 1);
+    // A second new file from the same address is over --quota-files 1.
+    std::fs::write(dir.path().join("more.bin"), data(100, 3)).unwrap();
+    let out = ferry(&["put", &server.addr.to_string(), "more.bin", "--dir", up_dir]);
+    assert!(!out.status.success());
+    server.wait_log("UPLOAD", 2);
     let after = scrape(at);
+    let quota = "ferry_requests_total{op=\"UPLOAD\",outcome=\"refused\",reason=\"quota\"}";
+    assert_eq!(grew(&before, &after, quota), 1.0);
     let ok = "ferry_requests_total{op=\"DOWNLOAD\",outcome=\"ok\",reason=\"\"}";
     assert_eq!(grew(&before, &after, ok), 3.0);
     let missing = "ferry_requests_total{op=\"DOWNLOAD\",outcome=\"not_found\",reason=\"\"}";
@@ -87,7 +96,7 @@ fn each_counter_moves_by_exactly_what_was_done() {
     );
     assert_eq!(
         grew(&before, &after, "ferry_connections_accepted_total"),
-        5.0
+        6.0
     );
     let count = "ferry_request_duration_seconds_count{op=\"DOWNLOAD\"}";
     assert_eq!(grew(&before, &after, count), 4.0);
@@ -442,6 +451,8 @@ fn sighup_reloads_the_certificate_and_a_transfer_under_way_completes() {
             "--tls-key",
             &key,
             "--tls-only",
+            "--metrics",
+            "127.0.0.1:0",
         ],
         |root| std::fs::write(root.join("public/big.bin"), &big).unwrap(),
     );
@@ -465,7 +476,20 @@ fn sighup_reloads_the_certificate_and_a_transfer_under_way_completes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // Under way (past its handshake with the first certificate) before
+    // anything is reloaded.
+    let at = metrics_addr(|| server.log());
+    let wait = Instant::now() + Duration::from_secs(10);
+    while scrape(at)
+        .get("ferry_connections_open")
+        .copied()
+        .unwrap_or(0.0)
+        < 1.0
+        && Instant::now() < wait
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
     // A broken file is refused, and the certificate in use stays.
     std::fs::write(&cert, "not a certificate").unwrap();
     let hup = || {

@@ -96,14 +96,18 @@ fn holder(st: &Stat) -> String {
         rustix::fs::minor(st.st_dev),
         st.st_ino
     );
-    let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
     // "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"; waiters carry "->".
-    let pid = locks.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        match fields.as_slice() {
-            [_, "FLOCK", _, _, pid, file, ..] if *file == device => pid.parse::<u32>().ok(),
-            _ => None,
-        }
+    // The kernel writes the list in pieces, and one read can miss a line
+    // while other locks come and go: read it again before giving up.
+    let pid = (0..3).find_map(|_| {
+        let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+        locks.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            match fields.as_slice() {
+                [_, "FLOCK", _, _, pid, file, ..] if *file == device => pid.parse::<u32>().ok(),
+                _ => None,
+            }
+        })
     });
     let Some(pid) = pid else {
         return "another process".into();

@@ -20,7 +20,7 @@ use super::Shared;
 use super::ending;
 use super::relay::{Relay, relay};
 use crate::limits::quota;
-use crate::ops::Outcome;
+use crate::ops::{Outcome, Refused};
 use crate::store::{Logins, Resumed, Sink, Store};
 
 /// How long a closing connection may keep sending before it is dropped.
@@ -94,6 +94,9 @@ async fn serve_exchange<St: Store>(
     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
     let Greeted { first, tls } = greeted;
     if tls && first.first().is_some_and(|&b| b != HANDSHAKE) {
+        if let Some(metrics) = &shared.metrics {
+            metrics.refused(Refused::NotTls);
+        }
         return not_tls(io, peer, clock).await;
     }
     let mut conn = match shared.tls.clone().filter(|_| tls) {
@@ -137,7 +140,6 @@ async fn serve_exchange<St: Store>(
         conn.close(LINGER).await
     };
     if session.silent() {
-        ending::silent(&session, &shared);
         // A health probe or a port scan: no reply, and not worth a line.
         log::debug!("{peer} closed without sending a byte");
     } else {
@@ -354,7 +356,7 @@ impl<'a, St: Store> Answers<'a, St> {
         if let Some(metrics) = metrics
             && !throttle.delay(self.peer.ip()).is_zero()
         {
-            metrics.login("throttled");
+            metrics.throttled();
         }
         // This address's turn (one check at a time), after its delay.
         let _turn = throttle.turn(self.peer.ip()).await;

@@ -56,7 +56,6 @@ pub(super) fn finish<St: Store>(
     let client = answers.peer.to_string();
     let file = answers.name.as_deref().unwrap_or_default();
     log::info!(
-        target: "ferry::request",
         client = client.as_str(),
         tls = answers.tls,
         op = op,
@@ -119,19 +118,6 @@ fn words<St: Store>(
     }
 }
 
-/// A connection that never sent a byte: counted only if a timeout cut it
-/// (a client that connects and closes is a probe, not a refusal).
-pub(super) fn silent<St>(session: &ServerSession, shared: &super::Shared<St>) {
-    let Some(metrics) = &shared.metrics else {
-        return;
-    };
-    match session.error() {
-        Some(SessionError::RequestTimeout) => metrics.refused(Refused::RequestTimeout),
-        Some(SessionError::Timeout) => metrics.refused(Refused::IdleTimeout),
-        _ => {}
-    }
-}
-
 /// A connection's end in the metrics: the request and its bytes, and a
 /// connection cut by a timeout.
 fn count<St: Store>(
@@ -147,13 +133,27 @@ fn count<St: Store>(
         Some(ferry_core::Op::Upload) => (0, answers.bytes),
         _ => (answers.bytes, 0),
     };
+    // A refused listing was never sent, whatever its length.
+    let sent = if session.refusal().is_some() { 0 } else { sent };
     let took = Duration::from_micros(clock.now().as_micros());
-    metrics.request(op, class, sent, received, took);
+    // A connection that sent no request (a probe, a port scan held open)
+    // is no request: only a timeout that cut it counts.
+    if session.op().is_some() {
+        metrics.request(op, class, sent, received, took);
+    }
     match (session.error(), failure) {
         (Some(SessionError::RequestTimeout), _) => metrics.refused(Refused::RequestTimeout),
         (Some(SessionError::Timeout), _) => metrics.refused(Refused::IdleTimeout),
         (_, Some(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
             metrics.refused(Refused::IdleTimeout);
+        }
+        // TLS that broke before any request: the handshake failed.
+        (_, Some(e))
+            if answers.tls
+                && session.op().is_none()
+                && e.kind() == std::io::ErrorKind::InvalidData =>
+        {
+            metrics.refused(Refused::TlsHandshake);
         }
         _ => {}
     }
@@ -177,12 +177,10 @@ fn classify<St: Store>(
         },
         (None, Some(_), _) => Outcome::TimedOut,
         (None, None, Some(Refusal::ListingTooLong { .. })) => Outcome::Refused("listing_too_long"),
-        (None, None, Some(Refusal::Store | Refusal::LoginDenied | Refusal::NotStored))
-        | (None, None, None)
-            if cut_upload =>
-        {
-            Outcome::Aborted
-        }
+        (None, None, Some(Refusal::TooLarge { .. })) => Outcome::Refused("too_large"),
+        (None, None, Some(Refusal::TooManyMatches { .. })) => Outcome::Refused("too_many_matches"),
+        // An upload the client stopped sending, unless it was refused first.
+        (None, None, None) if cut_upload => Outcome::Aborted,
         (None, None, Some(Refusal::Store | Refusal::LoginDenied | Refusal::NotStored))
         | (None, None, None) => answers.class,
         (None, None, Some(_)) => Outcome::Refused("protocol"),

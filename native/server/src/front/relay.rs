@@ -16,6 +16,7 @@ use ferry_runtime::{Waited, until};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
 
 use super::Shared;
+use crate::ops::Outcome;
 use crate::store::Store;
 
 /// Relayed bytes per read.
@@ -38,7 +39,20 @@ pub(super) async fn relay<St: Store>(conn: Conn, to: Relay, peer: SocketAddr, sh
     let user = escape(to.credentials.user().as_bytes());
     let tls = if conn.is_tls() { " tls" } else { "" };
     let idle = Duration::from_micros(shared.config.limits.timeout_us);
-    let outcome = match run(conn, &to, peer, shared, idle).await {
+    let relayed = run(conn, &to, peer, shared, idle).await;
+    if let Some(metrics) = &shared.metrics {
+        // The origin decided the login; the op after it is the origin's to count.
+        let (class, up, down) = match &relayed {
+            Ok((true, up, down)) => (Outcome::Ok, *up, *down),
+            Ok((false, ..)) => (Outcome::Refused("login_denied"), 0, 0),
+            Err(_) => (Outcome::Failed, 0, 0),
+        };
+        if let Ok((accepted, ..)) = &relayed {
+            metrics.login(if *accepted { "accepted" } else { "denied" });
+        }
+        metrics.request("AUTH", class, down, up, started.elapsed());
+    }
+    let outcome = match relayed {
         Ok((true, up, down)) => {
             format!("login relayed to the origin, {up} bytes up, {down} bytes down")
         }

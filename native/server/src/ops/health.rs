@@ -46,9 +46,9 @@ impl Health {
     }
 
     /// Probes with `probe` every [`PROBE_EVERY`], each given
-    /// [`PROBE_TIMEOUT`]; runs until the process ends. With probes that
-    /// take up to the timeout, a change shows within
-    /// `PROBE_EVERY + PROBE_TIMEOUT` (6 s).
+    /// [`PROBE_TIMEOUT`]; runs until the process ends. A change shows
+    /// within a probe under way, a pause and the next probe: at most
+    /// `PROBE_TIMEOUT + PROBE_EVERY + PROBE_TIMEOUT` (9 s).
     pub async fn watch<F, Fut>(&self, probe: F)
     where
         F: Fn() -> Fut,

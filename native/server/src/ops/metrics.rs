@@ -19,7 +19,7 @@ pub const DURATION_BUCKETS: [f64; 19] = [
     300.0, 900.0, 1800.0, 3600.0,
 ];
 
-/// Why a connection was refused before any request.
+/// Why a connection was refused or cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
     /// Its address already had its share (`--max-connections-per-address`).
@@ -28,8 +28,14 @@ pub enum Refused {
     Total,
     /// The request did not arrive whole in time (`--request-timeout`).
     RequestTimeout,
-    /// The client stopped making progress (`--timeout`).
+    /// The client stopped making progress (`--timeout`), before or during
+    /// a transfer.
     IdleTimeout,
+    /// Plain ferry bytes on the TLS port (answered with a TLS alert).
+    NotTls,
+    /// A TLS handshake that failed (the client refused the certificate,
+    /// offered no common version, or broke TLS).
+    TlsHandshake,
 }
 
 impl Refused {
@@ -39,6 +45,8 @@ impl Refused {
             Refused::Total => "total",
             Refused::RequestTimeout => "request_timeout",
             Refused::IdleTimeout => "idle_timeout",
+            Refused::NotTls => "not_tls",
+            Refused::TlsHandshake => "tls_handshake",
         }
     }
 }
@@ -54,7 +62,7 @@ pub enum Outcome {
     Refused(&'static str),
     /// The client went away before the end.
     Aborted,
-    /// A deadline passed (`--request-timeout`, `--idle-timeout`).
+    /// A deadline passed (`--request-timeout`, `--timeout`).
     TimedOut,
     /// The server failed (a disk, the origin, the store).
     Failed,
@@ -99,6 +107,7 @@ pub struct Metrics {
     received: IntCounterVec,
     duration: HistogramVec,
     logins: IntCounterVec,
+    throttled: IntCounter,
 }
 
 impl Metrics {
@@ -123,7 +132,8 @@ impl Metrics {
             "ferry_connections_refused_total",
             "Connections refused or cut, by reason: per_address \
              (--max-connections-per-address), total (--max-connections), request_timeout \
-             (--request-timeout), idle_timeout (--timeout).",
+             (--request-timeout), idle_timeout (--timeout), not_tls (plain bytes on the TLS \
+             port), tls_handshake (a failed handshake).",
             &["reason"],
         )?;
         let requests = counter(
@@ -145,7 +155,8 @@ impl Metrics {
         let duration = HistogramVec::new(
             HistogramOpts::new(
                 "ferry_request_duration_seconds",
-                "From a connection's first byte to its close, by operation.",
+                "From a connection's accept to its close (its request's arrival and the \
+                 linger after the answer included), by operation.",
             )
             .buckets(DURATION_BUCKETS.to_vec()),
             &["op"],
@@ -153,9 +164,14 @@ impl Metrics {
         registry.register(Box::new(duration.clone()))?;
         let logins = counter(
             "ferry_logins_total",
-            "Logins (op 60), by result: accepted, denied, throttled.",
+            "Logins (op 60), by result: accepted or denied (at a cache: by the origin).",
             &["result"],
         )?;
+        let throttled = IntCounter::new(
+            "ferry_logins_throttled_total",
+            "Logins made to wait first, after failures from their address.",
+        )?;
+        registry.register(Box::new(throttled.clone()))?;
         let start = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -169,6 +185,7 @@ impl Metrics {
             received,
             duration,
             logins,
+            throttled,
         })
     }
 
@@ -200,9 +217,14 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// A login's result: `accepted`, `denied` or `throttled`.
+    /// A login's result: `accepted` or `denied`.
     pub fn login(&self, result: &'static str) {
         self.logins.with_label_values(&[result]).inc();
+    }
+
+    /// A login made to wait after failures from its address.
+    pub fn throttled(&self) {
+        self.throttled.inc();
     }
 
     /// Everything, in Prometheus's text format, with values read now: the

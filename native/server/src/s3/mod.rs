@@ -263,6 +263,28 @@ impl S3 {
         }
     }
 
+    /// One HEAD of the bucket, not tried again (a health probe, every few
+    /// seconds: a store in trouble is not sent more requests for it).
+    pub fn probe(&self) -> Result<(), String> {
+        let url = self
+            .bucket
+            .head_bucket(Some(&self.credentials))
+            .sign(SIGNED_FOR);
+        let started = Instant::now();
+        let answer = self.agent.head(url.as_str()).call();
+        let status = answer.as_ref().ok().map(|r| r.status().as_u16());
+        self.metrics.tried("HEAD", status, started.elapsed());
+        match answer {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(format!(
+                "{}: the object store answered {}",
+                self.shown,
+                r.status()
+            )),
+            Err(e) => Err(format!("cannot reach the object store {}: {e}", self.shown)),
+        }
+    }
+
     /// The key of `name` under the prefix.
     pub fn key(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)

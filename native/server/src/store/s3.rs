@@ -184,9 +184,7 @@ impl Store for S3Store {
 
     async fn probe(&self) -> Result<(), String> {
         let s3 = self.s3.clone();
-        smol::unblock(move || s3.check())
-            .await
-            .map_err(|e| format!("{e:#}"))
+        smol::unblock(move || s3.probe()).await
     }
 
     async fn list(&self, scope: &Arc<Area>) -> Result<(Vec<ListEntry>, Note), StoreError> {
