@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use common::metrics::{get, metrics_addr, promtool, scrape};
 use common::{BIN, Cache, Server, data, raw};
 use ferry_core::Request;
+use md5::Digest;
 
 /// How much each of `keys` grew between two scrapes.
 fn grew(before: &HashMap<String, f64>, after: &HashMap<String, f64>, key: &str) -> f64 {
@@ -104,6 +105,31 @@ fn each_counter_moves_by_exactly_what_was_done() {
     let hour = "ferry_request_duration_seconds_bucket{op=\"DOWNLOAD\",le=\"3600\"}";
     assert_eq!(grew(&before, &after, hour), 4.0);
 
+    // A RESUME hashes the prefix it names, once, at one turn.
+    let md5: [u8; 16] = md5::Md5::digest(&file[..4000]).into();
+    let mut resume = Vec::new();
+    Request::Resume {
+        name: common::name("a.bin"),
+        position: 4000,
+        md5,
+    }
+    .encode(&mut resume);
+    let answer = raw(server.addr, &resume);
+    assert_eq!(
+        answer.len(),
+        1 + 1 + 4 + (file.len() - 4000),
+        "status, result, remaining, rest"
+    );
+    server.wait_log("RESUME", 1);
+    let resumed = scrape(at);
+    assert_eq!(
+        grew(&after, &resumed, "ferry_prefix_hashed_bytes_total"),
+        4000.0
+    );
+    assert_eq!(grew(&after, &resumed, "ferry_prefix_turns_total"), 1.0);
+    let ok = "ferry_requests_total{op=\"RESUME\",outcome=\"ok\",reason=\"\"}";
+    assert_eq!(grew(&after, &resumed, ok), 1.0);
+
     // A third connection from the one address is refused at accept.
     let held = [
         TcpStream::connect(server.addr).unwrap(),
@@ -142,6 +168,29 @@ fn each_counter_moves_by_exactly_what_was_done() {
     assert_eq!(promtool(&text), "");
     assert_eq!(get(at, "/healthz"), (200, "ok\n".into()));
     assert_eq!(get(at, "/other").0, 404);
+}
+
+#[test]
+fn a_public_file_over_the_listing_budget_is_refused_with_its_reason() {
+    // Twelve files take more than half of a 1 KiB listing: no new one fits.
+    let server = Server::start(
+        &["--metrics", "127.0.0.1:0", "--max-listing-size", "1KiB"],
+        |root| {
+            for i in 0..12 {
+                std::fs::write(root.join(format!("public/file-number-{i:02}.txt")), b"x").unwrap();
+            }
+        },
+    );
+    let at = metrics_addr(|| server.log());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("new.txt"), b"new").unwrap();
+    let up_dir = dir.path().to_str().unwrap();
+    let out = ferry(&["put", &server.addr.to_string(), "new.txt", "--dir", up_dir]);
+    assert!(!out.status.success());
+    server.wait_log("half of --max-listing-size", 1);
+    let budget =
+        "ferry_requests_total{op=\"UPLOAD\",outcome=\"refused\",reason=\"listing_budget\"}";
+    assert_eq!(scrape(at).get(budget).copied(), Some(1.0));
 }
 
 #[test]

@@ -5,11 +5,14 @@
 use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use ferry_runtime::Body;
 use ferry_storage::{DigestCache, PrefixMd5, StoreError};
 
 use crate::limits::FairPool;
+use crate::ops::Sample;
 use crate::store::{Note, Resumed};
 
 /// Prefix digests remembered (file versions).
@@ -22,6 +25,9 @@ const HASHING_SLOTS: usize = 2;
 pub struct Prefixes {
     pool: FairPool,
     digests: Arc<DigestCache>,
+    /// Turns taken at hashing, and the time spent waiting for them (µs).
+    turns: AtomicU64,
+    waited_us: AtomicU64,
 }
 
 impl Default for Prefixes {
@@ -29,11 +35,38 @@ impl Default for Prefixes {
         Prefixes {
             pool: FairPool::new(HASHING_SLOTS),
             digests: Arc::new(DigestCache::new(DIGESTS)),
+            turns: AtomicU64::new(0),
+            waited_us: AtomicU64::new(0),
         }
     }
 }
 
 impl Prefixes {
+    /// For `/metrics`: bytes hashed for op 40, turns taken at hashing and
+    /// the time spent waiting for them.
+    pub fn samples(&self) -> Vec<Sample> {
+        vec![
+            Sample {
+                name: "ferry_prefix_hashed_bytes_total",
+                help: "Bytes read and hashed to check RESUME prefixes (op 40).",
+                counter: true,
+                value: self.digests.bytes_hashed() as f64,
+            },
+            Sample {
+                name: "ferry_prefix_turns_total",
+                help: "Turns taken at prefix hashing (one checkpoint interval each).",
+                counter: true,
+                value: self.turns.load(Ordering::Relaxed) as f64,
+            },
+            Sample {
+                name: "ferry_prefix_queue_wait_seconds_total",
+                help: "Time RESUMEs waited for their turns at prefix hashing.",
+                counter: true,
+                value: self.waited_us.load(Ordering::Relaxed) as f64 / 1e6,
+            },
+        ]
+    }
+
     /// Op 40 on an opened file: its first `position` bytes hashed (at
     /// `client`'s turns) and compared with `md5`.
     pub async fn resume(
@@ -92,7 +125,11 @@ impl Prefixes {
             if let Some(digest) = job.digest() {
                 return (body, Ok(digest));
             }
+            let asked = Instant::now();
             let _turn = self.pool.turn(client).await;
+            self.turns.fetch_add(1, Ordering::Relaxed);
+            let waited = asked.elapsed().as_micros().min(u128::from(u64::MAX)) as u64;
+            self.waited_us.fetch_add(waited, Ordering::Relaxed);
             let digests = self.digests.clone();
             let stepped;
             (body, job, stepped) = smol::unblock(move || {

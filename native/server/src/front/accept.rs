@@ -111,6 +111,7 @@ impl<St: Store> Front<St> {
                         }
                     }
                     systemd::stopping();
+                    shared.health.stopping();
                     drop(stop_all);
                     // Refuse new clients now, whatever each thread is doing.
                     for listener in listeners.iter() {

@@ -325,6 +325,12 @@ impl<'a, St: Store> Answers<'a, St> {
             StoreError::Exists | StoreError::OtherSpelling(_) => Outcome::Refused("exists"),
             StoreError::BadMask(_) => Outcome::Refused("mask"),
             StoreError::Busy { .. } => Outcome::Refused("busy"),
+            StoreError::Io(e) if e.kind() == std::io::ErrorKind::QuotaExceeded => {
+                Outcome::Refused("listing_budget")
+            }
+            StoreError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+                Outcome::Refused("no_space")
+            }
             _ => Outcome::Failed,
         };
         self.outcome = match e {

@@ -50,6 +50,8 @@ struct Shared<St> {
     metrics: Option<Arc<Metrics>>,
     /// The TLS certificate in use, which SIGHUP reads again.
     certificate: Option<Arc<tls::Reloadable>>,
+    /// What `/healthz` answers.
+    health: Arc<Health>,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
@@ -141,6 +143,7 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
         prefixes: Prefixes::default(),
         tls: tls_config,
         certificate,
+        health: Arc::new(Health::default()),
         config,
     });
     let front = Arc::new(accept::Front::new(shared.clone()));
@@ -203,17 +206,18 @@ fn start_ops<St: Store>(
     front: &accept::Front<St>,
 ) -> anyhow::Result<()> {
     let at = listener.local_addr()?;
-    let health = Arc::new(Health::default());
+    let health = shared.health.clone();
     let (watched, probed, read, open) =
         (health.clone(), shared.clone(), shared.clone(), front.open());
     let probe = async move { watched.watch(|| probed.store.probe()).await };
     let samples = move || {
         let mut samples = read.store.samples();
+        samples.extend(read.prefixes.samples());
         samples.push(Sample {
             name: "ferry_connections_open",
             help: "Connections being served now.",
             counter: false,
-            value: open.load(std::sync::atomic::Ordering::Relaxed) as u64,
+            value: open.load(std::sync::atomic::Ordering::Relaxed) as f64,
         });
         samples
     };

@@ -3,6 +3,7 @@
 //! last answer is what `/healthz` says.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_io::Timer;
@@ -17,12 +18,15 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug)]
 pub struct Health {
     state: Mutex<Result<(), String>>,
+    /// The server is stopping: nothing new should be sent its way.
+    stopping: AtomicBool,
 }
 
 impl Default for Health {
     fn default() -> Self {
         Health {
             state: Mutex::new(Ok(())),
+            stopping: AtomicBool::new(false),
         }
     }
 }
@@ -30,7 +34,15 @@ impl Default for Health {
 impl Health {
     /// `Ok` if the server can serve, or why not in one line.
     pub fn state(&self) -> Result<(), String> {
+        if self.stopping.load(Ordering::Relaxed) {
+            return Err("stopping: transfers under way are finishing (--grace)".into());
+        }
         self.state.lock().map_or_else(|_| Ok(()), |s| s.clone())
+    }
+
+    /// From now on the server is stopping, and says so.
+    pub fn stopping(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
     }
 
     fn set(&self, state: Result<(), String>) {

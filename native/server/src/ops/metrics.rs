@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use prometheus::core::Collector;
 use prometheus::{
-    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
 /// Buckets of every duration histogram, in seconds: 1 ms to 1 hour, fit
@@ -92,7 +92,7 @@ pub struct Sample {
     /// A counter (only grows) rather than a gauge.
     pub counter: bool,
     /// Its value.
-    pub value: u64,
+    pub value: f64,
 }
 
 /// Every metric of one server.
@@ -251,14 +251,13 @@ impl std::fmt::Debug for Metrics {
 
 /// A sample as a metric of its own.
 fn metric(sample: &Sample) -> prometheus::Result<Box<dyn Collector>> {
-    let value = i64::try_from(sample.value).unwrap_or(i64::MAX);
     Ok(if sample.counter {
-        let c = IntCounter::new(sample.name, sample.help)?;
-        c.inc_by(value as u64);
+        let c = prometheus::Counter::new(sample.name, sample.help)?;
+        c.inc_by(sample.value);
         Box::new(c)
     } else {
-        let g = IntGauge::new(sample.name, sample.help)?;
-        g.set(value);
+        let g = prometheus::Gauge::new(sample.name, sample.help)?;
+        g.set(sample.value);
         Box::new(g)
     })
 }
@@ -280,25 +279,25 @@ fn process(start: u64) -> Vec<Sample> {
             name: "process_resident_memory_bytes",
             help: "Resident memory size in bytes.",
             counter: false,
-            value: field("VmRSS:") * 1024,
+            value: (field("VmRSS:") * 1024) as f64,
         },
         Sample {
             name: "process_open_fds",
             help: "Number of open file descriptors.",
             counter: false,
-            value: fds,
+            value: fds as f64,
         },
         Sample {
             name: "process_threads",
             help: "Number of OS threads in the process.",
             counter: false,
-            value: field("Threads:"),
+            value: field("Threads:") as f64,
         },
         Sample {
             name: "process_start_time_seconds",
             help: "Start time of the process since the Unix epoch, in seconds.",
             counter: false,
-            value: start,
+            value: start as f64,
         },
     ]
 }

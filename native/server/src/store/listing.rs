@@ -62,11 +62,15 @@ impl ListingBudget {
                     (listed + reserved + entry <= self.budget).then_some(reserved + entry)
                 });
         if reserved.is_err() {
-            return Err(StoreError::Io(std::io::Error::other(format!(
-                "a new public file would take the listing past half of --max-listing-size {} \
+            // A quota of the listing's: told apart from a failing disk.
+            return Err(StoreError::Io(std::io::Error::new(
+                std::io::ErrorKind::QuotaExceeded,
+                format!(
+                    "a new public file would take the listing past half of --max-listing-size {} \
                  (kept free so LIST works for everyone): no new files until some are removed",
-                crate::settings::flag_size(self.limit)
-            ))));
+                    crate::settings::flag_size(self.limit)
+                ),
+            )));
         }
         Ok(Growth {
             reserved: self.reserved.clone(),

@@ -131,7 +131,7 @@ impl Counters {
                 name,
                 help,
                 counter,
-                value,
+                value: value as f64,
             })
             .collect()
     }
