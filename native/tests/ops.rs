@@ -316,7 +316,10 @@ fn a_real_prometheus_scrapes_the_caches_hit_ratio() {
 
 #[test]
 fn healthz_follows_the_origin_down_and_back() {
-    let mut origin = Server::start(&[], |_| {});
+    let file = data(3_000, 6);
+    let mut origin = Server::start(&[], |root| {
+        std::fs::write(root.join("public/h.bin"), &file).unwrap()
+    });
     let port = origin.addr.port();
     let root = origin.root();
     let dir = tempfile::tempdir().unwrap();
@@ -327,6 +330,7 @@ fn healthz_follows_the_origin_down_and_back() {
     );
     let at = metrics_addr(|| cache.log());
     assert_eq!(get(at, "/healthz").0, 200);
+    assert_eq!(download(cache.addr, "h.bin").len(), 5 + file.len());
     // The origin stops: 503 within 10 s, with the reason.
     let _ = origin.child.kill();
     let _ = origin.child.wait();
@@ -344,6 +348,18 @@ fn healthz_follows_the_origin_down_and_back() {
     let (took, why) = until(503);
     assert!(took < Duration::from_secs(10));
     assert!(why.contains("cannot be reached"), "{why}");
+    // Meanwhile the copy held is served stale, and the reason counted.
+    assert_eq!(download(cache.addr, "h.bin").len(), 5 + file.len());
+    cache.wait_log("STALE", 1);
+    let stale = scrape(at);
+    let chosen = "ferry_cache_stale_chosen_total{reason=\"unreachable\"}";
+    assert_eq!(stale.get(chosen).copied(), Some(1.0), "{stale:?}");
+    let asked: f64 = stale
+        .iter()
+        .filter(|(k, _)| k.starts_with("ferry_cache_origin_request_duration_seconds_count"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(asked, 2.0, "the fill, then the failed revalidation");
     // Back on the same port: 200 again within 10 s.
     let mut back = Command::new(BIN);
     back.args(["serve", &port.to_string(), "--bind", "127.0.0.1", "--root"])

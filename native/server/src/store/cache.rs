@@ -42,7 +42,7 @@ use super::{Logins, Note, Resumed, Sink, Store};
 use crate::limits::PerAddress;
 use crate::ops::Sample;
 use crate::settings::CacheConfig;
-use counters::Counters;
+use counters::{Counters, stale_reason};
 
 use direct::Answer;
 use fill::{Fill, Header};
@@ -116,7 +116,7 @@ impl CacheStore {
                 )),
                 fills: Mutex::new(HashMap::new()),
                 listing: Mutex::new(None),
-                counters: Counters::default(),
+                counters: Counters::new()?,
             }),
         })
     }
@@ -151,7 +151,10 @@ impl Store for CacheStore {
         {
             return Ok((entries.clone(), Some("HIT")));
         }
-        match upstream::list(&inner.origin).await {
+        let asked = Instant::now();
+        let listed = upstream::list(&inner.origin).await;
+        inner.counters.origin_request("LIST", asked.elapsed());
+        match listed {
             Ok(entries) => {
                 let entries = lawful(entries, &inner.origin.limits);
                 *lock(&inner.listing) = Some((entries.clone(), Instant::now()));
@@ -160,6 +163,7 @@ impl Store for CacheStore {
             // Refused (status 1) or silent: the last listing, within --max-stale.
             Err(e) => match lock(&inner.listing).as_ref() {
                 Some((entries, at)) if at.elapsed() < inner.max_stale => {
+                    inner.counters.stale_chosen(stale_reason(&e));
                     log::warn!("the origin failed ({e}): serving the last listing");
                     Ok((entries.clone(), Some("STALE")))
                 }
@@ -347,6 +351,10 @@ impl Store for CacheStore {
             Ok(_) => Ok(()),
             Err(e) => Err(format!("the origin {} cannot be reached: {e}", origin.addr)),
         }
+    }
+
+    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        self.inner.counters.collectors()
     }
 
     fn report(&self) -> Option<String> {

@@ -2,13 +2,32 @@
 //! SIGUSR1 and at shutdown, and scraped at `/metrics`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use ferry_storage::Usage;
+use prometheus::core::Collector;
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 
 use crate::ops::Sample;
+use crate::ops::metrics::DURATION_BUCKETS;
+
+/// Why a stale copy was served: the origin `refused` (status 1), was
+/// `unreachable`, or `failed` in the middle of its answer.
+pub(super) type StaleReason = &'static str;
+
+/// Why an exchange with the origin failed, as a stale reason: it could
+/// not be reached (or stopped answering), it refused, or it broke.
+pub(super) fn stale_reason<E>(e: &ferry_runtime::upstream::ExchangeError<E>) -> StaleReason {
+    use ferry_runtime::upstream::ExchangeError as X;
+    match e {
+        X::Connect(_) | X::Timeout(_) => "unreachable",
+        X::Handler(_) | X::AuthDenied { .. } => "refused",
+        _ => "failed",
+    }
+}
 
 /// The cache's counters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Counters {
     pub hits: AtomicU64,
     pub misses: AtomicU64,
@@ -18,6 +37,44 @@ pub(super) struct Counters {
     pub passed: AtomicU64,
     pub origin_bytes: AtomicU64,
     pub served_bytes: AtomicU64,
+    /// Stale copies chosen (a fill's or the listing's), by reason.
+    stale_why: IntCounterVec,
+    /// How long each request to the origin took, by op.
+    origin_time: HistogramVec,
+}
+
+impl Counters {
+    /// All at zero.
+    pub fn new() -> prometheus::Result<Counters> {
+        let stale_why = IntCounterVec::new(
+            Opts::new(
+                "ferry_cache_stale_chosen_total",
+                "Times a stale copy (a file's or the listing) was chosen over the origin's \
+                 answer, by reason: refused (status 1), unreachable, failed mid-answer.",
+            ),
+            &["reason"],
+        )?;
+        let origin_time = HistogramVec::new(
+            HistogramOpts::new(
+                "ferry_cache_origin_request_duration_seconds",
+                "How long each request to the origin took (its body included), by op.",
+            )
+            .buckets(DURATION_BUCKETS.to_vec()),
+            &["op"],
+        )?;
+        Ok(Counters {
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            coalesced: AtomicU64::new(0),
+            revalidated: AtomicU64::new(0),
+            stale: AtomicU64::new(0),
+            passed: AtomicU64::new(0),
+            origin_bytes: AtomicU64::new(0),
+            served_bytes: AtomicU64::new(0),
+            stale_why,
+            origin_time,
+        })
+    }
 }
 
 /// Every metric the cache adds to `/metrics`: name, meaning, and whether
@@ -104,6 +161,27 @@ impl Counters {
             _ => &self.passed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A stale copy was chosen, for `why`.
+    pub fn stale_chosen(&self, why: StaleReason) {
+        self.stale_why.with_label_values(&[why]).inc();
+    }
+
+    /// A request to the origin (`op`: DOWNLOAD, RESUME, LIST, UPLOAD) took
+    /// `took`.
+    pub fn origin_request(&self, op: &str, took: Duration) {
+        self.origin_time
+            .with_label_values(&[op])
+            .observe(took.as_secs_f64());
+    }
+
+    /// The metrics with labels or buckets, registered once.
+    pub fn collectors(&self) -> Vec<Box<dyn Collector>> {
+        vec![
+            Box::new(self.stale_why.clone()),
+            Box::new(self.origin_time.clone()),
+        ]
     }
 
     /// The values for `/metrics`, with the folder's `usage` and the fills

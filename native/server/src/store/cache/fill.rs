@@ -202,7 +202,10 @@ async fn fetch(inner: &Arc<Inner>, name: &Name, fill: &Fill, client: IpAddr, sin
                 md5,
             },
         };
+        let op = request.op().as_str();
+        let asked = Instant::now();
         let result = exchange(&inner.origin, request, &mut x).await;
+        inner.counters.origin_request(op, asked.elapsed());
         if x.refetch {
             // What was held is wrong or cannot grow: once more from the start.
             x.refetch = false;
@@ -252,10 +255,11 @@ impl Filling<'_> {
                 });
             }
             Next::Stale => {
-                let why = match answer {
-                    OriginAnswer::Refused => "the origin refused it (status 1)",
-                    _ => "the origin did not answer",
+                let (why, reason) = match answer {
+                    OriginAnswer::Refused => ("the origin refused it (status 1)", "refused"),
+                    _ => ("the origin did not answer", "unreachable"),
                 };
+                self.inner.counters.stale_chosen(reason);
                 self.stale(why);
             }
             Next::Stream { from, size } => return self.stream(from, size).await,
@@ -411,6 +415,7 @@ impl Filling<'_> {
                 };
                 let max_stale = inner.max_stale.as_micros() as u64;
                 if next(self.held, answer, max_stale) == Next::Stale {
+                    self.inner.counters.stale_chosen(super::stale_reason(&e));
                     self.stale(&format!("the origin failed ({e})"));
                 } else {
                     self.fill
