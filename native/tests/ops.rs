@@ -290,7 +290,9 @@ impl Drop for Prometheus {
 fn a_real_prometheus_scrapes_the_caches_hit_ratio() {
     let file = data(50_000, 3);
     let origin = Server::start(&[], |root| {
-        std::fs::write(root.join("public/f.bin"), &file).unwrap()
+        std::fs::write(root.join("public/f.bin"), &file).unwrap();
+        common::add_user(root, "alice", "wonderland");
+        std::fs::write(root.join("private/alice/diary.txt"), b"dear diary").unwrap();
     });
     let dir = tempfile::tempdir().unwrap();
     let cache = Cache::start(
@@ -304,6 +306,37 @@ fn a_real_prometheus_scrapes_the_caches_hit_ratio() {
         assert_eq!(download(cache.addr, "f.bin").len(), 5 + file.len());
     }
     cache.wait_log("HIT", 3);
+    // A login through the cache is the origin's to check, and counted here.
+    let out = Command::new(BIN)
+        .args([
+            "get",
+            &cache.addr.to_string(),
+            "diary.txt",
+            "--user",
+            "alice",
+            "-o",
+            "-",
+        ])
+        .env("FERRY_PASSWORD", "wonderland")
+        .env("XDG_DATA_HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.stdout,
+        b"dear diary",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    cache.wait_log("login relayed", 1);
+    let relayed = scrape(at);
+    assert_eq!(
+        relayed
+            .get("ferry_logins_total{result=\"accepted\"}")
+            .copied(),
+        Some(1.0)
+    );
+    let auth = "ferry_requests_total{op=\"AUTH\",outcome=\"ok\",reason=\"\"}";
+    assert_eq!(relayed.get(auth).copied(), Some(1.0));
     let (_, text) = get(at, "/metrics");
     assert_eq!(promtool(&text), "");
     let prometheus = Prometheus::start(at);
@@ -434,13 +467,19 @@ fn systemd_hears_ready_once_listening_and_stopping_on_sigterm() {
     command
         .args(["serve", "0", "--bind", "127.0.0.1", "--root"])
         .arg(dir.path().join("root"))
+        .args(["--metrics", "127.0.0.1:0"])
         .env("NOTIFY_SOCKET", &socket_path);
-    let (mut child, addr) = common::listening(command, &dir.path().join("server.log"));
+    let log = dir.path().join("server.log");
+    let (mut child, addr) = common::listening(command, &log);
+    let at = metrics_addr(|| std::fs::read_to_string(&log).unwrap_or_default());
     let mut buf = [0u8; 256];
     let n = socket.recv(&mut buf).expect("READY=1 within 10 s");
     assert_eq!(&buf[..n], b"READY=1\n");
     // Ready means accepting.
     assert_eq!(raw(addr, &[20])[0], 0);
+    assert_eq!(get(at, "/healthz").0, 200);
+    // A connection still open keeps the server in its grace period.
+    let held = TcpStream::connect(addr).unwrap();
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -448,6 +487,11 @@ fn systemd_hears_ready_once_listening_and_stopping_on_sigterm() {
     assert!(status.success());
     let n = socket.recv(&mut buf).expect("STOPPING=1 within 10 s");
     assert_eq!(&buf[..n], b"STOPPING=1\n");
+    // Stopping: nothing new should be sent its way.
+    let (status, why) = get(at, "/healthz");
+    assert_eq!(status, 503);
+    assert!(why.starts_with("stopping"), "{why}");
+    drop(held);
     let _ = child.wait();
 }
 

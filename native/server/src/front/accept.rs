@@ -110,8 +110,8 @@ impl<St: Store> Front<St> {
                             _ => break,
                         }
                     }
-                    systemd::stopping();
                     shared.health.stopping();
+                    systemd::stopping();
                     drop(stop_all);
                     // Refuse new clients now, whatever each thread is doing.
                     for listener in listeners.iter() {
