@@ -4,9 +4,9 @@
 
 use core::fmt;
 
-/// Every field of every message, by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Every field of every message, by name (serialized as
+/// [`Field::as_str`]: the name docs/protocol.md gives it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Field {
     /// The request's op byte.
@@ -133,6 +133,12 @@ impl Field {
             Field::Encrypted => "encrypted",
             Field::AuthTag => "auth_tag",
         }
+    }
+}
+
+impl serde::Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 

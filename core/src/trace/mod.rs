@@ -30,7 +30,7 @@ pub use text::localized;
 pub use tls::{KeyLog, KeyLogError};
 pub use transcript::{
     Anomaly, AnomalyKind, Connection, Direction, FieldView, Layer, Message, Payload, SegmentView,
-    Tls, Transcript,
+    TRANSCRIPT_SCHEMA, Tls, Transcript,
 };
 
 use crate::limits::Limits;
@@ -204,6 +204,7 @@ fn decode(
         notes.push(Anomaly::new(AnomalyKind::Capped, None, None, en, pt));
     }
     let transcript = Transcript {
+        schema: transcript::TRANSCRIPT_SCHEMA,
         format: stats.format.into(),
         packets: stats.packets,
         start_us: stats.first_us.unwrap_or(0),

@@ -80,7 +80,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
     // Fields.
     (
         "field.op",
-        "Operation code: {byte} asks for {op}. Each connection carries one operation.",
+        "Operation code: {byte} asks for {op}. A connection carries one operation, after a login (AUTH) if it has one.",
     ),
     (
         "field.op.unknown",
@@ -468,7 +468,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
     // Campos.
     (
         "field.op",
-        "Código da operação: {byte} pede {op}. Cada conexão leva uma única operação.",
+        "Código da operação: {byte} pede {op}. Cada conexão leva uma única operação, depois de um login (AUTH), se houver.",
     ),
     (
         "field.op.unknown",

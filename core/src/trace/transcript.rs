@@ -6,9 +6,16 @@ use serde::Serialize;
 use crate::field::Field;
 use crate::message::{ListEntry, Op};
 
+/// The version of the transcript's shape, in its `schema` field: 2 since
+/// TLS conversations (messages' `layer` and `records`, connections' `tls`)
+/// and field names as docs/protocol.md writes them (`len`, `result`).
+pub const TRANSCRIPT_SCHEMA: u32 = 2;
+
 /// Everything decoded from one capture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Transcript {
+    /// The shape's version ([`TRANSCRIPT_SCHEMA`]).
+    pub schema: u32,
     /// `pcap` or `pcapng`.
     pub format: String,
     /// Packets in the file.
