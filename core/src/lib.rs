@@ -146,8 +146,8 @@ pub use sniff::foreign_protocol;
 pub use time::Timestamp;
 pub use trace::{
     Anomaly, AnomalyKind, CaptureError, Connection, Direction, FieldView, KeyLog, KeyLogError,
-    Layer, MAX_INFLATED, Message, Payload, SegmentView, Streams, TRANSCRIPT_SCHEMA, Tls,
-    TraceOptions, Transcript, decode_capture, decode_capture_with_streams, decode_exchange,
+    Layer, MAX_INFLATED, Message, Payload, SegmentView, StreamBytes, Streams, TRANSCRIPT_SCHEMA,
+    Tls, TraceOptions, Transcript, decode_capture, decode_capture_with_streams, decode_exchange,
     explain_error, localized,
 };
 pub use wire::Span;

@@ -15,8 +15,8 @@
 #![warn(missing_docs)]
 
 use ferry_core::{
-    Credentials, DecodeErrorKind, KeyLog, Limits, Mask, Name, Request, Streams, TraceOptions,
-    decode_capture_with_streams, explain_error,
+    Credentials, DecodeErrorKind, KeyLog, Limits, Mask, Name, Request, StreamBytes, Streams,
+    TraceOptions, decode_capture_with_streams, explain_error,
 };
 use wasm_bindgen::prelude::*;
 
@@ -64,8 +64,9 @@ impl Capture {
         self.transcript.clone()
     }
 
-    /// Up to `len` bytes of one connection's stream from `offset` (fewer at
-    /// its end; none for a connection that does not exist).
+    /// Up to `len` bytes of one connection's stream from `offset`, fewer
+    /// where the capture has a gap or the stream ends (none for a
+    /// connection that does not exist).
     pub fn bytes(&self, connection: usize, to_server: bool, offset: f64, len: f64) -> Vec<u8> {
         self.slice(connection, offset, len, |s| match to_server {
             true => &s.to_server,
@@ -89,18 +90,15 @@ impl Capture {
         connection: usize,
         offset: f64,
         len: f64,
-        pick: impl Fn(&Streams) -> &Vec<u8>,
+        pick: impl Fn(&Streams) -> &StreamBytes,
     ) -> Vec<u8> {
         let Some(streams) = self.streams.get(connection) else {
             return Vec::new();
         };
-        let stream = pick(streams);
-        // JavaScript numbers: clamp, never trust.
-        let start = (offset.max(0.0) as usize).min(stream.len());
-        let end = start
-            .saturating_add(len.max(0.0) as usize)
-            .min(stream.len());
-        stream[start..end].to_vec()
+        // JavaScript numbers: clamp, never trust (NaN is 0).
+        pick(streams)
+            .get(offset.max(0.0) as u64, len.max(0.0) as u64)
+            .to_vec()
     }
 }
 

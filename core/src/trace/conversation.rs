@@ -194,7 +194,7 @@ impl<'a> Cursor<'a> {
         len: u64,
         context: Context,
     ) -> FieldView {
-        view(&self.stream.data, name, offset, len, context)
+        view(&self.stream.bytes, name, offset, len, context)
     }
 
     /// Summarizes a body of `size` bytes at the cursor.
@@ -206,7 +206,8 @@ impl<'a> Cursor<'a> {
         let end = start + size;
         let have_end = end.min(self.stream.len());
         let captured = have_end.saturating_sub(start) - self.stream.missing_in(start, have_end);
-        let bytes = &self.stream.data[start as usize..have_end as usize];
+        // The bytes captured from the body's start (all of it when whole).
+        let bytes = self.stream.get(start, size);
         let md5 = (captured == size).then(|| hex(&Md5::digest(bytes)));
         if end > self.stream.len() {
             out.note(

@@ -1,6 +1,7 @@
 //! Plain-language explanations of every field, in English and Portuguese
 //! (the language of the assignments this protocol comes from).
 
+use super::sparse::StreamBytes;
 use super::text::{plain, say};
 use super::transcript::FieldView;
 use crate::field::Field;
@@ -9,11 +10,16 @@ use crate::name::{escape, hex};
 /// Hex shown for one field, at most.
 const HEX_SHOWN: usize = 64;
 
-/// The field `name` at `[offset, offset + len)` of a stream's `data`, with
-/// its bytes, value and explanations.
-pub(crate) fn view(data: &[u8], name: Field, offset: u64, len: u64, context: Context) -> FieldView {
-    let start = (offset as usize).min(data.len());
-    let raw = &data[start..(offset.saturating_add(len) as usize).clamp(start, data.len())];
+/// The field `name` at `[offset, offset + len)` of a stream, with its
+/// bytes (those captured), value and explanations.
+pub(crate) fn view(
+    stream: &StreamBytes,
+    name: Field,
+    offset: u64,
+    len: u64,
+    context: Context,
+) -> FieldView {
+    let raw = stream.get(offset, len);
     let (value, en, pt) = describe(name, raw, context);
     let mut hex = hex(&raw[..raw.len().min(HEX_SHOWN)]);
     if raw.len() > HEX_SHOWN {

@@ -18,6 +18,7 @@ mod conversation;
 mod explain;
 mod legacy;
 mod reassembly;
+mod sparse;
 mod text;
 mod tls;
 mod transcript;
@@ -26,6 +27,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 pub use capture::{CaptureError, MAX_INFLATED};
+pub use sparse::StreamBytes;
 pub use text::localized;
 pub use tls::{KeyLog, KeyLogError};
 pub use transcript::{
@@ -86,14 +88,14 @@ pub fn decode_capture(bytes: &[u8], options: &TraceOptions) -> Result<Transcript
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Streams {
     /// From the client to the server.
-    pub to_server: Vec<u8>,
+    pub to_server: StreamBytes,
     /// From the server to the client.
-    pub to_client: Vec<u8>,
+    pub to_client: StreamBytes,
     /// What the opened TLS records carried from the client (the bytes of
     /// [`Layer::Decrypted`] messages); empty for other conversations.
-    pub decrypted_to_server: Vec<u8>,
+    pub decrypted_to_server: StreamBytes,
     /// The same from the server.
-    pub decrypted_to_client: Vec<u8>,
+    pub decrypted_to_client: StreamBytes,
 }
 
 /// [`decode_capture`], also returning each connection's rebuilt streams
@@ -167,10 +169,10 @@ fn decode(
         };
         {
             connections.push(connection);
-            let len = (both.to_server.len()
-                + both.to_client.len()
-                + both.decrypted_to_server.len()
-                + both.decrypted_to_client.len()) as u64;
+            let len = both.to_server.captured()
+                + both.to_client.captured()
+                + both.decrypted_to_server.captured()
+                + both.decrypted_to_client.captured();
             if !keep {
                 both = Streams::default();
             } else if kept + len > options.max_kept_len {
@@ -367,8 +369,8 @@ fn connection(
                 let (inner, notes) = decrypted_messages(&inside, &up, &down, &options.limits);
                 messages.extend(inner);
                 anomalies.extend(notes);
-                decrypted.decrypted_to_server = inside.to_server.data;
-                decrypted.decrypted_to_client = inside.to_client.data;
+                decrypted.decrypted_to_server = inside.to_server.bytes;
+                decrypted.decrypted_to_client = inside.to_client.bytes;
             }
             (messages, anomalies, Some(read.info))
         }
@@ -486,8 +488,8 @@ fn connection(
         tls,
     };
     let streams = Streams {
-        to_server: up.data,
-        to_client: down.data,
+        to_server: up.bytes,
+        to_client: down.bytes,
         ..decrypted
     };
     Some((connection, streams))

@@ -7,14 +7,13 @@
 //! Nothing is guessed: a gap stays a gap.
 
 use super::capture::Segment;
+use super::sparse::StreamBytes;
 
 /// A rebuilt byte stream.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Stream {
-    /// Bytes by stream offset (gaps hold zeros; see `gaps`).
-    pub data: Vec<u8>,
-    /// Ranges `[start, end)` the capture never saw.
-    pub gaps: Vec<(u64, u64)>,
+    /// The bytes captured, at their offsets (holes only counted).
+    pub bytes: StreamBytes,
     /// When each range was first seen: `(start, end, ts_us)`, sorted.
     arrivals: Vec<(u64, u64, u64)>,
     /// Segments whose bytes had all been seen already.
@@ -38,7 +37,7 @@ impl Stream {
     /// A stream of exactly `bytes`, all seen at time 0 in one segment.
     pub fn from_bytes(bytes: &[u8]) -> Self {
         Stream {
-            data: bytes.to_vec(),
+            bytes: StreamBytes::whole(bytes.to_vec()),
             arrivals: vec![(0, bytes.len() as u64, 0)],
             ..Stream::default()
         }
@@ -48,35 +47,31 @@ impl Stream {
     /// each range's record was captured; `closed` is the TCP stream's.
     pub fn decrypted(data: Vec<u8>, arrivals: Vec<(u64, u64, u64)>, closed: bool) -> Self {
         Stream {
-            data,
+            bytes: StreamBytes::whole(data),
             arrivals,
             closed,
             ..Stream::default()
         }
     }
 
-    /// The first gap at or after `offset`, if any.
+    /// The hole at or after `offset`, if any (see [`StreamBytes::next_hole`]).
     pub fn next_gap(&self, offset: u64) -> Option<(u64, u64)> {
-        self.gaps.iter().copied().find(|&(_, end)| end > offset)
+        self.bytes.next_hole(offset)
     }
 
     /// Bytes from `offset` up to the next gap (or the end).
     pub fn contiguous(&self, offset: u64) -> &[u8] {
-        let end = match self.next_gap(offset) {
-            Some((start, _)) if start <= offset => offset,
-            Some((start, _)) => start,
-            None => self.data.len() as u64,
-        };
-        let start = (offset as usize).min(self.data.len());
-        &self.data[start..(end as usize).min(self.data.len()).max(start)]
+        self.bytes.from(offset)
+    }
+
+    /// Up to `len` bytes from `offset`, stopping at a gap.
+    pub fn get(&self, offset: u64, len: u64) -> &[u8] {
+        self.bytes.get(offset, len)
     }
 
     /// Bytes of `[start, end)` the capture never saw.
     pub fn missing_in(&self, start: u64, end: u64) -> u64 {
-        self.gaps
-            .iter()
-            .map(|&(a, b)| b.min(end).saturating_sub(a.max(start)))
-            .sum()
+        self.bytes.missing_in(start, end)
     }
 
     /// When the byte at `offset` was first captured.
@@ -118,124 +113,193 @@ impl Stream {
 
     /// Length including gaps.
     pub fn len(&self) -> u64 {
-        self.data.len() as u64
+        self.bytes.len()
     }
 }
 
 /// Rebuilds a stream from one direction's segments, in capture order.
 /// `isn` is the initial sequence number from the SYN, if one was seen.
+///
+/// New bytes are kept as borrowed pieces by offset until the end, then
+/// copied once into runs: memory is the bytes captured (never a hole), and
+/// each segment costs O(log n) whatever order segments come in.
 pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u64) -> Stream {
     let mut stream = Stream::default();
-    let base = match isn {
-        Some(isn) => isn.wrapping_add(1),
-        None => {
-            stream.started_mid_stream = segments.iter().any(|s| !s.payload.is_empty());
-            match segments
-                .iter()
-                .find(|s| !s.payload.is_empty() || s.missing > 0)
-            {
-                Some(first) => first.seq,
-                None => return stream,
-            }
-        }
+    let Some(base) = isn.map(|isn| isn.wrapping_add(1)).or_else(|| {
+        stream.started_mid_stream = segments.iter().any(|s| !s.payload.is_empty());
+        segments
+            .iter()
+            .find(|s| !s.payload.is_empty() || s.missing > 0)
+            .map(|first| first.seq)
+    }) else {
+        return stream;
     };
-    // Covered ranges, sorted and disjoint.
-    let mut covered = Ranges::default();
+    let mut pieces = Pieces::default();
     let mut max_end = 0u64;
-    // Room for every byte captured at once (retransmissions make this a
-    // little more than needed): no copy as the stream grows.
-    let captured: u64 = segments.iter().map(|s| s.payload.len() as u64).sum();
-    stream.data.reserve(captured.min(max_len) as usize);
+    let mut len = 0u64;
     for seg in segments {
         if seg.payload.is_empty() && seg.missing == 0 {
             continue;
         }
-        // Data at seq+1.. when a SYN carries data (rare) still counts from base.
-        let first = seg.seq.wrapping_add(u32::from(seg.syn));
-        let rel = first.wrapping_sub(base) as i32;
-        let (start, mut payload) = if rel < 0 {
-            // Bytes before the start of the stream: keep only the part after it.
-            let skip = rel.unsigned_abs() as usize;
-            if skip >= seg.payload.len() {
-                continue;
-            }
-            (0u64, &seg.payload[skip..])
-        } else {
-            (rel as u64, seg.payload)
+        let Some((start, payload, end_on_wire)) = place(seg, base, max_len, &mut stream) else {
+            continue;
         };
-        let mut end_on_wire = start + payload.len() as u64 + seg.missing;
-        if start < max_len {
-            stream
-                .placed
-                .push((start, end_on_wire.min(max_len), seg.frame));
-        }
-        if end_on_wire > max_len {
-            stream.capped = true;
-            end_on_wire = max_len;
-            let keep = max_len.saturating_sub(start).min(payload.len() as u64) as usize;
-            payload = &payload[..keep];
-        }
-        let seg_end = start + payload.len() as u64;
-        if start == stream.len() && seg.missing == 0 && start >= max_end {
-            // The usual case: the next bytes, in order, never seen before.
-            stream.data.extend_from_slice(payload);
-            stream.arrivals.push((start, seg_end, seg.ts_us));
-            covered.insert(start, seg_end);
-            max_end = seg_end;
+        len = len.max(end_on_wire);
+        if payload.is_empty() {
             continue;
         }
-        if end_on_wire as usize > stream.data.len() {
-            stream.data.resize(end_on_wire as usize, 0);
-        }
-        let mut new_bytes = false;
-        let mut old_bytes = false;
-        let mut at = start;
-        while at < seg_end {
-            // The covered range containing `at`, or the next one after it.
-            match covered.at_or_after(at) {
-                Some((s, e)) if s <= at => {
-                    // Already seen: compare.
-                    let upto = e.min(seg_end);
-                    let old = &stream.data[at as usize..upto as usize];
-                    let new = &payload[(at - start) as usize..(upto - start) as usize];
-                    if old != new {
-                        stream.conflicts += 1;
-                    }
-                    old_bytes = true;
-                    at = upto;
-                }
-                next => {
-                    let upto = next.map_or(seg_end, |(s, _)| s.min(seg_end));
-                    stream.data[at as usize..upto as usize]
-                        .copy_from_slice(&payload[(at - start) as usize..(upto - start) as usize]);
-                    stream.arrivals.push((at, upto, seg.ts_us));
-                    covered.insert(at, upto);
-                    new_bytes = true;
-                    at = upto;
-                }
+        let seg_end = start + payload.len() as u64;
+        if start >= max_end {
+            // The usual case: bytes past everything seen, all new.
+            pieces.add(start, payload, seg.ts_us, &mut stream.arrivals);
+        } else {
+            let merged = pieces.merge(start, payload, seg.ts_us, &mut stream.arrivals);
+            match merged.new {
+                false => stream.retransmissions += 1,
+                true => stream.out_of_order += 1,
             }
-        }
-        if old_bytes && !new_bytes {
-            stream.retransmissions += 1;
-        } else if new_bytes && start < max_end {
-            stream.out_of_order += 1;
+            stream.conflicts += merged.conflicts;
         }
         max_end = max_end.max(seg_end);
     }
     stream.arrivals.sort_unstable();
     stream.placed.sort_unstable();
-    // Gaps: what no segment covered.
-    let mut at = 0;
-    for (&s, &e) in &covered.0 {
-        if s > at {
-            stream.gaps.push((at, s));
-        }
-        at = e;
-    }
-    if at < stream.len() {
-        stream.gaps.push((at, stream.len()));
-    }
+    stream.bytes = pieces.into_bytes(len);
     stream
+}
+
+/// Where a segment's bytes go: `(start, payload kept, end on the wire)`,
+/// its place recorded in `stream.placed` (and `capped` set when it runs
+/// past `max_len`); `None` for bytes wholly before the stream's start.
+fn place<'a>(
+    seg: &Segment<'a>,
+    base: u32,
+    max_len: u64,
+    stream: &mut Stream,
+) -> Option<(u64, &'a [u8], u64)> {
+    // Data at seq+1.. when a SYN carries data (rare) still counts from base.
+    let first = seg.seq.wrapping_add(u32::from(seg.syn));
+    let rel = first.wrapping_sub(base) as i32;
+    let (start, mut payload) = if rel < 0 {
+        // Bytes before the start of the stream: keep only the part after it.
+        let skip = rel.unsigned_abs() as usize;
+        if skip >= seg.payload.len() {
+            return None;
+        }
+        (0u64, &seg.payload[skip..])
+    } else {
+        (rel as u64, seg.payload)
+    };
+    let mut end_on_wire = start + payload.len() as u64 + seg.missing;
+    if start < max_len {
+        stream
+            .placed
+            .push((start, end_on_wire.min(max_len), seg.frame));
+    }
+    if end_on_wire > max_len {
+        stream.capped = true;
+        end_on_wire = max_len;
+        let keep = max_len.saturating_sub(start).min(payload.len() as u64) as usize;
+        payload = &payload[..keep];
+    }
+    Some((start, payload, end_on_wire))
+}
+
+/// What merging a segment found.
+struct Merged {
+    /// Some of its bytes had not been seen before.
+    new: bool,
+    /// Runs of its bytes that disagreed with bytes seen before.
+    conflicts: u32,
+}
+
+/// The new bytes of each segment by stream offset, borrowed from the
+/// capture, and the ranges they cover.
+#[derive(Default)]
+struct Pieces<'a> {
+    by_start: std::collections::BTreeMap<u64, &'a [u8]>,
+    covered: Ranges,
+}
+
+impl<'a> Pieces<'a> {
+    /// Adds bytes never seen before at `start`.
+    fn add(&mut self, start: u64, bytes: &'a [u8], ts: u64, arrivals: &mut Vec<(u64, u64, u64)>) {
+        let end = start + bytes.len() as u64;
+        self.by_start.insert(start, bytes);
+        self.covered.insert(start, end);
+        arrivals.push((start, end, ts));
+    }
+
+    /// Adds the parts of `payload` at `start` not seen before, comparing
+    /// the others with what was seen.
+    fn merge(
+        &mut self,
+        start: u64,
+        payload: &'a [u8],
+        ts: u64,
+        arrivals: &mut Vec<(u64, u64, u64)>,
+    ) -> Merged {
+        let seg_end = start + payload.len() as u64;
+        let part = |from: u64, to: u64| &payload[(from - start) as usize..(to - start) as usize];
+        let mut merged = Merged {
+            new: false,
+            conflicts: 0,
+        };
+        let mut at = start;
+        while at < seg_end {
+            // The covered range containing `at`, or the next one after it.
+            match self.covered.at_or_after(at) {
+                Some((s, e)) if s <= at => {
+                    let upto = e.min(seg_end);
+                    if !self.same(at, part(at, upto)) {
+                        merged.conflicts += 1;
+                    }
+                    at = upto;
+                }
+                next => {
+                    let upto = next.map_or(seg_end, |(s, _)| s.min(seg_end));
+                    self.add(at, part(at, upto), ts, arrivals);
+                    merged.new = true;
+                    at = upto;
+                }
+            }
+        }
+        merged
+    }
+
+    /// Whether `bytes`, all seen before at `at`, match what was seen.
+    fn same(&self, at: u64, bytes: &[u8]) -> bool {
+        let end = at + bytes.len() as u64;
+        let first = self
+            .by_start
+            .range(..=at)
+            .next_back()
+            .map_or(at, |(s, _)| *s);
+        self.by_start.range(first..end).all(|(&s, seen)| {
+            let from = s.max(at);
+            let to = (s + seen.len() as u64).min(end);
+            from >= to
+                || seen[(from - s) as usize..(to - s) as usize]
+                    == bytes[(from - at) as usize..(to - at) as usize]
+        })
+    }
+
+    /// The pieces copied once into runs, in a stream `len` long.
+    fn into_bytes(self, len: u64) -> StreamBytes {
+        let runs = self
+            .covered
+            .0
+            .iter()
+            .map(|(&s, &e)| {
+                let mut run = Vec::with_capacity((e - s) as usize);
+                for piece in self.by_start.range(s..e).map(|(_, b)| b) {
+                    run.extend_from_slice(piece);
+                }
+                (s, run)
+            })
+            .collect();
+        StreamBytes::from_runs(runs, len)
+    }
 }
 
 /// Disjoint byte ranges `[start, end)` by start, touching ones merged:
@@ -307,8 +371,10 @@ mod tests {
         let refs: Vec<&Segment<'_>> = segments.iter().collect();
         let stream = reassemble(&refs, Some(0), u64::MAX);
         assert_eq!(stream.len(), u64::from(2 * N - 1));
-        assert_eq!(stream.gaps.len(), (N - 1) as usize);
-        assert_eq!(stream.gaps[0], (1, 2));
+        let holes: Vec<(u64, u64)> = stream.bytes.holes().collect();
+        assert_eq!(holes.len(), (N - 1) as usize);
+        assert_eq!(holes[0], (1, 2));
+        assert_eq!(stream.bytes.captured(), u64::from(N));
         assert_eq!(stream.out_of_order, N - 1);
         assert_eq!(stream.retransmissions, 0);
     }

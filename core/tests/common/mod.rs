@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod capture;
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 pub use ferry_core::testing::Transcript;

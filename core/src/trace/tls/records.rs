@@ -196,7 +196,7 @@ impl<'s> Side<'s> {
         let fields = spans
             .iter()
             .map(|&(field, offset, len, context)| {
-                view(&self.stream.data, field, offset, len, context)
+                view(&self.stream.bytes, field, offset, len, context)
             })
             .collect();
         self.messages.push(Message {
