@@ -40,7 +40,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 # Prometheus (its promtool checks /metrics; a real server scrapes ferry in
-# native/tests/metrics.rs), without the exporters it recommends.
+# native/tests/ops.rs), without the exporters it recommends.
 if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
     log "installing Debian package: prometheus (no recommends)"
     apt-get update -qq

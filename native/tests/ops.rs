@@ -136,11 +136,16 @@ fn each_counter_moves_by_exactly_what_was_done() {
         TcpStream::connect(server.addr).unwrap(),
     ];
     let wait = Instant::now() + Duration::from_secs(10);
-    let per_address = "ferry_connections_refused_total{reason=\"per_address\"}";
-    while scrape(at).get(per_address).copied().unwrap_or(0.0) < 1.0 && Instant::now() < wait {
-        let _ = raw(server.addr, &[20]);
+    while scrape(at)["ferry_connections_open"] < 2.0 && Instant::now() < wait {
+        std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(scrape(at).get(per_address).copied().unwrap_or(0.0) >= 1.0);
+    let per_address = "ferry_connections_refused_total{reason=\"per_address\"}";
+    let _ = raw(server.addr, &[20]);
+    let refused = || scrape(at).get(per_address).copied().unwrap_or(0.0);
+    while refused() < 1.0 && Instant::now() < wait {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(refused(), 1.0);
     drop(held);
     // Once they are closed, a request that never completes is cut at
     // --request-timeout.
@@ -298,7 +303,14 @@ fn a_real_prometheus_scrapes_the_caches_hit_ratio() {
     let cache = Cache::start(
         &origin.addr.to_string(),
         &dir.path().join("cache"),
-        &["--metrics", "127.0.0.1:0", "--fresh-for", "600"],
+        &[
+            "--metrics",
+            "127.0.0.1:0",
+            "--fresh-for",
+            "600",
+            "--log-format",
+            "json",
+        ],
     );
     let at = metrics_addr(|| cache.log());
     // One miss, then three hits.
@@ -327,7 +339,18 @@ fn a_real_prometheus_scrapes_the_caches_hit_ratio() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    cache.wait_log("login relayed", 1);
+    let log = cache.wait_log("login relayed", 1);
+    // Its JSON line has the fields of every request's line.
+    let line: serde_json::Value = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .find(|l: &serde_json::Value| l["op"] == "AUTH")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(
+        (&line["user"], &line["result"], &line["tls"]),
+        (&"alice".into(), &"ok".into(), &false.into()),
+        "{line}"
+    );
     let relayed = scrape(at);
     assert_eq!(
         relayed

@@ -1007,13 +1007,13 @@ fn captures_of_every_cipher_suite_open_with_the_peers_key_log() {
     });
     let dir = tempfile::tempdir().unwrap();
     let port = server.tls.port().to_string();
-    let decode = |capture: &Path, keys: &Path| -> serde_json::Value {
-        let out = Command::new(BIN)
-            .args(["decode", "--json", "--port", &port, "--keylog"])
-            .arg(keys)
-            .arg(capture)
-            .output()
-            .unwrap();
+    let decode = |capture: &Path, keys: Option<&Path>| -> serde_json::Value {
+        let mut command = Command::new(BIN);
+        command.args(["decode", "--json", "--port", &port]);
+        if let Some(keys) = keys {
+            command.arg("--keylog").arg(keys);
+        }
+        let out = command.arg(capture).output().unwrap();
         assert!(
             out.status.success(),
             "{}",
@@ -1046,7 +1046,7 @@ fn captures_of_every_cipher_suite_open_with_the_peers_key_log() {
         );
         let path = dir.path().join(format!("{suite}.pcap"));
         std::fs::write(&path, capture).unwrap();
-        let t = decode(&path, &keys);
+        let t = decode(&path, Some(&keys));
         let c = &t["connections"][0];
         assert_eq!(c["tls"]["cipher_suite"], suite);
         assert_eq!(c["tls"]["version"], "TLS 1.3");
@@ -1103,7 +1103,7 @@ fn captures_of_every_cipher_suite_open_with_the_peers_key_log() {
     });
     let path = dir.path().join("retry.pcap");
     std::fs::write(&path, capture).unwrap();
-    let t = decode(&path, &keys);
+    let t = decode(&path, Some(&keys));
     let c = &t["connections"][0];
     let summaries: Vec<&str> = c["messages"]
         .as_array()
@@ -1144,7 +1144,7 @@ fn captures_of_every_cipher_suite_open_with_the_peers_key_log() {
     });
     let path = dir.path().join("tls12.pcap");
     std::fs::write(&path, capture).unwrap();
-    let t = decode(&path, &keys);
+    let t = decode(&path, Some(&keys));
     let c = &t["connections"][0];
     assert_eq!(c["tls"]["version"], "TLS 1.2");
     let lesson = c["anomalies"]
@@ -1160,6 +1160,22 @@ fn captures_of_every_cipher_suite_open_with_the_peers_key_log() {
         ),
         "{lesson}"
     );
+    // Without its key log, it is not sent to look for one.
+    let bare = decode(&path, None);
+    let lesson = bare["connections"][0]["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "encrypted")
+        .unwrap()["en"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        lesson.ends_with("decryption covers TLS 1.3 only."),
+        "{lesson}"
+    );
+    assert!(!lesson.contains("--keylog"), "{lesson}");
     // After each side's change_cipher_spec, its records are encrypted.
     let summaries: Vec<&str> = c["messages"]
         .as_array()

@@ -238,7 +238,8 @@ function renderCapture() {
     // the key log opened it, otherwise by what its handshake says.
     const first = c.messages.find((m) => m.layer !== 'tls');
     const what = first ? pick(first.summary, first.summary_pt)
-      : c.tls ? t('tls_conversation', { version: c.tls.version || '?', name: c.tls.server_name || '—' })
+      : c.tls ? t(c.tls.version === 'TLS 1.3' || !c.tls.version ? 'tls_conversation' : 'tls_conversation_old',
+        { version: c.tls.version || '?', name: c.tls.server_name || '—' })
         : '—';
     list.append(
       el(

@@ -218,14 +218,15 @@ fn lesson(
     );
     let why = if info.records_opened > 0 {
         say("tls.lesson.opened", &[("n", &plain(info.records_opened))])
-    } else if keylog.is_empty() {
-        say("tls.lesson.no_keylog", &[])
     } else if version.is_some_and(|v| v != TLS13) {
+        // Before the key log: no key log opens TLS 1.2 here.
         let held = match tls12_keys {
             Some(true) => say("tls.lesson.tls12_held", &[]),
             _ => plain(""),
         };
         say("tls.lesson.tls12", &[("held", &held)])
+    } else if keylog.is_empty() {
+        say("tls.lesson.no_keylog", &[])
     } else if tls12_keys.is_none() {
         say("tls.lesson.no_secrets", &[])
     } else if suite.is_some_and(|s| crypto::Suite::from_id(s).is_none()) {

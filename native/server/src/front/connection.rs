@@ -161,10 +161,20 @@ async fn not_tls(io: Socket, peer: SocketAddr, clock: Clock) {
     conn.queue(&NOT_TLS_ALERT);
     let _ = until(Some(std::time::Instant::now() + LINGER), conn.flush(false)).await;
     conn.close(LINGER).await;
+    let ms = clock.now().as_micros() as f64 / 1000.0;
+    let client = peer.to_string();
+    let outcome = "looks like plain ferry: this port speaks TLS; use the plain port, or \
+                   tls://HOST:PORT in the client";
     log::info!(
-        "{peer} tls - looks like plain ferry: this port speaks TLS; use the plain port, or \
-         tls://HOST:PORT in the client 0 bytes {:.1} ms",
-        clock.now().as_micros() as f64 / 1000.0
+        client = client.as_str(),
+        tls = true,
+        op = "-",
+        outcome = outcome,
+        result = "refused",
+        reason = "not_tls",
+        bytes = 0,
+        duration_ms = ms;
+        "{peer} tls - {outcome} 0 bytes {ms:.1} ms"
     );
 }
 

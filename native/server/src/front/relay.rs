@@ -37,16 +37,17 @@ pub(super) struct Relay {
 pub(super) async fn relay<St: Store>(conn: Conn, to: Relay, peer: SocketAddr, shared: &Shared<St>) {
     let started = Instant::now();
     let user = escape(to.credentials.user().as_bytes());
-    let tls = if conn.is_tls() { " tls" } else { "" };
+    let conn_tls = conn.is_tls();
+    let tls = if conn_tls { " tls" } else { "" };
     let idle = Duration::from_micros(shared.config.limits.timeout_us);
     let relayed = run(conn, &to, peer, shared, idle).await;
+    // The origin decided the login; the op after it is the origin's to count.
+    let (class, up, down) = match &relayed {
+        Ok((true, up, down)) => (Outcome::Ok, *up, *down),
+        Ok((false, ..)) => (Outcome::Refused("login_denied"), 0, 0),
+        Err(_) => (Outcome::Failed, 0, 0),
+    };
     if let Some(metrics) = &shared.metrics {
-        // The origin decided the login; the op after it is the origin's to count.
-        let (class, up, down) = match &relayed {
-            Ok((true, up, down)) => (Outcome::Ok, *up, *down),
-            Ok((false, ..)) => (Outcome::Refused("login_denied"), 0, 0),
-            Err(_) => (Outcome::Failed, 0, 0),
-        };
         if let Ok((accepted, ..)) = &relayed {
             metrics.login(if *accepted { "accepted" } else { "denied" });
         }
@@ -59,9 +60,20 @@ pub(super) async fn relay<St: Store>(conn: Conn, to: Relay, peer: SocketAddr, sh
         Ok((false, ..)) => "login denied by the origin".to_owned(),
         Err(e) => format!("relay to the origin failed: {e}"),
     };
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (result, reason) = class.labels();
+    let client = peer.to_string();
     log::info!(
-        "{peer}{tls} AUTH user={user} PASS {outcome} {:.1} ms",
-        started.elapsed().as_secs_f64() * 1000.0
+        client = client.as_str(),
+        tls = conn_tls,
+        op = "AUTH",
+        user = user.as_str(),
+        outcome = outcome.as_str(),
+        result = result,
+        reason = reason,
+        bytes = up + down,
+        duration_ms = ms;
+        "{peer}{tls} AUTH user={user} PASS {outcome} {ms:.1} ms"
     );
 }
 
