@@ -24,6 +24,12 @@ if ! "$FERRY" serve --help | grep -q -- --tls-port; then
     echo "  TLS: this build has no --tls-port"
     exit 0
 fi
+# Run alone (not from bench.sh), it installs its peer itself.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+    echo "bench-tls: installing nginx" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 WORK=$(mktemp -d /tmp/ferry-tls.XXXXXX)

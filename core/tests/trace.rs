@@ -264,7 +264,7 @@ fn a_truncated_final_message_is_reported() {
         .collect();
     assert!(
         said.iter()
-            .any(|a| a.contains("100 bytes announced, the connection closed after 2")),
+            .any(|a| a.contains("100 bytes announced, the connection closed after 2 bytes")),
         "{said:?}"
     );
     assert!(!said.iter().any(|a| a.contains("capture ends")), "{said:?}");

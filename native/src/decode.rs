@@ -5,7 +5,7 @@ use std::path::Path;
 
 use ferry_core::{
     Connection, Direction, FieldView, KeyLog, Layer, Message, SegmentView, TraceOptions,
-    Transcript, decode_capture, localized,
+    Transcript, decode_capture, localized, localized_bytes, localized_count,
 };
 
 use ferry_client::ClientError;
@@ -75,6 +75,22 @@ impl Words {
     fn pick<'a>(&self, en: &'a str, pt: &'a str) -> &'a str {
         if self.portuguese { pt } else { en }
     }
+
+    fn count(&self, n: impl TryInto<u64>) -> String {
+        localized_count(n.try_into().unwrap_or(u64::MAX), self.portuguese)
+    }
+
+    fn bytes(&self, n: u64) -> String {
+        localized_bytes(n, self.portuguese)
+    }
+
+    /// Seconds since `origin`, to the microsecond: `0.102345` (`0,102345`
+    /// in Portuguese).
+    fn seconds(&self, us: u64, origin: u64) -> String {
+        let d = us.saturating_sub(origin);
+        let point = if self.portuguese { ',' } else { '.' };
+        format!("{}{point}{:06}", d / 1_000_000, d % 1_000_000)
+    }
 }
 
 /// Columns before a field's meaning: indent, name, bytes, hex, value.
@@ -90,7 +106,7 @@ const LISTING_SHOWN: usize = 20;
 pub fn ladder(t: &Transcript, portuguese: bool, width: Option<usize>) -> String {
     let words = Words { portuguese };
     let mut out = String::new();
-    let (packets, n) = (t.packets.to_string(), t.connections.len().to_string());
+    let (packets, n) = (words.count(t.packets), words.count(t.connections.len()));
     out += &words.say(
         "ui.header",
         &[("format", &t.format), ("packets", &packets), ("n", &n)],
@@ -163,8 +179,8 @@ fn connection(
 ) {
     let (i, up, down) = (
         number.to_string(),
-        c.bytes_to_server.to_string(),
-        c.bytes_to_client.to_string(),
+        words.bytes(c.bytes_to_server),
+        words.bytes(c.bytes_to_client),
     );
     out.push('\n');
     *out += &words.say(
@@ -207,7 +223,7 @@ fn connection(
                 )
             }
         };
-        let time = time.map_or_else(|| "?".into(), |t| seconds(t, start_us));
+        let time = time.map_or_else(|| "?".into(), |t| words.seconds(t, start_us));
         let arrow = match direction {
             Direction::ToServer => format!("{client} ──▶ {server}"),
             Direction::ToClient => format!("{client} ◀── {server}"),
@@ -257,7 +273,7 @@ fn message(out: &mut String, words: &Words, m: &Message, width: Option<usize>) {
             .md5
             .clone()
             .unwrap_or_else(|| words.say("ui.incomplete", &[]));
-        let (captured, size) = (p.captured.to_string(), p.size.to_string());
+        let (captured, size) = (words.count(p.captured), words.bytes(p.size));
         let line = words.say(
             "ui.payload",
             &[("captured", &captured), ("size", &size), ("md5", &md5)],
@@ -269,7 +285,7 @@ fn message(out: &mut String, words: &Words, m: &Message, width: Option<usize>) {
         }
     }
     if let Some(entries) = &m.listing {
-        let n = entries.len().to_string();
+        let n = words.count(entries.len());
         *out += &format!("{indent}{}\n", words.say("ui.listing", &[("n", &n)]));
         let name_width = entries
             .iter()
@@ -285,7 +301,7 @@ fn message(out: &mut String, words: &Words, m: &Message, width: Option<usize>) {
             );
         }
         if entries.len() > LISTING_SHOWN {
-            let more = (entries.len() - LISTING_SHOWN).to_string();
+            let more = words.count(entries.len() - LISTING_SHOWN);
             *out += &format!(
                 "{indent}  {}\n",
                 words.say("ui.listing_more", &[("n", &more)])
@@ -319,7 +335,7 @@ fn frame_list(words: &Words, frames: &[u64]) -> String {
                 .collect();
             let mut list = shown.join(",");
             if frames.len() > FRAMES_SHOWN {
-                let more = (frames.len() - FRAMES_SHOWN).to_string();
+                let more = words.count(frames.len() - FRAMES_SHOWN);
                 list = format!("{list} {}", words.say("ui.more_frames", &[("n", &more)]));
             }
             list
@@ -356,11 +372,6 @@ fn wrap(head: &str, text: &str, width: Option<usize>) -> String {
         out.push('\n');
     }
     out
-}
-
-fn seconds(us: u64, origin: u64) -> String {
-    let d = us.saturating_sub(origin);
-    format!("{}.{:06}", d / 1_000_000, d % 1_000_000)
 }
 
 fn short(text: &str, max: usize) -> String {

@@ -209,6 +209,37 @@ fn real_captures_decode_message_by_message() {
 }
 
 #[test]
+fn portuguese_writes_numbers_and_times_its_own_way() {
+    let tour = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/captures/tour.pcap");
+    let words = |lang: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["decode", tour])
+            .args(lang)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (en, pt) = (words(&[]), words(&["--pt"]));
+    // The tour's hello.txt: 6393 bytes, and a LIST of one byte.
+    assert!(en.contains("the file follows, 6393 bytes"), "{en}");
+    assert!(pt.contains("o arquivo vem a seguir, 6.393 bytes"), "{pt}");
+    assert!(
+        en.contains("; 1 byte from the client, 166 bytes from the server"),
+        "{en}"
+    );
+    assert!(
+        pt.contains("; 1 byte do cliente, 166 bytes do servidor"),
+        "{pt}"
+    );
+    assert!(en.contains("  2           0.000017  client"), "{en}");
+    assert!(pt.contains("  2           0,000017  cliente"), "{pt}");
+    assert!(!en.contains(" 1 bytes") && !pt.contains(" 1 bytes"));
+    // JSON values stay numbers, whatever the language.
+    assert!(words(&["--pt", "--json"]).contains("\"size\": 6393"));
+}
+
+#[test]
 fn a_file_that_is_not_a_capture_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("x.pcap"), b"hello").unwrap();

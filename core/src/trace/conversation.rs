@@ -10,7 +10,7 @@ use md5::{Digest, Md5};
 
 use super::explain::{Context, view};
 use super::reassembly::Stream;
-use super::text::{Both, plain, say};
+use super::text::{self, Both, count, plain, say};
 use super::transcript::{Anomaly, AnomalyKind, Direction, FieldView, Layer, Message, Payload};
 use crate::error::{DecodeError, DecodeErrorKind};
 use crate::limits::Limits;
@@ -120,8 +120,8 @@ impl<'a> Cursor<'a> {
                         say(
                             "gap.inside",
                             &[
-                                ("n", &plain(gap_end - gap_start)),
-                                ("at", &plain(gap_start)),
+                                ("n", &text::bytes(gap_end - gap_start)),
+                                ("at", &count(gap_start)),
                                 ("what", &what),
                             ],
                         ),
@@ -221,8 +221,8 @@ impl<'a> Cursor<'a> {
                     },
                     &[
                         ("label", &label),
-                        ("size", &plain(size)),
-                        ("n", &plain(self.stream.len() - start)),
+                        ("size", &text::bytes(size)),
+                        ("n", &text::bytes(self.stream.len() - start)),
                     ],
                 ),
             );
@@ -237,8 +237,8 @@ impl<'a> Cursor<'a> {
                     "body.gap",
                     &[
                         ("label", &label),
-                        ("n", &plain(size - captured)),
-                        ("size", &plain(size)),
+                        ("n", &count(size - captured)),
+                        ("size", &text::bytes(size)),
                     ],
                 ),
             );
@@ -251,8 +251,10 @@ impl<'a> Cursor<'a> {
         );
         field.value = format!("{size} bytes");
         self.offset = end;
-        let (summary, summary_pt) =
-            say("body.summary", &[("label", &label), ("size", &plain(size))]);
+        let (summary, summary_pt) = say(
+            "body.summary",
+            &[("label", &label), ("size", &text::bytes(size))],
+        );
         Some(Message {
             direction: self.dir,
             time_us: self.stream.time_of(start),
@@ -303,15 +305,22 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Reports bytes left after the exchange.
+    /// Reports bytes left after the exchange, named by who sent them (and
+    /// why none were read, when the capture began mid-connection).
     fn trailing(&self, out: &mut Out) {
         if !self.stopped && self.offset < self.stream.len() {
             let extra = self.stream.len() - self.offset;
+            let key = match (self.stream.started_mid_stream && self.offset == 0, self.dir) {
+                (true, Direction::ToServer) => "trailing.mid_stream.to_server",
+                (true, Direction::ToClient) => "trailing.mid_stream.to_client",
+                (false, Direction::ToServer) => "trailing.to_server",
+                (false, Direction::ToClient) => "trailing.to_client",
+            };
             out.note(
                 AnomalyKind::TrailingBytes,
                 self.dir,
                 self.offset,
-                say("trailing", &[("n", &plain(extra))]),
+                say(key, &[("n", &text::bytes(extra))]),
             );
         }
     }
@@ -346,8 +355,8 @@ pub(crate) fn error_text(kind: &DecodeErrorKind) -> Both {
             "error.too_long",
             &[
                 ("field", &field(f)),
-                ("len", &plain(len)),
-                ("limit", &plain(limit)),
+                ("len", &text::bytes(*len)),
+                ("limit", &count(*limit)),
             ],
         ),
         DecodeErrorKind::BadUtf8 { field: f } => say("error.bad_utf8", &[("field", &field(f))]),
@@ -371,11 +380,17 @@ fn name_error(e: &NameError) -> Both {
         NameError::Empty => say("name.empty", &[]),
         NameError::TooLong { len, limit } => say(
             "name.too_long",
-            &[("len", &plain(len)), ("limit", &plain(limit))],
+            &[
+                ("len", &text::bytes(*len as u64)),
+                ("limit", &count(*limit as u64)),
+            ],
         ),
         NameError::ComponentTooLong { len, limit } => say(
             "name.component_too_long",
-            &[("len", &plain(len)), ("limit", &plain(limit))],
+            &[
+                ("len", &text::bytes(*len as u64)),
+                ("limit", &count(*limit as u64)),
+            ],
         ),
         NameError::NotUtf8 => say("name.bad_utf8", &[]),
         NameError::Absolute => say("name.absolute", &[]),
@@ -586,7 +601,7 @@ fn request(
                     out.messages.push(s.message(
                         Some(op),
                         "reply",
-                        say("download.ok", &[("size", &plain(size))]),
+                        say("download.ok", &[("size", &text::bytes(size.into()))]),
                         fields,
                         start,
                         len,
@@ -659,7 +674,7 @@ fn request(
             out.messages.push(c.message(
                 Some(op),
                 "upload size",
-                say("upload.size", &[("size", &plain(size))]),
+                say("upload.size", &[("size", &text::bytes(size.into()))]),
                 fields,
                 start,
                 len,
@@ -698,7 +713,7 @@ fn request(
                     out.messages.push(s.message(
                         Some(op),
                         "reply",
-                        say("resume.ok", &[("n", &plain(remaining))]),
+                        say("resume.ok", &[("n", &text::bytes(remaining.into()))]),
                         fields,
                         start,
                         len,
@@ -787,10 +802,10 @@ fn request(
                             say(
                                 "entry.file",
                                 &[
-                                    ("k", &plain(k)),
-                                    ("count", &plain(count)),
+                                    ("k", &text::count(k.into())),
+                                    ("count", &text::count(count.into())),
                                     ("name", &shown),
-                                    ("size", &plain(size)),
+                                    ("size", &text::bytes(size.into())),
                                 ],
                             ),
                             fields,

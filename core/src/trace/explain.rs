@@ -2,7 +2,7 @@
 //! (the language of the assignments this protocol comes from).
 
 use super::sparse::StreamBytes;
-use super::text::{plain, say};
+use super::text::{bytes, count, plain, say};
 use super::transcript::FieldView;
 use crate::field::Field;
 use crate::name::{escape, hex};
@@ -68,7 +68,8 @@ fn u32_of(raw: &[u8]) -> u32 {
 pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, String, String) {
     let byte = raw.first().copied().unwrap_or(0);
     let n = u32_of(raw);
-    let number = || plain(n);
+    let number = || count(n.into());
+    let size = || bytes(n.into());
     // Only names are shown as text (never a whole body).
     let quoted = || format!("\"{}\"", escape(raw));
     let (value, (en, pt)) = match field {
@@ -85,18 +86,18 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, S
                 say("field.op.unknown", &[("byte", &plain(byte))]),
             ),
         },
-        Field::NameLen => (n.to_string(), say("field.name_len", &[("n", &number())])),
-        Field::MaskLen => (n.to_string(), say("field.mask_len", &[("n", &number())])),
-        Field::UserLen => (n.to_string(), say("field.user_len", &[("n", &number())])),
-        Field::PassLen => (n.to_string(), say("field.pass_len", &[("n", &number())])),
-        Field::ListingLen => (n.to_string(), say("field.listing_len", &[("n", &number())])),
+        Field::NameLen => (n.to_string(), say("field.name_len", &[("n", &size())])),
+        Field::MaskLen => (n.to_string(), say("field.mask_len", &[("n", &size())])),
+        Field::UserLen => (n.to_string(), say("field.user_len", &[("n", &size())])),
+        Field::PassLen => (n.to_string(), say("field.pass_len", &[("n", &size())])),
+        Field::ListingLen => (n.to_string(), say("field.listing_len", &[("n", &size())])),
         Field::Name => (quoted(), say("field.name", &[])),
         Field::Mask => (quoted(), say("field.mask", &[])),
         Field::User => (quoted(), say("field.user", &[])),
         Field::Pass => (quoted(), say("field.pass", &[])),
-        Field::Position => (n.to_string(), say("field.position", &[("n", &number())])),
+        Field::Position => (n.to_string(), say("field.position", &[("n", &size())])),
         Field::Md5 => (hex(raw), say("field.md5", &[])),
-        Field::Size => (n.to_string(), say("field.size", &[("n", &number())])),
+        Field::Size => (n.to_string(), say("field.size", &[("n", &size())])),
         Field::Remaining => (n.to_string(), say("field.remaining", &[("n", &number())])),
         Field::Count => (n.to_string(), say("field.count", &[("n", &number())])),
         Field::Status => {

@@ -28,7 +28,7 @@ use std::net::SocketAddr;
 
 pub use capture::{CaptureError, MAX_INFLATED};
 pub use sparse::StreamBytes;
-pub use text::localized;
+pub use text::{localized, localized_bytes, localized_count};
 pub use tls::{KeyLog, KeyLogError};
 pub use transcript::{
     Anomaly, AnomalyKind, Connection, Direction, FieldView, Layer, Message, Payload, SegmentView,

@@ -17,6 +17,46 @@ pub(crate) fn plain(value: impl Display) -> Both {
     (text.clone(), text)
 }
 
+/// A count: digits in English, grouped by thousands in Portuguese.
+pub(crate) fn count(n: u64) -> Both {
+    (n.to_string(), grouped(n))
+}
+
+/// A number of bytes with its unit, in agreement: `1 byte`, `3145728
+/// bytes`, and in Portuguese `3.145.728 bytes`.
+pub(crate) fn bytes(n: u64) -> Both {
+    let unit = if n == 1 { "byte" } else { "bytes" };
+    (format!("{n} {unit}"), format!("{} {unit}", grouped(n)))
+}
+
+/// A count as [`localized`] sentences write it: plain digits in English,
+/// grouped by thousands in Portuguese (`3.145.728`).
+pub fn localized_count(n: u64, portuguese: bool) -> String {
+    let (en, pt) = count(n);
+    if portuguese { pt } else { en }
+}
+
+/// A number of bytes with its unit, as [`localized`] sentences write it
+/// (`1 byte`, `3.145.728 bytes`).
+pub fn localized_bytes(n: u64, portuguese: bool) -> String {
+    let (en, pt) = bytes(n);
+    if portuguese { pt } else { en }
+}
+
+/// `n` as Portuguese writes it, a dot between groups of three digits
+/// (`3.145.728`); English text keeps plain digits, as JSON values always do.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// The sentence `key` in both languages, with `args` filled in.
 pub(crate) fn say(key: &str, args: &[(&str, &Both)]) -> Both {
     (
@@ -88,23 +128,23 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     (
         "field.name_len",
-        "Length of the file name that follows: {n} bytes (4 bytes, big-endian).",
+        "Length of the file name that follows: {n} (4 bytes, big-endian).",
     ),
     (
         "field.mask_len",
-        "Length of the mask that follows: {n} bytes (4 bytes, big-endian).",
+        "Length of the mask that follows: {n} (4 bytes, big-endian).",
     ),
     (
         "field.user_len",
-        "Length of the user name that follows: {n} bytes (4 bytes, big-endian).",
+        "Length of the user name that follows: {n} (4 bytes, big-endian).",
     ),
     (
         "field.pass_len",
-        "Length of the password that follows: {n} bytes (4 bytes, big-endian).",
+        "Length of the password that follows: {n} (4 bytes, big-endian).",
     ),
     (
         "field.listing_len",
-        "Length of the JSON listing that follows: {n} bytes (4 bytes, big-endian).",
+        "Length of the JSON listing that follows: {n} (4 bytes, big-endian).",
     ),
     (
         "field.name",
@@ -124,16 +164,13 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     (
         "field.position",
-        "Resume position: the client already holds the first {n} bytes.",
+        "Resume position: the client already holds the first {n}.",
     ),
     (
         "field.md5",
         "MD5 of the bytes the client holds, so the server can check they match its file.",
     ),
-    (
-        "field.size",
-        "Size of the file data that follows: {n} bytes.",
-    ),
+    ("field.size", "Size of the file data that follows: {n}."),
     (
         "field.remaining",
         "Bytes that follow, from the resume position to the end: {n}.",
@@ -223,7 +260,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     (
         "error.too_long",
-        "{field} of {len} bytes is over the limit of {limit}",
+        "{field} of {len} is over the limit of {limit}",
     ),
     ("error.bad_utf8", "{field} is not valid UTF-8"),
     ("error.empty", "{field} is empty"),
@@ -236,11 +273,11 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ("name.empty", "the name is empty"),
     (
         "name.too_long",
-        "the name of {len} bytes is over the limit of {limit}",
+        "the name of {len} is over the limit of {limit}",
     ),
     (
         "name.component_too_long",
-        "a name component of {len} bytes is over the limit of {limit}",
+        "a name component of {len} is over the limit of {limit}",
     ),
     ("name.bad_utf8", "the name is not valid UTF-8"),
     ("name.absolute", "the name is absolute (starts with '/')"),
@@ -271,7 +308,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
     // Anomalies of a message.
     (
         "gap.inside",
-        "{n} bytes at offset {at} were never captured, inside the {what}; this direction cannot be decoded past them",
+        "{n} at offset {at} were never captured, inside the {what}; this direction cannot be decoded past them",
     ),
     ("truncated.before", "the stream ends before the {what}"),
     (
@@ -289,24 +326,36 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     (
         "body.truncated",
-        "{label}: {size} bytes announced, the connection closed after {n}",
+        "{label}: {size} announced, the connection closed after {n}",
     ),
     (
         "body.capture_ends",
-        "{label}: {size} bytes announced, {n} captured: the capture ends before the connection does (no FIN or RST captured), so the rest may well have arrived",
+        "{label}: {size} announced, {n} captured: the capture ends before the connection does (no FIN or RST captured), so the rest may well have arrived",
     ),
     (
         "body.gap",
-        "{label}: {n} of its {size} bytes were never captured; its MD5 cannot be computed",
+        "{label}: {n} of its {size} were never captured; its MD5 cannot be computed",
     ),
-    ("body.summary", "{label}: {size} bytes of file data"),
+    ("body.summary", "{label}: {size} of file data"),
     ("label.download", "download"),
     ("label.upload", "upload"),
     ("label.resumed", "resumed download"),
     ("label.entry", "file {k} of {count}"),
     (
-        "trailing",
-        "{n} bytes follow the end of the exchange (a server ignores them)",
+        "trailing.to_server",
+        "{n} from the client follow the end of the exchange (a server ignores them)",
+    ),
+    (
+        "trailing.to_client",
+        "{n} from the server follow the end of the exchange (a client ignores them)",
+    ),
+    (
+        "trailing.mid_stream.to_server",
+        "{n} from the client are not decoded: the capture began in the middle of this connection, so they do not start at a message",
+    ),
+    (
+        "trailing.mid_stream.to_client",
+        "{n} from the server are not decoded: the capture began in the middle of this connection, so they do not start at a message",
     ),
     // Summaries and anomalies of each operation.
     ("auth.summary", "AUTH as \"{user}\" (password in the clear)"),
@@ -330,7 +379,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
         "status 0 after a request that broke the protocol",
     ),
     ("resume.summary", "RESUME \"{name}\" from byte {position}"),
-    ("download.ok", "status 0: the file follows, {size} bytes"),
+    ("download.ok", "status 0: the file follows, {size}"),
     ("download.error", "status 1: no such file, or refused"),
     ("list.ok", "status 0: listing of {n} files"),
     (
@@ -339,14 +388,14 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     ("list.error", "status 1: the server could not list"),
     ("reply.status", "status {status}"),
-    ("upload.size", "{size} bytes follow"),
+    ("upload.size", "{size} follow"),
     ("upload.stored", "status {status}: stored"),
     ("upload.not_stored", "status {status}: not stored"),
     (
         "resume.cannot_match",
         "position 0 with an MD5 that is not the MD5 of nothing: it cannot match any file",
     ),
-    ("resume.ok", "status 0, result 0: {n} bytes follow"),
+    ("resume.ok", "status 0, result 0: {n} follow"),
     ("resume.none", "status 0, result 10: no such file"),
     (
         "resume.mismatch",
@@ -360,10 +409,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
         "entry {k}: refused name ({reason}); a client must not write it",
     ),
     ("entry.refused.name", "\"{name}\" (refused name)"),
-    (
-        "entry.file",
-        "file {k} of {count}: {name}, {size} bytes follow",
-    ),
+    ("entry.file", "file {k} of {count}: {name}, {size} follow"),
     (
         "entry.skipped",
         "file {k} of {count}: {name} could not be read (skipped)",
@@ -435,7 +481,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     (
         "ui.connection",
-        "Connection {i}: client {client}, server {server}; {up} bytes from the client, {down} from the server",
+        "Connection {i}: client {client}, server {server}; {up} from the client, {down} from the server",
     ),
     ("ui.frame", "frame"),
     ("ui.time", "time"),
@@ -454,7 +500,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ("ui.rst", "RST: the connection is aborted"),
     (
         "ui.payload",
-        "payload: {captured} of {size} bytes captured, MD5 {md5}",
+        "payload: {captured} of {size} captured, MD5 {md5}",
     ),
     ("ui.incomplete", "not computed (bytes missing)"),
     ("ui.starts", "starts with: {preview}"),
@@ -476,23 +522,23 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     (
         "field.name_len",
-        "Tamanho do nome do arquivo a seguir: {n} bytes (4 bytes, big-endian).",
+        "Tamanho do nome do arquivo a seguir: {n} (4 bytes, big-endian).",
     ),
     (
         "field.mask_len",
-        "Tamanho da máscara a seguir: {n} bytes (4 bytes, big-endian).",
+        "Tamanho da máscara a seguir: {n} (4 bytes, big-endian).",
     ),
     (
         "field.user_len",
-        "Tamanho do nome de usuário a seguir: {n} bytes (4 bytes, big-endian).",
+        "Tamanho do nome de usuário a seguir: {n} (4 bytes, big-endian).",
     ),
     (
         "field.pass_len",
-        "Tamanho da senha a seguir: {n} bytes (4 bytes, big-endian).",
+        "Tamanho da senha a seguir: {n} (4 bytes, big-endian).",
     ),
     (
         "field.listing_len",
-        "Tamanho da listagem JSON a seguir: {n} bytes (4 bytes, big-endian).",
+        "Tamanho da listagem JSON a seguir: {n} (4 bytes, big-endian).",
     ),
     (
         "field.name",
@@ -512,16 +558,13 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     (
         "field.position",
-        "Posição de retomada: o cliente já tem os primeiros {n} bytes.",
+        "Posição de retomada: o cliente já tem os primeiros {n}.",
     ),
     (
         "field.md5",
         "MD5 dos bytes que o cliente já tem, para o servidor conferir se batem com o seu arquivo.",
     ),
-    (
-        "field.size",
-        "Tamanho dos dados do arquivo a seguir: {n} bytes.",
-    ),
+    ("field.size", "Tamanho dos dados do arquivo a seguir: {n}."),
     (
         "field.remaining",
         "Bytes a seguir, da posição de retomada até o fim: {n}.",
@@ -617,7 +660,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     (
         "error.too_long",
-        "o campo {field}, de {len} bytes, passa do limite de {limit}",
+        "o campo {field}, de {len}, passa do limite de {limit}",
     ),
     ("error.bad_utf8", "o campo {field} não é UTF-8 válido"),
     ("error.empty", "o campo {field} está vazio"),
@@ -633,11 +676,11 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ("name.empty", "o nome está vazio"),
     (
         "name.too_long",
-        "o nome, de {len} bytes, passa do limite de {limit}",
+        "o nome, de {len}, passa do limite de {limit}",
     ),
     (
         "name.component_too_long",
-        "uma parte do nome, de {len} bytes, passa do limite de {limit}",
+        "uma parte do nome, de {len}, passa do limite de {limit}",
     ),
     ("name.bad_utf8", "o nome não é UTF-8 válido"),
     ("name.absolute", "o nome é absoluto (começa com '/')"),
@@ -665,7 +708,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
     // Anomalias de uma mensagem.
     (
         "gap.inside",
-        "{n} bytes a partir do offset {at} nunca foram capturados (em: {what}); esta direção não pode ser decodificada além deles",
+        "{n} a partir do offset {at} nunca foram capturados (em: {what}); esta direção não pode ser decodificada além deles",
     ),
     (
         "truncated.before",
@@ -686,24 +729,36 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     (
         "body.truncated",
-        "{label}: {size} bytes anunciados, mas a conexão foi fechada após {n} bytes",
+        "{label}: {size} anunciados, mas a conexão foi fechada após {n}",
     ),
     (
         "body.capture_ends",
-        "{label}: {size} bytes anunciados, {n} bytes capturados: a captura termina antes da conexão (nenhum FIN ou RST capturado), então o resto pode ter chegado",
+        "{label}: {size} anunciados, {n} capturados: a captura termina antes da conexão (nenhum FIN ou RST capturado), então o resto pode ter chegado",
     ),
     (
         "body.gap",
-        "{label}: {n} dos seus {size} bytes nunca foram capturados; o MD5 não pode ser calculado",
+        "{label}: {n} dos seus {size} nunca foram capturados; o MD5 não pode ser calculado",
     ),
-    ("body.summary", "{label}: {size} bytes de dados do arquivo"),
+    ("body.summary", "{label}: {size} de dados do arquivo"),
     ("label.download", "conteúdo baixado"),
     ("label.upload", "conteúdo enviado"),
     ("label.resumed", "resto do download retomado"),
     ("label.entry", "arquivo {k} de {count}"),
     (
-        "trailing",
-        "{n} bytes vêm depois do fim da troca (um servidor os ignora)",
+        "trailing.to_server",
+        "{n} do cliente vêm depois do fim da troca (um servidor os ignora)",
+    ),
+    (
+        "trailing.to_client",
+        "{n} do servidor vêm depois do fim da troca (um cliente os ignora)",
+    ),
+    (
+        "trailing.mid_stream.to_server",
+        "{n} do cliente não foram decodificados: a captura começou no meio desta conexão, então eles não começam numa mensagem",
+    ),
+    (
+        "trailing.mid_stream.to_client",
+        "{n} do servidor não foram decodificados: a captura começou no meio desta conexão, então eles não começam numa mensagem",
     ),
     // Resumos e anomalias de cada operação.
     (
@@ -736,10 +791,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
         "resume.summary",
         "RESUME \"{name}\" a partir do byte {position}",
     ),
-    (
-        "download.ok",
-        "status 0: o arquivo vem a seguir, {size} bytes",
-    ),
+    ("download.ok", "status 0: o arquivo vem a seguir, {size}"),
     (
         "download.error",
         "status 1: arquivo inexistente, ou pedido recusado",
@@ -751,14 +803,14 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     ("list.error", "status 1: o servidor não conseguiu listar"),
     ("reply.status", "código de status {status}"),
-    ("upload.size", "seguem {size} bytes"),
+    ("upload.size", "seguem {size}"),
     ("upload.stored", "status {status}: arquivo gravado"),
     ("upload.not_stored", "status {status}: arquivo não gravado"),
     (
         "resume.cannot_match",
         "posição 0 com um MD5 que não é o MD5 do vazio: não pode conferir com arquivo algum",
     ),
-    ("resume.ok", "status 0, resultado 0: seguem {n} bytes"),
+    ("resume.ok", "status 0, resultado 0: seguem {n}"),
     (
         "resume.none",
         "status 0, resultado 10: o arquivo não existe",
@@ -780,7 +832,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ("entry.refused.name", "\"{name}\" (nome recusado)"),
     (
         "entry.file",
-        "arquivo {k} de {count}: {name}, seguem {size} bytes",
+        "arquivo {k} de {count}: {name}, seguem {size}",
     ),
     (
         "entry.skipped",
@@ -853,7 +905,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     (
         "ui.connection",
-        "Conexão {i}: cliente {client}, servidor {server}; {up} bytes vindos do cliente, {down} do servidor",
+        "Conexão {i}: cliente {client}, servidor {server}; {up} do cliente, {down} do servidor",
     ),
     ("ui.frame", "quadro"),
     ("ui.time", "tempo"),
@@ -872,7 +924,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ("ui.rst", "RST: a conexão é interrompida"),
     (
         "ui.payload",
-        "conteúdo: {captured} de {size} bytes capturados, MD5 {md5}",
+        "conteúdo: {captured} de {size} capturados, MD5 {md5}",
     ),
     ("ui.incomplete", "não calculado (faltam bytes)"),
     ("ui.starts", "começa com: {preview}"),
@@ -980,5 +1032,42 @@ mod tests {
         let (en, _) = say("field.listing", &[]);
         assert!(en.contains("{\"nome\", \"tamanho\"}"), "{en}");
         assert_eq!(say("no.such.key", &[]).0, "no.such.key");
+    }
+
+    #[test]
+    fn numbers_agree_and_are_written_each_languages_way() {
+        let label = say("label.download", &[]);
+        let (en, pt) = say(
+            "body.truncated",
+            &[
+                ("label", &label),
+                ("size", &bytes(3_145_728)),
+                ("n", &bytes(1)),
+            ],
+        );
+        assert!(
+            en.ends_with("3145728 bytes announced, the connection closed after 1 byte"),
+            "{en}"
+        );
+        assert!(pt.contains("3.145.728 bytes anunciados"), "{pt}");
+        assert!(pt.ends_with("após 1 byte"), "{pt}");
+        let (en, pt) = say(
+            "body.capture_ends",
+            &[
+                ("label", &label),
+                ("size", &bytes(2)),
+                ("n", &bytes(2_541_568)),
+            ],
+        );
+        assert!(
+            en.contains("2 bytes announced, 2541568 bytes captured"),
+            "{en}"
+        );
+        assert!(pt.contains("2.541.568 bytes capturados"), "{pt}");
+        assert_eq!(count(999), ("999".into(), "999".into()));
+        assert_eq!(count(1000).1, "1.000");
+        assert_eq!(count(u64::MAX).1, "18.446.744.073.709.551.615");
+        assert_eq!(localized_bytes(0, true), "0 bytes");
+        assert_eq!(localized_count(1_234_567, false), "1234567");
     }
 }

@@ -5,7 +5,7 @@ use super::names;
 use crate::field::Field;
 use crate::name::hex;
 use crate::trace::explain::Context;
-use crate::trace::text::{Both, plain, say};
+use crate::trace::text::{Both, bytes, plain, say};
 
 fn number(raw: &[u8]) -> u64 {
     raw.iter().take(8).fold(0, |n, &b| n << 8 | u64::from(b))
@@ -29,7 +29,7 @@ fn names_of(data: &[u8], name: fn(u16) -> String) -> String {
 pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, Both) {
     let byte = raw.first().copied().unwrap_or(0);
     let n = number(raw);
-    let count = || plain(raw.len());
+    let count = || bytes(raw.len() as u64);
     match field {
         Field::ContentType => {
             let name = names::content_type(byte).unwrap_or("?");
@@ -54,7 +54,7 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, B
         }
         Field::RecordLength => (
             n.to_string(),
-            say("tls.field.record_length", &[("n", &plain(n))]),
+            say("tls.field.record_length", &[("n", &bytes(n))]),
         ),
         Field::HandshakeType => {
             let name = names::handshake(byte);
@@ -68,14 +68,14 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, B
         }
         Field::HandshakeLength => (
             n.to_string(),
-            say("tls.field.handshake_length", &[("n", &plain(n))]),
+            say("tls.field.handshake_length", &[("n", &bytes(n))]),
         ),
         Field::Random => (hex(raw), say("tls.field.random", &[])),
         Field::SessionId => (
             format!("{} bytes", raw.len().saturating_sub(1)),
             say(
                 "tls.field.session_id",
-                &[("n", &plain(raw.len().saturating_sub(1)))],
+                &[("n", &bytes(raw.len().saturating_sub(1) as u64))],
             ),
         ),
         Field::CipherSuites => {
@@ -99,7 +99,7 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, B
         Field::Compression => (hex(raw), say("tls.field.compression", &[])),
         Field::ExtensionsLength => (
             n.to_string(),
-            say("tls.field.extensions_length", &[("n", &plain(n))]),
+            say("tls.field.extensions_length", &[("n", &bytes(n))]),
         ),
         Field::Extension => {
             let value = extension_value(raw, context != Context::ServerHello);

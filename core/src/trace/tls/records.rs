@@ -9,7 +9,7 @@ use super::names;
 use crate::field::Field;
 use crate::trace::explain::{Context, view};
 use crate::trace::reassembly::Stream;
-use crate::trace::text::{Both, plain, say};
+use crate::trace::text::{Both, bytes, count, plain, say};
 use crate::trace::transcript::{Anomaly, AnomalyKind, Direction, Layer, Message};
 
 /// The longest record RFC 8446 allows on the wire (2^14 bytes of
@@ -293,8 +293,8 @@ impl<'s> Side<'s> {
                 say(
                     "gap.inside",
                     &[
-                        ("n", &plain(gap_end - gap)),
-                        ("at", &plain(gap)),
+                        ("n", &bytes(gap_end - gap)),
+                        ("at", &count(gap)),
                         ("what", what),
                     ],
                 ),
@@ -425,7 +425,7 @@ impl<'s> Side<'s> {
         } else {
             spans.push((Field::Encrypted, body, len, Context::Tls));
         }
-        let sealed = say("tls.sealed", &[("n", &plain(len))]);
+        let sealed = say("tls.sealed", &[("n", &bytes(len))]);
         if !tls13 || self.failed {
             return sealed;
         }
@@ -479,7 +479,7 @@ impl<'s> Side<'s> {
                 }
                 say(
                     "tls.opened.data",
-                    &[("n", &plain(len)), ("m", &plain(content.len()))],
+                    &[("n", &bytes(len)), ("m", &bytes(content.len() as u64))],
                 )
             }
             22 => {
@@ -499,16 +499,16 @@ impl<'s> Side<'s> {
                 };
                 say(
                     "tls.opened.handshake",
-                    &[("n", &plain(len)), ("names", &names)],
+                    &[("n", &bytes(len)), ("names", &names)],
                 )
             }
             21 => {
                 let alert = alert(content);
-                say("tls.opened.alert", &[("n", &plain(len)), ("alert", &alert)])
+                say("tls.opened.alert", &[("n", &bytes(len)), ("alert", &alert)])
             }
             other => say(
                 "tls.opened.other",
-                &[("n", &plain(len)), ("kind", &plain(other))],
+                &[("n", &bytes(len)), ("kind", &plain(other))],
             ),
         }
     }

@@ -18,7 +18,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     (
         "tls.field.record_length",
-        "{n} bytes of record follow (at most 16384 bytes of plaintext, plus what protection adds).",
+        "{n} of record follow (at most 16384 bytes of plaintext, plus what protection adds).",
     ),
     (
         "tls.field.handshake_type",
@@ -26,7 +26,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     (
         "tls.field.handshake_length",
-        "{n} bytes of handshake message follow.",
+        "{n} of handshake message follow.",
     ),
     (
         "tls.field.random",
@@ -34,7 +34,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     (
         "tls.field.session_id",
-        "Legacy session id, {n} bytes (TLS 1.3 clients send random bytes here so middleboxes see a familiar hello).",
+        "Legacy session id, {n} (TLS 1.3 clients send random bytes here so middleboxes see a familiar hello).",
     ),
     (
         "tls.field.cipher_suites",
@@ -48,10 +48,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
         "tls.field.compression",
         "Compression methods: only 0 (none) is allowed.",
     ),
-    (
-        "tls.field.extensions_length",
-        "{n} bytes of extensions follow.",
-    ),
+    ("tls.field.extensions_length", "{n} of extensions follow."),
     (
         "tls.field.ext.server_name",
         "Server name (SNI): the host the client wants, sent in the clear so a server with several names can pick its certificate.",
@@ -80,10 +77,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
         "tls.field.ext.other",
         "An extension: its type, length and data.",
     ),
-    (
-        "tls.field.handshake_body",
-        "{n} bytes of the handshake message.",
-    ),
+    ("tls.field.handshake_body", "{n} of the handshake message."),
     (
         "tls.field.change_cipher_spec",
         "change_cipher_spec: in TLS 1.2 the sender encrypts from here on; TLS 1.3 sends it only for old middleboxes and ignores it.",
@@ -95,7 +89,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ("tls.field.alert_description", "Alert: {name}."),
     (
         "tls.field.encrypted",
-        "{n} bytes encrypted: the ferry messages are inside and cannot be read without the keys (ferry decode --keylog FILE, with the client's SSLKEYLOGFILE).",
+        "{n} encrypted: the ferry messages are inside and cannot be read without the keys (ferry decode --keylog FILE, with the client's SSLKEYLOGFILE).",
     ),
     (
         "tls.field.auth_tag",
@@ -127,26 +121,26 @@ pub(crate) static EN: &[(&str, &str)] = &[
         "tls.bad_hello",
         "this {name} breaks TLS's format; its bytes are shown whole",
     ),
-    ("tls.sealed", "TLS application data: {n} bytes, encrypted"),
+    ("tls.sealed", "TLS application data: {n}, encrypted"),
     (
         "tls.open_failed",
         "the TLS record at offset {at} does not open with the key log's secrets (the key log is of another conversation, or bytes changed); the rest of this direction stays encrypted",
     ),
     (
         "tls.opened.data",
-        "TLS application data: {n} bytes, decrypted: {m} bytes of ferry messages",
+        "TLS application data: {n}, decrypted: {m} of ferry messages",
     ),
     (
         "tls.opened.handshake",
-        "TLS application data: {n} bytes, decrypted: handshake, {names}",
+        "TLS application data: {n}, decrypted: handshake, {names}",
     ),
     (
         "tls.opened.alert",
-        "TLS application data: {n} bytes, decrypted: {alert}",
+        "TLS application data: {n}, decrypted: {alert}",
     ),
     (
         "tls.opened.other",
-        "TLS application data: {n} bytes, decrypted: content type {kind}",
+        "TLS application data: {n}, decrypted: content type {kind}",
     ),
     ("tls.alert", "alert {name} ({level})"),
     (
@@ -227,7 +221,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     (
         "tls.field.record_length",
-        "seguem {n} bytes de registro (no máximo 16384 bytes de texto claro, mais o que a proteção acrescenta).",
+        "seguem {n} de registro (no máximo 16384 bytes de texto claro, mais o que a proteção acrescenta).",
     ),
     (
         "tls.field.handshake_type",
@@ -235,7 +229,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     (
         "tls.field.handshake_length",
-        "seguem {n} bytes da mensagem de handshake.",
+        "seguem {n} da mensagem de handshake.",
     ),
     (
         "tls.field.random",
@@ -243,7 +237,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     (
         "tls.field.session_id",
-        "Session id legado, {n} bytes (clientes TLS 1.3 mandam bytes aleatórios aqui para que equipamentos no caminho vejam um hello conhecido).",
+        "Session id legado, {n} (clientes TLS 1.3 mandam bytes aleatórios aqui para que equipamentos no caminho vejam um hello conhecido).",
     ),
     (
         "tls.field.cipher_suites",
@@ -257,10 +251,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
         "tls.field.compression",
         "Métodos de compressão: só 0 (nenhum) é permitido.",
     ),
-    (
-        "tls.field.extensions_length",
-        "seguem {n} bytes de extensões.",
-    ),
+    ("tls.field.extensions_length", "seguem {n} de extensões."),
     (
         "tls.field.ext.server_name",
         "Nome do servidor (SNI): o host que o cliente quer, enviado em claro para que um servidor com vários nomes escolha seu certificado.",
@@ -289,10 +280,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
         "tls.field.ext.other",
         "Uma extensão: tipo, tamanho e dados.",
     ),
-    (
-        "tls.field.handshake_body",
-        "{n} bytes da mensagem de handshake.",
-    ),
+    ("tls.field.handshake_body", "{n} da mensagem de handshake."),
     (
         "tls.field.change_cipher_spec",
         "change_cipher_spec: no TLS 1.2 quem envia passa a cifrar daqui em diante; o TLS 1.3 o envia só por equipamentos antigos e o ignora.",
@@ -304,7 +292,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ("tls.field.alert_description", "Alerta: {name}."),
     (
         "tls.field.encrypted",
-        "{n} bytes cifrados: as mensagens do ferry estão dentro e não podem ser lidas sem as chaves (ferry decode --keylog ARQUIVO, com o SSLKEYLOGFILE do cliente).",
+        "{n} cifrados: as mensagens do ferry estão dentro e não podem ser lidas sem as chaves (ferry decode --keylog ARQUIVO, com o SSLKEYLOGFILE do cliente).",
     ),
     (
         "tls.field.auth_tag",
@@ -336,26 +324,26 @@ pub(crate) static PT: &[(&str, &str)] = &[
         "tls.bad_hello",
         "este {name} viola o formato do TLS; seus bytes aparecem inteiros",
     ),
-    ("tls.sealed", "TLS application data: {n} bytes, cifrados"),
+    ("tls.sealed", "TLS application data: {n}, cifrados"),
     (
         "tls.open_failed",
         "o registro TLS no offset {at} não abre com os segredos do key log (o key log é de outra conversa, ou bytes mudaram); o resto desta direção fica cifrado",
     ),
     (
         "tls.opened.data",
-        "TLS application data: {n} bytes, decifrados: {m} bytes de mensagens do ferry",
+        "TLS application data: {n}, decifrados: {m} de mensagens do ferry",
     ),
     (
         "tls.opened.handshake",
-        "TLS application data: {n} bytes, decifrados: handshake, {names}",
+        "TLS application data: {n}, decifrados: handshake, {names}",
     ),
     (
         "tls.opened.alert",
-        "TLS application data: {n} bytes, decifrados: {alert}",
+        "TLS application data: {n}, decifrados: {alert}",
     ),
     (
         "tls.opened.other",
-        "TLS application data: {n} bytes, decifrados: tipo de conteúdo {kind}",
+        "TLS application data: {n}, decifrados: tipo de conteúdo {kind}",
     ),
     ("tls.alert", "alerta {name} ({level})"),
     (
