@@ -520,3 +520,52 @@ fn a_segment_far_past_the_decoding_limit_is_not_placed() {
     assert!(c.segments.iter().all(|s| s.len <= 1 << 20));
     assert!(kinds(&t).contains(&AnomalyKind::Capped), "{:?}", kinds(&t));
 }
+
+#[test]
+fn bytes_after_the_exchange_are_named_by_who_sent_them() {
+    let mut conv = download(b"abc", 100, false);
+    conv.send(false, b"xyz", 100);
+    conv.send(true, b"!", 100);
+    let t = decode(&conv.pcap(Link::Ethernet));
+    let notes: Vec<(Option<Direction>, &str)> = t.connections[0]
+        .anomalies
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::TrailingBytes)
+        .map(|a| (a.direction, a.en.as_str()))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            (
+                Some(Direction::ToServer),
+                "after the end of the exchange: 1 byte more from the client, which a server ignores"
+            ),
+            (
+                Some(Direction::ToClient),
+                "after the end of the exchange: 3 bytes more from the server, which a client ignores"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_capture_begun_mid_download_says_why_the_servers_bytes_are_not_decoded() {
+    let mut conv = Conv::new(false);
+    conv.send(false, &[7u8; 3000], 1000);
+    conv.segs.drain(..2); // no SYN captured either way
+    let t = decode(&conv.pcap(Link::Ethernet));
+    let c = &t.connections[0];
+    let trailing: Vec<&str> = c
+        .anomalies
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::TrailingBytes)
+        .map(|a| a.en.as_str())
+        .collect();
+    assert_eq!(
+        trailing,
+        [
+            "not decoded: 3000 bytes from the server; the capture began in the middle of this connection, so what it holds does not start at a message"
+        ]
+    );
+    assert!(c.anomalies.iter().any(|a| a.kind == AnomalyKind::MidStream));
+}

@@ -343,19 +343,19 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ("label.entry", "file {k} of {count}"),
     (
         "trailing.to_server",
-        "{n} from the client follow the end of the exchange (a server ignores them)",
+        "after the end of the exchange: {n} more from the client, which a server ignores",
     ),
     (
         "trailing.to_client",
-        "{n} from the server follow the end of the exchange (a client ignores them)",
+        "after the end of the exchange: {n} more from the server, which a client ignores",
     ),
     (
         "trailing.mid_stream.to_server",
-        "{n} from the client are not decoded: the capture began in the middle of this connection, so they do not start at a message",
+        "not decoded: {n} from the client; the capture began in the middle of this connection, so what it holds does not start at a message",
     ),
     (
         "trailing.mid_stream.to_client",
-        "{n} from the server are not decoded: the capture began in the middle of this connection, so they do not start at a message",
+        "not decoded: {n} from the server; the capture began in the middle of this connection, so what it holds does not start at a message",
     ),
     // Summaries and anomalies of each operation.
     ("auth.summary", "AUTH as \"{user}\" (password in the clear)"),
@@ -746,19 +746,19 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ("label.entry", "arquivo {k} de {count}"),
     (
         "trailing.to_server",
-        "{n} do cliente vêm depois do fim da troca (um servidor os ignora)",
+        "depois do fim da troca: mais {n} do cliente, que um servidor ignora",
     ),
     (
         "trailing.to_client",
-        "{n} do servidor vêm depois do fim da troca (um cliente os ignora)",
+        "depois do fim da troca: mais {n} do servidor, que um cliente ignora",
     ),
     (
         "trailing.mid_stream.to_server",
-        "{n} do cliente não foram decodificados: a captura começou no meio desta conexão, então eles não começam numa mensagem",
+        "sem decodificar: {n} do cliente; a captura começou no meio desta conexão, então o que ela tem não começa numa mensagem",
     ),
     (
         "trailing.mid_stream.to_client",
-        "{n} do servidor não foram decodificados: a captura começou no meio desta conexão, então eles não começam numa mensagem",
+        "sem decodificar: {n} do servidor; a captura começou no meio desta conexão, então o que ela tem não começa numa mensagem",
     ),
     // Resumos e anomalias de cada operação.
     (
