@@ -39,6 +39,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# tshark: Wireshark's own TCP analysis, which the decoder's TCP lessons
+# (zero windows, window updates, retransmissions) are checked against in
+# native/tests/decode.rs; without the GUI bits it recommends.
+if ! command -v tshark >/dev/null; then
+    log "installing Debian's tshark"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tshark >/dev/null
+fi
 # Prometheus (its promtool checks /metrics; a real server scrapes ferry in
 # native/tests/ops.rs), without the exporters it recommends.
 if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then

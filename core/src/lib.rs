@@ -147,7 +147,7 @@ pub use time::Timestamp;
 pub use trace::{
     Anomaly, AnomalyKind, CaptureError, Connection, Direction, FieldView, KeyLog, KeyLogError,
     Layer, MAX_INFLATED, Message, Payload, SegmentView, StreamBytes, Streams, TRANSCRIPT_SCHEMA,
-    Tls, TraceOptions, Transcript, decode_capture, decode_capture_with_streams, decode_exchange,
-    explain_error, localized, localized_bytes, localized_count,
+    TcpRole, Tls, TraceOptions, Transcript, decode_capture, decode_capture_with_streams,
+    decode_exchange, explain_error, localized, localized_bytes, localized_count,
 };
 pub use wire::Span;

@@ -5,7 +5,7 @@ mod common;
 
 use common::capture::{Conv, Link, S_ISN};
 use common::{hex, md5};
-use ferry_core::{AnomalyKind, Direction, TraceOptions, Transcript, decode_capture};
+use ferry_core::{AnomalyKind, Direction, TcpRole, TraceOptions, Transcript, decode_capture};
 use proptest::prelude::*;
 
 fn decode(bytes: &[u8]) -> Transcript {
@@ -156,10 +156,14 @@ fn retransmissions_are_counted_not_repeated() {
     assert!(
         c.anomalies
             .iter()
-            .any(|a| a.kind == AnomalyKind::Retransmission && a.en.contains("(1)")),
+            .any(|a| a.kind == AnomalyKind::Retransmission
+                && a.en.starts_with("server to client (1, frames 8): ")),
         "{:?}",
         c.anomalies
     );
+    // The segment itself says what it is; the first copy does not.
+    assert_eq!(c.segments[7].role, Some(TcpRole::Retransmission));
+    assert_eq!(c.segments[5].role, None);
 }
 
 #[test]
@@ -568,4 +572,96 @@ fn a_capture_begun_mid_download_says_why_the_servers_bytes_are_not_decoded() {
         ]
     );
     assert!(c.anomalies.iter().any(|a| a.kind == AnomalyKind::MidStream));
+}
+
+#[test]
+fn tcp_lessons_name_each_segment_and_their_frames() {
+    let body: Vec<u8> = (0..2000u32).map(|i| (i % 251) as u8).collect();
+    let mut reply = vec![0];
+    reply.extend((body.len() as u32).to_be_bytes());
+    reply.extend(&body);
+    let mut c = Conv::new(false); // frames 1, 2
+    c.ack(true, 65535); // 3: the handshake's last step
+    c.send(true, &hex("0a 00000005 612e747874"), 100); // 4
+    c.ack(false, 65535); // 5
+    c.send(false, &reply[..500], 500); // 6
+    c.ack(true, 65535); // 7
+    let base = c.s_next;
+    c.push(
+        false,
+        base.wrapping_add(500),
+        false,
+        true,
+        reply[1000..1500].to_vec(),
+    ); // 8: B is missing
+    c.ack(true, 65535); // 9: the same byte acknowledged again
+    c.push(false, base, false, true, reply[500..1000].to_vec()); // 10: B, late
+    c.s_next = base.wrapping_add(1000);
+    c.ack(true, 0); // 11: the client's buffer is full
+    c.push(false, c.s_next.wrapping_sub(1), false, true, vec![]); // 12: is it open?
+    c.ack(true, 65535); // 13: room again
+    c.send(false, &reply[1500..], 1000); // 14
+    c.ack(true, 65535); // 15
+    c.fin(false).fin(true); // 16, 17
+    let t = decode(&c.pcap(Link::Ethernet));
+    let conn = &t.connections[0];
+    let roles: Vec<(u64, Option<TcpRole>)> =
+        conn.segments.iter().map(|s| (s.frame, s.role)).collect();
+    use TcpRole::*;
+    assert_eq!(
+        roles,
+        [
+            (1, None),
+            (2, None),
+            (3, Some(Ack)),
+            (4, None),
+            (5, Some(Ack)),
+            (6, None),
+            (7, Some(Ack)),
+            (8, None),
+            (9, Some(DuplicateAck)),
+            (10, Some(OutOfOrder)),
+            (11, Some(ZeroWindow)),
+            (12, Some(Probe)),
+            (13, Some(WindowUpdate)),
+            (14, None),
+            (15, Some(Ack)),
+            (16, None),
+            (17, None),
+        ]
+    );
+    assert_eq!(conn.segments[10].window, 0);
+    // The body is whole, whatever TCP went through.
+    let payload = conn
+        .messages
+        .iter()
+        .find_map(|m| m.payload.as_ref())
+        .unwrap();
+    assert_eq!(payload.md5.as_deref(), Some(hexmd5(&body).as_str()));
+    let said: Vec<(AnomalyKind, &str)> = conn
+        .anomalies
+        .iter()
+        .map(|a| (a.kind, a.en.split(':').next().unwrap_or_default()))
+        .collect();
+    for expected in [
+        (AnomalyKind::OutOfOrder, "server to client (1, frames 10)"),
+        (AnomalyKind::DuplicateAck, "client to server (1, frames 9)"),
+        (AnomalyKind::ZeroWindow, "client to server (1, frames 11)"),
+        (AnomalyKind::WindowUpdate, "client to server (1, frames 13)"),
+        (AnomalyKind::WindowProbe, "server to client (1, frames 12)"),
+    ] {
+        assert!(said.contains(&expected), "{expected:?} not in {said:#?}");
+    }
+    // Each in both languages.
+    let zero = conn
+        .anomalies
+        .iter()
+        .find(|a| a.kind == AnomalyKind::ZeroWindow)
+        .unwrap();
+    assert!(
+        zero.pt
+            .starts_with("do cliente para o servidor (1, quadros 11): janela zero"),
+        "{}",
+        zero.pt
+    );
 }

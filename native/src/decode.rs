@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use ferry_core::{
-    Connection, Direction, FieldView, KeyLog, Layer, Message, SegmentView, TraceOptions,
+    Connection, Direction, FieldView, KeyLog, Layer, Message, SegmentView, TcpRole, TraceOptions,
     Transcript, decode_capture, localized, localized_bytes, localized_count,
 };
 
@@ -132,10 +132,27 @@ pub fn ladder(t: &Transcript, portuguese: bool, width: Option<usize>) -> String 
 /// What a line of the ladder shows, in capture order.
 enum Step<'a> {
     Segment(&'a SegmentView, &'static str),
+    /// Pure acknowledgements in a row, one way: one line for all.
+    Acks(Vec<&'a SegmentView>),
     Message(&'a Message),
 }
 
-/// The segments that open and close the connection, and every message, in
+/// The line of a segment whose TCP role is worth one.
+fn role_key(role: Option<TcpRole>) -> Option<&'static str> {
+    Some(match role? {
+        TcpRole::Ack => "ui.role.ack",
+        TcpRole::DuplicateAck => "ui.role.duplicate_ack",
+        TcpRole::ZeroWindow => "ui.role.zero_window",
+        TcpRole::WindowUpdate => "ui.role.window_update",
+        TcpRole::Probe => "ui.role.probe",
+        TcpRole::Retransmission => "ui.role.retransmission",
+        TcpRole::OutOfOrder => "ui.role.out_of_order",
+        _ => return None,
+    })
+}
+
+/// The segments that open and close the connection or say something about
+/// TCP (pure acknowledgements in a row as one step), and every message, in
 /// the order of the first frame that carried them.
 fn steps(c: &Connection) -> Vec<Step<'_>> {
     let mut steps: Vec<(u64, usize, Step<'_>)> = Vec::new();
@@ -154,7 +171,7 @@ fn steps(c: &Connection) -> Vec<Step<'_>> {
             }
             f if f.contains("RST") => Some("ui.rst"),
             f if f.contains("FIN") => Some("ui.fin"),
-            _ => None,
+            _ => role_key(s.role),
         };
         if let Some(key) = key {
             steps.push((s.frame, steps.len(), Step::Segment(s, key)));
@@ -166,7 +183,28 @@ fn steps(c: &Connection) -> Vec<Step<'_>> {
         steps.push((last, steps.len(), Step::Message(m)));
     }
     steps.sort_by_key(|&(frame, order, _)| (frame, order));
-    steps.into_iter().map(|(_, _, step)| step).collect()
+    let mut out: Vec<Step<'_>> = Vec::new();
+    for (_, _, step) in steps {
+        let ack = |step: &Step<'_>| match step {
+            Step::Segment(s, "ui.role.ack") => Some(s.direction),
+            Step::Acks(run) => Some(run[0].direction),
+            _ => None,
+        };
+        match (out.last_mut(), step) {
+            (Some(last), Step::Segment(s, "ui.role.ack")) if ack(last) == Some(s.direction) => {
+                *last = match std::mem::replace(last, Step::Acks(Vec::new())) {
+                    Step::Segment(first, _) => Step::Acks(vec![first, s]),
+                    Step::Acks(mut run) => {
+                        run.push(s);
+                        Step::Acks(run)
+                    }
+                    other => other,
+                };
+            }
+            (_, step) => out.push(step),
+        }
+    }
+    out
 }
 
 fn connection(
@@ -209,6 +247,16 @@ fn connection(
                 s.direction,
                 words.say(key, &[]),
             ),
+            Step::Acks(ref run) => {
+                let frames: Vec<u64> = run.iter().map(|s| s.frame).collect();
+                let n = words.count(run.len());
+                (
+                    frame_list(words, &frames),
+                    Some(run[0].time_us),
+                    run[0].direction,
+                    words.say("ui.role.acks", &[("n", &n)]),
+                )
+            }
             Step::Message(m) => {
                 let summary = words.pick(&m.summary, &m.summary_pt);
                 let summary = match m.layer {

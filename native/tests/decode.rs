@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::process::Command;
 
 use common::BIN;
+use md5::{Digest, Md5};
 use serde_json::Value;
 
 fn free_port() -> u16 {
@@ -354,4 +355,109 @@ fn frames_flags_and_lengths_match_tcpdump_on_every_committed_capture() {
         }
     }
     assert!(checked > 100, "only {checked} segments checked");
+}
+
+/// The frames Wireshark's own TCP analysis (tshark) flags with `field`.
+fn tshark_frames(capture: &std::path::Path, port: u16, field: &str) -> Vec<u64> {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(capture)
+        .args(["-d", &format!("tcp.port=={port},echo"), "-Y", field])
+        .args(["-T", "fields", "-e", "frame.number"])
+        .output()
+        .expect("tshark (scripts/setup.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_paced_download_shows_the_tcp_lessons_wireshark_finds() {
+    // A client reading at 500 KB/s fills its receive buffer: it advertises
+    // a zero window, then window updates as it reads.
+    let file = common::data(1_500_000, 7);
+    let server = common::Server::start(&[], |root| {
+        std::fs::write(root.join("public/paced.bin"), &file).unwrap()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let got = dir.path().join("paced.bin");
+    let capture = common::capture::captured(&[server.addr.port()], || {
+        let out = Command::new(BIN)
+            .args([
+                "get",
+                &server.addr.to_string(),
+                "paced.bin",
+                "--limit-rate",
+                "500K",
+                "-o",
+            ])
+            .arg(&got)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    assert_eq!(std::fs::read(&got).unwrap(), file);
+    let path = dir.path().join("paced.pcap");
+    std::fs::write(&path, capture).unwrap();
+    let port = server.addr.port();
+    let t = decode(&path, port);
+    let c = &t["connections"][0];
+    let ours = |role: &str| -> Vec<u64> {
+        c["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["role"] == role)
+            .map(|s| s["frame"].as_u64().unwrap())
+            .collect()
+    };
+    let zero = ours("zero_window");
+    assert!(!zero.is_empty(), "no zero window in a paced download");
+    assert_eq!(zero, tshark_frames(&path, port, "tcp.analysis.zero_window"));
+    let updates = ours("window_update");
+    assert!(!updates.is_empty());
+    assert_eq!(
+        updates,
+        tshark_frames(&path, port, "tcp.analysis.window_update")
+    );
+    assert_eq!(
+        ours("duplicate_ack"),
+        tshark_frames(&path, port, "tcp.analysis.duplicate_ack")
+    );
+    assert_eq!(
+        ours("retransmission"),
+        tshark_frames(&path, port, "tcp.analysis.retransmission")
+    );
+    // The body is whole, and the lesson names the frames.
+    let body = c["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "body")
+        .unwrap();
+    assert_eq!(body["payload"]["md5"], format!("{:x}", Md5::digest(&file)));
+    let lesson = c["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "zero_window")
+        .unwrap();
+    let first = zero[0].to_string();
+    assert!(
+        lesson["en"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("frames {first}")),
+        "{lesson}"
+    );
 }

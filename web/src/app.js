@@ -285,7 +285,7 @@ function renderConversation() {
   renderMessage();
 }
 
-const LESSONS = ['clear_text_password', 'encrypted'];
+const LESSONS = ['clear_text_password', 'encrypted', 'duplicate_ack', 'zero_window', 'window_update', 'window_probe'];
 const NOTES = ['retransmission', 'out_of_order', 'mid_stream', 'trailing_bytes', 'skipped'];
 
 function anomalyItem(a) {
@@ -306,7 +306,8 @@ function ladderRows(c) {
   const rows = [];
   const rowOfFrame = new Map();
   const segs = c.segments;
-  const special = (s) => /SYN|FIN|RST/.test(s.flags);
+  // The handshake, the close and anything TCP did worth a word: never folded.
+  const special = (s) => /SYN|FIN|RST/.test(s.flags) || (s.role && s.role !== 'ack');
   let i = 0;
   while (i < segs.length) {
     if (special(segs[i])) {
@@ -394,8 +395,12 @@ function drawLadder(c) {
       const [x1, x2] = arrowX(s.direction);
       root.append(svg('text', { x: 4, y: y + 4, class: 'frame-label' }, `${s.frame}  ${seconds(s.time_us, start)}`));
       const special = /SYN|FIN|RST/.test(s.flags);
-      root.append(svg('line', { x1, y1: y - 5, x2, y2: y + 5, class: special ? 'seg special' : 'seg', 'marker-end': 'url(#head)' }));
-      const label = s.len ? `${s.flags} · ${plural(s.len)} B` : s.flags;
+      const notable = s.role && s.role !== 'ack';
+      root.append(svg('line', { x1, y1: y - 5, x2, y2: y + 5, class: special ? 'seg special' : notable ? 'seg notable' : 'seg', 'marker-end': 'url(#head)' }));
+      const parts = [s.flags];
+      if (s.len) parts.push(`${plural(s.len)} B`);
+      if (notable) parts.push(t(`role_${s.role}`));
+      const label = parts.join(' · ');
       root.append(svg('text', { x: (CLIENT + SERVER) / 2, y: y - 3, class: 'seg-label', 'text-anchor': 'middle' }, label));
     } else if (row.kind === 'more') {
       root.append(svg('text', { x: (CLIENT + SERVER) / 2, y: y + 4, class: 'fold-label', 'text-anchor': 'middle' }, t('rows_hidden', { n: plural(row.n) })));

@@ -24,6 +24,10 @@ pub(crate) struct Segment<'a> {
     pub src: SocketAddr,
     pub dst: SocketAddr,
     pub seq: u32,
+    /// The acknowledgement number (meaningful with `ack`).
+    pub ack_no: u32,
+    /// The receive window field, as sent (unscaled).
+    pub window: u16,
     pub syn: bool,
     pub ack: bool,
     pub rst: bool,
@@ -251,6 +255,8 @@ fn packet<'a>(
         src: SocketAddr::new(src_ip, tcp.source_port()),
         dst: SocketAddr::new(dst_ip, tcp.destination_port()),
         seq: tcp.sequence_number(),
+        ack_no: tcp.acknowledgment_number(),
+        window: tcp.window_size(),
         syn: tcp.syn(),
         ack: tcp.ack(),
         rst: tcp.rst(),

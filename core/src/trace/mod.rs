@@ -19,6 +19,7 @@ mod explain;
 mod legacy;
 mod reassembly;
 mod sparse;
+mod tcp;
 mod text;
 mod tls;
 mod transcript;
@@ -32,7 +33,7 @@ pub use text::{localized, localized_bytes, localized_count};
 pub use tls::{KeyLog, KeyLogError};
 pub use transcript::{
     Anomaly, AnomalyKind, Connection, Direction, FieldView, Layer, Message, Payload, SegmentView,
-    TRANSCRIPT_SCHEMA, Tls, Transcript,
+    TRANSCRIPT_SCHEMA, TcpRole, Tls, Transcript,
 };
 
 use crate::limits::Limits;
@@ -385,39 +386,8 @@ fn connection(
             m.layer == Layer::Decrypted,
         )
     });
-    for (stream, dir) in [(&up, Direction::ToServer), (&down, Direction::ToClient)] {
-        let name = match dir {
-            Direction::ToServer => say("dir.to_server", &[]),
-            Direction::ToClient => say("dir.to_client", &[]),
-        };
-        let mut note = |kind, count: u32, key: &'static str| {
-            if count > 0 {
-                let (en, pt) = say(key, &[("dir", &name), ("n", &plain(count))]);
-                anomalies.push(Anomaly::new(kind, Some(dir), None, en, pt));
-            }
-        };
-        note(
-            AnomalyKind::Retransmission,
-            stream.retransmissions,
-            "stream.retransmissions",
-        );
-        note(
-            AnomalyKind::OutOfOrder,
-            stream.out_of_order,
-            "stream.out_of_order",
-        );
-        note(AnomalyKind::Conflict, stream.conflicts, "stream.conflicts");
-        note(
-            AnomalyKind::MidStream,
-            u32::from(stream.started_mid_stream),
-            "stream.mid_stream",
-        );
-        note(
-            AnomalyKind::Capped,
-            u32::from(stream.capped),
-            "stream.capped",
-        );
-    }
+    let roles = tcp::roles(group, client, &up, &down);
+    anomalies.extend(tcp::findings(group, &roles, client, &up, &down));
     if let Some(reset) = group.iter().find(|s| s.rst) {
         let dir = if reset.src == client {
             Direction::ToServer
@@ -459,7 +429,8 @@ fn connection(
         .collect();
     let segments = group
         .iter()
-        .map(|s| SegmentView {
+        .zip(roles)
+        .map(|(s, role)| SegmentView {
             frame: s.frame,
             time_us: s.ts_us,
             direction: if s.src == client {
@@ -472,6 +443,8 @@ fn connection(
             len: placed
                 .get(&s.frame)
                 .map_or(0, |&(start, end)| end.saturating_sub(start)),
+            window: s.window,
+            role,
         })
         .collect();
     let times = group.iter().map(|s| s.ts_us);

@@ -16,10 +16,10 @@ pub(crate) struct Stream {
     pub bytes: StreamBytes,
     /// When each range was first seen: `(start, end, ts_us)`, sorted.
     arrivals: Vec<(u64, u64, u64)>,
-    /// Segments whose bytes had all been seen already.
-    pub retransmissions: u32,
-    /// Segments that filled a hole behind bytes already seen.
-    pub out_of_order: u32,
+    /// Frames of segments whose bytes had all been seen already.
+    pub retransmitted: Vec<u64>,
+    /// Frames of segments that filled a hole behind bytes already seen.
+    pub reordered: Vec<u64>,
     /// Overlapping segments that disagreed with bytes already seen.
     pub conflicts: u32,
     /// Where each segment with data sits: `(start, end, frame)`, `end`
@@ -155,8 +155,8 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
         } else {
             let merged = pieces.merge(start, payload, seg.ts_us, &mut stream.arrivals);
             match merged.new {
-                false => stream.retransmissions += 1,
-                true => stream.out_of_order += 1,
+                false => stream.retransmitted.push(seg.frame),
+                true => stream.reordered.push(seg.frame),
             }
             stream.conflicts += merged.conflicts;
         }
@@ -348,6 +348,8 @@ mod tests {
             src: addr,
             dst: addr,
             seq,
+            ack_no: 0,
+            window: 65535,
             syn: false,
             ack: true,
             rst: false,
@@ -375,8 +377,8 @@ mod tests {
         assert_eq!(holes.len(), (N - 1) as usize);
         assert_eq!(holes[0], (1, 2));
         assert_eq!(stream.bytes.captured(), u64::from(N));
-        assert_eq!(stream.out_of_order, N - 1);
-        assert_eq!(stream.retransmissions, 0);
+        assert_eq!(stream.reordered.len(), (N - 1) as usize);
+        assert!(stream.retransmitted.is_empty());
     }
 
     #[test]

@@ -450,12 +450,28 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ("dir.to_server", "client to server"),
     ("dir.to_client", "server to client"),
     (
-        "stream.retransmissions",
-        "{dir} ({n}): segments captured again (retransmissions)",
+        "tcp.retransmission",
+        "{dir} ({n}, frames {frames}): segments captured again (retransmissions): the sender got no acknowledgement in time, or three duplicate ones, and sent the same bytes again; the transfer lost that time",
     ),
     (
-        "stream.out_of_order",
-        "{dir} ({n}): segments captured out of order",
+        "tcp.out_of_order",
+        "{dir} ({n}, frames {frames}): segments captured out of order: each filled a hole behind bytes already seen, so the receiver held the later bytes until the hole was filled",
+    ),
+    (
+        "tcp.duplicate_ack",
+        "{dir} ({n}, frames {frames}): duplicate acknowledgements: the receiver acknowledged the same byte again, as it does for each segment that arrives after a missing one; three make the sender retransmit at once (fast retransmit)",
+    ),
+    (
+        "tcp.zero_window",
+        "{dir} ({n}, frames {frames}): zero window: the receiver's buffer was full, so the sender had to stop until the window opened; the transfer was paced by the reading application, not by the network",
+    ),
+    (
+        "tcp.window_update",
+        "{dir} ({n}, frames {frames}): window updates: the receiver read from its buffer and announced room again, so the sender may go on",
+    ),
+    (
+        "tcp.probe",
+        "{dir} ({n}, frames {frames}): probes: a segment one byte behind what its sender had sent, asking whether a zero window has opened (or whether the peer is still there)",
     ),
     (
         "stream.conflicts",
@@ -497,6 +513,29 @@ pub(crate) static EN: &[(&str, &str)] = &[
         "ACK: the connection is open (three-way handshake done)",
     ),
     ("ui.fin", "FIN: this side has nothing more to send"),
+    ("ui.role.ack", "ACK: acknowledges data, carries none"),
+    ("ui.role.acks", "ACK ×{n}: acknowledge data, carry none"),
+    (
+        "ui.role.duplicate_ack",
+        "duplicate ACK: the same byte acknowledged again (a segment before it is missing)",
+    ),
+    (
+        "ui.role.zero_window",
+        "zero window: this side's buffer is full; the other must wait",
+    ),
+    (
+        "ui.role.window_update",
+        "window update: room again; the other side may send",
+    ),
+    ("ui.role.probe", "probe: has the window opened?"),
+    (
+        "ui.role.retransmission",
+        "retransmission: these bytes were sent before",
+    ),
+    (
+        "ui.role.out_of_order",
+        "out of order: fills a hole behind later bytes",
+    ),
     ("ui.rst", "RST: the connection is aborted"),
     (
         "ui.payload",
@@ -874,12 +913,28 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ("dir.to_server", "do cliente para o servidor"),
     ("dir.to_client", "do servidor para o cliente"),
     (
-        "stream.retransmissions",
-        "{dir} ({n}): segmentos capturados de novo (retransmissões)",
+        "tcp.retransmission",
+        "{dir} ({n}, quadros {frames}): segmentos capturados de novo (retransmissões): o remetente não recebeu confirmação a tempo, ou recebeu três duplicadas, e mandou os mesmos bytes de novo; a transferência perdeu esse tempo",
     ),
     (
-        "stream.out_of_order",
-        "{dir} ({n}): segmentos capturados fora de ordem",
+        "tcp.out_of_order",
+        "{dir} ({n}, quadros {frames}): segmentos capturados fora de ordem: cada um preencheu um buraco atrás de bytes já vistos, e o receptor guardou os bytes seguintes até o buraco ser preenchido",
+    ),
+    (
+        "tcp.duplicate_ack",
+        "{dir} ({n}, quadros {frames}): confirmações duplicadas: o receptor confirmou de novo o mesmo byte, como faz a cada segmento que chega depois de um que falta; três fazem o remetente retransmitir na hora (fast retransmit)",
+    ),
+    (
+        "tcp.zero_window",
+        "{dir} ({n}, quadros {frames}): janela zero: o buffer do receptor encheu, e o remetente teve de parar até a janela abrir; quem ditou o ritmo foi a aplicação que lê, não a rede",
+    ),
+    (
+        "tcp.window_update",
+        "{dir} ({n}, quadros {frames}): atualizações de janela: o receptor leu do seu buffer e anunciou espaço de novo, e o remetente pode continuar",
+    ),
+    (
+        "tcp.probe",
+        "{dir} ({n}, quadros {frames}): sondas: um segmento um byte atrás do que o seu remetente já tinha mandado, perguntando se a janela zero abriu (ou se o outro lado ainda está lá)",
     ),
     (
         "stream.conflicts",
@@ -921,6 +976,32 @@ pub(crate) static PT: &[(&str, &str)] = &[
         "ACK: a conexão está aberta (fim do aperto de mão em três vias)",
     ),
     ("ui.fin", "FIN: este lado não tem mais nada a enviar"),
+    ("ui.role.ack", "ACK: confirma dados, não leva nenhum"),
+    (
+        "ui.role.acks",
+        "ACK ×{n}: confirmam dados, não levam nenhum",
+    ),
+    (
+        "ui.role.duplicate_ack",
+        "ACK duplicado: o mesmo byte confirmado de novo (falta um segmento antes dele)",
+    ),
+    (
+        "ui.role.zero_window",
+        "janela zero: o buffer deste lado está cheio; o outro tem de esperar",
+    ),
+    (
+        "ui.role.window_update",
+        "atualização de janela: há espaço de novo; o outro lado pode mandar",
+    ),
+    ("ui.role.probe", "sonda: a janela já abriu?"),
+    (
+        "ui.role.retransmission",
+        "retransmissão: estes bytes já tinham sido mandados",
+    ),
+    (
+        "ui.role.out_of_order",
+        "fora de ordem: preenche um buraco atrás de bytes seguintes",
+    ),
     ("ui.rst", "RST: a conexão é interrompida"),
     (
         "ui.payload",

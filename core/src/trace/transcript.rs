@@ -145,6 +145,34 @@ pub struct SegmentView {
     pub offset: Option<u64>,
     /// Data bytes it carries (those the capture cut off included).
     pub len: u64,
+    /// The receive window it advertises (the field as sent, unscaled).
+    pub window: u16,
+    /// What it does for TCP beyond carrying data, when that is worth a
+    /// word (none for the handshake, the close and first-time data).
+    pub role: Option<TcpRole>,
+}
+
+/// What a segment does for TCP, as Wireshark's analysis names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TcpRole {
+    /// It carries no data: it only acknowledges.
+    Ack,
+    /// The same acknowledgement and window again: the receiver got a
+    /// segment after a missing one.
+    DuplicateAck,
+    /// A window of 0: the receiver's buffer is full.
+    ZeroWindow,
+    /// The same acknowledgement with a new window: room again.
+    WindowUpdate,
+    /// One byte behind what its sender had sent: is the window open, is
+    /// the peer there?
+    Probe,
+    /// Data whose every byte had been captured before.
+    Retransmission,
+    /// Data that filled a hole behind bytes already captured.
+    OutOfOrder,
 }
 
 /// One field, with the bytes it came from.
@@ -221,6 +249,14 @@ pub enum AnomalyKind {
     Retransmission,
     /// Segments captured after later ones.
     OutOfOrder,
+    /// The same acknowledgement sent again.
+    DuplicateAck,
+    /// A receiver whose buffer was full.
+    ZeroWindow,
+    /// A receiver announcing room again.
+    WindowUpdate,
+    /// Probes of a closed window (or keep-alives).
+    WindowProbe,
     /// Overlapping segments with different bytes.
     Conflict,
     /// The capture started after the connection did.

@@ -36,6 +36,10 @@ pub struct Seg {
     pub cut: usize,
     /// The sender closes its side.
     pub fin: bool,
+    /// The acknowledgement number (the next byte expected from the peer).
+    pub ack_no: u32,
+    /// The receive window advertised.
+    pub window: u16,
 }
 
 /// A TCP conversation between 10.0.0.1:40000 (or fd00::1) and port 20000.
@@ -70,7 +74,14 @@ impl Conv {
 
     pub fn push(&mut self, from_client: bool, seq: u32, syn: bool, ack: bool, payload: Vec<u8>) {
         self.ts += 100;
+        let ack_no = match (ack, from_client) {
+            (false, _) => 0,
+            (true, true) => self.s_next,
+            (true, false) => self.c_next,
+        };
         self.segs.push(Seg {
+            ack_no,
+            window: 65535,
             ts: self.ts,
             from_client,
             seq,
@@ -92,6 +103,21 @@ impl Conv {
         self.push(from_client, seq, false, true, vec![]);
         if let Some(last) = self.segs.last_mut() {
             last.fin = true;
+        }
+        self
+    }
+
+    /// A segment that carries no data: it acknowledges everything received
+    /// so far and advertises `window`.
+    pub fn ack(&mut self, from_client: bool, window: u16) -> &mut Self {
+        let seq = if from_client {
+            self.c_next
+        } else {
+            self.s_next
+        };
+        self.push(from_client, seq, false, true, vec![]);
+        if let Some(last) = self.segs.last_mut() {
+            last.window = window;
         }
         self
     }
@@ -155,12 +181,12 @@ impl Conv {
                 PacketBuilder::ipv6(a, b, 64)
             }
         };
-        let mut tcp = step.tcp(src_port, dst_port, seg.seq, 65535);
+        let mut tcp = step.tcp(src_port, dst_port, seg.seq, seg.window);
         if seg.syn {
             tcp = tcp.syn();
         }
         if seg.ack {
-            tcp = tcp.ack(1);
+            tcp = tcp.ack(seg.ack_no);
         }
         if seg.fin {
             tcp = tcp.fin();

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+pub mod capture;
 pub mod faults;
 pub mod metrics;
 pub mod proxy;
