@@ -34,8 +34,11 @@ pub fn run(
         options.keylog = KeyLog::parse(&text)
             .map_err(|e| ClientError::Usage(format!("{}: {e}", keylog.display())))?;
     }
-    let transcript = decode_capture(&bytes, &options)
-        .map_err(|e| ClientError::Usage(format!("{}: {e}", path.display())))?;
+    let transcript = decode_capture(&bytes, &options).map_err(|e| {
+        let (en, pt) = e.explained();
+        let why = if portuguese { pt } else { en };
+        ClientError::Usage(format!("{}: {why}", path.display()))
+    })?;
     let text = if json {
         let mut text = serde_json::to_string_pretty(&transcript)
             .map_err(|e| ClientError::Local(format!("cannot write JSON: {e}")))?;

@@ -38,8 +38,9 @@ impl Capture {
     /// Decodes a pcap or pcapng file. `ports` are the server ports to
     /// decode (empty: 20000 and 20001); `keylog` is a TLS key log (empty:
     /// none) whose TLS 1.3 conversations are opened. A file that is not a
-    /// capture, or a key log that is not one, is an error whose message
-    /// says so.
+    /// capture is an error whose message is JSON: `kind` (as
+    /// [`ferry_core::CaptureError::kind`]), `en` and `pt`; a key log that
+    /// is not one, an error whose message says which line.
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8], ports: Vec<u16>, keylog: &[u8]) -> Result<Capture, JsError> {
         let mut options = TraceOptions::default();
@@ -49,8 +50,11 @@ impl Capture {
         if !keylog.is_empty() {
             options.keylog = parse_keylog(keylog)?;
         }
-        let (transcript, streams) = decode_capture_with_streams(bytes, &options)
-            .map_err(|e| JsError::new(&e.to_string()))?;
+        let (transcript, streams) = decode_capture_with_streams(bytes, &options).map_err(|e| {
+            let (en, pt) = e.explained();
+            let why = serde_json::json!({ "kind": e.kind(), "en": en, "pt": pt });
+            JsError::new(&why.to_string())
+        })?;
         let transcript =
             serde_json::to_string(&transcript).map_err(|e| JsError::new(&e.to_string()))?;
         Ok(Capture {

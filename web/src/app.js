@@ -82,7 +82,8 @@ function hex2(byte) {
 
 function seconds(us, origin) {
   const d = Math.max(0, us - origin);
-  return (d / 1e6).toFixed(6);
+  const text = (d / 1e6).toFixed(6);
+  return state.lang === 'pt' ? text.replace('.', ',') : text;
 }
 
 function plural(n) {
@@ -125,9 +126,11 @@ function openCapture(bytes, keylog = state.keylog) {
   try {
     capture = new Capture(bytes, new Uint16Array(), keylog);
   } catch (e) {
-    const reason = String(e.message || e);
-    // The core's sentence for a wrong signature, in the page's language.
-    if (/not a pcap or pcapng/.test(reason)) showError('bad_file', { reason_key: 'not_a_capture' });
+    // The core says what went wrong (a kind) and why, in both languages.
+    let reason = String(e.message || e);
+    let kind = null;
+    try { const why = JSON.parse(reason); kind = why.kind; reason = pick(why.en, why.pt); } catch (_) { /* as it is */ }
+    if (kind === 'not_a_capture') showError('bad_file', { reason_key: 'not_a_capture' });
     else showError('bad_file', { reason });
     return;
   }

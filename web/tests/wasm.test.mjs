@@ -46,8 +46,23 @@ test('wasm and native open the TLS capture with its key log identically', () => 
   assert.throws(() => bindings.keylog_conversations(new TextEncoder().encode('hello')), /line 1 is not a key-log line/);
 });
 
-test('a file that is not a capture is an error, not a crash', () => {
-  assert.throws(() => new bindings.Capture(new TextEncoder().encode('hello'), new Uint16Array(), new Uint8Array()), /not a pcap or pcapng/);
+test('a file that is not a capture is an error, not a crash, with a kind and both languages', () => {
+  let error;
+  try {
+    new bindings.Capture(new TextEncoder().encode('hello'), new Uint16Array(), new Uint8Array());
+  } catch (e) {
+    error = JSON.parse(e.message);
+  }
+  assert.equal(error.kind, 'not_a_capture');
+  assert.match(error.en, /not a pcap or pcapng/);
+  assert.match(error.pt, /não é uma captura pcap nem pcapng/);
+  // A gzip file that does not expand says so, with its own kind.
+  try {
+    new bindings.Capture(new Uint8Array([0x1f, 0x8b, 1, 2, 3]), new Uint16Array(), new Uint8Array());
+  } catch (e) {
+    error = JSON.parse(e.message);
+  }
+  assert.equal(error.kind, 'bad_gzip');
 });
 
 test('the playground encoder writes the protocol bytes', () => {

@@ -13,6 +13,7 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::{Linktype, PcapBlockOwned, PcapNGSlice};
 
 use super::legacy::Legacy;
+use super::text::{bytes, plain, say};
 
 /// One TCP segment as captured.
 #[derive(Debug, Clone)]
@@ -69,6 +70,30 @@ pub enum CaptureError {
         /// The limit, in bytes.
         limit: u64,
     },
+}
+
+impl CaptureError {
+    /// What went wrong, as a stable word for programs (`not_a_capture`,
+    /// `bad_gzip`, `gzip_too_large`): front ends decide by it, never by
+    /// the sentence.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CaptureError::NotACapture => "not_a_capture",
+            CaptureError::BadGzip(_) => "bad_gzip",
+            CaptureError::GzipTooLarge { .. } => "gzip_too_large",
+        }
+    }
+
+    /// The sentence in English and Portuguese.
+    pub fn explained(&self) -> (String, String) {
+        match self {
+            CaptureError::NotACapture => say("capture.not_a_capture", &[]),
+            CaptureError::BadGzip(why) => say("capture.bad_gzip", &[("why", &plain(why))]),
+            CaptureError::GzipTooLarge { limit } => {
+                say("capture.gzip_too_large", &[("limit", &bytes(*limit))])
+            }
+        }
+    }
 }
 
 /// Most bytes a gzip-compressed capture may expand to.

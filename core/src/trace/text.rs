@@ -270,6 +270,18 @@ pub(crate) static EN: &[(&str, &str)] = &[
         "the listing is not valid JSON of the expected shape ({reason})",
     ),
     ("error.trailing", "bytes follow a complete message"),
+    (
+        "capture.not_a_capture",
+        "not a pcap or pcapng capture (unknown file signature)",
+    ),
+    (
+        "capture.bad_gzip",
+        "a gzip file that cannot be decompressed: {why}",
+    ),
+    (
+        "capture.gzip_too_large",
+        "a gzip file that expands past {limit} (the limit for compressed captures)",
+    ),
     ("name.empty", "the name is empty"),
     (
         "name.too_long",
@@ -712,6 +724,18 @@ pub(crate) static PT: &[(&str, &str)] = &[
         "a listagem não é um JSON no formato esperado ({reason})",
     ),
     ("error.trailing", "há bytes depois de uma mensagem completa"),
+    (
+        "capture.not_a_capture",
+        "não é uma captura pcap nem pcapng (assinatura de arquivo desconhecida)",
+    ),
+    (
+        "capture.bad_gzip",
+        "um arquivo gzip que não pode ser descompactado: {why}",
+    ),
+    (
+        "capture.gzip_too_large",
+        "um arquivo gzip que passa de {limit} ao descompactar (o limite para capturas compactadas)",
+    ),
     ("name.empty", "o nome está vazio"),
     (
         "name.too_long",
