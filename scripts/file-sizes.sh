@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fails if a source file of core, storage or native has more than 700 lines,
-# not counting its `#[cfg(test)]` module. Tests, examples and the decoder
-# (core/src/trace/, split per operation by its own work) are left out.
+# not counting its `#[cfg(test)]` module. Tests, examples and the decoder's
+# two sentence tables (core/src/trace/text.rs, tls/text.rs: one line per
+# sentence, English and Portuguese) are left out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MAX=700
@@ -14,5 +15,6 @@ while IFS= read -r file; do
         status=1
     fi
 done < <(find core/src storage/src native -name '*.rs' \
-    -not -path '*/tests/*' -not -path '*/examples/*' -not -path 'core/src/trace/*' | sort)
+    -not -path '*/tests/*' -not -path '*/examples/*' \
+    -not -path 'core/src/trace/text.rs' -not -path 'core/src/trace/tls/text.rs' | sort)
 exit $status

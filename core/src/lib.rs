@@ -120,9 +120,6 @@ mod sniff;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod time;
-// The decoder is being split per operation around its sentence keys (the
-// decoder's own issue); until then its long functions are let through.
-#[allow(clippy::too_many_lines)]
 mod trace;
 mod wire;
 

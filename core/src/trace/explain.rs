@@ -2,7 +2,7 @@
 //! (the language of the assignments this protocol comes from).
 
 use super::sparse::StreamBytes;
-use super::text::{bytes, count, plain, say};
+use super::text::{Both, bytes, count, plain, say};
 use super::transcript::FieldView;
 use crate::field::Field;
 use crate::name::{escape, hex};
@@ -100,60 +100,7 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, S
         Field::Size => (n.to_string(), say("field.size", &[("n", &size())])),
         Field::Remaining => (n.to_string(), say("field.remaining", &[("n", &number())])),
         Field::Count => (n.to_string(), say("field.count", &[("n", &number())])),
-        Field::Status => {
-            let meaning = match (context, byte) {
-                (Context::Auth, 0) => say("status.auth.ok", &[]),
-                (Context::Auth, _) => say("status.auth.error", &[]),
-                (Context::Download, 0) => say("status.download.ok", &[]),
-                (Context::Download, _) => say("status.download.error", &[]),
-                (Context::List, 0) => say("status.list.ok", &[]),
-                (Context::UploadFirst, 0) => say("status.upload_first.ok", &[]),
-                (Context::UploadFirst, _) => say("status.upload_first.error", &[]),
-                (Context::UploadFinal, 0) => say("status.upload_final.ok", &[]),
-                (Context::UploadFinal, _) => say("status.upload_final.error", &[]),
-                (Context::Resume, 0) => say("status.resume.ok", &[]),
-                (Context::Refusal, _) => say("status.refusal", &[]),
-                (Context::MGet, 0) => say("status.mget.ok", &[]),
-                (_, 0) => say("status.ok", &[]),
-                _ => say("status.error", &[]),
-            };
-            (
-                byte.to_string(),
-                say(
-                    "field.status",
-                    &[("byte", &plain(byte)), ("meaning", &meaning)],
-                ),
-            )
-        }
-        Field::ResumeResult => {
-            let meaning = match byte {
-                0 => say("result.0", &[]),
-                10 => say("result.10", &[]),
-                20 => say("result.20", &[]),
-                _ => say("result.other", &[]),
-            };
-            (
-                byte.to_string(),
-                say(
-                    "field.result",
-                    &[("byte", &plain(byte)), ("meaning", &meaning)],
-                ),
-            )
-        }
-        Field::EntryStatus => {
-            let meaning = match byte {
-                0 => say("entry.0", &[]),
-                10 => say("entry.10", &[]),
-                _ => say("entry.other", &[]),
-            };
-            (
-                byte.to_string(),
-                say(
-                    "field.entry_status",
-                    &[("byte", &plain(byte)), ("meaning", &meaning)],
-                ),
-            )
-        }
+        Field::Status | Field::ResumeResult | Field::EntryStatus => coded(field, byte, context),
         Field::Listing => (
             format!("JSON, {} bytes", raw.len()),
             say("field.listing", &[]),
@@ -180,4 +127,50 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, S
         | Field::AuthTag => super::tls::describe(field, raw, context),
     };
     (value, en, pt)
+}
+
+/// A one-byte code: its number, and what it means where it sits.
+fn coded(field: Field, byte: u8, context: Context) -> (String, Both) {
+    let (key, meaning) = match field {
+        Field::Status => ("field.status", status_meaning(context, byte)),
+        Field::ResumeResult => (
+            "field.result",
+            match byte {
+                0 => say("result.0", &[]),
+                10 => say("result.10", &[]),
+                20 => say("result.20", &[]),
+                _ => say("result.other", &[]),
+            },
+        ),
+        _ => (
+            "field.entry_status",
+            match byte {
+                0 => say("entry.0", &[]),
+                10 => say("entry.10", &[]),
+                _ => say("entry.other", &[]),
+            },
+        ),
+    };
+    let args = [("byte", &plain(byte)), ("meaning", &meaning)];
+    (byte.to_string(), say(key, &args))
+}
+
+/// What a status byte means after what it answers.
+fn status_meaning(context: Context, byte: u8) -> Both {
+    match (context, byte) {
+        (Context::Auth, 0) => say("status.auth.ok", &[]),
+        (Context::Auth, _) => say("status.auth.error", &[]),
+        (Context::Download, 0) => say("status.download.ok", &[]),
+        (Context::Download, _) => say("status.download.error", &[]),
+        (Context::List, 0) => say("status.list.ok", &[]),
+        (Context::UploadFirst, 0) => say("status.upload_first.ok", &[]),
+        (Context::UploadFirst, _) => say("status.upload_first.error", &[]),
+        (Context::UploadFinal, 0) => say("status.upload_final.ok", &[]),
+        (Context::UploadFinal, _) => say("status.upload_final.error", &[]),
+        (Context::Resume, 0) => say("status.resume.ok", &[]),
+        (Context::Refusal, _) => say("status.refusal", &[]),
+        (Context::MGet, 0) => say("status.mget.ok", &[]),
+        (_, 0) => say("status.ok", &[]),
+        _ => say("status.error", &[]),
+    }
 }

@@ -119,44 +119,9 @@ fn decode(
     let inflated = capture::inflate(bytes)?;
     let bytes = inflated.as_deref().unwrap_or(bytes);
     let (segments, stats) = capture::read_capture(bytes)?;
-    let mut notes = Vec::new();
-    let mut note = |kind, (en, pt): Both| notes.push(Anomaly::new(kind, None, None, en, pt));
-    if stats.skipped_not_tcp > 0 {
-        let n = plain(stats.skipped_not_tcp);
-        note(AnomalyKind::Skipped, say("note.not_tcp", &[("n", &n)]));
-    }
-    for link in &stats.skipped_link {
-        note(
-            AnomalyKind::Skipped,
-            say("note.link", &[("link", &plain(link))]),
-        );
-    }
-    if stats.truncated_packets > 0 {
-        let n = plain(stats.truncated_packets);
-        note(AnomalyKind::Gap, say("note.snaplen", &[("n", &n)]));
-    }
-    if stats.cut_short {
-        note(AnomalyKind::CutShort, say("note.cut_short", &[]));
-    }
+    let mut notes = capture_notes(&stats);
 
-    // Group segments by connection (the unordered pair of endpoints), in
-    // order of first appearance.
-    let mut order: Vec<(SocketAddr, SocketAddr)> = Vec::new();
-    let mut groups: HashMap<(SocketAddr, SocketAddr), Vec<&Segment<'_>>> = HashMap::new();
-    for seg in &segments {
-        let key = if seg.src <= seg.dst {
-            (seg.src, seg.dst)
-        } else {
-            (seg.dst, seg.src)
-        };
-        groups
-            .entry(key)
-            .or_insert_with(|| {
-                order.push(key);
-                Vec::new()
-            })
-            .push(seg);
-    }
+    let (order, groups) = by_connection(&segments);
     let mut connections = Vec::new();
     let mut streams = Vec::new();
     let mut kept = 0u64;
@@ -186,21 +151,7 @@ fn decode(
         }
     }
     if !skipped.is_empty() {
-        let list = |pick: fn(&Both) -> &String| {
-            let mut shown: Vec<&str> = skipped
-                .iter()
-                .take(SKIPPED_SHOWN)
-                .map(|b| pick(b).as_str())
-                .collect();
-            if skipped.len() > SKIPPED_SHOWN {
-                shown.push("…");
-            }
-            shown.join("; ")
-        };
-        let list = (list(|b| &b.0), list(|b| &b.1));
-        let n = plain(skipped.len());
-        let (en, pt) = say("note.not_decoded", &[("n", &n), ("list", &list)]);
-        notes.push(Anomaly::new(AnomalyKind::Skipped, None, None, en, pt));
+        notes.push(skipped_note(&skipped));
     }
     if !not_kept.is_empty() {
         let (en, pt) = say("note.not_kept", &[("list", &plain(not_kept.join(", ")))]);
@@ -250,6 +201,75 @@ fn not_decoded(group: &[&Segment<'_>], key: (SocketAddr, SocketAddr)) -> Both {
             )
         }
     }
+}
+
+/// What reading the file found besides segments, as notes.
+fn capture_notes(stats: &capture::CaptureStats) -> Vec<Anomaly> {
+    let mut notes = Vec::new();
+    let mut note = |kind, (en, pt): Both| notes.push(Anomaly::new(kind, None, None, en, pt));
+    if stats.skipped_not_tcp > 0 {
+        let n = plain(stats.skipped_not_tcp);
+        note(AnomalyKind::Skipped, say("note.not_tcp", &[("n", &n)]));
+    }
+    for link in &stats.skipped_link {
+        note(
+            AnomalyKind::Skipped,
+            say("note.link", &[("link", &plain(link))]),
+        );
+    }
+    if stats.truncated_packets > 0 {
+        let n = plain(stats.truncated_packets);
+        note(AnomalyKind::Gap, say("note.snaplen", &[("n", &n)]));
+    }
+    if stats.cut_short {
+        note(AnomalyKind::CutShort, say("note.cut_short", &[]));
+    }
+    notes
+}
+
+/// Connection key: the unordered pair of endpoints.
+type Key = (SocketAddr, SocketAddr);
+
+/// Segments grouped by connection, the keys in order of first appearance.
+fn by_connection<'s, 'a>(
+    segments: &'s [Segment<'a>],
+) -> (Vec<Key>, HashMap<Key, Vec<&'s Segment<'a>>>) {
+    let mut order: Vec<Key> = Vec::new();
+    let mut groups: HashMap<Key, Vec<&Segment<'_>>> = HashMap::new();
+    for seg in segments {
+        let key = if seg.src <= seg.dst {
+            (seg.src, seg.dst)
+        } else {
+            (seg.dst, seg.src)
+        };
+        groups
+            .entry(key)
+            .or_insert_with(|| {
+                order.push(key);
+                Vec::new()
+            })
+            .push(seg);
+    }
+    (order, groups)
+}
+
+/// The note naming the TCP connections not decoded, each with why.
+fn skipped_note(skipped: &[Both]) -> Anomaly {
+    let list = |pick: fn(&Both) -> &String| {
+        let mut shown: Vec<&str> = skipped
+            .iter()
+            .take(SKIPPED_SHOWN)
+            .map(|b| pick(b).as_str())
+            .collect();
+        if skipped.len() > SKIPPED_SHOWN {
+            shown.push("…");
+        }
+        shown.join("; ")
+    };
+    let list = (list(|b| &b.0), list(|b| &b.1));
+    let n = plain(skipped.len());
+    let (en, pt) = say("note.not_decoded", &[("n", &n), ("list", &list)]);
+    Anomaly::new(AnomalyKind::Skipped, None, None, en, pt)
 }
 
 /// Why bytes break the protocol (a refused name, a length over its
@@ -318,24 +338,7 @@ fn connection(
     key: (SocketAddr, SocketAddr),
     options: &TraceOptions,
 ) -> Option<(Connection, Streams)> {
-    // The client sent the SYN; failing that, the other side listens on a
-    // ferry port; failing that, the client spoke first.
-    let client = group
-        .iter()
-        .find(|s| s.syn && !s.ack)
-        .map(|s| s.src)
-        .or_else(|| {
-            let (a, b) = key;
-            match (
-                options.ports.contains(&a.port()),
-                options.ports.contains(&b.port()),
-            ) {
-                (true, false) => Some(b),
-                (false, true) => Some(a),
-                _ => None,
-            }
-        })
-        .or_else(|| group.iter().find(|s| !s.payload.is_empty()).map(|s| s.src))?;
+    let client = client_of(group, key, options)?;
     let server = if key.0 == client { key.1 } else { key.0 };
     let to_server: Vec<&Segment<'_>> = group.iter().copied().filter(|s| s.src == client).collect();
     let to_client: Vec<&Segment<'_>> = group.iter().copied().filter(|s| s.src == server).collect();
@@ -357,25 +360,7 @@ fn connection(
     if !options.ports.contains(&server.port()) && !is_ferry {
         return None;
     }
-    let mut decrypted = Streams::default();
-    let (mut messages, mut anomalies, tls) = match opening {
-        tls::Opening::NotTls => {
-            let (messages, anomalies) = conversation::decode(&up, &down, &options.limits, false);
-            (messages, anomalies, None)
-        }
-        tls::Opening::Tls { .. } => {
-            let read = tls::decode(&up, &down, &options.keylog);
-            let (mut messages, mut anomalies) = (read.messages, read.anomalies);
-            if let Some(inside) = read.inside {
-                let (inner, notes) = decrypted_messages(&inside, &up, &down, &options.limits);
-                messages.extend(inner);
-                anomalies.extend(notes);
-                decrypted.decrypted_to_server = inside.to_server.bytes;
-                decrypted.decrypted_to_client = inside.to_client.bytes;
-            }
-            (messages, anomalies, Some(read.info))
-        }
-    };
+    let (mut messages, mut anomalies, tls, decrypted) = messages_of(opening, &up, &down, options);
     // In capture order; a decrypted message right after the record that
     // carried its first byte.
     messages.sort_by_key(|m| {
@@ -403,50 +388,8 @@ fn connection(
             pt,
         ));
     }
-    for (dir, stream) in [(Direction::ToServer, &up), (Direction::ToClient, &down)] {
-        let mut order: Vec<usize> = (0..messages.len())
-            .filter(|&i| messages[i].direction == dir && messages[i].layer != Layer::Decrypted)
-            .collect();
-        order.sort_by_key(|&i| messages[i].offset);
-        let ranges: Vec<(u64, u64)> = order
-            .iter()
-            .map(|&i| {
-                (
-                    messages[i].offset,
-                    messages[i].offset.saturating_add(messages[i].len),
-                )
-            })
-            .collect();
-        for (i, frames) in order.into_iter().zip(stream.frames_for(&ranges)) {
-            messages[i].frames = frames;
-        }
-    }
-    let placed: HashMap<u64, (u64, u64)> = up
-        .placed
-        .iter()
-        .chain(&down.placed)
-        .map(|&(start, end, frame)| (frame, (start, end)))
-        .collect();
-    let segments = group
-        .iter()
-        .zip(roles)
-        .map(|(s, role)| SegmentView {
-            frame: s.frame,
-            time_us: s.ts_us,
-            direction: if s.src == client {
-                Direction::ToServer
-            } else {
-                Direction::ToClient
-            },
-            flags: flags(s),
-            offset: placed.get(&s.frame).map(|&(start, _)| start),
-            len: placed
-                .get(&s.frame)
-                .map_or(0, |&(start, end)| end.saturating_sub(start)),
-            window: s.window,
-            role,
-        })
-        .collect();
+    frames_of_messages(&mut messages, &up, &down);
+    let segments = segment_views(group, client, roles, &up, &down);
     let times = group.iter().map(|s| s.ts_us);
     let connection = Connection {
         client: client.to_string(),
@@ -466,6 +409,122 @@ fn connection(
         ..decrypted
     };
     Some((connection, streams))
+}
+
+/// Which end is the client: the one that sent the SYN; failing that, the
+/// one not on a ferry port; failing that, the one that spoke first.
+fn client_of(group: &[&Segment<'_>], key: Key, options: &TraceOptions) -> Option<SocketAddr> {
+    // The client sent the SYN; failing that, the other side listens on a
+    // ferry port; failing that, the client spoke first.
+    group
+        .iter()
+        .find(|s| s.syn && !s.ack)
+        .map(|s| s.src)
+        .or_else(|| {
+            let (a, b) = key;
+            match (
+                options.ports.contains(&a.port()),
+                options.ports.contains(&b.port()),
+            ) {
+                (true, false) => Some(b),
+                (false, true) => Some(a),
+                _ => None,
+            }
+        })
+        .or_else(|| group.iter().find(|s| !s.payload.is_empty()).map(|s| s.src))
+}
+
+/// The messages of a conversation, plain or inside TLS (with the streams
+/// opened from its records, if any), and what decoding them found.
+fn messages_of(
+    opening: tls::Opening,
+    up: &reassembly::Stream,
+    down: &reassembly::Stream,
+    options: &TraceOptions,
+) -> (Vec<Message>, Vec<Anomaly>, Option<Tls>, Streams) {
+    let mut decrypted = Streams::default();
+    let (messages, anomalies, tls) = match opening {
+        tls::Opening::NotTls => {
+            let (messages, anomalies) = conversation::decode(up, down, &options.limits, false);
+            (messages, anomalies, None)
+        }
+        tls::Opening::Tls { .. } => {
+            let read = tls::decode(up, down, &options.keylog);
+            let (mut messages, mut anomalies) = (read.messages, read.anomalies);
+            if let Some(inside) = read.inside {
+                let (inner, notes) = decrypted_messages(&inside, up, down, &options.limits);
+                messages.extend(inner);
+                anomalies.extend(notes);
+                decrypted.decrypted_to_server = inside.to_server.bytes;
+                decrypted.decrypted_to_client = inside.to_client.bytes;
+            }
+            (messages, anomalies, Some(read.info))
+        }
+    };
+    (messages, anomalies, tls, decrypted)
+}
+
+/// Each message's frames: those that carried any of its bytes (decrypted
+/// messages have theirs already, from their records).
+fn frames_of_messages(
+    messages: &mut [Message],
+    up: &reassembly::Stream,
+    down: &reassembly::Stream,
+) {
+    for (dir, stream) in [(Direction::ToServer, up), (Direction::ToClient, down)] {
+        let mut order: Vec<usize> = (0..messages.len())
+            .filter(|&i| messages[i].direction == dir && messages[i].layer != Layer::Decrypted)
+            .collect();
+        order.sort_by_key(|&i| messages[i].offset);
+        let ranges: Vec<(u64, u64)> = order
+            .iter()
+            .map(|&i| {
+                (
+                    messages[i].offset,
+                    messages[i].offset.saturating_add(messages[i].len),
+                )
+            })
+            .collect();
+        for (i, frames) in order.into_iter().zip(stream.frames_for(&ranges)) {
+            messages[i].frames = frames;
+        }
+    }
+}
+
+/// Every segment of the connection as the transcript shows it.
+fn segment_views(
+    group: &[&Segment<'_>],
+    client: SocketAddr,
+    roles: Vec<Option<TcpRole>>,
+    up: &reassembly::Stream,
+    down: &reassembly::Stream,
+) -> Vec<SegmentView> {
+    let placed: HashMap<u64, (u64, u64)> = up
+        .placed
+        .iter()
+        .chain(&down.placed)
+        .map(|&(start, end, frame)| (frame, (start, end)))
+        .collect();
+    group
+        .iter()
+        .zip(roles)
+        .map(|(s, role)| SegmentView {
+            frame: s.frame,
+            time_us: s.ts_us,
+            direction: if s.src == client {
+                Direction::ToServer
+            } else {
+                Direction::ToClient
+            },
+            flags: flags(s),
+            offset: placed.get(&s.frame).map(|&(start, _)| start),
+            len: placed
+                .get(&s.frame)
+                .map_or(0, |&(start, end)| end.saturating_sub(start)),
+            window: s.window,
+            role,
+        })
+        .collect()
 }
 
 /// The ferry messages inside opened TLS records, decoded as in a plain

@@ -1103,7 +1103,17 @@ mod tests {
     #[test]
     fn every_key_the_decoder_says_is_in_the_tables() {
         let sources = [
-            include_str!("conversation.rs"),
+            include_str!("conversation/mod.rs"),
+            include_str!("conversation/cursor.rs"),
+            include_str!("conversation/words.rs"),
+            include_str!("conversation/auth.rs"),
+            include_str!("conversation/download.rs"),
+            include_str!("conversation/list.rs"),
+            include_str!("conversation/upload.rs"),
+            include_str!("conversation/resume.rs"),
+            include_str!("conversation/mget.rs"),
+            include_str!("capture.rs"),
+            include_str!("tcp.rs"),
             include_str!("explain.rs"),
             include_str!("mod.rs"),
             include_str!("tls/mod.rs"),

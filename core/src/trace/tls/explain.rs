@@ -31,15 +31,8 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, B
     let n = number(raw);
     let count = || bytes(raw.len() as u64);
     match field {
-        Field::ContentType => {
-            let name = names::content_type(byte).unwrap_or("?");
-            (
-                format!("{byte} ({name})"),
-                say(
-                    "tls.field.content_type",
-                    &[("byte", &plain(byte)), ("name", &plain(name))],
-                ),
-            )
+        Field::ContentType | Field::HandshakeType | Field::AlertLevel | Field::AlertDescription => {
+            named_byte(field, byte)
         }
         Field::RecordVersion | Field::LegacyVersion => {
             let version = names::version(n as u16);
@@ -56,16 +49,6 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, B
             n.to_string(),
             say("tls.field.record_length", &[("n", &bytes(n))]),
         ),
-        Field::HandshakeType => {
-            let name = names::handshake(byte);
-            (
-                format!("{byte} ({name})"),
-                say(
-                    "tls.field.handshake_type",
-                    &[("byte", &plain(byte)), ("name", &plain(name))],
-                ),
-            )
-        }
         Field::HandshakeLength => (
             n.to_string(),
             say("tls.field.handshake_length", &[("n", &bytes(n))]),
@@ -101,45 +84,12 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, B
             n.to_string(),
             say("tls.field.extensions_length", &[("n", &bytes(n))]),
         ),
-        Field::Extension => {
-            let value = extension_value(raw, context != Context::ServerHello);
-            let kind = raw
-                .get(..2)
-                .map_or(u16::MAX, |b| u16::from_be_bytes([b[0], b[1]]));
-            let key = match (kind, context) {
-                (0, _) => "tls.field.ext.server_name",
-                (16, Context::ServerHello) => "tls.field.ext.alpn_chosen",
-                (16, _) => "tls.field.ext.alpn",
-                (43, Context::ServerHello) => "tls.field.ext.version_chosen",
-                (43, _) => "tls.field.ext.versions",
-                (51, _) => "tls.field.ext.key_share",
-                _ => "tls.field.ext.other",
-            };
-            (value, say(key, &[]))
-        }
+        Field::Extension => extension(raw, context),
         Field::HandshakeBody => (
             format!("{} bytes", raw.len()),
             say("tls.field.handshake_body", &[("n", &count())]),
         ),
         Field::ChangeCipherSpec => (byte.to_string(), say("tls.field.change_cipher_spec", &[])),
-        Field::AlertLevel => {
-            let level = match byte {
-                1 => "warning",
-                2 => "fatal",
-                _ => "?",
-            };
-            (
-                format!("{byte} ({level})"),
-                say("tls.field.alert_level", &[("byte", &plain(byte))]),
-            )
-        }
-        Field::AlertDescription => {
-            let name = names::alert(byte);
-            (
-                format!("{byte} ({name})"),
-                say("tls.field.alert_description", &[("name", &plain(name))]),
-            )
-        }
         Field::Encrypted => (
             format!("{} bytes", raw.len()),
             say("tls.field.encrypted", &[("n", &count())]),
@@ -151,4 +101,47 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, B
             say("tls.field.handshake_body", &[("n", &count())]),
         ),
     }
+}
+
+/// An extension: its value and what it is for, offered (a ClientHello)
+/// or chosen (a ServerHello).
+fn extension(raw: &[u8], context: Context) -> (String, Both) {
+    let value = extension_value(raw, context != Context::ServerHello);
+    let kind = raw
+        .get(..2)
+        .map_or(u16::MAX, |b| u16::from_be_bytes([b[0], b[1]]));
+    let key = match (kind, context) {
+        (0, _) => "tls.field.ext.server_name",
+        (16, Context::ServerHello) => "tls.field.ext.alpn_chosen",
+        (16, _) => "tls.field.ext.alpn",
+        (43, Context::ServerHello) => "tls.field.ext.version_chosen",
+        (43, _) => "tls.field.ext.versions",
+        (51, _) => "tls.field.ext.key_share",
+        _ => "tls.field.ext.other",
+    };
+    (value, say(key, &[]))
+}
+
+/// A one-byte field with a name: a content type, a handshake type, an
+/// alert's level or description.
+fn named_byte(field: Field, byte: u8) -> (String, Both) {
+    let (name, key) = match field {
+        Field::ContentType => (
+            names::content_type(byte).unwrap_or("?").to_owned(),
+            "tls.field.content_type",
+        ),
+        Field::HandshakeType => (names::handshake(byte), "tls.field.handshake_type"),
+        Field::AlertLevel => (
+            match byte {
+                1 => "warning",
+                2 => "fatal",
+                _ => "?",
+            }
+            .to_owned(),
+            "tls.field.alert_level",
+        ),
+        _ => (names::alert(byte), "tls.field.alert_description"),
+    };
+    let said = say(key, &[("byte", &plain(byte)), ("name", &plain(&name))]);
+    (format!("{byte} ({name})"), said)
 }

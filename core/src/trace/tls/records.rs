@@ -464,6 +464,20 @@ impl<'s> Side<'s> {
         };
         self.opened += 1;
         let record = (start, body + len);
+        self.inside(kind, content, len, start, record)
+    }
+
+    /// What an opened record held: data for the decrypted stream (kept
+    /// with the record that carried it), handshake messages (which move
+    /// the key schedule on), an alert, or another content type.
+    fn inside(
+        &mut self,
+        kind: u8,
+        content: &[u8],
+        len: u64,
+        start: u64,
+        record: (u64, u64),
+    ) -> Both {
         match kind {
             23 => {
                 let from = self.plain.len() as u64;
