@@ -5,7 +5,11 @@
 #   - native `ferry decode` against md5sum of the same file (throughput);
 #   - the core in WebAssembly in Chromium against native;
 #   - picking the file in the page to the first ladder on screen;
-#   - the size of the .wasm (raw and gzip).
+#   - the size of the .wasm (raw and gzip);
+#   - captures crafted to cost what their headers claim (a byte 256 MiB
+#     ahead, 16 such connections, 240,000 holes filled in reverse; written
+#     by core/examples/hostile-captures.rs): time and peak memory, native
+#     and in the page.
 # Not a test: nothing here passes or fails on speed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,14 +32,15 @@ done
 MD5=$(best < /tmp/bench-md5); NATIVE=$(best < /tmp/bench-native)
 NATIVE_JSON=$(secs target/release/ferry decode --json "$BIG")
 PAGE=$(node web/bench/decode.mjs "$BIG" "$RUNS")
+WASM_MB=$(tr ' ' '\n' <<< "$PAGE" | awk -F= '$1 == "wasm_mb" {print $2}')
 WASM_MS=$(tr ' ' '\n' <<< "$PAGE" | awk -F= '$1 == "wasm_decode_ms" {print $2}')
 LADDER_MS=$(tr ' ' '\n' <<< "$PAGE" | awk -F= '$1 == "first_ladder_ms" {print $2}')
 RAW=$(stat -c %s target/web/pkg/ferry_wasm_bg.wasm)
 GZ=$(gzip -9c target/web/pkg/ferry_wasm_bg.wasm | wc -c)
 SIZE=$(stat -c %s "$BIG")
-python3 - "$SIZE" "$MD5" "$NATIVE" "$NATIVE_JSON" "$WASM_MS" "$LADDER_MS" "$RAW" "$GZ" <<'PY'
+python3 - "$SIZE" "$MD5" "$NATIVE" "$NATIVE_JSON" "$WASM_MS" "$LADDER_MS" "$RAW" "$GZ" "$WASM_MB" <<'PY'
 import sys
-size, md5, native, native_json, wasm_ms, ladder_ms, raw, gz = map(float, sys.argv[1:])
+size, md5, native, native_json, wasm_ms, ladder_ms, raw, gz, wasm_mb = map(float, sys.argv[1:])
 mb = size / 1e6
 print(f"capture: {mb:.1f} MB ({sys.argv[1]} bytes), best of runs")
 print(f"  md5sum                      {md5:.3f} s   {mb / md5:7.0f} MB/s")
@@ -43,5 +48,28 @@ print(f"  ferry decode (native)       {native:.3f} s   {mb / native:7.0f} MB/s  
 print(f"  ferry decode --json         {native_json:.3f} s")
 print(f"  core in wasm, Chromium      {wasm_ms / 1000:.3f} s   {mb / (wasm_ms / 1000):7.0f} MB/s   {native / (wasm_ms / 1000):.2f}x native (decode only, median)")
 print(f"  page: file picked to first ladder on screen   {ladder_ms / 1000:.3f} s (median)")
+print(f"  core's wasm memory after decoding   {wasm_mb:.0f} MB")
 print(f"  .wasm: {raw / 1024:.0f} KiB raw, {gz / 1024:.0f} KiB gzip")
 PY
+
+# Hostile captures: cost must follow the bytes captured.
+HOSTILE=target/captures/hostile
+cargo run --release --locked -q -p ferry-core --example hostile-captures -- "$HOSTILE" >&2
+echo "hostile captures: native (time, peak RSS) and the page (wasm decode, core's wasm memory)"
+for f in far far16 holes; do
+    path="$HOSTILE/$f.pcap"
+    NATIVE_RUN=$(python3 - target/release/ferry "$path" <<'PY'
+import resource, subprocess, sys, time
+t = time.perf_counter()
+subprocess.run([sys.argv[1], "decode", sys.argv[2]], stdout=subprocess.DEVNULL, check=True)
+elapsed = time.perf_counter() - t
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"{elapsed:.3f} s, {peak:.1f} MB peak RSS")
+PY
+)
+    PAGE=$(node web/bench/decode.mjs "$path" 1)
+    WASM_MS=$(tr ' ' '\n' <<< "$PAGE" | awk -F= '$1 == "wasm_decode_ms" {print $2}')
+    WASM_MB=$(tr ' ' '\n' <<< "$PAGE" | awk -F= '$1 == "wasm_mb" {print $2}')
+    printf '  %-11s %9s bytes   native %s   page %s ms, %s MB wasm memory\n' \
+        "$f.pcap" "$(stat -c %s "$path")" "$NATIVE_RUN" "$WASM_MS" "$WASM_MB"
+done

@@ -8,7 +8,8 @@
 #   RUNS=10000000 scripts/fuzz.sh 3600   every target until 10 M runs (or an hour)
 #
 # Seeds are read from fuzz/corpus/TARGET (committed: protocol vectors, the
-# example captures); what the fuzzer learns goes to target/fuzz/corpus/TARGET,
+# example captures, a gzip-compressed one, bytes far ahead in sequence
+# space, a paced download with zero windows cut by a snap length); what the fuzzer learns goes to target/fuzz/corpus/TARGET,
 # crashes to fuzz/artifacts/TARGET. Installs cargo-fuzz if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

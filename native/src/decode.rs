@@ -135,8 +135,9 @@ pub fn ladder(t: &Transcript, portuguese: bool, width: Option<usize>) -> String 
 /// What a line of the ladder shows, in capture order.
 enum Step<'a> {
     Segment(&'a SegmentView, &'static str),
-    /// Pure acknowledgements in a row, one way: one line for all.
-    Acks(Vec<&'a SegmentView>),
+    /// Segments of one TCP role in a row, one way (pure acknowledgements,
+    /// holes filled...): one line for all.
+    Run(Vec<&'a SegmentView>, &'static str),
     Message(&'a Message),
 }
 
@@ -155,8 +156,8 @@ fn role_key(role: Option<TcpRole>) -> Option<&'static str> {
 }
 
 /// The segments that open and close the connection or say something about
-/// TCP (pure acknowledgements in a row as one step), and every message, in
-/// the order of the first frame that carried them.
+/// TCP (those of one role in a row as one step), and every message, in the
+/// order of the first frame that carried them.
 fn steps(c: &Connection) -> Vec<Step<'_>> {
     let mut steps: Vec<(u64, usize, Step<'_>)> = Vec::new();
     let mut handshake_acked = false;
@@ -188,18 +189,20 @@ fn steps(c: &Connection) -> Vec<Step<'_>> {
     steps.sort_by_key(|&(frame, order, _)| (frame, order));
     let mut out: Vec<Step<'_>> = Vec::new();
     for (_, _, step) in steps {
-        let ack = |step: &Step<'_>| match step {
-            Step::Segment(s, "ui.role.ack") => Some(s.direction),
-            Step::Acks(run) => Some(run[0].direction),
-            _ => None,
+        // A segment of the same role and direction as the step before.
+        let joins = |last: &Step<'_>, s: &SegmentView, key: &str| match last {
+            Step::Segment(_, k) | Step::Run(_, k) if *k != key => false,
+            Step::Segment(p, _) => p.role.is_some() && p.direction == s.direction,
+            Step::Run(run, _) => run[0].direction == s.direction,
+            Step::Message(_) => false,
         };
         match (out.last_mut(), step) {
-            (Some(last), Step::Segment(s, "ui.role.ack")) if ack(last) == Some(s.direction) => {
-                *last = match std::mem::replace(last, Step::Acks(Vec::new())) {
-                    Step::Segment(first, _) => Step::Acks(vec![first, s]),
-                    Step::Acks(mut run) => {
+            (Some(last), Step::Segment(s, key)) if s.role.is_some() && joins(last, s, key) => {
+                *last = match std::mem::replace(last, Step::Run(Vec::new(), key)) {
+                    Step::Segment(first, _) => Step::Run(vec![first, s], key),
+                    Step::Run(mut run, _) => {
                         run.push(s);
-                        Step::Acks(run)
+                        Step::Run(run, key)
                     }
                     other => other,
                 };
@@ -250,14 +253,15 @@ fn connection(
                 s.direction,
                 words.say(key, &[]),
             ),
-            Step::Acks(ref run) => {
+            Step::Run(ref run, key) => {
                 let frames: Vec<u64> = run.iter().map(|s| s.frame).collect();
                 let n = words.count(run.len());
+                let what = words.say(key, &[]);
                 (
                     frame_list(words, &frames),
                     Some(run[0].time_us),
                     run[0].direction,
-                    words.say("ui.role.acks", &[("n", &n)]),
+                    words.say("ui.role.run", &[("n", &n), ("what", &what)]),
                 )
             }
             Step::Message(m) => {

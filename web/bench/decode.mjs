@@ -1,7 +1,9 @@
 // Times the page on a large capture in Debian's chromium: the core's decode
 // in WebAssembly, and picking the file to the first ladder on screen.
 //   node web/bench/decode.mjs CAPTURE [RUNS]
-// Prints: wasm_decode_ms=... first_ladder_ms=... (medians).
+// Prints: wasm_decode_ms=... first_ladder_ms=... (medians) wasm_mb=...
+// (the core's WebAssembly memory after decoding: it never shrinks, so it
+// is the most the decoder held, plus the page's own use of it).
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -14,6 +16,7 @@ const browser = await chromium.launch({
 });
 const decode = [];
 const ladder = [];
+let wasmBytes = 0;
 for (let i = 0; i < Number(runs); i++) {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   await page.goto(pathToFileURL(join(root, 'web/dist/index.html')).href);
@@ -24,8 +27,9 @@ for (let i = 0; i < Number(runs); i++) {
   if (error) throw new Error(await page.locator('[data-testid=error]').textContent());
   decode.push(Number(await page.evaluate(() => document.body.dataset.decodeMs)));
   ladder.push(Number(await page.evaluate(() => document.body.dataset.firstLadderMs)));
+  wasmBytes = Math.max(wasmBytes, Number(await page.evaluate(() => document.body.dataset.wasmBytes)));
   await page.close();
 }
 await browser.close();
 const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`wasm_decode_ms=${median(decode)} first_ladder_ms=${median(ladder)}`);
+console.log(`wasm_decode_ms=${median(decode)} first_ladder_ms=${median(ladder)} wasm_mb=${(wasmBytes / 1e6).toFixed(1)}`);

@@ -10,6 +10,7 @@
 const state = {
   lang: 'en',
   capture: null, // the wasm Capture, for bytes
+  memory: null, // the core's WebAssembly memory (its size: the most it ever held)
   captureBytes: null, // the capture's file, to decode again with a key log
   keylog: new Uint8Array(), // the TLS key log given (empty: none)
   keylogConversations: 0,
@@ -141,6 +142,7 @@ function openCapture(bytes, keylog = state.keylog) {
   // For the benchmark (scripts/bench-decode.sh): decoding, and opening to
   // the first ladder on screen.
   document.body.dataset.decodeMs = (performance.now() - decodeStart).toFixed(1);
+  document.body.dataset.wasmBytes = String(state.memory.buffer.byteLength);
   state.conn = 0;
   state.msg = null;
   state.field = null;
@@ -843,7 +845,7 @@ function decodePasted() {
 // ---------- start ----------
 
 function start() {
-  initSync({ module: base64ToBytes(WASM_BASE64) });
+  state.memory = initSync({ module: base64ToBytes(WASM_BASE64) }).memory;
   const input = document.getElementById('file');
   input.addEventListener('change', () => {
     if (input.files[0]) openFile(input.files[0]);
