@@ -526,7 +526,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     ("ui.fin", "FIN: this side has nothing more to send"),
     ("ui.role.ack", "ACK: acknowledges data, carries none"),
-    ("ui.role.run", "{n}× {what}"),
+    ("ui.role.run", "{what} ({n} segments in a row)"),
     (
         "ui.role.duplicate_ack",
         "duplicate ACK: the same byte acknowledged again (a segment before it is missing)",
@@ -1001,7 +1001,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     ("ui.fin", "FIN: este lado não tem mais nada a enviar"),
     ("ui.role.ack", "ACK: confirma dados, não leva nenhum"),
-    ("ui.role.run", "{n}× {what}"),
+    ("ui.role.run", "{what} ({n} segmentos seguidos)"),
     (
         "ui.role.duplicate_ack",
         "ACK duplicado: o mesmo byte confirmado de novo (falta um segmento antes dele)",
