@@ -19,7 +19,13 @@ BIG=${BIG:-target/captures/big.pcap}
 scripts/setup.sh
 cargo build --release --locked -p ferry --bin ferry >&2
 [ -f "$BIG" ] || FERRY=target/release/ferry scripts/make-captures.sh --big "$BIG"
-[ -f web/dist/index.html ] || scripts/web.sh >&2
+# The page as the sources are now (a stale one would measure old code).
+scripts/web.sh >&2
+# GNU time measures each decode's peak memory.
+if [ ! -x /usr/bin/time ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+fi
 
 best() { sort -g | head -1; }
 secs() { python3 -c 'import sys,time,subprocess; a=sys.argv[1:]; t=time.perf_counter(); subprocess.run(a, stdout=subprocess.DEVNULL, check=True); print(time.perf_counter()-t)' "$@"; }
@@ -58,15 +64,7 @@ cargo run --release --locked -q -p ferry-core --example hostile-captures -- "$HO
 echo "hostile captures: native (time, peak RSS) and the page (wasm decode, core's wasm memory)"
 for f in far far16 holes; do
     path="$HOSTILE/$f.pcap"
-    NATIVE_RUN=$(python3 - target/release/ferry "$path" <<'PY'
-import resource, subprocess, sys, time
-t = time.perf_counter()
-subprocess.run([sys.argv[1], "decode", sys.argv[2]], stdout=subprocess.DEVNULL, check=True)
-elapsed = time.perf_counter() - t
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(f"{elapsed:.3f} s, {peak:.1f} MB peak RSS")
-PY
-)
+    NATIVE_RUN=$(/usr/bin/time -f '%e s, %M KiB peak RSS' target/release/ferry decode "$path" 2>&1 >/dev/null | tail -1)
     PAGE=$(node web/bench/decode.mjs "$path" 1)
     WASM_MS=$(tr ' ' '\n' <<< "$PAGE" | awk -F= '$1 == "wasm_decode_ms" {print $2}')
     WASM_MB=$(tr ' ' '\n' <<< "$PAGE" | awk -F= '$1 == "wasm_mb" {print $2}')

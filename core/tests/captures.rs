@@ -534,3 +534,56 @@ fn the_tls_tour_split_anywhere_by_the_capture_never_panics() {
         }
     }
 }
+
+/// `pcap` rewritten by Wireshark's editcap (Debian's wireshark-common,
+/// which scripts/setup.sh installs with tshark) as `format`.
+fn editcap(pcap: &[u8], format: &str) -> Vec<u8> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "ferry-editcap-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let (from, to) = (
+        std::env::temp_dir().join(format!("{name}.in")),
+        std::env::temp_dir().join(format!("{name}.out")),
+    );
+    std::fs::write(&from, pcap).unwrap();
+    let out = std::process::Command::new("editcap")
+        .args(["-F", format])
+        .arg(&from)
+        .arg(&to)
+        .output()
+        .expect("editcap (scripts/setup.sh installs tshark, which brings it)");
+    let written = std::fs::read(&to);
+    let _ = (std::fs::remove_file(&from), std::fs::remove_file(&to));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    written.unwrap()
+}
+
+#[test]
+fn every_form_wiresharks_editcap_writes_decodes_the_same() {
+    for pcap in [
+        &include_bytes!("../../docs/captures/tour.pcap")[..],
+        include_bytes!("../../docs/captures/resume.pcap"),
+        include_bytes!("../../docs/captures/errors.pcap"),
+    ] {
+        let mut want = decode(pcap);
+        for format in ["pcap", "nsecpcap", "modpcap", "pcapng"] {
+            let bytes = editcap(pcap, format);
+            let got = decode(&bytes);
+            want.format = got.format.clone();
+            assert_eq!(
+                serde_json::to_string(&got).unwrap(),
+                serde_json::to_string(&want).unwrap(),
+                "{format}"
+            );
+        }
+        assert_eq!(want.format, "pcapng");
+    }
+}
