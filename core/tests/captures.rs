@@ -574,9 +574,15 @@ fn every_form_wiresharks_editcap_writes_decodes_the_same() {
         include_bytes!("../../docs/captures/errors.pcap"),
     ] {
         let mut want = decode(pcap);
-        for format in ["pcap", "nsecpcap", "modpcap", "pcapng"] {
+        for (format, read_as) in [
+            ("pcap", "pcap"),
+            ("nsecpcap", "pcap"),
+            ("modpcap", "pcap"),
+            ("pcapng", "pcapng"),
+        ] {
             let bytes = editcap(pcap, format);
             let got = decode(&bytes);
+            assert_eq!(got.format, read_as, "{format}");
             want.format = got.format.clone();
             assert_eq!(
                 serde_json::to_string(&got).unwrap(),

@@ -450,7 +450,8 @@ mod tests {
             let Some(name) = piece.split('"').next() else {
                 continue;
             };
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+            let word = |c: char| c.is_ascii_lowercase() || c == '_' || c == '.';
+            if name.is_empty() || !name.chars().all(word) {
                 continue;
             }
             let key = format!("ui.{name}");

@@ -430,6 +430,8 @@ fn a_paced_download_shows_the_tcp_lessons_wireshark_finds() {
         updates,
         tshark_frames(&path, port, "tcp.analysis.window_update")
     );
+    // On loopback these two are usually empty on both sides: they guard
+    // against the decoder seeing what Wireshark does not.
     assert_eq!(
         ours("duplicate_ack"),
         tshark_frames(&path, port, "tcp.analysis.duplicate_ack")
@@ -460,4 +462,28 @@ fn a_paced_download_shows_the_tcp_lessons_wireshark_finds() {
             .contains(&format!("frames {first}")),
         "{lesson}"
     );
+    // The terminal shows every window update, runs of them as one line
+    // that says how many.
+    let out = Command::new(BIN)
+        .arg("decode")
+        .arg(&path)
+        .args(["--port", &port.to_string()])
+        .output()
+        .unwrap();
+    let ladder = String::from_utf8(out.stdout).unwrap();
+    let shown: usize = ladder
+        .lines()
+        .filter(|l| l.contains("window update: room again"))
+        .map(|l| {
+            match l
+                .split(" (")
+                .last()
+                .and_then(|t| t.strip_suffix(" such segments)"))
+            {
+                Some(n) => n.parse().unwrap(),
+                None => 1,
+            }
+        })
+        .sum();
+    assert_eq!(shown, updates.len(), "{ladder}");
 }

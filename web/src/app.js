@@ -311,8 +311,12 @@ function ladderRows(c) {
   const rows = [];
   const rowOfFrame = new Map();
   const segs = c.segments;
-  // The handshake, the close and anything TCP did worth a word: never folded.
-  const special = (s) => /SYN|FIN|RST/.test(s.flags) || (s.role && s.role !== 'ack');
+  // The handshake and the close are never folded; long runs of data, or
+  // of one thing TCP did (a retransmission, a hole filled...) one way, are.
+  const special = (s) => /SYN|FIN|RST/.test(s.flags);
+  const notable = (s) => Boolean(s.role && s.role !== 'ack');
+  const together = (a, b) => notable(a) === notable(b)
+    && (!notable(a) || (a.role === b.role && a.direction === b.direction));
   let i = 0;
   while (i < segs.length) {
     if (special(segs[i])) {
@@ -322,14 +326,15 @@ function ladderRows(c) {
       continue;
     }
     let j = i;
-    while (j < segs.length && !special(segs[j])) j++;
+    while (j < segs.length && !special(segs[j]) && together(segs[i], segs[j])) j++;
     const run = segs.slice(i, j);
     const fold = run.length > FOLD_RUN;
+    const role = notable(run[0]) ? run[0].role : null;
     run.forEach((s, k) => {
       if (fold && k >= FOLD_KEEP && k < run.length - FOLD_KEEP) {
         if (k === FOLD_KEEP) {
           const folded = run.slice(FOLD_KEEP, run.length - FOLD_KEEP);
-          rows.push({ kind: 'fold', segs: folded });
+          rows.push({ kind: 'fold', segs: folded, role });
         }
         rowOfFrame.set(s.frame, rows.length - 1);
         return;
@@ -415,7 +420,9 @@ function drawLadder(c) {
       root.append(svg('text', { x: 4, y: y + 4, class: 'frame-label' }, `${first.frame}–${last.frame}`));
       root.append(
         svg('text', { x: (CLIENT + SERVER) / 2, y: y + 4, class: 'fold-label', 'text-anchor': 'middle' },
-          `⋮ ${t('frames', { first: first.frame, last: last.frame })}: ${t('segments_folded', { n: plural(row.segs.length) })}`),
+          `⋮ ${t('frames', { first: first.frame, last: last.frame })}: ${row.role
+            ? t('segments_folded_role', { n: plural(row.segs.length), role: t(`role_${row.role}`) })
+            : t('segments_folded', { n: plural(row.segs.length) })}`),
       );
     } else {
       const m = row.msg;

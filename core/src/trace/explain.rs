@@ -102,10 +102,10 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, S
         Field::Count => (n.to_string(), say("field.count", &[("n", &number())])),
         Field::Status | Field::ResumeResult | Field::EntryStatus => coded(field, byte, context),
         Field::Listing => (
-            format!("JSON, {} bytes", raw.len()),
+            format!("JSON, {}", bytes(raw.len() as u64).0),
             say("field.listing", &[]),
         ),
-        Field::Body => (format!("{} bytes", raw.len()), say("field.body", &[])),
+        Field::Body => (bytes(raw.len() as u64).0, say("field.body", &[])),
         Field::ContentType
         | Field::RecordVersion
         | Field::RecordLength
@@ -168,6 +168,7 @@ fn status_meaning(context: Context, byte: u8) -> Both {
         (Context::UploadFinal, 0) => say("status.upload_final.ok", &[]),
         (Context::UploadFinal, _) => say("status.upload_final.error", &[]),
         (Context::Resume, 0) => say("status.resume.ok", &[]),
+        (Context::Refusal, 0) => say("status.ok", &[]),
         (Context::Refusal, _) => say("status.refusal", &[]),
         (Context::MGet, 0) => say("status.mget.ok", &[]),
         (_, 0) => say("status.ok", &[]),

@@ -84,8 +84,9 @@ pub fn decode_capture(bytes: &[u8], options: &TraceOptions) -> Result<Transcript
     decode(bytes, options, false).map(|(transcript, _)| transcript)
 }
 
-/// The bytes each connection carried, rebuilt (what the capture never saw
-/// reads as zeros; the transcript's anomalies say where).
+/// The bytes each connection carried, rebuilt: what the capture never saw
+/// is a hole, not bytes ([`StreamBytes::get`] stops at one,
+/// [`StreamBytes::holes`] lists them; the transcript's anomalies say why).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Streams {
     /// From the client to the server.

@@ -153,8 +153,10 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
             // The usual case: bytes past everything seen, all new.
             pieces.add(start, payload, seg.ts_us, &mut stream.arrivals);
         } else {
-            let merged = pieces.merge(start, payload, seg.ts_us, &mut stream.arrivals);
-            match merged.new {
+            // It starts behind bytes already seen: it fills a hole there,
+            // or it is sent again (perhaps with new bytes past the end).
+            let merged = pieces.merge(start, payload, max_end, seg.ts_us, &mut stream.arrivals);
+            match merged.filled {
                 false => stream.retransmitted.push(seg.frame),
                 true => stream.reordered.push(seg.frame),
             }
@@ -207,8 +209,8 @@ fn place<'a>(
 
 /// What merging a segment found.
 struct Merged {
-    /// Some of its bytes had not been seen before.
-    new: bool,
+    /// Some of its bytes filled a hole behind bytes already seen.
+    filled: bool,
     /// Runs of its bytes that disagreed with bytes seen before.
     conflicts: u32,
 }
@@ -231,18 +233,20 @@ impl<'a> Pieces<'a> {
     }
 
     /// Adds the parts of `payload` at `start` not seen before, comparing
-    /// the others with what was seen.
+    /// the others with what was seen; `seen_end` is where the bytes seen
+    /// so far end (new bytes before it fill a hole).
     fn merge(
         &mut self,
         start: u64,
         payload: &'a [u8],
+        seen_end: u64,
         ts: u64,
         arrivals: &mut Vec<(u64, u64, u64)>,
     ) -> Merged {
         let seg_end = start + payload.len() as u64;
         let part = |from: u64, to: u64| &payload[(from - start) as usize..(to - start) as usize];
         let mut merged = Merged {
-            new: false,
+            filled: false,
             conflicts: 0,
         };
         let mut at = start;
@@ -259,7 +263,7 @@ impl<'a> Pieces<'a> {
                 next => {
                     let upto = next.map_or(seg_end, |(s, _)| s.min(seg_end));
                     self.add(at, part(at, upto), ts, arrivals);
-                    merged.new = true;
+                    merged.filled |= at < seen_end;
                     at = upto;
                 }
             }

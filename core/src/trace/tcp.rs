@@ -48,12 +48,14 @@ pub(crate) fn roles(
     group
         .iter()
         .map(|s| {
-            let side = if s.src == client {
-                &mut from_client
+            let (side, peer) = if s.src == client {
+                (&mut from_client, &from_server)
             } else {
-                &mut from_server
+                (&mut from_server, &from_client)
             };
-            let role = role(s, side, &again, &behind);
+            // A probe asks about a window the peer closed.
+            let closed = peer.last.is_some_and(|(_, window)| window == 0);
+            let role = role(s, side, closed, &again, &behind);
             let len = s.payload.len() as u64 + s.missing;
             let end = s
                 .seq
@@ -75,6 +77,7 @@ pub(crate) fn roles(
 fn role(
     s: &Segment<'_>,
     side: &Side,
+    peer_closed: bool,
     again: &HashSet<u64>,
     behind: &HashSet<u64>,
 ) -> Option<TcpRole> {
@@ -97,7 +100,7 @@ fn role(
     let same_window = side.last.is_some_and(|(_, window)| window == s.window);
     Some(if s.window == 0 {
         TcpRole::ZeroWindow
-    } else if side.next.is_some_and(|next| s.seq == next.wrapping_sub(1)) {
+    } else if peer_closed && side.next.is_some_and(|next| s.seq == next.wrapping_sub(1)) {
         TcpRole::Probe
     } else if same_ack && !same_window {
         TcpRole::WindowUpdate

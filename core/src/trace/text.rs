@@ -320,7 +320,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
     // Anomalies of a message.
     (
         "gap.inside",
-        "{n} at offset {at} were never captured, inside the {what}; this direction cannot be decoded past them",
+        "never captured: {n} at offset {at}, inside the {what}; this direction cannot be decoded past that point",
     ),
     ("truncated.before", "the stream ends before the {what}"),
     (
@@ -346,7 +346,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     (
         "body.gap",
-        "{label}: {n} of its {size} were never captured; its MD5 cannot be computed",
+        "{label}: never captured: {n} of its {size}; its MD5 cannot be computed",
     ),
     ("body.summary", "{label}: {size} of file data"),
     ("label.download", "download"),
@@ -400,14 +400,14 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     ("list.error", "status 1: the server could not list"),
     ("reply.status", "status {status}"),
-    ("upload.size", "{size} follow"),
+    ("upload.size", "the file follows: {size}"),
     ("upload.stored", "status {status}: stored"),
     ("upload.not_stored", "status {status}: not stored"),
     (
         "resume.cannot_match",
         "position 0 with an MD5 that is not the MD5 of nothing: it cannot match any file",
     ),
-    ("resume.ok", "status 0, result 0: {n} follow"),
+    ("resume.ok", "status 0, result 0: the rest follows, {n}"),
     ("resume.none", "status 0, result 10: no such file"),
     (
         "resume.mismatch",
@@ -421,7 +421,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
         "entry {k}: refused name ({reason}); a client must not write it",
     ),
     ("entry.refused.name", "\"{name}\" (refused name)"),
-    ("entry.file", "file {k} of {count}: {name}, {size} follow"),
+    ("entry.file", "file {k} of {count}: {name}, {size}"),
     (
         "entry.skipped",
         "file {k} of {count}: {name} could not be read (skipped)",
@@ -526,7 +526,7 @@ pub(crate) static EN: &[(&str, &str)] = &[
     ),
     ("ui.fin", "FIN: this side has nothing more to send"),
     ("ui.role.ack", "ACK: acknowledges data, carries none"),
-    ("ui.role.run", "{what} ({n} segments in a row)"),
+    ("ui.role.run", "{what} ({n} such segments)"),
     (
         "ui.role.duplicate_ack",
         "duplicate ACK: the same byte acknowledged again (a segment before it is missing)",
@@ -771,7 +771,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
     // Anomalias de uma mensagem.
     (
         "gap.inside",
-        "{n} a partir do offset {at} nunca foram capturados (em: {what}); esta direção não pode ser decodificada além deles",
+        "nunca capturado: {n} a partir do offset {at} (em: {what}); esta direção não pode ser decodificada além desse ponto",
     ),
     (
         "truncated.before",
@@ -792,15 +792,15 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     (
         "body.truncated",
-        "{label}: {size} anunciados, mas a conexão foi fechada após {n}",
+        "{label}: anunciado {size}, mas a conexão foi fechada após {n}",
     ),
     (
         "body.capture_ends",
-        "{label}: {size} anunciados, {n} capturados: a captura termina antes da conexão (nenhum FIN ou RST capturado), então o resto pode ter chegado",
+        "{label}: anunciado {size}, capturado {n}: a captura termina antes da conexão (nenhum FIN ou RST capturado), então o resto pode ter chegado",
     ),
     (
         "body.gap",
-        "{label}: {n} dos seus {size} nunca foram capturados; o MD5 não pode ser calculado",
+        "{label}: nunca capturado: {n} dos seus {size}; o MD5 não pode ser calculado",
     ),
     ("body.summary", "{label}: {size} de dados do arquivo"),
     ("label.download", "conteúdo baixado"),
@@ -866,14 +866,17 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     ("list.error", "status 1: o servidor não conseguiu listar"),
     ("reply.status", "código de status {status}"),
-    ("upload.size", "seguem {size}"),
+    ("upload.size", "o arquivo vem a seguir: {size}"),
     ("upload.stored", "status {status}: arquivo gravado"),
     ("upload.not_stored", "status {status}: arquivo não gravado"),
     (
         "resume.cannot_match",
         "posição 0 com um MD5 que não é o MD5 do vazio: não pode conferir com arquivo algum",
     ),
-    ("resume.ok", "status 0, resultado 0: seguem {n}"),
+    (
+        "resume.ok",
+        "status 0, resultado 0: o resto vem a seguir, {n}",
+    ),
     (
         "resume.none",
         "status 0, resultado 10: o arquivo não existe",
@@ -893,10 +896,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
         "entrada {k}: nome recusado ({reason}); um cliente não deve gravá-lo",
     ),
     ("entry.refused.name", "\"{name}\" (nome recusado)"),
-    (
-        "entry.file",
-        "arquivo {k} de {count}: {name}, seguem {size}",
-    ),
+    ("entry.file", "arquivo {k} de {count}: {name}, {size}"),
     (
         "entry.skipped",
         "arquivo {k} de {count}: {name} não pôde ser lido (foi pulado)",
@@ -1001,7 +1001,7 @@ pub(crate) static PT: &[(&str, &str)] = &[
     ),
     ("ui.fin", "FIN: este lado não tem mais nada a enviar"),
     ("ui.role.ack", "ACK: confirma dados, não leva nenhum"),
-    ("ui.role.run", "{what} ({n} segmentos seguidos)"),
+    ("ui.role.run", "{what} ({n} segmentos assim)"),
     (
         "ui.role.duplicate_ack",
         "ACK duplicado: o mesmo byte confirmado de novo (falta um segmento antes dele)",
@@ -1161,7 +1161,7 @@ mod tests {
             en.ends_with("3145728 bytes announced, the connection closed after 1 byte"),
             "{en}"
         );
-        assert!(pt.contains("3.145.728 bytes anunciados"), "{pt}");
+        assert!(pt.contains("anunciado 3.145.728 bytes"), "{pt}");
         assert!(pt.ends_with("após 1 byte"), "{pt}");
         let (en, pt) = say(
             "body.capture_ends",
@@ -1175,7 +1175,7 @@ mod tests {
             en.contains("2 bytes announced, 2541568 bytes captured"),
             "{en}"
         );
-        assert!(pt.contains("2.541.568 bytes capturados"), "{pt}");
+        assert!(pt.contains("capturado 2.541.568 bytes"), "{pt}");
         assert_eq!(count(999), ("999".into(), "999".into()));
         assert_eq!(count(1000).1, "1.000");
         assert_eq!(count(u64::MAX).1, "18.446.744.073.709.551.615");

@@ -63,8 +63,15 @@ fn second(t: &mut Talk<'_>, at: Place) {
     let note = say("auth.second.note", &[]);
     t.out
         .note(AnomalyKind::UnknownOp, Direction::ToServer, start, note);
-    if let Some(reply) = t.reply(What::Reply, Expect::Status) {
-        let summary = say("reply.refused", &[]);
-        t.s.push(&mut t.out, Some(Op::Auth), Kind::Reply, summary, reply.at);
+    if let Some(Read {
+        value: Reply::Status(status),
+        at,
+    }) = t.reply(What::Reply, Expect::Status)
+    {
+        let summary = match status {
+            Status::Error => say("reply.refused", &[]),
+            Status::Ok => say("refusal.ok", &[]),
+        };
+        t.s.push(&mut t.out, Some(Op::Auth), Kind::Reply, summary, at);
     }
 }

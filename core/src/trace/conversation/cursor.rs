@@ -66,6 +66,11 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// The capture began after this direction did (no SYN seen).
+    pub(super) fn mid_stream(&self) -> bool {
+        self.stream.started_mid_stream
+    }
+
     /// Decodes one message at the cursor, or records why it cannot. A
     /// message that breaks the protocol is still shown, with the fields read
     /// before the problem.
@@ -207,7 +212,7 @@ impl<'a> Cursor<'a> {
         let held = self.stream.get(start, size);
         let md5 = (captured == size).then(|| hex(&Md5::digest(held)));
         let mut field = self.field(Field::Body, start, have_end - start, Context::Download);
-        field.value = format!("{size} bytes");
+        field.value = bytes(size).0;
         self.offset = end;
         let summary = say("body.summary", &[("label", label), ("size", &bytes(size))]);
         let at = Place {

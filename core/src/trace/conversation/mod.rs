@@ -105,9 +105,11 @@ fn run(t: &mut Talk<'_>) {
     request(t, first);
 }
 
-/// After a request that broke the protocol: the server's status 1, if any.
+/// After a request that broke the protocol: the server's status 1, if any
+/// (not when the capture began mid-connection: the client's bytes were
+/// never a request, so the server's are no answer to one).
 fn refusal(t: &mut Talk<'_>) {
-    if !t.c.failed {
+    if !t.c.failed || t.c.mid_stream() {
         return;
     }
     if let Some(Read {

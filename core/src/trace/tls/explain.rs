@@ -55,7 +55,7 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, B
         ),
         Field::Random => (hex(raw), say("tls.field.random", &[])),
         Field::SessionId => (
-            format!("{} bytes", raw.len().saturating_sub(1)),
+            bytes(raw.len().saturating_sub(1) as u64).0,
             say(
                 "tls.field.session_id",
                 &[("n", &bytes(raw.len().saturating_sub(1) as u64))],
@@ -65,7 +65,11 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, B
             let list = names_of(raw.get(2..).unwrap_or_default(), names::suite);
             let n = raw.len().saturating_sub(2) / 2;
             (
-                format!("{n} suites"),
+                if n == 1 {
+                    "1 suite".into()
+                } else {
+                    format!("{n} suites")
+                },
                 say(
                     "tls.field.cipher_suites",
                     &[("n", &plain(n)), ("list", &plain(list))],
@@ -86,12 +90,12 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, B
         ),
         Field::Extension => extension(raw, context),
         Field::HandshakeBody => (
-            format!("{} bytes", raw.len()),
+            bytes(raw.len() as u64).0,
             say("tls.field.handshake_body", &[("n", &count())]),
         ),
         Field::ChangeCipherSpec => (byte.to_string(), say("tls.field.change_cipher_spec", &[])),
         Field::Encrypted => (
-            format!("{} bytes", raw.len()),
+            bytes(raw.len() as u64).0,
             say("tls.field.encrypted", &[("n", &count())]),
         ),
         Field::AuthTag => (hex(raw), say("tls.field.auth_tag", &[])),
