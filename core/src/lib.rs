@@ -142,9 +142,10 @@ pub use session::Session;
 pub use sniff::foreign_protocol;
 pub use time::Timestamp;
 pub use trace::{
-    Anomaly, AnomalyKind, CaptureError, Connection, Direction, FieldView, KeyLog, KeyLogError,
-    Layer, MAX_INFLATED, Message, Payload, SegmentView, StreamBytes, Streams, TRANSCRIPT_SCHEMA,
-    TcpRole, Tls, TraceOptions, Transcript, decode_capture, decode_capture_with_streams,
-    decode_exchange, explain_error, localized, localized_bytes, localized_count,
+    Anomaly, AnomalyKind, Arg, CaptureError, Connection, Direction, FieldView, KeyLog, KeyLogError,
+    Layer, MAX_INFLATED, Message, Payload, Said, SegmentView, StreamBytes, Streams,
+    TRANSCRIPT_SCHEMA, TcpRole, Tls, TraceOptions, Transcript, decode_capture,
+    decode_capture_with_streams, decode_exchange, explain_error, localized, localized_bytes,
+    localized_count, words,
 };
 pub use wire::Span;

@@ -593,3 +593,60 @@ fn every_form_wiresharks_editcap_writes_decodes_the_same() {
         assert_eq!(want.format, "pcapng");
     }
 }
+
+/// Every sentence a transcript says, with the words the decoder gave it.
+fn sentences(t: &Transcript) -> Vec<(&ferry_core::Said, &str, &str)> {
+    let mut all: Vec<(&ferry_core::Said, &str, &str)> = t
+        .notes
+        .iter()
+        .map(|a| (&a.sentence, a.en.as_str(), a.pt.as_str()))
+        .collect();
+    for c in &t.connections {
+        for a in &c.anomalies {
+            all.push((&a.sentence, &a.en, &a.pt));
+        }
+        for m in &c.messages {
+            all.push((&m.sentence, &m.summary, &m.summary_pt));
+            for f in &m.fields {
+                all.push((&f.sentence, &f.en, &f.pt));
+            }
+        }
+    }
+    all
+}
+
+#[test]
+fn every_sentence_is_carried_as_a_key_and_arguments_that_a_front_end_can_say() {
+    let tls = decode_capture(TLS_TOUR, &with_keys(TLS_KEYS)).unwrap();
+    let plain_tls = decode(TLS_TOUR);
+    let others: Vec<Transcript> = [
+        &include_bytes!("../../docs/captures/tour.pcap")[..],
+        include_bytes!("../../docs/captures/resume.pcap"),
+        include_bytes!("../../docs/captures/errors.pcap"),
+    ]
+    .iter()
+    .map(|pcap| decode(pcap))
+    .collect();
+    let mut checked = 0;
+    for t in others.iter().chain([&tls, &plain_tls]) {
+        for (sentence, en, pt) in sentences(t) {
+            assert_eq!(ferry_core::words(sentence, false), en, "{sentence:?}");
+            assert_eq!(ferry_core::words(sentence, true), pt, "{sentence:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 1000, "only {checked} sentences");
+    // In JSON, a sentence is its key and arguments, values typed.
+    let t = &others[0];
+    let json = serde_json::to_value(&t.connections[1].messages).unwrap();
+    let sizes: Vec<&serde_json::Value> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["sentence"]["key"] == "download.ok")
+        .map(|m| &m["sentence"]["args"]["size"])
+        .collect();
+    assert_eq!(sizes.len(), 1, "{json:#}");
+    assert_eq!(sizes[0]["key"], "bytes");
+    assert!(sizes[0]["args"]["n"].is_u64());
+}

@@ -658,6 +658,11 @@ fn tcp_lessons_name_each_segment_and_their_frames() {
         .iter()
         .find(|a| a.kind == AnomalyKind::ZeroWindow)
         .unwrap();
+    // Each finding is carried as a key and arguments that say the same.
+    for a in &conn.anomalies {
+        assert_eq!(ferry_core::words(&a.sentence, false), a.en);
+        assert_eq!(ferry_core::words(&a.sentence, true), a.pt);
+    }
     assert!(
         zero.pt
             .starts_with("do cliente para o servidor (1, quadros 11): janela zero"),

@@ -4,8 +4,8 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use ferry_core::{
-    Connection, Direction, FieldView, KeyLog, Layer, Message, SegmentView, TcpRole, TraceOptions,
-    Transcript, decode_capture, localized, localized_bytes, localized_count,
+    Connection, Direction, FieldView, KeyLog, Layer, Message, Said, SegmentView, TcpRole,
+    TraceOptions, Transcript, decode_capture, localized, localized_bytes, localized_count,
 };
 
 use ferry_client::ClientError;
@@ -75,8 +75,10 @@ impl Words {
         localized(key, self.portuguese, args)
     }
 
-    fn pick<'a>(&self, en: &'a str, pt: &'a str) -> &'a str {
-        if self.portuguese { pt } else { en }
+    /// A sentence of the transcript, put into words from its key and
+    /// arguments.
+    fn of(&self, sentence: &Said) -> String {
+        ferry_core::words(sentence, self.portuguese)
     }
 
     fn count(&self, n: impl TryInto<u64>) -> String {
@@ -123,8 +125,8 @@ pub fn ladder(t: &Transcript, portuguese: bool, width: Option<usize>) -> String 
         out += "\n";
     }
     for note in &t.notes {
-        let text = words.pick(&note.en, &note.pt);
-        out += &format!("! {}\n", words.say("ui.note", &[("text", text)]));
+        let text = words.of(&note.sentence);
+        out += &format!("! {}\n", words.say("ui.note", &[("text", &text)]));
     }
     for (i, c) in t.connections.iter().enumerate() {
         connection(&mut out, &words, t.start_us, i + 1, c, width);
@@ -265,10 +267,10 @@ fn connection(
                 )
             }
             Step::Message(m) => {
-                let summary = words.pick(&m.summary, &m.summary_pt);
+                let summary = words.of(&m.sentence);
                 let summary = match m.layer {
-                    Layer::Decrypted => words.say("ui.inside_tls", &[("summary", summary)]),
-                    _ => summary.to_owned(),
+                    Layer::Decrypted => words.say("ui.inside_tls", &[("summary", &summary)]),
+                    _ => summary,
                 };
                 (
                     frame_list(words, &m.frames),
@@ -290,8 +292,8 @@ fn connection(
         }
     }
     for a in &c.anomalies {
-        let text = words.pick(&a.en, &a.pt);
-        *out += &wrap("  ! ", &words.say("ui.note", &[("text", text)]), width);
+        let text = words.of(&a.sentence);
+        *out += &wrap("  ! ", &words.say("ui.note", &[("text", &text)]), width);
     }
 }
 
@@ -321,7 +323,7 @@ fn message(out: &mut String, words: &Words, m: &Message, width: Option<usize>) {
             w3 = FIELD_COLUMNS[3],
             w4 = FIELD_COLUMNS[4],
         );
-        *out += &wrap(&head, words.pick(&f.en, &f.pt), width);
+        *out += &wrap(&head, &words.of(&f.sentence), width);
     }
     if let Some(p) = &m.payload {
         let md5 = p

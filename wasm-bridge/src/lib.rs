@@ -117,6 +117,17 @@ fn parse_keylog(bytes: &[u8]) -> Result<KeyLog, JsError> {
     KeyLog::parse(bytes).map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// A sentence of a transcript (a message's, a finding's or a field's
+/// `sentence`, as JSON) put into words in Portuguese or English from its
+/// key and arguments: the page says what the core's tables say. Something
+/// that is not a sentence says nothing.
+#[wasm_bindgen]
+pub fn sentence_words(sentence: &str, portuguese: bool) -> String {
+    serde_json::from_str::<ferry_core::Said>(sentence)
+        .map(|said| ferry_core::words(&said, portuguese))
+        .unwrap_or_default()
+}
+
 /// The MD5 of `bytes`, in lowercase hex (to check a RESUME against an
 /// earlier download in the same capture).
 #[wasm_bindgen]

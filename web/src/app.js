@@ -4,7 +4,7 @@
 //
 // Provided before this script (scripts/web.sh inlines them into one file):
 // the wasm-bindgen bindings (initSync, Capture, decode_exchange,
-// encode_request, md5_hex, version), TEXT and SAME_IN_BOTH (i18n.js),
+// encode_request, md5_hex, sentence_words, version), TEXT and SAME_IN_BOTH (i18n.js),
 // WASM_BASE64 and EXAMPLES.
 
 const state = {
@@ -42,6 +42,12 @@ function t(key, args = {}) {
 /** Picks the English or Portuguese text of a core object. */
 function pick(en, pt) {
   return state.lang === 'pt' ? pt : en;
+}
+
+/** A sentence of the transcript (its key and arguments) in the page's
+ *  language, put into words by the core's own tables. */
+function said(sentence) {
+  return sentence_words(JSON.stringify(sentence), state.lang === 'pt');
 }
 
 function el(tag, attrs = {}, ...children) {
@@ -242,7 +248,7 @@ function renderCapture() {
     // A TLS conversation is named by the first ferry message inside, when
     // the key log opened it, otherwise by what its handshake says.
     const first = c.messages.find((m) => m.layer !== 'tls');
-    const what = first ? pick(first.summary, first.summary_pt)
+    const what = first ? said(first.sentence)
       : c.tls ? t(c.tls.version === 'TLS 1.3' || !c.tls.version ? 'tls_conversation' : 'tls_conversation_old',
         { version: c.tls.version || '?', name: c.tls.server_name || '—' })
         : '—';
@@ -300,7 +306,7 @@ function anomalyItem(a) {
     { class: `finding ${category}`, 'data-kind': a.kind },
     el('span', { class: 'badge' }, t(category)),
     ' ',
-    pick(a.en, a.pt),
+    said(a.sentence),
   );
 }
 
@@ -452,7 +458,7 @@ function drawLadder(c) {
       group.append(svg('rect', { x: Math.min(x1, x2), y: y - ROW / 2 + 2, width: Math.abs(x2 - x1), height: ROW - 4, class: 'band', rx: 4 }));
       group.append(svg('path', { d: `M${x1},${y} L${x2},${y} M${x2 + dx},${y - 6} L${x2},${y} L${x2 + dx},${y + 6}`, class: 'msg-arrow' }));
       const time = m.time_us === null ? '?' : seconds(m.time_us, start);
-      const summary = pick(m.summary, m.summary_pt);
+      const summary = said(m.sentence);
       const what = m.layer === 'decrypted' ? t('inside_tls', { summary }) : summary;
       const label = `${what} · ${plural(m.len)} B · ${time} s`;
       group.append(svg('text', { x: (CLIENT + SERVER) / 2, y: y - 2, class: 'msg-label', 'text-anchor': 'middle' }, label));
@@ -545,7 +551,7 @@ function recordLinks(m, c) {
 function messageDetail(m, bytesOf, c, scope) {
   const part = el('div', { class: 'detail', 'data-scope': scope });
   const start = state.transcript ? state.transcript.start_us : 0;
-  part.append(el('h3', { 'data-testid': `${scope}-summary` }, pick(m.summary, m.summary_pt)));
+  part.append(el('h3', { 'data-testid': `${scope}-summary` }, said(m.sentence)));
   const facts = [
     t(m.direction === 'to_server' ? 'direction_to_server' : 'direction_to_client'),
     m.len ? t('stream_bytes', { from: plural(m.offset), to: plural(m.offset + m.len - 1) }) : null,
@@ -604,7 +610,7 @@ function messageDetail(m, bytesOf, c, scope) {
       el('th', { scope: 'row' }, f.name),
       el('td', { class: 'num' }, range),
       el('td', { class: 'value' }, f.value),
-      el('td', {}, pick(f.en, f.pt))),
+      el('td', {}, said(f.sentence))),
     );
   });
   table.append(body);

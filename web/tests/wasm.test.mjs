@@ -70,3 +70,23 @@ test('the playground encoder writes the protocol bytes', () => {
   assert.deepEqual([...bytes], [10, 0, 0, 0, 5, ...new TextEncoder().encode('a.txt')]);
   assert.throws(() => bindings.encode_request('DOWNLOAD', '../x', 0, '', '', '', ''), /"en":"the name has a '\.' or '\.\.' component"/);
 });
+
+test('the bridge says every sentence of a transcript from its key and arguments, in both languages', () => {
+  const capture = new bindings.Capture(readFileSync(join(root, 'docs/captures/tour.pcap')), new Uint16Array(), new Uint8Array());
+  const transcript = JSON.parse(capture.transcript());
+  let checked = 0;
+  for (const c of transcript.connections) {
+    const items = [
+      ...c.messages.map((m) => [m.sentence, m.summary, m.summary_pt]),
+      ...c.anomalies.map((a) => [a.sentence, a.en, a.pt]),
+      ...c.messages.flatMap((m) => m.fields.map((f) => [f.sentence, f.en, f.pt])),
+    ];
+    for (const [sentence, en, pt] of items) {
+      assert.equal(bindings.sentence_words(JSON.stringify(sentence), false), en);
+      assert.equal(bindings.sentence_words(JSON.stringify(sentence), true), pt);
+      checked++;
+    }
+  }
+  assert.ok(checked > 50, `only ${checked}`);
+  assert.equal(bindings.sentence_words('not a sentence', false), '');
+});

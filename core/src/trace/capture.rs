@@ -86,13 +86,14 @@ impl CaptureError {
 
     /// The sentence in English and Portuguese.
     pub fn explained(&self) -> (String, String) {
-        match self {
+        let said = match self {
             CaptureError::NotACapture => say("capture.not_a_capture", &[]),
             CaptureError::BadGzip(why) => say("capture.bad_gzip", &[("why", &plain(why))]),
             CaptureError::GzipTooLarge { limit } => {
                 say("capture.gzip_too_large", &[("limit", &bytes(*limit))])
             }
-        }
+        };
+        (said.en, said.pt)
     }
 }
 

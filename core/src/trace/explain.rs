@@ -20,7 +20,7 @@ pub(crate) fn view(
     context: Context,
 ) -> FieldView {
     let raw = stream.get(offset, len);
-    let (value, en, pt) = describe(name, raw, context);
+    let (value, sentence) = describe(name, raw, context);
     let mut hex = hex(&raw[..raw.len().min(HEX_SHOWN)]);
     if raw.len() > HEX_SHOWN {
         hex.push('…');
@@ -31,8 +31,9 @@ pub(crate) fn view(
         len,
         hex,
         value,
-        en,
-        pt,
+        en: sentence.en.clone(),
+        pt: sentence.pt.clone(),
+        sentence,
     }
 }
 
@@ -65,14 +66,14 @@ fn u32_of(raw: &[u8]) -> u32 {
 }
 
 /// The displayed value and the two explanations of one field.
-pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, String, String) {
+pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, Both) {
     let byte = raw.first().copied().unwrap_or(0);
     let n = u32_of(raw);
     let number = || count(n.into());
     let size = || bytes(n.into());
     // Only names are shown as text (never a whole body).
     let quoted = || format!("\"{}\"", escape(raw));
-    let (value, (en, pt)) = match field {
+    match field {
         Field::Op => match crate::message::Op::from_byte(byte) {
             Some(op) => (
                 format!("{byte} ({})", op.as_str()),
@@ -102,10 +103,10 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, S
         Field::Count => (n.to_string(), say("field.count", &[("n", &number())])),
         Field::Status | Field::ResumeResult | Field::EntryStatus => coded(field, byte, context),
         Field::Listing => (
-            format!("JSON, {}", bytes(raw.len() as u64).0),
+            format!("JSON, {}", bytes(raw.len() as u64).en),
             say("field.listing", &[]),
         ),
-        Field::Body => (bytes(raw.len() as u64).0, say("field.body", &[])),
+        Field::Body => (bytes(raw.len() as u64).en, say("field.body", &[])),
         Field::ContentType
         | Field::RecordVersion
         | Field::RecordLength
@@ -125,8 +126,7 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, S
         | Field::AlertDescription
         | Field::Encrypted
         | Field::AuthTag => super::tls::describe(field, raw, context),
-    };
-    (value, en, pt)
+    }
 }
 
 /// A one-byte code: its number, and what it means where it sits.

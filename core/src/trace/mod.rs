@@ -29,7 +29,7 @@ use std::net::SocketAddr;
 
 pub use capture::{CaptureError, MAX_INFLATED};
 pub use sparse::StreamBytes;
-pub use text::{localized, localized_bytes, localized_count};
+pub use text::{Arg, Said, localized, localized_bytes, localized_count, words};
 pub use tls::{KeyLog, KeyLogError};
 pub use transcript::{
     Anomaly, AnomalyKind, Connection, Direction, FieldView, Layer, Message, Payload, SegmentView,
@@ -40,7 +40,7 @@ use crate::limits::Limits;
 use crate::message::Op;
 use capture::Segment;
 use reassembly::reassemble;
-use text::{Both, plain, say};
+use text::{Both, count, join, plain, say};
 
 /// How to find and decode conversations.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,8 +155,8 @@ fn decode(
         notes.push(skipped_note(&skipped));
     }
     if !not_kept.is_empty() {
-        let (en, pt) = say("note.not_kept", &[("list", &plain(not_kept.join(", ")))]);
-        notes.push(Anomaly::new(AnomalyKind::Capped, None, None, en, pt));
+        let note = say("note.not_kept", &[("list", &plain(not_kept.join(", ")))]);
+        notes.push(Anomaly::new(AnomalyKind::Capped, None, None, note));
     }
     let transcript = Transcript {
         schema: transcript::TRANSCRIPT_SCHEMA,
@@ -207,7 +207,7 @@ fn not_decoded(group: &[&Segment<'_>], key: (SocketAddr, SocketAddr)) -> Both {
 /// What reading the file found besides segments, as notes.
 fn capture_notes(stats: &capture::CaptureStats) -> Vec<Anomaly> {
     let mut notes = Vec::new();
-    let mut note = |kind, (en, pt): Both| notes.push(Anomaly::new(kind, None, None, en, pt));
+    let mut note = |kind, sentence: Both| notes.push(Anomaly::new(kind, None, None, sentence));
     if stats.skipped_not_tcp > 0 {
         let n = plain(stats.skipped_not_tcp);
         note(AnomalyKind::Skipped, say("note.not_tcp", &[("n", &n)]));
@@ -256,27 +256,21 @@ fn by_connection<'s, 'a>(
 
 /// The note naming the TCP connections not decoded, each with why.
 fn skipped_note(skipped: &[Both]) -> Anomaly {
-    let list = |pick: fn(&Both) -> &String| {
-        let mut shown: Vec<&str> = skipped
-            .iter()
-            .take(SKIPPED_SHOWN)
-            .map(|b| pick(b).as_str())
-            .collect();
-        if skipped.len() > SKIPPED_SHOWN {
-            shown.push("…");
-        }
-        shown.join("; ")
-    };
-    let list = (list(|b| &b.0), list(|b| &b.1));
-    let n = plain(skipped.len());
-    let (en, pt) = say("note.not_decoded", &[("n", &n), ("list", &list)]);
-    Anomaly::new(AnomalyKind::Skipped, None, None, en, pt)
+    let mut shown: Vec<Both> = skipped.iter().take(SKIPPED_SHOWN).cloned().collect();
+    if skipped.len() > SKIPPED_SHOWN {
+        shown.push(plain("…"));
+    }
+    let list = join(shown, "; ");
+    let n = count(skipped.len() as u64);
+    let note = say("note.not_decoded", &[("n", &n), ("list", &list)]);
+    Anomaly::new(AnomalyKind::Skipped, None, None, note)
 }
 
 /// Why bytes break the protocol (a refused name, a length over its
 /// limit...), in English and in Portuguese.
 pub fn explain_error(kind: &crate::error::DecodeErrorKind) -> (String, String) {
-    conversation::error_text(kind)
+    let said = conversation::error_text(kind);
+    (said.en, said.pt)
 }
 
 /// Decodes bytes typed by hand as one conversation: what the client sent
@@ -380,14 +374,8 @@ fn connection(
         } else {
             Direction::ToClient
         };
-        let (en, pt) = say("conn.reset", &[("addr", &plain(reset.src))]);
-        anomalies.push(Anomaly::new(
-            AnomalyKind::Truncated,
-            Some(dir),
-            None,
-            en,
-            pt,
-        ));
+        let note = say("conn.reset", &[("addr", &plain(reset.src))]);
+        anomalies.push(Anomaly::new(AnomalyKind::Truncated, Some(dir), None, note));
     }
     frames_of_messages(&mut messages, &up, &down);
     let segments = segment_views(group, client, roles, &up, &down);

@@ -142,13 +142,12 @@ pub(crate) fn findings(
                 ("n", &count(frames.len() as u64)),
                 ("frames", &plain(frame_list(&frames))),
             ];
-            let (en, pt) = say(key, &args);
-            out.push(Anomaly::new(kind, Some(dir), None, en, pt));
+            out.push(Anomaly::new(kind, Some(dir), None, say(key, &args)));
         }
         let mut note = |kind, n: u32, key: &'static str| {
             if n > 0 {
-                let (en, pt) = say(key, &[("dir", &name), ("n", &count(n.into()))]);
-                out.push(Anomaly::new(kind, Some(dir), None, en, pt));
+                let note = say(key, &[("dir", &name), ("n", &count(n.into()))]);
+                out.push(Anomaly::new(kind, Some(dir), None, note));
             }
         };
         note(AnomalyKind::Conflict, stream.conflicts, "stream.conflicts");

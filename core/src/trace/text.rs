@@ -6,41 +6,104 @@
 //! sentence in both languages (the `what` of a message), so each language
 //! is assembled from its own words.
 
+use std::collections::BTreeMap;
 use std::fmt::Display;
 
-/// One sentence in both languages: English, Portuguese.
-pub(crate) type Both = (String, String);
+use serde::{Deserialize, Serialize};
+
+/// One sentence as the transcript carries it: a key of the sentence tables
+/// and its arguments, which a front end puts into words in its language
+/// ([`words`]); the decoder keeps the English and Portuguese words too.
+///
+/// Four keys are values rather than sentences: `text` (a name or a number
+/// that reads the same in every language, in `args.text`), `count` (a
+/// number, grouped by thousands in Portuguese, in `args.n`), `bytes` (a
+/// number of bytes with its unit, in `args.n`) and `join` (the sentences
+/// of `args.parts` with `args.sep` between them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Said {
+    /// The sentence's key (`download.ok`), or `text`, `count`, `bytes`.
+    pub key: String,
+    /// Its values by name, each a text, a number or a sentence of its own.
+    pub args: BTreeMap<String, Arg>,
+    /// In English.
+    #[serde(skip)]
+    pub(crate) en: String,
+    /// In Portuguese.
+    #[serde(skip)]
+    pub(crate) pt: String,
+}
+
+/// A value in a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Arg {
+    /// A number (of a `count` or `bytes` value).
+    Number(u64),
+    /// Text that reads the same in every language.
+    Text(String),
+    /// A sentence or value with its own key.
+    Said(Said),
+    /// Sentences one after another (of a `join`).
+    List(Vec<Said>),
+}
+
+/// The sentences and values of a transcript, by the name the code uses.
+pub(crate) type Both = Said;
+
+impl Said {
+    fn value(key: &str, name: &str, arg: Arg, en: String, pt: String) -> Self {
+        Said {
+            key: key.into(),
+            args: BTreeMap::from([(name.into(), arg)]),
+            en,
+            pt,
+        }
+    }
+
+    /// In English, or in Portuguese.
+    pub(crate) fn pick(&self, portuguese: bool) -> &str {
+        if portuguese { &self.pt } else { &self.en }
+    }
+
+    /// As an argument of another sentence: text stays text.
+    fn as_arg(&self) -> Arg {
+        match (self.key.as_str(), self.args.get("text")) {
+            ("text", Some(text)) => text.clone(),
+            _ => Arg::Said(self.clone()),
+        }
+    }
+}
 
 /// A value that reads the same in both languages (a number, a name).
 pub(crate) fn plain(value: impl Display) -> Both {
     let text = value.to_string();
-    (text.clone(), text)
+    Said::value("text", "text", Arg::Text(text.clone()), text.clone(), text)
 }
 
 /// A count: digits in English, grouped by thousands in Portuguese.
 pub(crate) fn count(n: u64) -> Both {
-    (n.to_string(), grouped(n))
+    Said::value("count", "n", Arg::Number(n), n.to_string(), grouped(n))
 }
 
 /// A number of bytes with its unit, in agreement: `1 byte`, `3145728
 /// bytes`, and in Portuguese `3.145.728 bytes`.
 pub(crate) fn bytes(n: u64) -> Both {
     let unit = if n == 1 { "byte" } else { "bytes" };
-    (format!("{n} {unit}"), format!("{} {unit}", grouped(n)))
+    let (en, pt) = (format!("{n} {unit}"), format!("{} {unit}", grouped(n)));
+    Said::value("bytes", "n", Arg::Number(n), en, pt)
 }
 
 /// A count as [`localized`] sentences write it: plain digits in English,
 /// grouped by thousands in Portuguese (`3.145.728`).
 pub fn localized_count(n: u64, portuguese: bool) -> String {
-    let (en, pt) = count(n);
-    if portuguese { pt } else { en }
+    count(n).pick(portuguese).to_owned()
 }
 
 /// A number of bytes with its unit, as [`localized`] sentences write it
 /// (`1 byte`, `3.145.728 bytes`).
 pub fn localized_bytes(n: u64, portuguese: bool) -> String {
-    let (en, pt) = bytes(n);
-    if portuguese { pt } else { en }
+    bytes(n).pick(portuguese).to_owned()
 }
 
 /// `n` as Portuguese writes it, a dot between groups of three digits
@@ -57,12 +120,86 @@ fn grouped(n: u64) -> String {
     out
 }
 
+/// `parts` one after another, `sep` between them.
+pub(crate) fn join(parts: Vec<Both>, sep: &str) -> Both {
+    let words = |portuguese: bool| {
+        let all: Vec<&str> = parts.iter().map(|p| p.pick(portuguese)).collect();
+        all.join(sep)
+    };
+    let (en, pt) = (words(false), words(true));
+    Said {
+        key: "join".into(),
+        args: BTreeMap::from([
+            ("parts".into(), Arg::List(parts)),
+            ("sep".into(), Arg::Text(sep.into())),
+        ]),
+        en,
+        pt,
+    }
+}
+
 /// The sentence `key` in both languages, with `args` filled in.
 pub(crate) fn say(key: &str, args: &[(&str, &Both)]) -> Both {
-    (
-        fill(lookup(&ENGLISH, key), args, |b| &b.0),
-        fill(lookup(&PORTUGUESE, key), args, |b| &b.1),
-    )
+    Said {
+        key: key.into(),
+        args: args
+            .iter()
+            .map(|(name, value)| ((*name).into(), value.as_arg()))
+            .collect(),
+        en: fill(lookup(&ENGLISH, key), args, |b| &b.en),
+        pt: fill(lookup(&PORTUGUESE, key), args, |b| &b.pt),
+    }
+}
+
+/// A sentence of a transcript put into words, in Portuguese or English,
+/// from its key and arguments alone: what a front end shows.
+pub fn words(said: &Said, portuguese: bool) -> String {
+    let arg = |name: &str| said.args.get(name);
+    let number = || match arg("n") {
+        Some(Arg::Number(n)) => *n,
+        _ => 0,
+    };
+    match said.key.as_str() {
+        "text" => match arg("text") {
+            Some(Arg::Text(text)) => text.clone(),
+            _ => String::new(),
+        },
+        "count" => localized_count(number(), portuguese),
+        "bytes" => localized_bytes(number(), portuguese),
+        "join" => {
+            let sep = match arg("sep") {
+                Some(Arg::Text(sep)) => sep.as_str(),
+                _ => " ",
+            };
+            let parts: Vec<String> = match arg("parts") {
+                Some(Arg::List(parts)) => parts.iter().map(|p| words(p, portuguese)).collect(),
+                _ => Vec::new(),
+            };
+            parts.join(sep)
+        }
+        key => {
+            let table = if portuguese { &PORTUGUESE } else { &ENGLISH };
+            let args: Vec<(&str, Both)> = said
+                .args
+                .iter()
+                .map(|(name, value)| {
+                    let text = match value {
+                        Arg::Number(n) => n.to_string(),
+                        Arg::Text(text) => text.clone(),
+                        Arg::Said(inner) => words(inner, portuguese),
+                        Arg::List(parts) => {
+                            let all: Vec<String> =
+                                parts.iter().map(|p| words(p, portuguese)).collect();
+                            all.join(" ")
+                        }
+                    };
+                    (name.as_str(), plain(text))
+                })
+                .collect();
+            let args: Vec<(&str, &Both)> = args.iter().map(|(k, v)| (*k, v)).collect();
+            fill(lookup(table, key), &args, |b| &b.en)
+        }
+    }
 }
 
 /// One language's tables: the ferry protocol's sentences, then TLS's.
@@ -77,7 +214,7 @@ pub fn localized(key: &str, portuguese: bool, args: &[(&str, &str)]) -> String {
     let table = if portuguese { &PORTUGUESE } else { &ENGLISH };
     let args: Vec<(&str, Both)> = args.iter().map(|(k, v)| (*k, plain(v))).collect();
     let args: Vec<(&str, &Both)> = args.iter().map(|(k, v)| (*k, v)).collect();
-    fill(lookup(table, key), &args, |b| &b.0)
+    fill(lookup(table, key), &args, |b| &b.en)
 }
 
 fn lookup<'t>(tables: &Tables, key: &'t str) -> &'t str {
@@ -1134,22 +1271,22 @@ mod tests {
     #[test]
     fn values_are_filled_in_each_language() {
         let what = say("what.listing", &[]);
-        let (en, pt) = say("truncated.before", &[("what", &what)]);
+        let Said { en, pt, .. } = say("truncated.before", &[("what", &what)]);
         assert_eq!(en, "the stream ends before the listing");
         assert_eq!(
             pt,
             "o fluxo termina antes do próximo item esperado (listagem)"
         );
         // Braces that are not values stay.
-        let (en, _) = say("field.listing", &[]);
+        let Said { en, .. } = say("field.listing", &[]);
         assert!(en.contains("{\"nome\", \"tamanho\"}"), "{en}");
-        assert_eq!(say("no.such.key", &[]).0, "no.such.key");
+        assert_eq!(say("no.such.key", &[]).en, "no.such.key");
     }
 
     #[test]
     fn numbers_agree_and_are_written_each_languages_way() {
         let label = say("label.download", &[]);
-        let (en, pt) = say(
+        let Said { en, pt, .. } = say(
             "body.truncated",
             &[
                 ("label", &label),
@@ -1163,7 +1300,7 @@ mod tests {
         );
         assert!(pt.contains("anunciado 3.145.728 bytes"), "{pt}");
         assert!(pt.ends_with("após 1 byte"), "{pt}");
-        let (en, pt) = say(
+        let Said { en, pt, .. } = say(
             "body.capture_ends",
             &[
                 ("label", &label),
@@ -1176,9 +1313,9 @@ mod tests {
             "{en}"
         );
         assert!(pt.contains("capturado 2.541.568 bytes"), "{pt}");
-        assert_eq!(count(999), ("999".into(), "999".into()));
-        assert_eq!(count(1000).1, "1.000");
-        assert_eq!(count(u64::MAX).1, "18.446.744.073.709.551.615");
+        assert_eq!((count(999).en, count(999).pt), ("999".into(), "999".into()));
+        assert_eq!(count(1000).pt, "1.000");
+        assert_eq!(count(u64::MAX).pt, "18.446.744.073.709.551.615");
         assert_eq!(localized_bytes(0, true), "0 bytes");
         assert_eq!(localized_count(1_234_567, false), "1234567");
     }

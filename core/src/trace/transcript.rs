@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::text::Said;
 use crate::field::Field;
 use crate::message::{ListEntry, Op};
 
@@ -116,6 +117,9 @@ pub struct Message {
     pub summary: String,
     /// The same, in Portuguese.
     pub summary_pt: String,
+    /// The summary as its sentence key and arguments, for a front end to
+    /// put into words in its language ([`crate::words`]).
+    pub sentence: Said,
     /// Every field, in order.
     pub fields: Vec<FieldView>,
     /// For a body: what was carried.
@@ -192,6 +196,8 @@ pub struct FieldView {
     pub en: String,
     /// What it means, in Portuguese.
     pub pt: String,
+    /// Its meaning as a sentence key and arguments.
+    pub sentence: Said,
 }
 
 /// A file body as captured.
@@ -221,6 +227,8 @@ pub struct Anomaly {
     pub en: String,
     /// In Portuguese.
     pub pt: String,
+    /// The same as a sentence key and arguments.
+    pub sentence: Said,
 }
 
 /// The kinds of findings.
@@ -274,15 +282,15 @@ impl Anomaly {
         kind: AnomalyKind,
         direction: Option<Direction>,
         offset: Option<u64>,
-        en: String,
-        pt: String,
+        sentence: Said,
     ) -> Self {
         Anomaly {
             kind,
             direction,
             offset,
-            en,
-            pt,
+            en: sentence.en.clone(),
+            pt: sentence.pt.clone(),
+            sentence,
         }
     }
 }

@@ -27,9 +27,9 @@ pub(super) struct Out {
 }
 
 impl Out {
-    pub(super) fn note(&mut self, kind: AnomalyKind, dir: Direction, offset: u64, (en, pt): Both) {
+    pub(super) fn note(&mut self, kind: AnomalyKind, dir: Direction, offset: u64, sentence: Both) {
         self.anomalies
-            .push(Anomaly::new(kind, Some(dir), Some(offset), en, pt));
+            .push(Anomaly::new(kind, Some(dir), Some(offset), sentence));
     }
 }
 
@@ -212,7 +212,7 @@ impl<'a> Cursor<'a> {
         let held = self.stream.get(start, size);
         let md5 = (captured == size).then(|| hex(&Md5::digest(held)));
         let mut field = self.field(Field::Body, start, have_end - start, Context::Download);
-        field.value = bytes(size).0;
+        field.value = bytes(size).en;
         self.offset = end;
         let summary = say("body.summary", &[("label", label), ("size", &bytes(size))]);
         let at = Place {
@@ -267,8 +267,9 @@ impl<'a> Cursor<'a> {
             frames: Vec::new(),
             op,
             kind: kind.as_str().into(),
-            summary: summary.0,
-            summary_pt: summary.1,
+            summary: summary.en.clone(),
+            summary_pt: summary.pt.clone(),
+            sentence: summary,
             fields: at.fields,
             listing: None,
             layer: Layer::Ferry,

@@ -55,7 +55,7 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, B
         ),
         Field::Random => (hex(raw), say("tls.field.random", &[])),
         Field::SessionId => (
-            bytes(raw.len().saturating_sub(1) as u64).0,
+            bytes(raw.len().saturating_sub(1) as u64).en,
             say(
                 "tls.field.session_id",
                 &[("n", &bytes(raw.len().saturating_sub(1) as u64))],
@@ -90,12 +90,12 @@ pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, B
         ),
         Field::Extension => extension(raw, context),
         Field::HandshakeBody => (
-            bytes(raw.len() as u64).0,
+            bytes(raw.len() as u64).en,
             say("tls.field.handshake_body", &[("n", &count())]),
         ),
         Field::ChangeCipherSpec => (byte.to_string(), say("tls.field.change_cipher_spec", &[])),
         Field::Encrypted => (
-            bytes(raw.len() as u64).0,
+            bytes(raw.len() as u64).en,
             say("tls.field.encrypted", &[("n", &count())]),
         ),
         Field::AuthTag => (hex(raw), say("tls.field.auth_tag", &[])),

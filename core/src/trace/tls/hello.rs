@@ -169,7 +169,7 @@ fn key_share_groups(data: &[u8], client: bool) -> Vec<u16> {
 /// ClientHello (`client`) or ServerHello says it.
 pub(crate) fn extension_value(raw: &[u8], client: bool) -> String {
     let Some(kind) = raw.get(..2).map(u16_of) else {
-        return crate::trace::text::bytes(raw.len() as u64).0;
+        return crate::trace::text::bytes(raw.len() as u64).en;
     };
     let data = raw.get(4..).unwrap_or_default();
     let name = names::extension(kind);

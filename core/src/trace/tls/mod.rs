@@ -20,7 +20,7 @@ pub(crate) use explain::describe;
 pub use keylog::{KeyLog, KeyLogError};
 
 use super::reassembly::Stream;
-use super::text::{Both, plain, say};
+use super::text::{Both, join, plain, say};
 use super::transcript::{Anomaly, AnomalyKind, Direction, Message, Tls};
 use hello::Hello;
 use records::{Piece, Secrets, Side, TLS13};
@@ -167,13 +167,7 @@ pub(crate) fn decode(up: &Stream, down: &Stream, keylog: &KeyLog) -> Decoded {
         keylog,
         secrets.map(|s| s.tls12),
     );
-    anomalies.push(Anomaly::new(
-        AnomalyKind::Encrypted,
-        None,
-        None,
-        lesson.0,
-        lesson.1,
-    ));
+    anomalies.push(Anomaly::new(AnomalyKind::Encrypted, None, None, lesson));
     let inside = (info.records_opened > 0).then(|| Inside {
         to_server: Stream::decrypted(
             std::mem::take(&mut client.plain),
@@ -234,8 +228,5 @@ fn lesson(
     } else {
         say("tls.lesson.not_opened", &[])
     };
-    (
-        format!("{} {}", about.0, why.0),
-        format!("{} {}", about.1, why.1),
-    )
+    join(vec![about, why], " ")
 }

@@ -9,7 +9,7 @@ use super::names;
 use crate::field::Field;
 use crate::trace::explain::{Context, view};
 use crate::trace::reassembly::Stream;
-use crate::trace::text::{Both, bytes, count, plain, say};
+use crate::trace::text::{Both, bytes, count, join, plain, say};
 use crate::trace::transcript::{Anomaly, AnomalyKind, Direction, Layer, Message};
 
 /// The longest record RFC 8446 allows on the wire (2^14 bytes of
@@ -128,13 +128,6 @@ pub(crate) struct Side<'s> {
     pub anomalies: Vec<Anomaly>,
 }
 
-/// Sentences in both languages, joined with "; ".
-fn join(parts: &[Both]) -> Both {
-    let pick =
-        |f: fn(&Both) -> &String| parts.iter().map(f).cloned().collect::<Vec<_>>().join("; ");
-    (pick(|b| &b.0), pick(|b| &b.1))
-}
-
 fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
@@ -181,18 +174,12 @@ impl<'s> Side<'s> {
         }
     }
 
-    fn note(&mut self, kind: AnomalyKind, offset: u64, (en, pt): Both) {
+    fn note(&mut self, kind: AnomalyKind, offset: u64, sentence: Both) {
         self.anomalies
-            .push(Anomaly::new(kind, Some(self.dir), Some(offset), en, pt));
+            .push(Anomaly::new(kind, Some(self.dir), Some(offset), sentence));
     }
 
-    fn push(
-        &mut self,
-        start: u64,
-        len: u64,
-        (summary, summary_pt): Both,
-        spans: &[(Field, u64, u64, Context)],
-    ) {
+    fn push(&mut self, start: u64, len: u64, summary: Both, spans: &[(Field, u64, u64, Context)]) {
         let fields = spans
             .iter()
             .map(|&(field, offset, len, context)| {
@@ -207,8 +194,9 @@ impl<'s> Side<'s> {
             frames: Vec::new(),
             op: None,
             kind: "tls".into(),
-            summary,
-            summary_pt,
+            summary: summary.en.clone(),
+            summary_pt: summary.pt.clone(),
+            sentence: summary,
             fields,
             payload: None,
             listing: None,
@@ -363,7 +351,7 @@ impl<'s> Side<'s> {
             parts.push(self.handshake_message(kind, body, at, spans));
             pos += body_len;
         }
-        join(&parts)
+        join(parts, "; ")
     }
 
     /// One whole handshake message in the clear.
