@@ -20,7 +20,8 @@ pub(crate) fn view(
     context: Context,
 ) -> FieldView {
     let raw = stream.get(offset, len);
-    let (value, sentence) = describe(name, raw, context);
+    let (value, said) = describe(name, raw, context);
+    let (en, pt, sentence) = said.split();
     let mut hex = hex(&raw[..raw.len().min(HEX_SHOWN)]);
     if raw.len() > HEX_SHOWN {
         hex.push('…');
@@ -31,8 +32,8 @@ pub(crate) fn view(
         len,
         hex,
         value,
-        en: sentence.en.clone(),
-        pt: sentence.pt.clone(),
+        en,
+        pt,
         sentence,
     }
 }

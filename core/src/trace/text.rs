@@ -66,12 +66,31 @@ impl Said {
         if portuguese { &self.pt } else { &self.en }
     }
 
-    /// As an argument of another sentence: text stays text.
+    /// As an argument of another sentence: text stays text; a sentence
+    /// keeps its key and arguments (its words are the outer sentence's).
     fn as_arg(&self) -> Arg {
         match (self.key.as_str(), self.args.get("text")) {
             ("text", Some(text)) => text.clone(),
-            _ => Arg::Said(self.clone()),
+            _ => Arg::Said(Said {
+                key: self.key.clone(),
+                args: self.args.clone(),
+                en: String::new(),
+                pt: String::new(),
+            }),
         }
+    }
+
+    /// Its English and Portuguese words, and itself without them (what a
+    /// transcript keeps beside the words).
+    pub(crate) fn split(self) -> (String, String, Said) {
+        let Said { key, args, en, pt } = self;
+        let bare = Said {
+            key,
+            args,
+            en: String::new(),
+            pt: String::new(),
+        };
+        (en, pt, bare)
     }
 }
 

@@ -284,12 +284,13 @@ impl Anomaly {
         offset: Option<u64>,
         sentence: Said,
     ) -> Self {
+        let (en, pt, sentence) = sentence.split();
         Anomaly {
             kind,
             direction,
             offset,
-            en: sentence.en.clone(),
-            pt: sentence.pt.clone(),
+            en,
+            pt,
             sentence,
         }
     }

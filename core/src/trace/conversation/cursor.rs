@@ -259,6 +259,7 @@ impl<'a> Cursor<'a> {
 
     /// A message of this direction at `at`.
     pub(super) fn message(&self, op: Option<Op>, kind: Kind, summary: Both, at: Place) -> Message {
+        let (en, pt, sentence) = summary.split();
         Message {
             direction: self.dir,
             time_us: self.stream.time_of(at.start),
@@ -267,9 +268,9 @@ impl<'a> Cursor<'a> {
             frames: Vec::new(),
             op,
             kind: kind.as_str().into(),
-            summary: summary.en.clone(),
-            summary_pt: summary.pt.clone(),
-            sentence: summary,
+            summary: en,
+            summary_pt: pt,
+            sentence,
             fields: at.fields,
             listing: None,
             layer: Layer::Ferry,

@@ -186,6 +186,7 @@ impl<'s> Side<'s> {
                 view(&self.stream.bytes, field, offset, len, context)
             })
             .collect();
+        let (en, pt, sentence) = summary.split();
         self.messages.push(Message {
             direction: self.dir,
             time_us: self.stream.time_of(start),
@@ -194,9 +195,9 @@ impl<'s> Side<'s> {
             frames: Vec::new(),
             op: None,
             kind: "tls".into(),
-            summary: summary.en.clone(),
-            summary_pt: summary.pt.clone(),
-            sentence: summary,
+            summary: en,
+            summary_pt: pt,
+            sentence,
             fields,
             payload: None,
             listing: None,
