@@ -40,6 +40,7 @@ use crate::limits::Limits;
 use crate::message::Op;
 use capture::Segment;
 use reassembly::reassemble;
+use sparse::Spare;
 use text::{Both, count, join, plain, say};
 
 /// How to find and decode conversations.
@@ -128,9 +129,10 @@ fn decode(
     let mut kept = 0u64;
     let mut not_kept = Vec::new();
     let mut skipped: Vec<Both> = Vec::new();
+    let mut spare = Spare::default();
     for key in order {
         let group = &groups[&key];
-        let Some((connection, mut both)) = connection(group, key, options) else {
+        let Some((connection, mut both)) = connection(group, key, options, &mut spare) else {
             skipped.push(not_decoded(group, key));
             continue;
         };
@@ -141,6 +143,8 @@ fn decode(
                 + both.decrypted_to_server.captured()
                 + both.decrypted_to_client.captured();
             if !keep {
+                spare.keep(std::mem::take(&mut both.to_server));
+                spare.keep(std::mem::take(&mut both.to_client));
                 both = Streams::default();
             } else if kept + len > options.max_kept_len {
                 both = Streams::default();
@@ -332,14 +336,15 @@ fn connection(
     group: &[&Segment<'_>],
     key: (SocketAddr, SocketAddr),
     options: &TraceOptions,
+    spare: &mut Spare,
 ) -> Option<(Connection, Streams)> {
     let client = client_of(group, key, options)?;
     let server = if key.0 == client { key.1 } else { key.0 };
     let to_server: Vec<&Segment<'_>> = group.iter().copied().filter(|s| s.src == client).collect();
     let to_client: Vec<&Segment<'_>> = group.iter().copied().filter(|s| s.src == server).collect();
     let isn = |segs: &[&Segment<'_>]| segs.iter().find(|s| s.syn).map(|s| s.seq);
-    let mut up = reassemble(&to_server, isn(&to_server), options.max_stream_len);
-    let mut down = reassemble(&to_client, isn(&to_client), options.max_stream_len);
+    let mut up = reassemble(&to_server, isn(&to_server), options.max_stream_len, spare);
+    let mut down = reassemble(&to_client, isn(&to_client), options.max_stream_len, spare);
     // Whether the capture saw the connection end (a FIN or RST either way):
     // if not, a short stream says nothing about the peers.
     let closed = group.iter().any(|s| s.fin || s.rst);
@@ -353,6 +358,8 @@ fn connection(
             .is_some_and(|&b| Op::from_byte(b).is_some()),
     };
     if !options.ports.contains(&server.port()) && !is_ferry {
+        spare.keep(up.bytes);
+        spare.keep(down.bytes);
         return None;
     }
     let (mut messages, mut anomalies, tls, decrypted) = messages_of(opening, &up, &down, options);

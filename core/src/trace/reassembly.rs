@@ -7,7 +7,7 @@
 //! Nothing is guessed: a gap stays a gap.
 
 use super::capture::Segment;
-use super::sparse::StreamBytes;
+use super::sparse::{Spare, StreamBytes};
 
 /// A rebuilt byte stream.
 #[derive(Debug, Default, Clone)]
@@ -123,7 +123,12 @@ impl Stream {
 /// New bytes are kept as borrowed pieces by offset until the end, then
 /// copied once into runs: memory is the bytes captured (never a hole), and
 /// each segment costs O(log n) whatever order segments come in.
-pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u64) -> Stream {
+pub(crate) fn reassemble(
+    segments: &[&Segment<'_>],
+    isn: Option<u32>,
+    max_len: u64,
+    spare: &mut Spare,
+) -> Stream {
     let mut stream = Stream::default();
     let Some(base) = isn.map(|isn| isn.wrapping_add(1)).or_else(|| {
         stream.started_mid_stream = segments.iter().any(|s| !s.payload.is_empty());
@@ -166,7 +171,7 @@ pub(crate) fn reassemble(segments: &[&Segment<'_>], isn: Option<u32>, max_len: u
     }
     stream.arrivals.sort_unstable();
     stream.placed.sort_unstable();
-    stream.bytes = pieces.into_bytes(len);
+    stream.bytes = pieces.into_bytes(len, spare);
     stream
 }
 
@@ -289,13 +294,13 @@ impl<'a> Pieces<'a> {
     }
 
     /// The pieces copied once into runs, in a stream `len` long.
-    fn into_bytes(self, len: u64) -> StreamBytes {
+    fn into_bytes(self, len: u64, spare: &mut Spare) -> StreamBytes {
         let runs = self
             .covered
             .0
             .iter()
             .map(|(&s, &e)| {
-                let mut run = Vec::with_capacity((e - s) as usize);
+                let mut run = spare.take((e - s) as usize);
                 for piece in self.by_start.range(s..e).map(|(_, b)| b) {
                     run.extend_from_slice(piece);
                 }
@@ -375,7 +380,7 @@ mod tests {
             .map(|i| segment(1 + 2 * i, &byte, u64::from(N - i)))
             .collect();
         let refs: Vec<&Segment<'_>> = segments.iter().collect();
-        let stream = reassemble(&refs, Some(0), u64::MAX);
+        let stream = reassemble(&refs, Some(0), u64::MAX, &mut Spare::default());
         assert_eq!(stream.len(), u64::from(2 * N - 1));
         let holes: Vec<(u64, u64)> = stream.bytes.holes().collect();
         assert_eq!(holes.len(), (N - 1) as usize);
