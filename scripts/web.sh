@@ -21,7 +21,8 @@ fi
 WANT=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' Cargo.lock)
 HAVE=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$HAVE" != "$WANT" ]; then
-    log "installing wasm-bindgen-cli $WANT (found: ${HAVE:-none})"
+    log "installing wasm-bindgen-cli $WANT (found: ${HAVE:-none}): compiled once, from source;"
+    log "this takes about 5 minutes on 2 idle cores (nearly 20 on a busy machine)"
     # Not --locked: its lock file pins a webpki-roots release some registry
     # mirrors lack; cargo picks versions that satisfy its manifest instead.
     cargo install wasm-bindgen-cli --version "$WANT"

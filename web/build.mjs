@@ -4,6 +4,7 @@
 // handed to initSync as bytes) and the example captures are all inlined.
 //
 //   node web/build.mjs PKG_DIR OUT_FILE
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,9 +39,20 @@ const script = [
 ].join('\n');
 // A literal "</script" inside the script would end it early.
 if (/<\/script/i.test(script)) throw new Error('the inlined script contains </script');
-const html = read(join(here, 'src/index.html'))
-  .replace('/*STYLE*/', () => read(join(here, 'src/style.css')))
-  .replace('/*SCRIPT*/', () => script);
+// The Content-Security-Policy allows exactly this script and this style,
+// by the SHA-256 of their text between the tags.
+const style = `\n${read(join(here, 'src/style.css'))}\n`;
+const code = `\n${script}\n`;
+const hash = (text) => `sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}`;
+const template = read(join(here, 'src/index.html'));
+for (const part of ['<style>\n/*STYLE*/\n</style>', '<script type="module">\n/*SCRIPT*/\n</script>']) {
+  if (!template.includes(part)) throw new Error(`index.html must hold ${part} exactly`);
+}
+const html = template
+  .replace('SCRIPT_HASH', hash(code))
+  .replace('STYLE_HASH', hash(style))
+  .replace('\n/*STYLE*/\n', () => style)
+  .replace('\n/*SCRIPT*/\n', () => code);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, html);
 console.log(`${out}: ${(html.length / 1024).toFixed(0)} KiB (wasm ${(wasm.length * 3 / 4 / 1024).toFixed(0)} KiB)`);

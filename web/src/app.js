@@ -137,6 +137,12 @@ function openCapture(bytes, keylog = state.keylog) {
     let reason = String(e.message || e);
     let kind = null;
     try { const why = JSON.parse(reason); kind = why.kind; reason = pick(why.en, why.pt); } catch (_) { /* as it is */ }
+    // The capture shown before is not this file's: it goes.
+    if (state.capture) state.capture.free();
+    state.capture = null;
+    state.captureBytes = null;
+    state.transcript = null;
+    renderCapture();
     if (kind === 'not_a_capture') showError('bad_file', { reason_key: 'not_a_capture' });
     else showError('bad_file', { reason });
     return;

@@ -202,6 +202,9 @@ test('a RESUME is checked against the earlier download in the capture', async ()
 });
 
 test('a corrupt file gets a sentence on the page', async () => {
+  // A capture is open first: the bad file replaces it, it does not sit on it.
+  await page.setInputFiles('[data-testid=file]', tour);
+  await page.waitForSelector('[data-testid=ladder]');
   await page.setInputFiles('[data-testid=file]', {
     name: 'broken.pcap',
     mimeType: 'application/octet-stream',
@@ -210,6 +213,9 @@ test('a corrupt file gets a sentence on the page', async () => {
   const error = page.locator('[data-testid=error]');
   await error.waitFor({ state: 'visible' });
   assert.match(await error.textContent(), /could not be read as a capture: it is neither a pcap nor a pcapng file/);
+  assert.equal(await page.locator('[data-testid=ladder]').isVisible(), false);
+  assert.equal(await page.locator('[data-testid=conversation]').count(), 0);
+  assert.equal((await page.locator('[data-testid=summary]').textContent()).trim(), '');
   await page.click('[data-testid=lang-pt]');
   assert.match(await error.textContent(), /Não foi possível ler este arquivo como captura: ele não é um arquivo pcap nem pcapng/);
   await shot('corrupt-file');
@@ -223,5 +229,38 @@ test('a corrupt file gets a sentence on the page', async () => {
 });
 
 test('no script error reached the console', () => {
+  assert.deepEqual(errors, []);
+});
+
+test('nothing leaves the page: its policy blocks a fetch, an image and a beacon', async () => {
+  const result = await page.evaluate(async () => {
+    const seen = [];
+    document.addEventListener('securitypolicyviolation', (e) => seen.push(e.effectiveDirective));
+    let fetched = 'sent';
+    try {
+      await fetch('http://127.0.0.1:9/x');
+    } catch (_) {
+      fetched = 'failed';
+    }
+    const image = await new Promise((done) => {
+      const img = new Image();
+      img.onload = () => done('loaded');
+      img.onerror = () => done('failed');
+      img.src = 'http://127.0.0.1:9/x.png';
+    });
+    let beacon;
+    try {
+      beacon = navigator.sendBeacon('http://127.0.0.1:9/b', 'x');
+    } catch (_) {
+      beacon = false;
+    }
+    await new Promise((done) => setTimeout(done, 300));
+    return { fetched, image, beacon, seen };
+  });
+  assert.equal(result.fetched, 'failed');
+  assert.equal(result.image, 'failed');
+  // Each was stopped by the policy, not by a closed port.
+  assert.ok(result.seen.filter((d) => d === 'connect-src').length >= 2, JSON.stringify(result));
+  assert.ok(result.seen.includes('img-src'), JSON.stringify(result));
   assert.deepEqual(errors, []);
 });
