@@ -595,6 +595,9 @@ function messageDetail(m, bytesOf, c, scope) {
     for (const span of hexBox.querySelectorAll('span[data-i]')) {
       span.classList.toggle('selected', fieldAt[Number(span.dataset.i)] === i);
     }
+    for (const span of hexBox.querySelectorAll('span[data-c]')) {
+      span.classList.toggle('selected', fieldAt[Number(span.dataset.c)] === i);
+    }
     if (focusRow) body.children[i]?.focus();
     if (scope === 'message') state.field = i;
     // Keep the selection when the page is drawn again (a language switch).
@@ -624,21 +627,30 @@ function messageDetail(m, bytesOf, c, scope) {
 
   part.append(el('h4', {}, t('hex')), el('p', { class: 'hint' }, t('hex_help')));
   let cursor = 0;
-  bytes.forEach((b, k) => {
-    const span = el('span', {
-      'data-i': k,
-      'data-field': fieldAt[k],
-      title: `${m.offset + k}`,
-      onclick: () => moveTo(k),
-    }, hex2(b));
-    hexBox.append(span);
-    if (k % 16 === 15) hexBox.append(el('br'));
-  });
+  // As xxd shows bytes: each row's stream offset, 16 bytes in hex, the
+  // same bytes as text (a dot for what does not print).
+  for (let row = 0; row * 16 < bytes.length; row++) {
+    const line = el('div', { class: 'hexrow' });
+    line.append(el('span', { class: 'off' }, String(m.offset + row * 16)));
+    const text = el('span', { class: 'ascii' });
+    for (let k = row * 16; k < Math.min(bytes.length, row * 16 + 16); k++) {
+      line.append(el('span', {
+        'data-i': k,
+        'data-field': fieldAt[k],
+        title: `${m.offset + k}`,
+        onclick: () => moveTo(k),
+      }, hex2(bytes[k])));
+      text.append(el('span', { 'data-c': k, onclick: () => moveTo(k) }, printable(bytes[k])));
+    }
+    line.append(text);
+    hexBox.append(line);
+  }
   // The byte under the cursor, and its field (none: nothing selected).
   function moveTo(k) {
     cursor = k;
     for (const span of hexBox.querySelectorAll('span.cursor')) span.classList.remove('cursor');
     hexBox.querySelector(`span[data-i="${k}"]`)?.classList.add('cursor');
+    hexBox.querySelector(`span[data-c="${k}"]`)?.classList.add('cursor');
     select(fieldAt[k], false);
   }
   hexBox.addEventListener('keydown', (e) => {
@@ -659,6 +671,11 @@ function messageDetail(m, bytesOf, c, scope) {
     if (check) part.append(check);
   }
   return part;
+}
+
+/** A byte as the text column shows it: itself when it prints, else a dot. */
+function printable(b) {
+  return b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
 }
 
 function frameList(frames) {

@@ -70,16 +70,23 @@ test("a download's name and size are in its fields", async () => {
 test('clicking a field highlights exactly its bytes, clicking a byte selects its field', async () => {
   await page.locator('[data-testid=ladder] [data-testid=message]').nth(0).click();
   await page.locator('[data-testid=message-fields] tr[data-name=name]').click();
-  const selected = page.locator('[data-testid=message-hex] span.selected');
+  const selected = page.locator('[data-testid=message-hex] span[data-i].selected');
   assert.deepEqual(await selected.allTextContents(), [...'hello.txt'].map((c) => c.charCodeAt(0).toString(16)));
   assert.deepEqual(
     await selected.evaluateAll((spans) => spans.map((s) => Number(s.dataset.i))),
     [5, 6, 7, 8, 9, 10, 11, 12, 13],
   );
+  // The text column beside the hex, as xxd shows it: the same bytes
+  // selected, dots for what does not print, each row's stream offset.
+  const text = page.locator('[data-testid=message-hex] span[data-c].selected');
+  assert.equal((await text.allTextContents()).join(''), 'hello.txt');
+  const row = await page.locator('[data-testid=message-hex] .hexrow').first();
+  assert.equal(await row.locator('.off').textContent(), '0');
+  assert.equal(await row.locator('.ascii').textContent(), '.....hello.txt');
   // Byte 2 is inside name_len (bytes 1-4).
   await page.locator('[data-testid=message-hex] span[data-i="2"]').click();
-  const row = page.locator('[data-testid=message-fields] tr.selected');
-  assert.equal(await row.getAttribute('data-name'), 'name_len');
+  const field = page.locator('[data-testid=message-fields] tr.selected');
+  assert.equal(await field.getAttribute('data-name'), 'name_len');
   assert.deepEqual(
     await selected.evaluateAll((spans) => spans.map((s) => Number(s.dataset.i))),
     [1, 2, 3, 4],
@@ -88,7 +95,7 @@ test('clicking a field highlights exactly its bytes, clicking a byte selects its
   // the field under the cursor.
   await page.locator('[data-testid=message-hex]').focus();
   for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
-  assert.equal(await row.getAttribute('data-name'), 'name');
+  assert.equal(await field.getAttribute('data-name'), 'name');
   await shot('field-bytes');
 });
 
@@ -152,7 +159,7 @@ test('a TLS capture shows records; with its key log, the ferry messages inside',
   assert.equal(await page.locator('[data-testid=message-summary]').textContent(), 'DOWNLOAD "hello.txt"');
   // Its name field's bytes come from the decrypted stream.
   await page.locator('[data-testid=message-fields] tr[data-name=name]').click();
-  const selected = page.locator('[data-testid=message-hex] span.selected');
+  const selected = page.locator('[data-testid=message-hex] span[data-i].selected');
   assert.deepEqual(await selected.allTextContents(), [...'hello.txt'].map((c) => c.charCodeAt(0).toString(16)));
   await shot('tls-decrypted');
   // The record that carried it is one click away.
