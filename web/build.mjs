@@ -37,8 +37,10 @@ const script = [
   `const EXAMPLES = ${JSON.stringify(examples)};`,
   read(join(here, 'src/app.js')),
 ].join('\n');
-// A literal "</script" inside the script would end it early.
+// A literal "</script" inside the script (or "</style" in the style) would
+// end it early.
 if (/<\/script/i.test(script)) throw new Error('the inlined script contains </script');
+if (/<\/style/i.test(read(join(here, 'src/style.css')))) throw new Error('the style contains </style');
 // The Content-Security-Policy allows exactly this script and this style,
 // by the SHA-256 of their text between the tags.
 const style = `\n${read(join(here, 'src/style.css'))}\n`;

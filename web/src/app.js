@@ -627,8 +627,9 @@ function messageDetail(m, bytesOf, c, scope) {
 
   part.append(el('h4', {}, t('hex')), el('p', { class: 'hint' }, t('hex_help')));
   let cursor = 0;
-  // As xxd shows bytes: each row's stream offset, 16 bytes in hex, the
-  // same bytes as text (a dot for what does not print).
+  // Bytes as xxd lays them out: each row's stream offset (in decimal, as
+  // the fields table counts), 16 bytes in hex, the same bytes as text (a
+  // dot for what does not print).
   for (let row = 0; row * 16 < bytes.length; row++) {
     const line = el('div', { class: 'hexrow' });
     line.append(el('span', { class: 'off' }, String(m.offset + row * 16)));
@@ -641,6 +642,10 @@ function messageDetail(m, bytesOf, c, scope) {
         onclick: () => moveTo(k),
       }, hex2(bytes[k])));
       text.append(el('span', { 'data-c': k, onclick: () => moveTo(k) }, printable(bytes[k])));
+    }
+    // A short last row keeps its text column under the others.
+    for (let k = bytes.length; k < row * 16 + 16 && bytes.length > 16; k++) {
+      line.append(el('span', { class: 'pad' }, '  '));
     }
     line.append(text);
     hexBox.append(line);

@@ -72,19 +72,26 @@ test('the playground encoder writes the protocol bytes', () => {
 });
 
 test('the bridge says every sentence of a transcript from its key and arguments, in both languages', () => {
-  const capture = new bindings.Capture(readFileSync(join(root, 'docs/captures/tour.pcap')), new Uint16Array(), new Uint8Array());
-  const transcript = JSON.parse(capture.transcript());
   let checked = 0;
-  for (const c of transcript.connections) {
-    const items = [
-      ...c.messages.map((m) => [m.sentence, m.summary, m.summary_pt]),
-      ...c.anomalies.map((a) => [a.sentence, a.en, a.pt]),
-      ...c.messages.flatMap((m) => m.fields.map((f) => [f.sentence, f.en, f.pt])),
-    ];
-    for (const [sentence, en, pt] of items) {
-      assert.equal(bindings.sentence_words(JSON.stringify(sentence), false), en);
-      assert.equal(bindings.sentence_words(JSON.stringify(sentence), true), pt);
-      checked++;
+  // The TLS tour's handshake summaries and lessons join sentences.
+  for (const name of ['tour.pcap', 'tls-tour.pcap']) {
+    const capture = new bindings.Capture(readFileSync(join(root, 'docs/captures', name)), new Uint16Array(), new Uint8Array());
+    const transcript = JSON.parse(capture.transcript());
+    for (const a of transcript.notes) {
+      assert.equal(bindings.sentence_words(JSON.stringify(a.sentence), false), a.en);
+      assert.equal(bindings.sentence_words(JSON.stringify(a.sentence), true), a.pt);
+    }
+    for (const c of transcript.connections) {
+      const items = [
+        ...c.messages.map((m) => [m.sentence, m.summary, m.summary_pt]),
+        ...c.anomalies.map((a) => [a.sentence, a.en, a.pt]),
+        ...c.messages.flatMap((m) => m.fields.map((f) => [f.sentence, f.en, f.pt])),
+      ];
+      for (const [sentence, en, pt] of items) {
+        assert.equal(bindings.sentence_words(JSON.stringify(sentence), false), en);
+        assert.equal(bindings.sentence_words(JSON.stringify(sentence), true), pt);
+        checked++;
+      }
     }
   }
   assert.ok(checked > 50, `only ${checked}`);

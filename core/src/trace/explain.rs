@@ -66,7 +66,7 @@ fn u32_of(raw: &[u8]) -> u32 {
     u32::from_be_bytes(b)
 }
 
-/// The displayed value and the two explanations of one field.
+/// The displayed value of one field and its explanation.
 pub(crate) fn describe(field: Field, raw: &[u8], context: Context) -> (String, Both) {
     let byte = raw.first().copied().unwrap_or(0);
     let n = u32_of(raw);

@@ -112,7 +112,8 @@ pub fn decode_capture_with_streams(
 }
 
 /// Decodes a capture; `keep` keeps each connection's streams (within
-/// `options.max_kept_len`), otherwise each is freed once decoded.
+/// `options.max_kept_len`), otherwise each is dropped once decoded and
+/// its buffers hold the next connection's.
 fn decode(
     bytes: &[u8],
     options: &TraceOptions,
@@ -129,7 +130,7 @@ fn decode(
     let mut kept = 0u64;
     let mut not_kept = Vec::new();
     let mut skipped: Vec<Both> = Vec::new();
-    let mut spare = Spare::default();
+    let mut spare = Spare::new(!keep);
     for key in order {
         let group = &groups[&key];
         let Some((connection, mut both)) = connection(group, key, options, &mut spare) else {

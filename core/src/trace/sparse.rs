@@ -133,27 +133,50 @@ impl StreamBytes {
 /// fresh pages each time (a tenth of the decoder's time on a 100 MB
 /// capture went to the kernel filling new pages).
 #[derive(Debug, Default)]
-pub(crate) struct Spare(Vec<Vec<u8>>);
+pub(crate) struct Spare {
+    buffers: Vec<Vec<u8>>,
+    /// Whether buffers are kept at all (not while streams are kept for a
+    /// viewer: its budget counts bytes held, not room).
+    keeping: bool,
+}
 
 /// Buffers kept at most.
 const SPARE_KEPT: usize = 4;
 
 impl Spare {
-    /// An empty buffer with room for `len` bytes: the roomiest one kept,
-    /// or a new one.
+    /// Spare buffers kept (`keeping`) or not.
+    pub(crate) fn new(keeping: bool) -> Self {
+        Spare {
+            buffers: Vec::new(),
+            keeping,
+        }
+    }
+
+    /// An empty buffer with room for `len` bytes: the smallest kept one
+    /// with that room, else the roomiest (grown), else a new one.
     pub(crate) fn take(&mut self, len: usize) -> Vec<u8> {
-        let roomiest = (0..self.0.len()).max_by_key(|&i| self.0[i].capacity());
-        let mut buffer = roomiest.map_or_else(Vec::new, |i| self.0.swap_remove(i));
+        let room = |i: &usize| self.buffers[*i].capacity();
+        let fits = (0..self.buffers.len())
+            .filter(|i| room(i) >= len)
+            .min_by_key(room);
+        let pick = fits.or_else(|| (0..self.buffers.len()).max_by_key(room));
+        let mut buffer = pick.map_or_else(Vec::new, |i| self.buffers.swap_remove(i));
         buffer.clear();
         buffer.reserve(len);
         buffer
     }
 
-    /// Keeps the buffers of `bytes` for the next stream (the roomiest few).
+    /// Keeps the buffers of `bytes` for the next stream (the roomiest few),
+    /// when keeping.
     pub(crate) fn keep(&mut self, bytes: StreamBytes) {
-        self.0.extend(bytes.runs.into_iter().map(|(_, run)| run));
-        self.0.sort_by_key(|b| std::cmp::Reverse(b.capacity()));
-        self.0.truncate(SPARE_KEPT);
+        if !self.keeping {
+            return;
+        }
+        self.buffers
+            .extend(bytes.runs.into_iter().map(|(_, run)| run));
+        self.buffers
+            .sort_by_key(|b| std::cmp::Reverse(b.capacity()));
+        self.buffers.truncate(SPARE_KEPT);
     }
 }
 

@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 /// of `args.parts` with `args.sep` between them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Said {
-    /// The sentence's key (`download.ok`), or `text`, `count`, `bytes`.
+    /// The sentence's key (`download.ok`), or `text`, `count`, `bytes`,
+    /// `join`.
     pub key: String,
     /// Its values by name, each a text, a number or a sentence of its own.
     pub args: BTreeMap<String, Arg>,
@@ -146,6 +147,7 @@ pub(crate) fn join(parts: Vec<Both>, sep: &str) -> Both {
         all.join(sep)
     };
     let (en, pt) = (words(false), words(true));
+    let parts = parts.into_iter().map(|part| part.split().2).collect();
     Said {
         key: "join".into(),
         args: BTreeMap::from([
