@@ -206,6 +206,11 @@ impl Conn {
         }
     }
 
+    /// Whether bytes queued by [`Conn::queue`] are still to be written.
+    pub fn has_output(&self) -> bool {
+        self.out_sent < self.out.len()
+    }
+
     /// Reads more bytes; `Ok(0)` is the end of the stream. Waits for the
     /// socket to be readable before allocating the buffer.
     pub async fn fill(&mut self) -> io::Result<usize> {

@@ -69,7 +69,13 @@ pub async fn drive<S: Session, H: Handler<S>>(
                     // The session no longer keeps time: the last answer (a
                     // listing, say) gets the operation timeout of its own.
                     let by = Instant::now() + sending.idle;
+                    // With nothing of its own left to say, a peer gone after
+                    // its final answer is the end, not a failure: over TLS
+                    // the flush may still hold records of a body the peer
+                    // refused (plain TCP has nothing left to write).
+                    let quiet = !conn.has_output();
                     return match until(Some(by), conn.flush(false)).await {
+                        Waited::Done(Err(e)) if quiet && gone(&e) => Ok(Ended::Closed),
                         Waited::Done(result) => result.map(|()| Ended::Closed).map_err(Stop::Io),
                         Waited::Deadline => Err(Stop::Io(io::ErrorKind::TimedOut.into())),
                     };
@@ -116,4 +122,12 @@ pub async fn drive<S: Session, H: Handler<S>>(
             Some(Err(e)) => return Err(Stop::Io(e)),
         }
     }
+}
+
+/// The peer closed its end (a broken pipe, a reset).
+fn gone(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+    )
 }
