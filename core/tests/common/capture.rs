@@ -93,32 +93,28 @@ impl Conv {
         });
     }
 
-    /// One side closes (a FIN).
-    pub fn fin(&mut self, from_client: bool) -> &mut Self {
+    /// A segment with no data at the sender's next sequence number,
+    /// acknowledging everything received so far.
+    fn empty(&mut self, from_client: bool) -> &mut Seg {
         let seq = if from_client {
             self.c_next
         } else {
             self.s_next
         };
         self.push(from_client, seq, false, true, vec![]);
-        if let Some(last) = self.segs.last_mut() {
-            last.fin = true;
-        }
+        self.segs.last_mut().expect("just pushed")
+    }
+
+    /// One side closes (a FIN).
+    pub fn fin(&mut self, from_client: bool) -> &mut Self {
+        self.empty(from_client).fin = true;
         self
     }
 
     /// A segment that carries no data: it acknowledges everything received
     /// so far and advertises `window`.
     pub fn ack(&mut self, from_client: bool, window: u16) -> &mut Self {
-        let seq = if from_client {
-            self.c_next
-        } else {
-            self.s_next
-        };
-        self.push(from_client, seq, false, true, vec![]);
-        if let Some(last) = self.segs.last_mut() {
-            last.window = window;
-        }
+        self.empty(from_client).window = window;
         self
     }
 
