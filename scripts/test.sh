@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check of the project, installing what is missing first:
 # formatting, clippy (warnings are errors), every test, the wasm build of
-# the core, the teaching page built and tested in Chromium, and a short
+# the core, the teaching page linted, built and tested in Chromium, and a short
 # fuzzing run. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,10 +32,13 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 step "tests"
 cargo test --workspace --locked
 
-step "the teaching page: scripts/web.sh builds web/dist/index.html"
+step "the page's sources lint clean (ESLint, web/eslint.config.js)"
+(cd web && npx --no-install eslint .)
+
+step "the teaching page: scripts/web.sh bundles web/dist/index.html (esbuild)"
 scripts/web.sh
 
-step "the page's tests: text tables, wasm against native, and the page in Chromium"
+step "the page's tests: its pure functions, text tables, wasm against native, and the page in Chromium at four widths"
 (cd web && FERRY="$PWD/../target/debug/ferry" node --test tests/*.test.mjs)
 
 step "the server suite again, through a cache (clients must not tell them apart)"

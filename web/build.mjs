@@ -1,13 +1,16 @@
 // Assembles web/dist/index.html: one self-contained file that works opened
 // straight from disk (file://), where browsers refuse module imports and
-// fetch. The wasm-bindgen bindings, the page's script, the .wasm (base64,
-// handed to initSync as bytes) and the example captures are all inlined.
+// fetch. esbuild bundles the page's modules (web/src/main.js and what it
+// imports) with the wasm-bindgen bindings ('ferry-wasm') and the assets
+// ('ferry-assets': the .wasm as base64, handed to initSync as bytes, and
+// the example captures) into the one inline script.
 //
 //   node web/build.mjs PKG_DIR OUT_FILE
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -30,13 +33,29 @@ const examples = [
   keys: e.keys && readFileSync(join(root, 'docs/captures', e.keys)).toString('base64'),
 }));
 const wasm = readFileSync(join(pkg, 'ferry_wasm_bg.wasm')).toString('base64');
-const script = [
-  read(join(pkg, 'ferry_wasm.js')),
-  read(join(here, 'src/i18n.js')),
-  `const WASM_BASE64 = ${JSON.stringify(wasm)};`,
-  `const EXAMPLES = ${JSON.stringify(examples)};`,
-  read(join(here, 'src/app.js')),
-].join('\n');
+// The two modules the page imports that are not files of web/src.
+const modules = {
+  name: 'ferry-modules',
+  setup(b) {
+    b.onResolve({ filter: /^ferry-wasm$/ }, () => ({ path: resolve(pkg, 'ferry_wasm.js') }));
+    b.onResolve({ filter: /^ferry-assets$/ }, () => ({ path: 'ferry-assets', namespace: 'assets' }));
+    b.onLoad({ filter: /.*/, namespace: 'assets' }, () => ({
+      contents: `export const WASM_BASE64 = ${JSON.stringify(wasm)};\nexport const EXAMPLES = ${JSON.stringify(examples)};\n`,
+      loader: 'js',
+    }));
+  },
+};
+const bundled = await build({
+  entryPoints: [join(here, 'src/main.js')],
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  write: false,
+  charset: 'utf8',
+  logLevel: 'warning',
+  plugins: [modules],
+});
+const script = bundled.outputFiles[0].text;
 // A literal "</script" inside the script (or "</style" in the style) would
 // end it early.
 if (/<\/script/i.test(script)) throw new Error('the inlined script contains </script');

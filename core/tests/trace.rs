@@ -665,7 +665,7 @@ fn tcp_lessons_name_each_segment_and_their_frames() {
     }
     assert!(
         zero.pt
-            .starts_with("do cliente para o servidor (1, quadros 11): janela zero"),
+            .starts_with("no sentido cliente → servidor (1, quadros 11): janela zero"),
         "{}",
         zero.pt
     );

@@ -9,14 +9,16 @@
 //! - [`decode_exchange`]: bytes typed or pasted by hand, decoded;
 //! - [`encode_request`]: a request built from its fields by the core's own
 //!   encoders, with its bytes explained;
+//! - [`encode_upload`]: an upload's bytes, body and all, as the core's
+//!   client session sends them;
 //! - [`md5_hex`]: to check a RESUME against an earlier download;
 //! - [`version`].
 
 #![warn(missing_docs)]
 
 use ferry_core::{
-    Credentials, DecodeErrorKind, KeyLog, Limits, Mask, Name, Request, StreamBytes, Streams,
-    TraceOptions, decode_capture_with_streams, explain_error,
+    ClientSession, Credentials, DecodeErrorKind, KeyLog, Limits, Mask, Name, Output, Request,
+    StreamBytes, Streams, Timestamp, TraceOptions, decode_capture_with_streams, explain_error,
 };
 use wasm_bindgen::prelude::*;
 
@@ -160,8 +162,52 @@ pub fn encode_request(
     user: &str,
     pass: &str,
 ) -> Result<Vec<u8>, JsError> {
-    encode(op, name, position, md5, mask, user, pass)
-        .map_err(|(en, pt)| JsError::new(&serde_json::json!({ "en": en, "pt": pt }).to_string()))
+    encode(op, name, position, md5, mask, user, pass).map_err(refusal)
+}
+
+/// The bytes a client sends to upload `body` as `name` when the server
+/// accepts it: the request, then (after the server's status 0) the size
+/// and the body, as the core's client session writes them. A refusal is
+/// an error whose message is `{"en": ..., "pt": ...}` JSON.
+#[wasm_bindgen]
+pub fn encode_upload(name: &str, body: &[u8]) -> Result<Vec<u8>, JsError> {
+    upload(name, body).map_err(refusal)
+}
+
+/// A refusal in both languages, as the page reads it.
+fn refusal((en, pt): (String, String)) -> JsError {
+    JsError::new(&serde_json::json!({ "en": en, "pt": pt }).to_string())
+}
+
+/// [`encode_upload`], its refusal as English and Portuguese.
+fn upload(name: &str, body: &[u8]) -> Result<Vec<u8>, (String, String)> {
+    let limits = Limits::default();
+    let name = Name::parse(name.as_bytes(), &limits)
+        .map_err(|e| explain_error(&DecodeErrorKind::BadName(e)))?;
+    let size = u32::try_from(body.len()).map_err(|_| {
+        (
+            "the body is larger than 4 GiB".to_owned(),
+            "o corpo passa de 4 GiB".to_owned(),
+        )
+    })?;
+    let broken = |e: &dyn std::fmt::Display| (e.to_string(), e.to_string());
+    let now = Timestamp::from_micros(0);
+    let mut session = ClientSession::new(limits, now, None, Request::Upload { name });
+    let mut out = Vec::new();
+    let sent = |session: &mut ClientSession, out: &mut Vec<u8>| {
+        while let Some(output) = session.poll_output() {
+            if let Output::Transmit(bytes) = output {
+                out.extend(bytes);
+            }
+        }
+    };
+    sent(&mut session, &mut out);
+    // The server's first status: 0, accepted.
+    session.handle_input(now, &[0]).map_err(|e| broken(&e))?;
+    session.send_upload(size).map_err(|e| broken(&e))?;
+    sent(&mut session, &mut out);
+    out.extend_from_slice(body);
+    Ok(out)
 }
 
 /// [`encode_request`], its refusal as English and Portuguese.
@@ -228,6 +274,13 @@ fn parse_md5(text: &str) -> Option<[u8; 16]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upload_is_its_request_then_its_size_and_body() {
+        let bytes = upload("a.txt", b"hi").unwrap();
+        assert_eq!(bytes, b"\x1e\x00\x00\x00\x05a.txt\x00\x00\x00\x02hi");
+        assert!(upload("../a", b"").is_err());
+    }
 
     #[test]
     fn md5_text_is_32_hex_digits() {

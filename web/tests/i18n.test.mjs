@@ -2,10 +2,8 @@
 // translated, the same {values} in both.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-
-const source = readFileSync(new URL('../src/i18n.js', import.meta.url), 'utf8');
-const { TEXT, SAME_IN_BOTH } = new Function(`${source}; return { TEXT, SAME_IN_BOTH };`)();
+import { readdirSync, readFileSync } from 'node:fs';
+import { TEXT, SAME_IN_BOTH } from '../src/i18n.js';
 
 test('English and Portuguese have exactly the same keys', () => {
   assert.deepEqual(Object.keys(TEXT.pt).sort(), Object.keys(TEXT.en).sort());
@@ -28,11 +26,14 @@ test('every template names the same values in both languages', () => {
 });
 
 test('every key the page uses is in the tables', () => {
-  const app = readFileSync(new URL('../src/app.js', import.meta.url), 'utf8')
-    + readFileSync(new URL('../src/index.html', import.meta.url), 'utf8')
-    + readFileSync(new URL('../build.mjs', import.meta.url), 'utf8');
+  const src = new URL('../src/', import.meta.url);
+  const app = readdirSync(src, { recursive: true })
+    .filter((name) => /\.(js|html)$/.test(name))
+    .map((name) => readFileSync(new URL(name, src), 'utf8'))
+    .join('\n') + readFileSync(new URL('../build.mjs', import.meta.url), 'utf8');
   const used = new Set([
     ...[...app.matchAll(/\bt\('(\w+)'/g)].map((m) => m[1]),
+    ...[...app.matchAll(/'(outcome_\w+)'/g)].map((m) => m[1]),
     ...[...app.matchAll(/data-t="(\w+)"/g)].map((m) => m[1]),
     ...[...app.matchAll(/about: '(\w+)'/g)].map((m) => m[1]),
   ]);

@@ -1092,8 +1092,8 @@ pub(crate) static PT: &[(&str, &str)] = &[
         "note.not_kept",
         "a captura é grande demais para manter todos os bytes na memória: os bytes das conversas {list} não podem ser mostrados nem salvos",
     ),
-    ("dir.to_server", "do cliente para o servidor"),
-    ("dir.to_client", "do servidor para o cliente"),
+    ("dir.to_server", "no sentido cliente → servidor"),
+    ("dir.to_client", "no sentido servidor → cliente"),
     (
         "tcp.retransmission",
         "{dir} ({n}, quadros {frames}): segmentos capturados de novo (retransmissões): o remetente não recebeu confirmação a tempo, ou recebeu três duplicadas, e mandou os mesmos bytes de novo; a transferência perdeu esse tempo",
