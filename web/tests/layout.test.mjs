@@ -198,6 +198,30 @@ test('a fold opens with a click or Enter, folds back, and a finding shows its fr
   await page.screenshot({ path: join(artifacts, 'fold-finding.png'), fullPage: true });
 });
 
+test('a fold of 100,000 segments opens drawing only the rows in view', async () => {
+  const body = Buffer.alloc(100_010 * 10, 0x62);
+  const capture = pcap([{ port: 40004, steps: [
+    { from: 'client', bytes: Buffer.concat([Buffer.from([10]), prefixed('many.bin')]) },
+    { from: 'server', bytes: Buffer.concat([Buffer.from([0]), u32(body.length), body]), mss: 10 },
+  ] }]);
+  await page.setInputFiles('[data-testid=file]', { name: 'many.pcap', mimeType: 'application/octet-stream', buffer: capture });
+  await page.waitForSelector('[data-testid=ladder]');
+  const fold = page.locator('[data-testid=fold]').first();
+  const [, first, last] = (await fold.locator('.fold-label').textContent()).match(/frames (\d+)–(\d+)/);
+  assert.ok(Number(last) - Number(first) + 1 >= 100_000, `${first}–${last}`);
+  await fold.click();
+  const drawn = () => page.locator('.segment').count();
+  assert.ok(Number(await page.locator('[data-testid=ladder]').getAttribute('data-rows')) > 100_000);
+  assert.ok(await drawn() < 400, `${await drawn()} segment rows drawn`);
+  // Scrolled to its end, the fold's last frame is drawn, still few rows.
+  await page.evaluate(() => {
+    const pane = document.querySelector('.ladder-scroll');
+    pane.scrollTop = pane.scrollHeight;
+  });
+  await page.locator(`.segment[data-frame="${last}"]`).waitFor();
+  assert.ok(await drawn() < 400, `${await drawn()} segment rows drawn`);
+});
+
 test('a capture full of HTML and script shows it as text and runs none of it', async () => {
   // Each within the protocol's limits (64 bytes for a user or a password).
   const evil = '<img src=x onerror="window.__pwned=1"><script>1</script>';
