@@ -17,13 +17,7 @@ cargo build --release --locked -p ferry --bin ferry --example ferry-load >&2
 FERRY=target/release/ferry
 LOAD=target/release/examples/ferry-load
 WORK=$(mktemp -d /tmp/ferry-bench-s3.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+. scripts/lib/stop.sh
 
 # Ports whose gRPC twins (+10000) are free too.
 port() { python3 -c '
