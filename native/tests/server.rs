@@ -911,7 +911,20 @@ fn a_request_succeeds_while_500_idle_connections_are_open() {
         },
         &[],
     );
-    assert!(got.body() == std::fs::read(server.public().join("size-1025")).unwrap());
+    let file = std::fs::read(server.public().join("size-1025")).unwrap();
+    assert!(got.body() == file);
+    // The idle ones waited in the waiting room: each is served as soon
+    // as its request arrives, the last parked as the first.
+    for mut stream in [0, 250, 499].map(|i| idle[i].try_clone().unwrap()) {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .unwrap();
+        stream.write_all(&frame(10, b"size-1025", &[])).unwrap();
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).unwrap();
+        assert_eq!(reply[..5], [0, 0, 0, 4, 1]);
+        assert!(reply[5..] == file);
+    }
     drop(idle);
 }
 

@@ -17,6 +17,12 @@ impl Clock {
         Clock(Instant::now())
     }
 
+    /// A clock that started at `instant` (a connection's accept, before
+    /// its task began).
+    pub fn since(instant: Instant) -> Self {
+        Clock(instant)
+    }
+
     /// The current time as a session timestamp.
     pub fn now(&self) -> Timestamp {
         Timestamp::from_micros(self.0.elapsed().as_micros() as u64)

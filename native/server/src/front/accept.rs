@@ -14,7 +14,8 @@ use smol::channel::{Receiver, Sender};
 use smol::lock::{Semaphore, SemaphoreGuardArc};
 
 use super::Shared;
-use super::connection::serve_connection;
+use super::connection::{FirstBytes, serve_connection};
+use super::waiting::{Parked, WaitingRoom};
 use crate::limits::{PerAddress, Ticket};
 use crate::ops::{Refused, systemd};
 use crate::store::Store;
@@ -137,9 +138,28 @@ impl<St: Store> Front<St> {
                 })
                 .detach();
         }
+        // Connections with nothing to read yet wait in the room, as a few
+        // words each, not as tasks (see waiting.rs).
+        let timeout = Duration::from_micros(self.shared.config.limits.timeout_us);
+        let room = WaitingRoom::new(timeout)
+            .inspect_err(|e| {
+                log::warn!("no waiting room ({e}): idle connections are served as tasks")
+            })
+            .ok();
         smol::block_on(local.run(async {
-            self.accept_until(&listeners, &stop, &local).await;
-            drain(&self.active, self.shared.config.grace, report).await;
+            let accepting = async {
+                self.accept_until(&listeners, &stop, &local, room.as_ref())
+                    .await;
+                drain(&self.active, self.shared.config.grace, report).await;
+            };
+            let waiting = async {
+                match &room {
+                    Some(room) => room.run(|p| self.serve(&local, p, None)).await,
+                    None => future::pending().await,
+                }
+                future::pending::<()>().await;
+            };
+            future::or(accepting, waiting).await;
         }));
     }
 
@@ -148,6 +168,7 @@ impl<St: Store> Front<St> {
         listeners: &[Listener],
         stop: &Receiver<()>,
         local: &smol::LocalExecutor<'_>,
+        room: Option<&WaitingRoom>,
     ) {
         // Which listener is looked at first, in turn: no address starves.
         let mut turn = 0usize;
@@ -195,18 +216,24 @@ impl<St: Store> Front<St> {
             match self.slots.try_acquire_arc() {
                 Some(permit) => {
                     let slot = Slot::take(permit, ticket, &self.active);
-                    // The connection's future is the whole task: no wrapper
-                    // to keep its arguments a second time (idle connections
-                    // stay small).
-                    local
-                        .spawn(serve_connection(
-                            stream,
-                            peer,
-                            tls,
-                            self.shared.clone(),
-                            slot,
-                        ))
-                        .detach();
+                    let parked = Parked {
+                        stream,
+                        peer,
+                        tls,
+                        slot,
+                        accepted: Instant::now(),
+                    };
+                    // Usually the request is already there: served at once.
+                    // Otherwise the connection waits in the room.
+                    match (FirstBytes::read(&parked.stream), room) {
+                        (Some(first), _) => self.serve(local, parked, Some(first)),
+                        (None, Some(room)) => {
+                            if let Err(parked) = room.park(parked) {
+                                self.serve(local, *parked, None);
+                            }
+                        }
+                        (None, None) => self.serve(local, parked, None),
+                    }
                 }
                 None if self.waiting.fetch_add(1, Ordering::Relaxed) >= self.max_waiting() => {
                     // Every slot taken and enough already waiting: refused
@@ -229,6 +256,18 @@ impl<St: Store> Front<St> {
         }
     }
 
+    /// Serves a connection on this thread, from what was read at accept
+    /// (none: it waits for its first bytes). The connection's future is the
+    /// whole task: no wrapper to keep its arguments a second time.
+    fn serve(&self, local: &smol::LocalExecutor<'_>, p: Parked, first: Option<FirstBytes>) {
+        let shared = self.shared.clone();
+        local
+            .spawn(serve_connection(
+                p.stream, p.peer, p.tls, shared, p.slot, p.accepted, first,
+            ))
+            .detach();
+    }
+
     /// Every slot is taken: this connection waits briefly on its own task,
     /// and the loop goes on accepting (and refusing) at once.
     fn wait_for_slot(
@@ -245,15 +284,16 @@ impl<St: Store> Front<St> {
             self.shared.clone(),
             self.waiting.clone(),
         );
+        let accepted = Instant::now();
         local
             .spawn(async move {
-                let wait = until(Some(Instant::now() + SLOT_WAIT), slots.acquire_arc());
+                let wait = until(Some(accepted + SLOT_WAIT), slots.acquire_arc());
                 let waited = wait.await;
                 waiting.fetch_sub(1, Ordering::Relaxed);
                 match waited {
                     Waited::Done(permit) => {
                         let slot = Slot::take(permit, ticket, &active);
-                        serve_connection(stream, peer, tls, shared, slot).await;
+                        serve_connection(stream, peer, tls, shared, slot, accepted, None).await;
                     }
                     Waited::Deadline => {
                         if let Some(metrics) = &shared.metrics {

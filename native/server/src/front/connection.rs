@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ferry_core::{
     ListEntry, Mask, Name, ResumeAnswer, ServerEvent, ServerSession, Timestamp, encode_listing,
@@ -31,29 +31,49 @@ const FIRST_READ: usize = 96;
 /// Bodies at least this large are sent by a blocking-pool thread.
 const BLOCKING_BODY: u64 = 8 << 20;
 
+/// A connection's first bytes, read right after its accept, so that a
+/// connection with nothing to read yet can wait in the waiting room.
+pub(super) struct FirstBytes {
+    bytes: [u8; FIRST_READ],
+    len: usize,
+}
+
+impl FirstBytes {
+    /// Reads what the connection has sent so far, without waiting: none
+    /// (it would block) when the client has not said anything yet. A
+    /// closed or failed connection reads as no bytes: its session says so.
+    pub(super) fn read(stream: &std::net::TcpStream) -> Option<Self> {
+        let mut bytes = [0u8; FIRST_READ];
+        match rustix::net::recv(stream, &mut bytes, RecvFlags::DONTWAIT) {
+            Ok((len, _)) => Some(FirstBytes { bytes, len }),
+            Err(rustix::io::Errno::AGAIN) => None,
+            Err(_) => Some(FirstBytes { bytes, len: 0 }),
+        }
+    }
+}
+
 /// One connection, in two phases. Until its first bytes arrive a connection
-/// holds only its socket and a timer: no session, no buffer. Then the
-/// exchange itself runs boxed, so idle connections stay small.
+/// holds only its socket and a timer: no session, no buffer (and one
+/// parked in the waiting room not even those). Then the exchange itself
+/// runs boxed, so connections waiting for their first bytes stay small.
+/// `first` is what was read at accept (none: it waits for them here).
 pub(super) async fn serve_connection<St: Store>(
     stream: std::net::TcpStream,
     peer: SocketAddr,
     tls: bool,
     shared: Arc<Shared<St>>,
     _slot: impl Send,
+    accepted: Instant,
+    first: Option<FirstBytes>,
 ) {
-    let clock = Clock::start();
+    let clock = Clock::since(accepted);
     let _ = rustix::net::sockopt::set_tcp_nodelay(&stream, true);
     let first_bytes_due = clock.instant(Timestamp::from_micros(shared.config.limits.timeout_us));
-    // Usually the request is already there: read its first bytes at once.
-    // Otherwise wait holding nothing but the socket. Either way the session
-    // takes over: with data, or to answer the stall.
-    let mut first = [0u8; FIRST_READ];
-    let got = rustix::net::recv(&stream, &mut first, RecvFlags::DONTWAIT);
     // The socket joins the reactor only if it has to wait.
     let mut io = Socket::new(stream);
-    let got = match got {
-        Ok((n, _)) => n,
-        Err(_) => {
+    let first = match first {
+        Some(first) => first,
+        None => {
             if let Ok(readable) = io.readable() {
                 let _ = until(Some(first_bytes_due), readable).await;
             }
@@ -61,11 +81,14 @@ pub(super) async fn serve_connection<St: Store>(
             // its first bytes.
             io.get_ref()
                 .ok()
-                .and_then(|s| rustix::net::recv(s, &mut first, RecvFlags::DONTWAIT).ok())
-                .map_or(0, |(n, _)| n)
+                .and_then(FirstBytes::read)
+                .unwrap_or(FirstBytes {
+                    bytes: [0; FIRST_READ],
+                    len: 0,
+                })
         }
     };
-    let first = &first[..got];
+    let first = &first.bytes[..first.len];
     Box::pin(serve_exchange(
         io,
         Greeted { first, tls },

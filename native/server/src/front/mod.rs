@@ -20,6 +20,7 @@ mod connection;
 mod ending;
 mod relay;
 pub mod tls;
+mod waiting;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
