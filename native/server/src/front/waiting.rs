@@ -167,3 +167,18 @@ impl WaitingRoom {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parked_connection_is_a_few_words() {
+        // Socket 4, peer 32, TLS flag 1, slot 48 (semaphore permit 8,
+        // per-address ticket 32, in-flight count 8), accept time 16, with
+        // padding: 112. Its deadline entry is an accept time and a key.
+        assert_eq!(size_of::<Slot>(), 48);
+        assert!(size_of::<Parked>() <= 112, "{}", size_of::<Parked>());
+        assert_eq!(size_of::<(Instant, usize)>(), 24);
+    }
+}
