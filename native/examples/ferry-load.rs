@@ -203,29 +203,37 @@ fn main() {
             let workers: Vec<_> = (0..clients)
                 .map(|_| {
                     let (request, start, began) = (request.clone(), start.clone(), began.clone());
-                    std::thread::spawn(move || -> std::io::Result<(Instant, Instant, u64)> {
-                        let mut stream = TcpStream::connect(addr)?;
-                        stream.set_nodelay(true)?;
-                        start.wait();
-                        began.lock().unwrap().get_or_insert_with(Instant::now);
-                        stream.write_all(&request)?;
-                        let mut buf = vec![0; 256 * 1024];
-                        let mut first = None;
-                        let mut total = 0u64;
-                        loop {
-                            match stream.read(&mut buf)? {
-                                0 => break,
-                                n => {
-                                    // The first byte after the 5-byte header.
-                                    if first.is_none() && total + n as u64 > 5 {
-                                        first = Some(Instant::now());
+                    std::thread::spawn(
+                        move || -> std::io::Result<(Instant, Instant, u64, Instant)> {
+                            let mut stream = TcpStream::connect(addr)?;
+                            stream.set_nodelay(true)?;
+                            start.wait();
+                            began.lock().unwrap().get_or_insert_with(Instant::now);
+                            stream.write_all(&request)?;
+                            let sent = Instant::now();
+                            let mut buf = vec![0; 256 * 1024];
+                            let mut first = None;
+                            let mut total = 0u64;
+                            loop {
+                                match stream.read(&mut buf)? {
+                                    0 => break,
+                                    n => {
+                                        // The first byte after the 5-byte header.
+                                        if first.is_none() && total + n as u64 > 5 {
+                                            first = Some(Instant::now());
+                                        }
+                                        total += n as u64;
                                     }
-                                    total += n as u64;
                                 }
                             }
-                        }
-                        Ok((first.unwrap_or_else(Instant::now), Instant::now(), total))
-                    })
+                            Ok((
+                                first.unwrap_or_else(Instant::now),
+                                Instant::now(),
+                                total,
+                                sent,
+                            ))
+                        },
+                    )
                 })
                 .collect();
             let results: Vec<_> = workers
@@ -236,21 +244,32 @@ fn main() {
             let ms = |t: Instant| t.duration_since(began).as_secs_f64() * 1000.0;
             let mut firsts: Vec<f64> = results.iter().map(|r| ms(r.0)).collect();
             firsts.sort_by(f64::total_cmp);
+            // When each request left: how long the clients themselves took
+            // to send them (200 threads woken at once on a few cores).
+            let mut sents: Vec<f64> = results.iter().map(|r| ms(r.3)).collect();
+            sents.sort_by(f64::total_cmp);
+            // Each client's wait: its first byte after its own request.
+            let mut waits: Vec<f64> = results.iter().map(|r| ms(r.0) - ms(r.3)).collect();
+            waits.sort_by(f64::total_cmp);
             let done = results.iter().map(|r| ms(r.1)).fold(0.0, f64::max);
             let sizes: std::collections::BTreeSet<u64> = results.iter().map(|r| r.2).collect();
-            let at = |p: f64| {
-                firsts
-                    .get(((firsts.len() as f64 * p) as usize).min(firsts.len().saturating_sub(1)))
+            let at = |sorted: &[f64], p: f64| {
+                sorted
+                    .get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1)))
                     .copied()
                     .unwrap_or(0.0)
             };
             println!(
-                "clients={} failures={} first_byte_min_ms={:.1} first_byte_p50_ms={:.1} first_byte_max_ms={:.1} all_done_ms={done:.1} answer_sizes={sizes:?}",
+                "clients={} failures={} first_byte_min_ms={:.1} first_byte_p50_ms={:.1} first_byte_max_ms={:.1} sent_p50_ms={:.1} sent_max_ms={:.1} wait_p50_ms={:.1} wait_max_ms={:.1} all_done_ms={done:.1} answer_sizes={sizes:?}",
                 results.len(),
                 clients - results.len(),
-                at(0.0),
-                at(0.5),
-                at(1.0),
+                at(&firsts, 0.0),
+                at(&firsts, 0.5),
+                at(&firsts, 1.0),
+                at(&sents, 0.5),
+                at(&sents, 1.0),
+                at(&waits, 0.5),
+                at(&waits, 1.0),
             );
         }
         "presign" => {

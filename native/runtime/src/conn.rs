@@ -16,8 +16,8 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::blocking::Progress;
 pub use crate::blocking::Source;
-use crate::blocking::{Progress, SENDFILE_CHUNK};
 use crate::clock::{Waited, until};
 use crate::socket::Registration;
 pub use crate::socket::Socket;
@@ -46,14 +46,23 @@ pub struct Conn {
     /// Most bytes one read takes (a paced client reads little and often).
     read_cap: usize,
     /// Socket calls since this connection last let its thread's other
-    /// tasks run.
+    /// tasks run, and bytes it sent meanwhile.
     calls: u32,
+    sent: usize,
 }
 
 /// Socket calls a connection makes before it yields to the other
 /// connections on its thread: a socket that is always ready never makes a
 /// call wait, so without this one fast stream would starve the rest.
 const CALLS_PER_TURN: u32 = 16;
+
+/// Bytes a connection sends before it yields, and the most one `sendfile`
+/// call sends: a loopback socket takes megabytes per call, so a turn
+/// counted in calls alone let one bulk send hold its thread for tens of
+/// milliseconds while new requests waited for their first byte (200
+/// clients joining one cache fill: the last first byte 300 to 1,900 ms
+/// after the first).
+const BYTES_PER_TURN: usize = 128 * 1024;
 
 impl Conn {
     /// Wraps an accepted or connected socket.
@@ -68,6 +77,7 @@ impl Conn {
             out_sent: 0,
             read_cap: usize::MAX,
             calls: 0,
+            sent: 0,
         }
     }
 
@@ -146,10 +156,12 @@ impl Conn {
         while self.out_sent < self.out.len() {
             self.take_turn().await;
             let rest = &self.out[self.out_sent..];
-            self.out_sent += self
+            let n = self
                 .io
                 .write_with(|s| rustix::net::send(s, rest, flags).map_err(io::Error::from))
                 .await?;
+            self.out_sent += n;
+            self.sent += n;
         }
         self.out.clear();
         self.out_sent = 0;
@@ -175,12 +187,13 @@ impl Conn {
         }
     }
 
-    /// Counts a socket call, and every [`CALLS_PER_TURN`] lets the other
-    /// tasks of this thread run.
+    /// Counts a socket call, and every [`CALLS_PER_TURN`] calls or
+    /// [`BYTES_PER_TURN`] bytes sent lets the other tasks of this thread run.
     async fn take_turn(&mut self) {
         self.calls += 1;
-        if self.calls >= CALLS_PER_TURN {
+        if self.calls >= CALLS_PER_TURN || self.sent >= BYTES_PER_TURN {
             self.calls = 0;
+            self.sent = 0;
             smol::future::yield_now().await;
         }
     }
@@ -358,13 +371,16 @@ impl Conn {
         if self.tls.is_some() {
             return self.send_file_tls(file, offset, len).await;
         }
-        let count = len.min(SENDFILE_CHUNK as u64) as usize;
+        let count = len.min(BYTES_PER_TURN as u64) as usize;
         self.take_turn().await;
-        self.io
+        let n = self
+            .io
             .write_with(|socket| {
                 rustix::fs::sendfile(socket, file, Some(offset), count).map_err(io::Error::from)
             })
-            .await
+            .await?;
+        self.sent += n;
+        Ok(n)
     }
 
     /// [`Conn::send_file`] over TLS: a chunk of the file read into full
