@@ -82,7 +82,14 @@ impl WaitingRoom {
             return Err(Box::new(parked));
         }
         entry.insert(parked);
-        self.due.borrow_mut().push_back((accepted, key));
+        let mut due = self.due.borrow_mut();
+        due.push_back((accepted, key));
+        // Connections handed on by their first bytes leave their entries
+        // behind: dropped once they outnumber the parked ones, so a busy
+        // server's queue stays the size of what actually waits.
+        if due.len() > 2 * room.len() + 64 {
+            due.retain(|&(at, key)| room.get(key).is_some_and(|p| p.accepted == at));
+        }
         Ok(())
     }
 
