@@ -186,11 +186,12 @@ fn upload(name: &str, body: &[u8]) -> Result<Vec<u8>, (String, String)> {
         .map_err(|e| explain_error(&DecodeErrorKind::BadName(e)))?;
     let size = u32::try_from(body.len()).map_err(|_| {
         (
-            "the body is larger than 4 GiB".to_owned(),
-            "o corpo passa de 4 GiB".to_owned(),
+            "the file's contents are larger than 4 GiB".to_owned(),
+            "o conteúdo do arquivo passa de 4 GiB".to_owned(),
         )
     })?;
-    let broken = |e: &dyn std::fmt::Display| (e.to_string(), e.to_string());
+    // The session refusing its own steps would be a bug of the core.
+    let broken = |e: &dyn std::fmt::Display| (e.to_string(), format!("falha interna: {e}"));
     let now = Timestamp::from_micros(0);
     let mut session = ClientSession::new(limits, now, None, Request::Upload { name });
     let mut out = Vec::new();

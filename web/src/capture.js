@@ -4,10 +4,11 @@
 import { el } from './dom.js';
 import { state } from './state.js';
 import { t, said, num } from './words.js';
-import { outcomeKey } from './outcome.js';
+import { outcomes } from './outcome.js';
 import { drawLadder, showSelected, showFrames, focusFold } from './ladder/draw.js';
-import { findingFrames, foldsHolding } from './ladder/rows.js';
+import { foldsHolding } from './ladder/rows.js';
 import { renderMessage } from './message.js';
+import { findingItem } from './findings.js';
 
 /** The title of conversation `c`: its first ferry message and how it
  *  ended, or, for TLS not opened, what its handshake says. */
@@ -18,8 +19,8 @@ function title(c) {
     const key = c.tls.version === 'TLS 1.3' || !c.tls.version ? 'tls_conversation' : 'tls_conversation_old';
     return t(key, { version: c.tls.version || '?', name: c.tls.server_name || '—' });
   }
-  const outcome = outcomeKey(c);
-  return outcome ? `${said(first.sentence)}: ${t(outcome)}` : said(first.sentence);
+  const ended = outcomes(c).map(({ request, key }) => `${said(request.sentence)}: ${t(key)}`);
+  return ended.length ? ended.join(' · ') : said(first.sentence);
 }
 
 /** The summary, the notes and the conversations; then the selected one. */
@@ -35,7 +36,7 @@ export function renderCapture() {
   if (!tr) return;
   summary.append(t('summary', { format: tr.format, packets: num(tr.packets), n: num(tr.connections.length) }));
   const notes = el('ul', { class: 'notes' });
-  for (const note of tr.notes) notes.append(findingItem(note, null));
+  for (const note of tr.notes) notes.append(findingItem(note));
   if (tr.notes.length) summary.append(notes);
   if (!tr.connections.length) {
     summary.append(el('p', { class: 'empty' }, t('no_conversations', { packets: num(tr.packets) })));
@@ -75,14 +76,17 @@ export function renderConversation() {
   findings.replaceChildren();
   if (c) {
     drawLadder(ladder, c, { onSelect: selectMessage, onToggle: toggleFold });
+    // Drawn again (a language switch, a resize): the message shown stays
+    // in view.
+    if (state.msg !== null) showSelected(state.msg, false);
     if (c.anomalies.length === 0) findings.append(el('li', { class: 'none' }, t('no_anomalies')));
-    for (const a of c.anomalies) findings.append(findingItem(a, c));
+    for (const a of c.anomalies) findings.append(findingItem(a, c, (frames) => showFinding(c, frames)));
   }
   renderMessage({ onSelect: selectMessage });
 }
 
 /** Selects message `index` of the conversation shown. */
-export function selectMessage(index) {
+function selectMessage(index) {
   state.msg = index;
   state.field = null;
   showSelected(index);
@@ -96,14 +100,10 @@ function toggleFold(key) {
   redrawKeeping(() => focusFold(key));
 }
 
-/** Draws the diagram again (the message shown stays), then `after()`. */
+/** Draws the diagram again where it was scrolled to, then `after()`. */
 function redrawKeeping(after) {
-  const box = document.querySelector('#ladder .ladder-scroll');
-  const top = box ? box.scrollTop : 0;
   const c = state.transcript.connections[state.conn];
-  const drawn = drawLadder(document.getElementById('ladder'), c, { onSelect: selectMessage, onToggle: toggleFold });
-  drawn.box.scrollTop = top;
-  drawn.draw(true);
+  drawLadder(document.getElementById('ladder'), c, { onSelect: selectMessage, onToggle: toggleFold }, { keepScroll: true });
   after();
 }
 
@@ -113,21 +113,4 @@ function showFinding(c, frames) {
   for (const key of foldsHolding(c, frames)) state.expanded.add(key);
   state.found = new Set(frames);
   redrawKeeping(() => showFrames(frames));
-}
-
-const LESSONS = ['clear_text_password', 'encrypted', 'duplicate_ack', 'zero_window', 'window_update', 'window_probe'];
-const NOTES = ['retransmission', 'out_of_order', 'mid_stream', 'trailing_bytes', 'skipped'];
-
-/** A finding: its badge, its sentence and, when it names frames of
- *  conversation `c`, a button that shows them. */
-export function findingItem(a, c) {
-  const category = LESSONS.includes(a.kind) ? 'lesson' : NOTES.includes(a.kind) ? 'note' : 'problem';
-  const item = el('li', { class: `finding ${category}`, 'data-kind': a.kind },
-    el('span', { class: 'badge' }, t(category)), ' ', said(a.sentence));
-  const frames = c ? findingFrames(c, a) : [];
-  if (frames.length) {
-    item.append(' ', el('button', { type: 'button', class: 'show-frames', 'data-testid': 'show-frames', onclick: () => showFinding(c, frames) },
-      t('show_frames')));
-  }
-  return item;
 }

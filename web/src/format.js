@@ -56,6 +56,11 @@ export function base64ToBytes(text) {
   return bytes;
 }
 
+/** A quoted value of the core (`"name"`) without its quotes. */
+export function unquoted(value) {
+  return value.replace(/^"|"$/g, '');
+}
+
 /** `text` whole when it has at most `max` characters, else its first
  *  `max - 1` and an ellipsis (the whole text stays in a tooltip and in the
  *  bytes view). */
@@ -80,14 +85,16 @@ export function fit(text, room, width) {
 }
 
 /** A field's place in its stream: one offset, a range, or a dash for an
- *  empty field. */
-export function span(offset, len) {
+ *  empty field. Offsets are positions, written in plain digits in both
+ *  languages (as the core writes them). */
+export function byteRange(offset, len) {
   if (len === 0) return '—';
   return len === 1 ? `${offset}` : `${offset}–${offset + len - 1}`;
 }
 
 /** Bytes per row of the bytes view: 16 as xxd shows them, 8 when the
- *  window is too narrow for 16 and their text column. */
+ *  window is too narrow for 16 and their text column (a phone: a field
+ *  that crosses a row then still fits the view at once). */
 export function bytesPerRow(windowWidth) {
   return windowWidth >= 640 ? 16 : 8;
 }

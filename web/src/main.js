@@ -14,11 +14,14 @@ import { playground, renderPlayground, decodePasted } from './playground.js';
 
 // ---------- errors: always a sentence on the page ----------
 
+/** Shows the page's sentence `key` as the error (kept across a language
+ *  switch). */
 function showError(key, args = {}) {
   state.error = { key, args };
   renderError();
 }
 
+/** The error box: the sentence shown, or hidden. */
 function renderError() {
   const box = document.getElementById('error');
   box.replaceChildren();
@@ -106,6 +109,7 @@ function useKeylog(bytes) {
   }
 }
 
+/** What the key log given holds, beside its button. */
 function renderKeylog() {
   const status = document.getElementById('keylog-status');
   status.textContent = state.keylog.length ? t('keylog_loaded', { n: state.keylogConversations }) : '';
@@ -120,6 +124,7 @@ async function readFile(file, use) {
   }
 }
 
+/** Opens a capture the user picked or dropped. */
 async function openFile(file) {
   state.openedAt = performance.now();
   document.getElementById('status').textContent = t('loading');
@@ -129,6 +134,7 @@ async function openFile(file) {
 
 // ---------- rendering ----------
 
+/** Draws the whole page again in the language chosen. */
 function render() {
   for (const node of document.querySelectorAll('[data-t]')) node.textContent = t(node.dataset.t);
   document.documentElement.lang = state.lang === 'pt' ? 'pt-BR' : 'en';
@@ -145,6 +151,7 @@ function render() {
 
 // ---------- start ----------
 
+/** Loads the core, wires the controls and draws the page. */
 function start() {
   state.memory = initSync({ module: base64ToBytes(WASM_BASE64) }).memory;
   const input = document.getElementById('file');

@@ -5,7 +5,7 @@ import { md5_hex } from 'ferry-wasm';
 import { el } from './dom.js';
 import { state } from './state.js';
 import { t, said, num, since } from './words.js';
-import { hex2, printable, frameList, clip, span, bytesPerRow } from './format.js';
+import { hex2, printable, frameList, clip, byteRange, bytesPerRow, unquoted } from './format.js';
 
 const HEX_SHOWN = 4096; // bytes of one message shown in the bytes view
 const RECORDS_SHOWN = 12; // TLS records linked from one decrypted message
@@ -17,7 +17,7 @@ const JSON_PRETTY_MAX = 1 << 20; // larger listings are shown as sent
 /** Bytes of the stream message `m` of conversation `ci` is read from: its
  *  direction's TCP stream, or the decrypted one for a message read from
  *  opened TLS records. */
-export function streamBytes(ci, m, offset, len) {
+function streamBytes(ci, m, offset, len) {
   const toServer = m.direction === 'to_server';
   return m.layer === 'decrypted'
     ? state.capture.decrypted(ci, toServer, offset, len)
@@ -51,7 +51,7 @@ function recordLinks(m, c, onSelect) {
     if (index === undefined) return;
     if (k) line.append(' ');
     line.append(el('button', { type: 'button', class: 'record-link', onclick: () => onSelect(index) },
-      t('record_at', { offset: num(offset) })));
+      t('record_at', { offset })));
   });
   if (m.records.length > RECORDS_SHOWN) {
     line.append(' ', t('records_more', { n: num(m.records.length - RECORDS_SHOWN) }));
@@ -63,7 +63,9 @@ function recordLinks(m, c, onSelect) {
 function facts(m, c) {
   const out = [
     t(m.direction === 'to_server' ? 'direction_to_server' : 'direction_to_client'),
-    m.len ? t('stream_bytes', { from: num(m.offset), to: num(m.offset + m.len - 1) }) : null,
+    // Offsets are positions: plain digits in both languages, as in the
+    // fields table and the bytes view.
+    m.len ? t('stream_bytes', { from: m.offset, to: m.offset + m.len - 1 }) : null,
   ];
   if (c && m.time_us !== null) out.push(t('at_time', { t: since(m.time_us) }));
   if (m.frames.length === 1) out.push(t('carried_by_one', { frame: m.frames[0] }));
@@ -90,14 +92,16 @@ export function messageDetail(m, bytesOf, { c = null, scope, onSelect = () => {}
     for (let k = from; k < to; k++) fieldAt[k] = i;
   });
   const hex = hexView(bytes, m.offset, fieldAt, scope);
-  const table = fieldsTable(m, scope, (i, focusRow) => {
+  // A field chosen in the table brings its bytes into view; one chosen
+  // from the bytes leaves the view where the cursor is.
+  const table = fieldsTable(m, scope, (i, focusRow, reveal = true) => {
     for (const row of table.body.children) row.classList.toggle('selected', Number(row.dataset.field) === i);
-    hex.select(i);
+    hex.select(i, reveal);
     if (focusRow) table.body.children[i]?.focus();
     // Kept when the page is drawn again (a language switch).
     if (scope === 'message') state.field = i;
   });
-  hex.onPick = (i) => table.select(i, false);
+  hex.onPick = (i) => table.select(i, false, false);
   const bytesPart = el('div', { class: 'bytes-part' },
     el('h4', {}, t('hex')), el('p', { class: 'hint' }, t('hex_help')), hex.box);
   if (m.len > shown) bytesPart.append(el('p', { class: 'hint' }, t('hex_cut', { shown: num(shown), total: num(m.len) })));
@@ -132,7 +136,7 @@ function fieldsTable(m, scope, onSelect) {
         },
       },
       el('th', { scope: 'row' }, f.name),
-      el('td', { class: 'num' }, span(f.offset, f.len)),
+      el('td', { class: 'num' }, byteRange(f.offset, f.len)),
       el('td', { class: 'value', title: f.value.length > VALUE_CHARS ? f.value : null }, clip(f.value, VALUE_CHARS)),
       el('td', { class: 'meaning' }, said(f.sentence))),
     );
@@ -157,9 +161,11 @@ function hexView(bytes, base, fieldAt, scope) {
   const moveTo = (k) => {
     cursor = k;
     for (const cell of box.querySelectorAll('span.cursor')) cell.classList.remove('cursor');
-    box.querySelector(`span[data-i="${k}"]`)?.classList.add('cursor');
+    const cell = box.querySelector(`span[data-i="${k}"]`);
+    cell?.classList.add('cursor');
     box.querySelector(`span[data-c="${k}"]`)?.classList.add('cursor');
     view.onPick(fieldAt[k]);
+    if (cell) revealIn(box, cell, cell);
   };
   for (let row = 0; row * perRow < bytes.length; row++) {
     const line = el('div', { class: 'hexrow' }, el('span', { class: 'off' }, String(base + row * perRow)));
@@ -182,8 +188,9 @@ function hexView(bytes, base, fieldAt, scope) {
     e.preventDefault();
     moveTo(Math.max(0, Math.min(bytes.length - 1, cursor + moves[e.key])));
   });
-  /** Selects field `i`'s bytes in both columns and scrolls them into view. */
-  view.select = (i) => {
+  /** Selects field `i`'s bytes in both columns; with `reveal`, scrolls
+   *  them into view (once the view is on the page). */
+  view.select = (i, reveal) => {
     const chosen = [];
     for (const cell of box.querySelectorAll('span[data-i], span[data-c]')) {
       const k = Number(cell.dataset.i ?? cell.dataset.c);
@@ -191,13 +198,16 @@ function hexView(bytes, base, fieldAt, scope) {
       cell.classList.toggle('selected', on);
       if (on && cell.dataset.i !== undefined) chosen.push(cell);
     }
-    if (chosen.length && box.isConnected) revealIn(box, chosen[0], chosen[chosen.length - 1]);
+    if (!reveal || !chosen.length) return;
+    const show = () => revealIn(box, chosen[0], chosen[chosen.length - 1]);
+    if (box.isConnected) show();
+    else requestAnimationFrame(() => box.isConnected && show());
   };
   return view;
 }
 
-/** Scrolls `box` (only it, not the page) so that `first` to `last` show,
- *  with their text column when it fits. */
+/** Scrolls `box` (only it, not the page) so that `first` to `last` show:
+ *  their start, when they are more than the box holds. */
 function revealIn(box, first, last) {
   const outer = box.getBoundingClientRect();
   const a = first.getBoundingClientRect();
@@ -215,11 +225,12 @@ function nameBefore(c, m) {
   let name = null;
   for (const other of c.messages) {
     if (other === m) break;
-    for (const f of other.fields) if (f.name === 'name') name = f.value.replace(/^"|"$/g, '');
+    for (const f of other.fields) if (f.name === 'name') name = unquoted(f.value);
   }
   return name;
 }
 
+/** A body's size, MD5 and first bytes, and a button that saves it. */
 function payloadBox(m, bytesOf, c) {
   const p = m.payload;
   const box = el('section', { class: 'payload', 'data-testid': 'payload' }, el('h4', {}, t('payload')));
@@ -245,6 +256,7 @@ function payloadBox(m, bytesOf, c) {
   return box;
 }
 
+/** A LIST reply's files as a table, and its JSON as sent. */
 function listingBox(m, bytesOf) {
   const box = el('section', { class: 'listing', 'data-testid': 'listing' }, el('h4', {}, t('listing')));
   const body = el('tbody');
@@ -276,7 +288,7 @@ function listingBox(m, bytesOf) {
 function resumeCheck(m, c) {
   if (m.op !== 'RESUME' || m.kind !== 'request') return null;
   const get = (name) => m.fields.find((f) => f.name === name);
-  const name = get('name')?.value.replace(/^"|"$/g, '');
+  const name = get('name') && unquoted(get('name').value);
   const position = Number(get('position')?.value);
   const md5 = get('md5')?.value;
   if (!name || !md5 || Number.isNaN(position)) return null;

@@ -1,17 +1,13 @@
 // How a conversation ended, for its title in the list: the server's
-// answer to its first request (`AUTH as "alice": accepted`, `DOWNLOAD
-// "x": not found`). Pure, so node --test checks every answer.
+// answer to its request (`DOWNLOAD "x": not found`), and after an accepted
+// login, to the operation it opened (`AUTH as "alice": accepted · DOWNLOAD
+// "notes.txt": ok`). Pure, so node --test checks every answer.
 
 const value = (m, name) => m?.fields.find((f) => f.name === name)?.value;
+const isRequest = (m) => m.direction === 'to_server' && (m.kind === 'request' || m.kind === 'malformed');
 
-/** The page's sentence key for how conversation `c` ended, or null when
- *  it holds no ferry request (a TLS conversation not opened). */
-export function outcomeKey(c) {
-  const messages = c.messages.filter((m) => m.layer !== 'tls');
-  const at = messages.findIndex((m) => m.direction === 'to_server' && (m.kind === 'request' || m.kind === 'malformed'));
-  if (at < 0) return null;
-  const request = messages[at];
-  const later = messages.slice(at + 1);
+/** The outcome of `request`, read from the messages after it. */
+function outcomeOf(request, later) {
   const reply = later.find((m) => m.direction === 'to_client' && value(m, 'status') !== undefined);
   if (!reply) return 'outcome_no_answer';
   const ok = value(reply, 'status') === '0';
@@ -41,4 +37,25 @@ export function outcomeKey(c) {
     default:
       return ok ? 'outcome_ok' : 'outcome_refused';
   }
+}
+
+/** Conversation `c`'s requests and how each ended: `{ request, key }`
+ *  (the request's message and the page's sentence key), the login first
+ *  and then the operation it opened. Empty when it holds no ferry request
+ *  (a TLS conversation not opened). */
+export function outcomes(c) {
+  const messages = c.messages.filter((m) => m.layer !== 'tls');
+  const out = [];
+  let at = messages.findIndex(isRequest);
+  while (at >= 0) {
+    const request = messages[at];
+    const later = messages.slice(at + 1);
+    const key = outcomeOf(request, later);
+    out.push({ request, key });
+    // A connection carries one operation, after a login if it has one.
+    if (request.op !== 'AUTH' || key !== 'outcome_accepted') break;
+    const next = later.findIndex(isRequest);
+    at = next < 0 ? -1 : at + 1 + next;
+  }
+  return out;
 }

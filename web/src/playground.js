@@ -6,7 +6,7 @@ import { state } from './state.js';
 import { t, reasonOf } from './words.js';
 import { hex2, parseHex } from './format.js';
 import { messageDetail } from './message.js';
-import { findingItem } from './capture.js';
+import { findingItem } from './findings.js';
 
 /** Each operation's fields, in the order the request carries them (an
  *  upload's body follows once the server accepts it). */
@@ -61,7 +61,7 @@ export function renderPlayground() {
   if (state.pasted) decodePasted();
 }
 
-/** The client's bytes for the form as it is, or the core's refusal. */
+/** The client's bytes for the form as it is (throws the core's refusal). */
 function encode() {
   const p = playground;
   if (p.op === 'UPLOAD') return encode_upload(p.name, new TextEncoder().encode(p.body));
@@ -69,6 +69,7 @@ function encode() {
   return encode_request(p.op, p.name, position, p.md5, p.mask, p.user, p.pass);
 }
 
+/** The request's bytes and each message they hold, explained. */
 function renderRequest() {
   const out = document.getElementById('playground-out');
   out.replaceChildren();

@@ -13,7 +13,7 @@ export function t(key, args = {}) {
 }
 
 /** Picks the English or Portuguese text of a core object. */
-export function pick(en, pt) {
+function pick(en, pt) {
   return state.lang === 'pt' ? pt : en;
 }
 

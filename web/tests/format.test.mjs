@@ -1,7 +1,7 @@
 // The page's pure formatting functions (web/src/format.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hex2, printable, number, seconds, frameList, parseHex, clip, fit, span, bytesPerRow } from '../src/format.js';
+import { hex2, printable, number, seconds, frameList, parseHex, clip, fit, byteRange, bytesPerRow, unquoted } from '../src/format.js';
 
 test('numbers are written as the core writes them: plain in English, grouped by dots in Portuguese', () => {
   assert.equal(number(3145728, 'en'), '3145728');
@@ -39,9 +39,15 @@ test('hex typed by hand: separators ignored, anything else refused', () => {
 });
 
 test('a field at one offset, over a range, or empty', () => {
-  assert.equal(span(5, 1), '5');
-  assert.equal(span(5, 9), '5–13');
-  assert.equal(span(5, 0), '—');
+  assert.equal(byteRange(5, 1), '5');
+  assert.equal(byteRange(5, 9), '5–13');
+  assert.equal(byteRange(5, 0), '—');
+  assert.equal(byteRange(10000, 2), '10000–10001');
+});
+
+test('a quoted value loses its quotes, and only those', () => {
+  assert.equal(unquoted('"hello.txt"'), 'hello.txt');
+  assert.equal(unquoted('"say "hi""'), 'say "hi"');
 });
 
 test('long text is cut with an ellipsis, by characters or by measured width', () => {

@@ -34,6 +34,8 @@ test('every key the page uses is in the tables', () => {
   const used = new Set([
     ...[...app.matchAll(/\bt\('(\w+)'/g)].map((m) => m[1]),
     ...[...app.matchAll(/'(outcome_\w+)'/g)].map((m) => m[1]),
+    // Keys chosen by a condition: t(open ? 'fold_close' : 'fold_open').
+    ...[...app.matchAll(/\bt\([^()]*\? '(\w+)' : '(\w+)'/g)].flatMap((m) => [m[1], m[2]]),
     ...[...app.matchAll(/data-t="(\w+)"/g)].map((m) => m[1]),
     ...[...app.matchAll(/about: '(\w+)'/g)].map((m) => m[1]),
   ]);

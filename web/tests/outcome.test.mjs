@@ -1,7 +1,12 @@
 // Conversation titles tell how they ended (web/src/outcome.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { outcomeKey } from '../src/outcome.js';
+import { outcomes } from '../src/outcome.js';
+
+/** The outcome keys of a conversation, request by request. */
+const outcomeKeys = (c) => outcomes(c).map((o) => o.key);
+/** The outcome key of a conversation's one request. */
+const outcomeKey = (c) => outcomeKeys(c)[0] ?? null;
 
 const message = (direction, op, kind, fields = {}) => ({
   direction,
@@ -14,9 +19,15 @@ const request = (op) => message('to_server', op, 'request');
 const reply = (op, fields) => message('to_client', op, 'reply', fields);
 const conv = (...messages) => ({ messages });
 
-test('a login is accepted or denied', () => {
-  assert.equal(outcomeKey(conv(request('AUTH'), reply('AUTH', { status: '0' }))), 'outcome_accepted');
-  assert.equal(outcomeKey(conv(request('AUTH'), reply('AUTH', { status: '1' }))), 'outcome_denied');
+test('a login is accepted or denied, and the operation it opened has its own outcome', () => {
+  assert.deepEqual(outcomeKeys(conv(request('AUTH'), reply('AUTH', { status: '0' }))), ['outcome_accepted']);
+  assert.deepEqual(outcomeKeys(conv(request('AUTH'), reply('AUTH', { status: '1' }))), ['outcome_denied']);
+  const opened = conv(request('AUTH'), reply('AUTH', { status: '0' }), request('DOWNLOAD'), reply('DOWNLOAD', { status: '1' }));
+  assert.deepEqual(outcomeKeys(opened), ['outcome_accepted', 'outcome_not_found']);
+  assert.deepEqual(outcomes(opened).map((o) => o.request.op), ['AUTH', 'DOWNLOAD']);
+  // A denied login opens nothing, whatever the client sent after it.
+  const denied = conv(request('AUTH'), reply('AUTH', { status: '1' }), request('DOWNLOAD'));
+  assert.deepEqual(outcomeKeys(denied), ['outcome_denied']);
 });
 
 test('a download is ok or not found', () => {

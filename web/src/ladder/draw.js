@@ -7,7 +7,7 @@ import { el, svg, measure } from '../dom.js';
 import { state } from '../state.js';
 import { t, said, num, since } from '../words.js';
 import { fit } from '../format.js';
-import { ladderRows, notable } from './rows.js';
+import { ladderRows, notable, special } from './rows.js';
 import { ROW, HEADER, geometry, withTimes, centred, rowWindow, covers, scrollFor } from './layout.js';
 
 /** The fonts of the diagram's texts, as style.css gives them (labels are
@@ -23,11 +23,17 @@ const FONT = {
 let current = null;
 
 /** Draws conversation `c` into `host`. `onSelect(index)` is told of a
- *  message chosen, `onToggle(key)` of a fold opened or closed. */
-export function drawLadder(host, c, { onSelect, onToggle }) {
+ *  message chosen, `onToggle(key)` of a fold opened or closed; with
+ *  `keepScroll`, the diagram stays scrolled where the one it replaces was. */
+export function drawLadder(host, c, { onSelect, onToggle }, { keepScroll = false } = {}) {
   const laid = ladderRows(c, state.expanded);
   const total = laid.rows.length;
-  const pane = host.clientWidth || 600;
+  const before = keepScroll ? host.querySelector('.ladder-scroll') : null;
+  const [top, left] = before ? [before.scrollTop, before.scrollLeft] : [0, 0];
+  // Laid out for the room inside the pane's border and scrollbar.
+  const box = el('div', { class: 'ladder-scroll', 'data-testid': 'ladder-scroll' });
+  host.replaceChildren(box);
+  const pane = box.clientWidth || host.clientWidth || 600;
   // On a phone the frame column leaves the times to the message's details.
   const times = withTimes(pane);
   const lastFrame = c.segments.length ? c.segments[c.segments.length - 1].frame : 0;
@@ -41,9 +47,10 @@ export function drawLadder(host, c, { onSelect, onToggle }) {
   );
   const g = { ...geometry(pane, frameColumn), times };
 
-  const box = el('div', { class: 'ladder-scroll', 'data-testid': 'ladder-scroll' });
   const head = svg('svg', { class: 'ladder-head', width: g.width, height: HEADER });
-  const lane = (x, text) => {
+  const lane = (x, whole) => {
+    // Each lane label has half the diagram: long addresses never meet.
+    const text = fit(whole, g.width / 2 - 8, (s) => measure(s, FONT.lane));
     const width = measure(text, FONT.lane);
     return svg('text', { x: centred(x, width, g.width), y: 14, class: 'lane-label' }, text);
   };
@@ -61,14 +68,16 @@ export function drawLadder(host, c, { onSelect, onToggle }) {
     'data-testid': 'ladder',
     'data-rows': total,
   });
+  // Highlights go under the lifelines, rows over them.
+  const under = svg('g');
+  const layer = svg('g');
   body.append(
+    under,
     svg('line', { x1: g.client, y1: 0, x2: g.client, y2: height, class: 'lane' }),
     svg('line', { x1: g.server, y1: 0, x2: g.server, y2: height, class: 'lane' }),
+    layer,
   );
-  const layer = svg('g');
-  body.append(layer);
   box.append(head, body);
-  host.replaceChildren(box);
 
   const rowOfMessage = new Map(laid.spans.map((s) => [laid.rows[s.row].index, s.row]));
   const view = () => Math.max(ROW, box.clientHeight - HEADER);
@@ -76,12 +85,26 @@ export function drawLadder(host, c, { onSelect, onToggle }) {
   const draw = (force) => {
     if (!force && covers(drawn, box.scrollTop, view(), total)) return;
     drawn = rowWindow(box.scrollTop, view(), total);
+    // The row that has the keyboard keeps it when it is drawn again.
+    const focused = layer.contains(document.activeElement) ? document.activeElement : null;
+    const index = focused?.dataset.index;
+    const key = focused?.dataset.key;
     layer.replaceChildren();
+    under.replaceChildren();
     const [first, end] = drawn;
     for (const s of laid.spans) {
       if (s.top !== null && s.bottom >= first && s.top < end) layer.append(bracket(g, laid.rows[s.row].msg, s, drawn));
     }
-    for (let r = first; r < end; r++) layer.append(drawRow(g, laid.rows[r], r, { onSelect, onToggle }));
+    for (let r = first; r < end; r++) {
+      const row = laid.rows[r];
+      if (row.kind === 'segment' && state.found.has(row.seg.frame)) {
+        under.append(svg('rect', { x: 0, y: r * ROW, width: g.width, height: ROW, class: 'found' }));
+      }
+      layer.append(drawRow(g, row, r, { onSelect, onToggle }));
+    }
+    const again = index !== undefined ? layer.querySelector(`[data-index="${index}"]`)
+      : key !== undefined ? layer.querySelector(`[data-key="${key}"]`) : null;
+    again?.focus({ preventScroll: true });
   };
   let pending = false;
   box.addEventListener('scroll', () => {
@@ -92,6 +115,8 @@ export function drawLadder(host, c, { onSelect, onToggle }) {
       draw(false);
     });
   });
+  box.scrollTop = top;
+  box.scrollLeft = left;
   draw(true);
   current = {
     order: laid.rows.filter((r) => r.kind === 'message').map((r) => r.index),
@@ -109,12 +134,13 @@ export function drawLadder(host, c, { onSelect, onToggle }) {
 }
 
 /** Messages in the order the diagram shows them (for the arrow keys). */
-export function messageOrder() {
+function messageOrder() {
   return current ? current.order : [];
 }
 
-/** Marks message `index` selected, scrolled into view and focused. */
-export function showSelected(index) {
+/** Marks message `index` selected and scrolls it into view; with `focus`,
+ *  it gets the keyboard too. */
+export function showSelected(index, focus = true) {
   if (!current) return;
   const row = current.rowOfMessage.get(index);
   if (row !== undefined) current.reveal(row);
@@ -122,7 +148,7 @@ export function showSelected(index) {
     const on = Number(group.dataset.index) === index;
     group.classList.toggle('selected', on);
     group.setAttribute('aria-pressed', String(on));
-    if (on) group.focus({ preventScroll: true });
+    if (on && focus) group.focus({ preventScroll: true });
   }
 }
 
@@ -156,6 +182,7 @@ function bracket(g, m, span, [first, end]) {
   return svg('path', { d: from + to, class: `bracket ${m.direction}` });
 }
 
+/** One row of the diagram, its middle at `r`'s height. */
 function drawRow(g, row, r, actions) {
   const y = r * ROW + ROW / 2;
   if (row.kind === 'segment') return segmentRow(g, row.seg, y);
@@ -163,19 +190,18 @@ function drawRow(g, row, r, actions) {
   return messageRow(g, row, y, actions);
 }
 
+/** The frame column's text of a row. */
 function frameLabel(y, text) {
   return svg('text', { x: 4, y: y + 4, class: 'frame-label' }, text);
 }
 
+/** A TCP segment: a thin arrow, its flags, length and role above it. */
 function segmentRow(g, s, y) {
-  const group = svg('g', { class: 'segment', 'data-frame': s.frame });
-  if (state.found.has(s.frame)) {
-    group.append(svg('rect', { x: 0, y: y - ROW / 2, width: g.width, height: ROW, class: 'found' }));
-  }
+  const found = state.found.has(s.frame);
+  const group = svg('g', { class: `segment${found ? ' found' : ''}`, 'data-frame': s.frame });
   group.append(frameLabel(y, g.times ? `${s.frame}  ${since(s.time_us)}` : String(s.frame)));
   const [x1, x2] = ends(g, s.direction);
-  const special = /SYN|FIN|RST/.test(s.flags);
-  const kind = special ? 'seg special' : notable(s) ? 'seg notable' : 'seg';
+  const kind = special(s) ? 'seg special' : notable(s) ? 'seg notable' : 'seg';
   const back = x2 > x1 ? -7 : 7;
   group.append(
     svg('line', { x1, y1: y - 3, x2: x2 + back, y2: y + 7, class: kind }),
@@ -189,6 +215,8 @@ function segmentRow(g, s, y) {
   return group;
 }
 
+/** A folded run of segments (or the row that folds an opened one back):
+ *  a button. */
 function foldRow(g, row, y, { onToggle }) {
   const open = row.kind === 'unfold';
   const first = row.segs[0].frame;
@@ -222,6 +250,9 @@ function foldRow(g, row, y, { onToggle }) {
   return group;
 }
 
+/** A ferry message: a band and a thick arrow from its sender, its
+ *  summary, size and time above (what it is kept first when they do not
+ *  all fit; the whole in a tooltip and in the message's details). */
 function messageRow(g, row, y, { onSelect }) {
   const m = row.msg;
   const [x1, x2] = ends(g, m.direction);
@@ -257,6 +288,8 @@ function messageRow(g, row, y, { onSelect }) {
   return group;
 }
 
+/** A message's keys: Enter or Space selects it, the arrows the next or
+ *  the one before. */
 function messageKey(event, index, onSelect) {
   if (event.key === 'Enter' || event.key === ' ') {
     event.preventDefault();

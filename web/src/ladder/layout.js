@@ -9,10 +9,10 @@ export const HEADER = 38;
 /** Room beside each lifeline, outside the lanes: a message's bracket. */
 export const LANE_SIDE = 28;
 /** Room kept free at each end of an arrow, inside the lanes: its head. */
-export const ARROW_END = 22;
+const ARROW_END = 22;
 /** The narrowest and widest gap between the lifelines. */
 export const MIN_GAP = 220;
-export const MAX_GAP = 640;
+const MAX_GAP = 640;
 /** Rows drawn beyond what the pane shows, above and below. */
 export const MARGIN_ROWS = 60;
 

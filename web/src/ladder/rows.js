@@ -4,12 +4,12 @@
 // node --test checks the folding.
 
 /** Runs of more segments than this fold into one row... */
-export const FOLD_RUN = 12;
+const FOLD_RUN = 12;
 /** ...keeping this many rows at each end. */
 export const FOLD_KEEP = 4;
 
 /** The segment role each TCP finding names. */
-export const ROLE_OF_KIND = {
+const ROLE_OF_KIND = {
   retransmission: 'retransmission',
   out_of_order: 'out_of_order',
   duplicate_ack: 'duplicate_ack',
@@ -18,8 +18,8 @@ export const ROLE_OF_KIND = {
   window_probe: 'probe',
 };
 
-/** The handshake and the close are never folded. */
-const special = (s) => /SYN|FIN|RST/.test(s.flags);
+/** The handshake and the close: never folded, drawn darker. */
+export const special = (s) => /SYN|FIN|RST/.test(s.flags);
 /** Something TCP did that a finding names (a retransmission, a hole
  *  filled...), beyond carrying data or acknowledging it. */
 export const notable = (s) => Boolean(s.role && s.role !== 'ack');
@@ -51,19 +51,15 @@ function segmentRows(segs, expanded) {
     const run = segs.slice(i, j);
     const role = notable(run[0]) ? run[0].role : null;
     const fold = run.length > FOLD_RUN ? run.slice(FOLD_KEEP, run.length - FOLD_KEEP) : [];
+    const key = fold.length ? fold[0].frame : null;
+    const open = key !== null && expanded.has(key);
     run.forEach((s, k) => {
-      if (fold.length && k === FOLD_KEEP) {
-        const key = fold[0].frame;
-        if (expanded.has(key)) {
-          rows.push({ kind: 'unfold', segs: fold, role, key });
-        } else {
-          push({ kind: 'fold', segs: fold, role, key }, fold.map((f) => f.frame));
-          return;
-        }
+      const folded = fold.length && k >= FOLD_KEEP && k < run.length - FOLD_KEEP;
+      if (folded && k === FOLD_KEEP) {
+        if (open) rows.push({ kind: 'unfold', segs: fold, role, key });
+        else push({ kind: 'fold', segs: fold, role, key }, fold.map((f) => f.frame));
       }
-      if (!fold.length || k < FOLD_KEEP || k >= run.length - FOLD_KEEP || expanded.has(fold[0].frame)) {
-        push({ kind: 'segment', seg: s }, [s.frame]);
-      }
+      if (!folded || open) push({ kind: 'segment', seg: s }, [s.frame]);
     });
     i = j;
   }
