@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { pcap, prefixed, u32 } from './common/pcap.mjs';
+import { openFile } from './common/page.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const pageUrl = pathToFileURL(join(root, 'web/dist/index.html')).href;
@@ -176,8 +177,7 @@ const bigDownload = () => {
 
 test('a fold opens with a click or Enter, folds back, and a finding shows its frames', async () => {
   await page.setViewportSize({ width: 1400, height: 900 });
-  await page.setInputFiles('[data-testid=file]', { name: 'big.pcap', mimeType: 'application/octet-stream', buffer: bigDownload() });
-  await page.waitForSelector('[data-testid=ladder]');
+  await openFile(page, { name: 'big.pcap', mimeType: 'application/octet-stream', buffer: bigDownload() });
   const rows = () => page.locator('[data-testid=ladder]').getAttribute('data-rows').then(Number);
   const folded = await rows();
   const fold = page.locator('[data-testid=fold]').first();
@@ -214,8 +214,7 @@ test('a fold of 100,000 segments opens drawing only the rows in view', async () 
     { from: 'client', bytes: Buffer.concat([Buffer.from([10]), prefixed('many.bin')]) },
     { from: 'server', bytes: Buffer.concat([Buffer.from([0]), u32(body.length), body]), mss: 10 },
   ] }]);
-  await page.setInputFiles('[data-testid=file]', { name: 'many.pcap', mimeType: 'application/octet-stream', buffer: capture });
-  await page.waitForSelector('[data-testid=ladder]');
+  await openFile(page, { name: 'many.pcap', mimeType: 'application/octet-stream', buffer: capture });
   const fold = page.locator('[data-testid=fold]').first();
   const [, first, last] = (await fold.locator('.fold-label').textContent()).match(/frames (\d+)–(\d+)/);
   assert.ok(Number(last) - Number(first) + 1 >= 100_000, `${first}–${last}`);
@@ -244,8 +243,7 @@ test('a capture full of HTML and script shows it as text and runs none of it', a
     conversation(40002, Buffer.from([20]), Buffer.concat([Buffer.from([0]), prefixed(listing)])),
     conversation(40003, Buffer.concat([Buffer.from([10]), prefixed('evil.html')]), Buffer.concat([Buffer.from([0]), u32(body.length), body])),
   ]);
-  await page.setInputFiles('[data-testid=file]', { name: 'evil.pcap', mimeType: 'application/octet-stream', buffer: capture });
-  await page.waitForSelector('[data-testid=ladder]');
+  await openFile(page, { name: 'evil.pcap', mimeType: 'application/octet-stream', buffer: capture });
   const conversations = page.locator('[data-testid=conversation]');
   assert.equal(await conversations.count(), 3);
   assert.equal(await conversations.nth(0).locator('.conv-what').textContent(), `AUTH as "${user}" (password in the clear): accepted`);

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { openFile } from './common/page.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const page_url = pathToFileURL(join(root, 'web/dist/index.html')).href;
@@ -39,7 +40,7 @@ after(async () => {
 const shot = (name) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 
 test('a real capture opened with the file picker shows every conversation and message', async () => {
-  await page.setInputFiles('[data-testid=file]', tour);
+  await openFile(page, tour);
   await page.waitForSelector('[data-testid=ladder]');
   const native = JSON.parse(execFileSync(ferry, ['decode', '--json', tour]));
   const conversations = page.locator('[data-testid=conversation]');
@@ -134,7 +135,7 @@ test('the password sent in the clear is pointed out as a lesson', async () => {
 test('a TLS capture shows records; with its key log, the ferry messages inside', async () => {
   const tls = join(root, 'docs/captures/tls-tour.pcap');
   const keys = join(root, 'docs/captures/tls-tour.keys');
-  await page.setInputFiles('[data-testid=file]', tls);
+  await openFile(page, tls);
   await page.waitForSelector('[data-testid=ladder]');
   const native = JSON.parse(execFileSync(ferry, ['decode', '--json', tls]));
   const conversations = page.locator('[data-testid=conversation]');
@@ -210,9 +211,9 @@ test('a RESUME is checked against the earlier download in the capture', async ()
 
 test('a corrupt file gets a sentence on the page', async () => {
   // A capture is open first: the bad file replaces it, it does not sit on it.
-  await page.setInputFiles('[data-testid=file]', tour);
+  await openFile(page, tour);
   await page.waitForSelector('[data-testid=ladder]');
-  await page.setInputFiles('[data-testid=file]', {
+  await openFile(page, {
     name: 'broken.pcap',
     mimeType: 'application/octet-stream',
     buffer: Buffer.from('this is not a capture at all'),
@@ -229,7 +230,7 @@ test('a corrupt file gets a sentence on the page', async () => {
   await page.click('[data-testid=lang-en]');
   // A capture cut in the middle still opens, with the cut pointed out.
   const cut = readFileSync(tour).subarray(0, 5000);
-  await page.setInputFiles('[data-testid=file]', { name: 'cut.pcap', mimeType: 'application/octet-stream', buffer: cut });
+  await openFile(page, { name: 'cut.pcap', mimeType: 'application/octet-stream', buffer: cut });
   await page.waitForSelector('[data-testid=ladder]');
   assert.equal(await error.isVisible(), false);
   assert.match(await page.locator('[data-testid=summary]').textContent(), /middle of a record/);
@@ -241,7 +242,7 @@ test('no script error reached the console', () => {
 
 test('nothing leaves the page: its policy blocks a fetch, an image and a beacon', async () => {
   // The page's own style is allowed by its hash (the workspace is a grid).
-  await page.setInputFiles('[data-testid=file]', tour);
+  await openFile(page, tour);
   await page.waitForSelector('[data-testid=ladder]');
   assert.equal(await page.evaluate(() => getComputedStyle(document.getElementById('workspace')).display), 'grid');
   const result = await page.evaluate(async () => {
