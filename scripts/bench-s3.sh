@@ -14,7 +14,9 @@ RUNS=${RUNS:-5}
 REQUESTS=${REQUESTS:-5000}
 scripts/setup.sh
 cargo build --release --locked -p ferry --bin ferry --example ferry-load >&2
-FERRY=target/release/ferry
+# FERRY=path/to/another/ferry benchmarks that build (say, the one before a
+# change, to compare both in one sitting).
+FERRY=${FERRY:-target/release/ferry}
 LOAD=target/release/examples/ferry-load
 WORK=$(mktemp -d /tmp/ferry-bench-s3.XXXXXX)
 . scripts/lib/stop.sh
@@ -60,7 +62,7 @@ ss -Hltn "sport = :$FPORT" | grep -q . || { cat "$WORK/ferry.log" >&2; tail -20 
 echo "bench-s3: uploading a 1 GiB and a 4 KiB object through ferry" >&2
 head -c $((1 << 30)) /dev/urandom > "$WORK/big.bin"
 head -c 4096 /dev/urandom > "$WORK/f4k"
-(cd "$WORK" && "$OLDPWD/$FERRY" put "127.0.0.1:$FPORT" big.bin f4k -q)
+(cd "$WORK" && "$OLDPWD/target/release/ferry" put "127.0.0.1:$FPORT" big.bin f4k -q)
 rm "$WORK/big.bin"
 
 BIG_GET=$("$LOAD" presign "http://127.0.0.1:$S3" bench public/big.bin)

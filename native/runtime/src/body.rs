@@ -1,5 +1,6 @@
 //! Where the bytes of a body this side sends come from: a file, a file
-//! still being written, a bounded window, a stream, or an object elsewhere.
+//! still being written, a bounded window, a stream, bytes in memory, or an
+//! object elsewhere.
 
 use std::io;
 use std::sync::Arc;
@@ -43,6 +44,15 @@ pub enum Body {
         /// How many there are.
         size: u64,
     },
+    /// Bytes already in memory (a small object read whole with its answer),
+    /// written from the connection's own thread: no trip to the blocking
+    /// pool.
+    Bytes {
+        /// The whole object.
+        bytes: Vec<u8>,
+        /// Where the body starts in it.
+        offset: u64,
+    },
     /// An object elsewhere (an object store's), fetched from `offset` only
     /// when its bytes are sent: a RESUME reads just the rest.
     Remote {
@@ -72,6 +82,7 @@ impl Body {
             Body::Growing { source, .. } => source.size,
             Body::Window { reader, .. } => reader.window().size,
             Body::Stream { size, .. } => *size,
+            Body::Bytes { bytes, .. } => bytes.len() as u64,
             Body::Remote { source, .. } => source.size(),
         }
     }
@@ -83,6 +94,7 @@ impl Body {
             Body::Growing { source, .. } => Body::Growing { source, offset },
             Body::Window { reader, .. } => Body::Window { reader, offset },
             Body::Remote { source, .. } => Body::Remote { source, offset },
+            Body::Bytes { bytes, .. } => Body::Bytes { bytes, offset },
             // Read once from where it stands: only ever sent whole.
             stream @ Body::Stream { .. } => stream,
         }

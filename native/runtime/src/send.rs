@@ -75,6 +75,7 @@ impl<S: Session, H: Handler<S>> Sender<'_, S, H> {
                 self.handler.short_body("internal").map_err(Stop::Handler)
             }
             Body::Window { reader, offset } => self.window(reader, offset, len).await,
+            Body::Bytes { bytes, offset } => self.bytes(&bytes, offset, len).await,
             Body::Growing { source, mut offset } => {
                 let end = offset + len;
                 while offset < end && !self.session.is_finished() {
@@ -185,6 +186,31 @@ impl<S: Session, H: Handler<S>> Sender<'_, S, H> {
                     return self.handler.short_body(&why).map_err(Stop::Handler);
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Sends `len` bytes held in memory from `offset`: what there is of
+    /// them, the body ending short (never padded) if fewer are there.
+    async fn bytes(&mut self, bytes: &[u8], offset: u64, len: u64) -> Result<(), Stop<H::Error>> {
+        let from = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let to = usize::try_from(offset.saturating_add(len))
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        self.conn.queue(&bytes[from..to]);
+        match within(self.session, self.clock, self.conn.flush(false)).await {
+            None => return Ok(()),
+            Some(result) => result.map_err(Stop::Io)?,
+        }
+        let sent = (to - from) as u64;
+        self.handler.sent(sent);
+        misuse(self.session.handle_body(self.clock.now(), sent));
+        if sent < len {
+            self.session.abort();
+            let why = format!("only {sent} of {len} bytes were there");
+            self.handler.short_body(&why).map_err(Stop::Handler)?;
         }
         Ok(())
     }

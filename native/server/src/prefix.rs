@@ -113,7 +113,7 @@ impl Prefixes {
             return (body, Err(cut));
         }
         let mut job = match &body {
-            Body::Stream { .. } | Body::Window { .. } => {
+            Body::Stream { .. } | Body::Window { .. } | Body::Bytes { .. } => {
                 let once = io::Error::other("a body read as it arrives has no prefix to hash");
                 return (body, Err(once));
             }
@@ -137,7 +137,7 @@ impl Prefixes {
                     Body::File { open, .. } => job.step(&open.file, Some(&digests)),
                     Body::Growing { source, .. } => job.step(&source.file, None),
                     Body::Remote { source, .. } => job.step(&**source, Some(&digests)),
-                    Body::Stream { .. } | Body::Window { .. } => {
+                    Body::Stream { .. } | Body::Window { .. } | Body::Bytes { .. } => {
                         Err(io::ErrorKind::Unsupported.into())
                     }
                 };

@@ -141,16 +141,11 @@ impl S3Store {
     fn lock_users(&self) -> std::sync::MutexGuard<'_, Option<(String, Users)>> {
         self.users.lock().unwrap_or_else(|p| p.into_inner())
     }
-
-    async fn get(&self, key: String) -> Result<crate::s3::Object, StoreError> {
-        let s3 = self.s3.clone();
-        match smol::unblock(move || s3.get(&key, None, None)).await {
-            Ok(Some(object)) => Ok(object),
-            Ok(None) => Err(StoreError::NotFound),
-            Err(e) => Err(store_error(e)),
-        }
-    }
 }
+
+/// Objects up to this size are read whole with their answer (one trip
+/// to the blocking pool instead of two); larger ones are streamed.
+const INLINE_MAX: u64 = 64 * 1024;
 
 impl Store for S3Store {
     type Scope = Arc<Area>;
@@ -200,15 +195,33 @@ impl Store for S3Store {
     }
 
     async fn open(&self, scope: &Arc<Area>, name: &Name) -> Result<(Body, Note), StoreError> {
-        let object = self.get(format!("{}{name}", scope.prefix)).await?;
-        // The size announced is this GET's own: a replaced object cannot
-        // make the header and the bytes disagree. Its bytes go from the
-        // store's answer to the client as they arrive.
-        let body = Body::Stream {
-            source: Stream(object.body),
-            size: object.len,
-        };
-        Ok((body, None))
+        let key = format!("{}{name}", scope.prefix);
+        let s3 = self.s3.clone();
+        // A small object is read whole with its answer, on the same trip
+        // to the blocking pool: its bytes then go out from the
+        // connection's thread, with no second trip.
+        let read = smol::unblock(move || -> Result<Body, StoreError> {
+            let object = s3.get(&key, None, None).map_err(store_error)?;
+            let mut object = object.ok_or(StoreError::NotFound)?;
+            if object.len > INLINE_MAX {
+                // The size announced is this GET's own: a replaced object
+                // cannot make the header and the bytes disagree. Its bytes
+                // go from the store's answer to the client as they arrive.
+                let size = object.len;
+                return Ok(Body::Stream {
+                    source: Stream(object.body),
+                    size,
+                });
+            }
+            let mut bytes = Vec::with_capacity(object.len as usize);
+            object.body.read_to_end(&mut bytes)?;
+            if bytes.len() as u64 != object.len {
+                let why = format!("{} of {} bytes arrived", bytes.len(), object.len);
+                return Err(StoreError::Io(io::Error::other(why)));
+            }
+            Ok(Body::Bytes { bytes, offset: 0 })
+        });
+        Ok((read.await?, None))
     }
 
     async fn open_to_resume(
