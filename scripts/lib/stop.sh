@@ -15,15 +15,20 @@ running() {
 
 stop_all() {
     local pid left
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # (Empty-array-safe under set -u on every bash.)
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do kill "$pid" 2>/dev/null || true; done
     for _ in $(seq 50); do
         left=0
-        for pid in "${PIDS[@]}"; do running "$pid" && left=1; done
+        for pid in ${PIDS[@]+"${PIDS[@]}"}; do running "$pid" && left=1; done
         [ "$left" = 0 ] && break
         sleep 0.1
     done
-    for pid in "${PIDS[@]}"; do running "$pid" && kill -9 "$pid" 2>/dev/null; done
-    wait 2>/dev/null || true
+    for pid in ${PIDS[@]+"${PIDS[@]}"}; do
+        if running "$pid"; then kill -9 "$pid" 2>/dev/null || true; fi
+    done
+    # Only what was started here: another child (a one-shot iperf3 -s
+    # waiting for its client) must not hold the exit.
+    if [ ${#PIDS[@]} -gt 0 ]; then wait "${PIDS[@]}" 2>/dev/null || true; fi
     if [ -n "${WORK:-}" ]; then rm -rf "$WORK"; fi
 }
 trap stop_all EXIT

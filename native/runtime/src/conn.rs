@@ -46,8 +46,9 @@ pub struct Conn {
     /// Most bytes one read takes (a paced client reads little and often).
     read_cap: usize,
     /// Socket calls since this connection last let its thread's other
-    /// tasks run, and bytes it sent meanwhile.
+    /// tasks run.
     calls: u32,
+    /// Bytes it sent since then (plaintext, over TLS).
     sent: usize,
 }
 
@@ -171,15 +172,14 @@ impl Conn {
     /// Writes the ciphertext rustls holds (records, a handshake flight, an
     /// alert), waiting for the socket as needed.
     async fn write_tls(&mut self) -> io::Result<()> {
-        let Some(tls) = &mut self.tls else {
+        if self.tls.is_none() {
             return Ok(());
-        };
+        }
         loop {
-            self.calls += 1;
-            if self.calls >= CALLS_PER_TURN {
-                self.calls = 0;
-                smol::future::yield_now().await;
-            }
+            self.take_turn().await;
+            let Some(tls) = &mut self.tls else {
+                return Ok(());
+            };
             if tls.write_now(self.io.get_ref()?)? {
                 return Ok(());
             }
@@ -401,6 +401,7 @@ impl Conn {
             let Tls { session, scratch } = &mut **tls;
             std::io::Write::write_all(&mut session.writer(), &scratch[..n])?;
             *offset += n as u64;
+            self.sent += n;
             self.write_tls().await?;
         }
         Ok(n)

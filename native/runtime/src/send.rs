@@ -46,6 +46,10 @@ impl<S: Session, H: Handler<S>> Sender<'_, S, H> {
                 }
             }
         }
+        // Bytes in memory leave with the header, in one write.
+        if let Body::Bytes { bytes, offset } = body {
+            return self.bytes(&bytes, offset, len).await;
+        }
         // The header leaves with the first bytes of the body.
         match within(self.session, self.clock, self.conn.flush(true)).await {
             Some(result) => result.map_err(Stop::Io)?,
@@ -70,12 +74,11 @@ impl<S: Session, H: Handler<S>> Sender<'_, S, H> {
                 self.range(&open.file, &mut offset, end).await
             }
             // Sent above, or turned into a stream.
-            Body::Remote { .. } | Body::Stream { .. } => {
+            Body::Remote { .. } | Body::Stream { .. } | Body::Bytes { .. } => {
                 self.session.abort();
                 self.handler.short_body("internal").map_err(Stop::Handler)
             }
             Body::Window { reader, offset } => self.window(reader, offset, len).await,
-            Body::Bytes { bytes, offset } => self.bytes(&bytes, offset, len).await,
             Body::Growing { source, mut offset } => {
                 let end = offset + len;
                 while offset < end && !self.session.is_finished() {
@@ -190,8 +193,9 @@ impl<S: Session, H: Handler<S>> Sender<'_, S, H> {
         Ok(())
     }
 
-    /// Sends `len` bytes held in memory from `offset`: what there is of
-    /// them, the body ending short (never padded) if fewer are there.
+    /// Sends `len` bytes held in memory from `offset`, with the header
+    /// still queued: what there is of them, the body ending short (never
+    /// padded) if fewer are there.
     async fn bytes(&mut self, bytes: &[u8], offset: u64, len: u64) -> Result<(), Stop<H::Error>> {
         let from = usize::try_from(offset)
             .unwrap_or(usize::MAX)

@@ -113,6 +113,9 @@ impl Prefixes {
             return (body, Err(cut));
         }
         let mut job = match &body {
+            // A stream or a window is read once, as it arrives; bytes in
+            // memory come only from a plain download (RESUME asks the
+            // store for a `Remote` body).
             Body::Stream { .. } | Body::Window { .. } | Body::Bytes { .. } => {
                 let once = io::Error::other("a body read as it arrives has no prefix to hash");
                 return (body, Err(once));

@@ -154,7 +154,15 @@ impl<St: Store> Front<St> {
             };
             let waiting = async {
                 match &room {
-                    Some(room) => room.run(|p| self.serve(&local, p, None)).await,
+                    // Ready: its first bytes are read here, as at accept,
+                    // not waited for a second time through the reactor.
+                    Some(room) => {
+                        room.run(|p| {
+                            let first = FirstBytes::read(&p.stream);
+                            self.serve(&local, p, first);
+                        })
+                        .await
+                    }
                     None => future::pending().await,
                 }
                 future::pending::<()>().await;

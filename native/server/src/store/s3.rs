@@ -216,7 +216,7 @@ impl Store for S3Store {
             let mut bytes = Vec::with_capacity(object.len as usize);
             object.body.read_to_end(&mut bytes)?;
             if bytes.len() as u64 != object.len {
-                let why = format!("{} of {} bytes arrived", bytes.len(), object.len);
+                let why = format!("{key}: {} of {} bytes arrived", bytes.len(), object.len);
                 return Err(StoreError::Io(io::Error::other(why)));
             }
             Ok(Body::Bytes { bytes, offset: 0 })
