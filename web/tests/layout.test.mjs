@@ -8,33 +8,17 @@
 // language go to target/web-artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { pcap, prefixed, u32 } from './common/pcap.mjs';
-import { openFile } from './common/page.mjs';
-
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const pageUrl = pathToFileURL(join(root, 'web/dist/index.html')).href;
-const artifacts = join(root, 'target/web-artifacts');
-mkdirSync(artifacts, { recursive: true });
+import { artifacts, openFile, openPage } from './common/page.mjs';
 
 let browser;
 let page;
-const errors = [];
+let errors;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    // Scrollbars drawn as a person's browser draws them, not hidden.
-    ignoreDefaultArgs: ['--hide-scrollbars'],
-  });
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(pageUrl);
-  await page.waitForSelector('body[data-ready=true]', { timeout: 10000 });
+  // Scrollbars drawn as a person's browser draws them, not hidden.
+  ({ browser, page, errors } = await openPage({ width: 1400, scrollbars: true }));
 });
 
 after(async () => {

@@ -4,33 +4,20 @@
 // Screenshots go to target/web-artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
-import { openFile } from './common/page.mjs';
+import { artifacts, openFile, openPage, root } from './common/page.mjs';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const page_url = pathToFileURL(join(root, 'web/dist/index.html')).href;
-const artifacts = join(root, 'target/web-artifacts');
 const ferry = process.env.FERRY || join(root, 'target/debug/ferry');
 const tour = join(root, 'docs/captures/tour.pcap');
-mkdirSync(artifacts, { recursive: true });
 
 let browser;
 let page;
-const errors = [];
+let errors;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(page_url);
-  await page.waitForSelector('body[data-ready=true]', { timeout: 10000 });
+  ({ browser, page, errors } = await openPage({ width: 1440 }));
 });
 
 after(async () => {
