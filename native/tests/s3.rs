@@ -563,6 +563,39 @@ fn a_users_change_whose_answer_was_lost_is_not_reported_as_a_lost_race() {
 }
 
 #[test]
+fn downloads_reuse_one_connection_to_the_store_and_replace_it_once_closed() {
+    let store = fresh_store();
+    let proxy = common::proxy::Proxy::start(store_addr());
+    let endpoint = format!("http://{}", proxy.address());
+    let server = serve(&store, &["--s3-endpoint", &endpoint]);
+    let small = data(3000, 8);
+    let large = data(300_000, 9);
+    upload(server.addr, None, "small.bin", &small);
+    upload(server.addr, None, "large.bin", &large);
+    let before = proxy.connections();
+    for _ in 0..20 {
+        assert!(download(server.addr, None, "small.bin").unwrap() == small);
+    }
+    // Twenty GETs, one after another, on one connection kept open.
+    assert_eq!(proxy.connections() - before, 1);
+    // The store closes it: the next GET opens another, and the client
+    // sees nothing of it.
+    proxy.cut();
+    assert!(download(server.addr, None, "small.bin").unwrap() == small);
+    assert_eq!(proxy.connections() - before, 2);
+    // A large object's body is read from the socket on another thread:
+    // its connection is not kept, and the next GET opens another.
+    assert!(download(server.addr, None, "large.bin").unwrap() == large);
+    assert_eq!(proxy.connections() - before, 2);
+    assert!(download(server.addr, None, "small.bin").unwrap() == small);
+    assert_eq!(proxy.connections() - before, 3);
+    // No such object: an answer on the kept connection too.
+    assert_eq!(download(server.addr, None, "missing.bin"), None);
+    assert!(download(server.addr, None, "small.bin").unwrap() == small);
+    assert_eq!(proxy.connections() - before, 3);
+}
+
+#[test]
 fn the_store_over_https_is_trusted_through_s3_ca() {
     let store = fresh_store();
     let weed = common::s3::weed();

@@ -219,6 +219,16 @@ impl Conn {
         }
     }
 
+    /// Gives back the read buffer if nothing is pending: a connection kept
+    /// for later costs no buffer until bytes arrive again.
+    pub fn drop_buffer(&mut self) {
+        if self.start == self.end {
+            self.buf = Vec::new();
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
     /// Whether bytes queued by [`Conn::queue`] are still to be written.
     pub fn has_output(&self) -> bool {
         self.out_sent < self.out.len()

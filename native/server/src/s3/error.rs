@@ -58,8 +58,16 @@ pub(super) fn failure(response: Response) -> S3Error {
     let _ = response
         .into_body()
         .into_reader()
-        .take(64 * 1024)
+        .take(ERROR_BODY_MAX)
         .read_to_string(&mut body);
+    status_error(status, &body)
+}
+
+/// Most bytes of an error answer's body read for its code and message.
+pub(super) const ERROR_BODY_MAX: u64 = 64 * 1024;
+
+/// The error an answer of `status` with `body` (S3's XML error) says.
+pub(super) fn status_error(status: u16, body: &str) -> S3Error {
     let tag = |name: &str| {
         let open = format!("<{name}>");
         body.split_once(&open)
@@ -72,6 +80,12 @@ pub(super) fn failure(response: Response) -> S3Error {
         code: tag("Code"),
         message: tag("Message"),
     }
+}
+
+/// Whether an answer's status is worth another try (the store is busy or
+/// failing for a moment: 500, 502, 503, 504), and in words.
+pub(super) fn busy(status: u16) -> Option<String> {
+    matches!(status, 500 | 502 | 503 | 504).then(|| status.to_string())
 }
 
 /// Whether a request's failure is worth another try, and in words.

@@ -1,7 +1,9 @@
 //! An S3-compatible object store, as the object store (`store/s3.rs`) and
 //! `ferry user --store` use it: requests signed by rusty-s3 (no I/O of its
-//! own) and sent by ureq. Every call blocks: callers run them on smol's
-//! blocking pool.
+//! own) and sent by ureq. Every call blocks (callers run them on smol's
+//! blocking pool) but one: a whole object's GET from a plain-HTTP endpoint
+//! ([`S3::get_whole`], `kept.rs`) runs on the caller's thread over
+//! connections kept open between GETs.
 //!
 //! Where: `s3://BUCKET[/PREFIX]`, at `--s3-endpoint` (or `AWS_ENDPOINT_URL`)
 //! in `--s3-region` (or `AWS_REGION`, default `us-east-1`), with the
@@ -17,6 +19,7 @@
 //! stalls is cut by the timeout, as a client that stalls is.
 
 mod error;
+mod kept;
 mod metrics;
 mod read;
 
@@ -28,7 +31,8 @@ use rusty_s3::actions::{ListObjectsV2, ListObjectsV2Response};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
 pub use error::S3Error;
-use error::{detail, failure, transient};
+use error::{busy, detail, failure, transient};
+pub use kept::Whole;
 pub use metrics::S3Metrics;
 
 /// How long a signed request stays valid: it is sent at once.
@@ -46,6 +50,9 @@ const BACKOFF: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone)]
 pub struct S3 {
     agent: ureq::Agent,
+    /// Whole-object GETs on the connection's own thread (a plain-HTTP
+    /// endpoint only).
+    kept: Option<std::sync::Arc<kept::Kept>>,
     bucket: Bucket,
     credentials: Credentials,
     /// How long a request may go without progress, its tries included.
@@ -228,6 +235,7 @@ impl S3 {
             .into();
         Ok(S3 {
             agent,
+            kept: kept::Kept::for_bucket(&bucket).map(std::sync::Arc::new),
             bucket,
             credentials,
             timeout,
@@ -472,42 +480,54 @@ impl S3 {
             let status = outcome.as_ref().ok().map(|r| r.status().as_u16());
             self.metrics.tried(request, status, started.elapsed());
             let failed = match &outcome {
-                Ok(response) => match response.status().as_u16() {
-                    status @ (500 | 502 | 503 | 504) => Some(status.to_string()),
-                    _ => None,
-                },
+                Ok(response) => busy(response.status().as_u16()),
                 Err(e) => transient(e),
             };
             let Some(failed) = failed else {
                 return outcome.map_err(S3Error::from);
             };
-            let pause = backoff(tries);
-            if !replayable || tries >= TRIES || Instant::now() + pause >= deadline {
-                if tries == 1 {
-                    return match outcome {
-                        Ok(response) => Err(failure(response)),
-                        Err(e) => Err(e.into()),
-                    };
-                }
-                let last = match outcome {
-                    Ok(response) => match failure(response) {
-                        S3Error::Status { code, message, .. } => {
-                            format!("{failed}{}", detail(&code, &message))
-                        }
-                        other => other.to_string(),
-                    },
-                    Err(_) => failed,
-                };
-                return Err(S3Error::Tried {
-                    request: request.to_owned(),
-                    last,
-                    tries,
-                });
-            }
-            log::debug!("{request}: {failed}; trying again in {pause:?}");
-            self.metrics.retried();
+            let error = match outcome {
+                Ok(response) => failure(response),
+                Err(e) => e.into(),
+            };
+            let pause = self.again(request, replayable, tries, deadline, failed, error)?;
             std::thread::sleep(pause);
         }
+    }
+
+    /// After try number `tries` of `request` failed in a way worth another
+    /// (`why`: `503`, a reset; `error`: what it met), the pause before the
+    /// next try, or the error to give up with: the try's own if it was the
+    /// only one, else [`S3Error::Tried`].
+    fn again(
+        &self,
+        request: &str,
+        replayable: bool,
+        tries: u32,
+        deadline: Instant,
+        why: String,
+        error: S3Error,
+    ) -> Result<Duration, S3Error> {
+        let pause = backoff(tries);
+        if !replayable || tries >= TRIES || Instant::now() + pause >= deadline {
+            if tries == 1 {
+                return Err(error);
+            }
+            let last = match error {
+                S3Error::Status { code, message, .. } => {
+                    format!("{why}{}", detail(&code, &message))
+                }
+                _ => why,
+            };
+            return Err(S3Error::Tried {
+                request: request.to_owned(),
+                last,
+                tries,
+            });
+        }
+        log::debug!("{request}: {why}; trying again in {pause:?}");
+        self.metrics.retried();
+        Ok(pause)
     }
 }
 

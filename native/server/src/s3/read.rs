@@ -33,6 +33,12 @@ impl S3 {
             return Ok(None);
         };
         let start = range.map_or(0, |(from, _)| from);
+        Ok(Some(self.continuing(key, start, object)))
+    }
+
+    /// `object` (read from byte `start` of `key`), whose body goes on
+    /// from where it broke if its connection does.
+    pub(super) fn continuing(&self, key: &str, start: u64, object: Object) -> Object {
         let body = Continuing {
             s3: self.clone(),
             key: key.to_owned(),
@@ -42,10 +48,10 @@ impl S3 {
             tries: 1,
             body: object.body,
         };
-        Ok(Some(Object {
+        Object {
             body: Box::new(body),
             ..object
-        }))
+        }
     }
 
     /// One GET of a range, as [`S3::get_range`] asks it.
@@ -206,7 +212,14 @@ struct Continuing {
 impl Read for Continuing {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         loop {
-            if self.next >= self.end || buf.is_empty() {
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            if self.next >= self.end {
+                // One more read sees the answer's end: only then does the
+                // agent keep its connection for the next request, instead
+                // of closing it (a new connection per object).
+                let _ = self.body.read(&mut [0; 1]);
                 return Ok(0);
             }
             let want = buf

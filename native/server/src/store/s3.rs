@@ -5,7 +5,9 @@
 //! servers of one bucket serve the same files and the same users.
 //!
 //! - DOWNLOAD streams the object's GET to the client as its bytes arrive;
-//!   the size announced is the GET's own.
+//!   the size announced is the GET's own. An object up to 64 KiB is read
+//!   whole and sent with its header; from a plain-HTTP endpoint, on the
+//!   connection's own thread over a connection to the store kept open.
 //! - RESUME reads the object's version (HEAD), hashes the prefix with
 //!   ranged GETs conditional on that version (checkpoints keyed by ETag and
 //!   size, as for files), and fetches only the rest, conditionally too.
@@ -30,7 +32,7 @@ use ferry_storage::{FileId, ReadAt, Replace, StoreError, unnamed_file};
 
 use super::listing::{Growth, ListingBudget};
 use super::{Logins, Note, Sink, Store};
-use crate::s3::{Location, Put as When, S3, S3Error, Small};
+use crate::s3::{Location, Put as When, S3, S3Error, Small, Whole};
 use crate::users::Users;
 use crate::verifier::Verifier;
 
@@ -196,22 +198,31 @@ impl Store for S3Store {
 
     async fn open(&self, scope: &Arc<Area>, name: &Name) -> Result<(Body, Note), StoreError> {
         let key = format!("{}{name}", scope.prefix);
+        // The size announced is the GET's own: a replaced object cannot
+        // make the header and the bytes disagree. A large object's bytes go
+        // from the store's answer to the client as they arrive.
+        let streaming = |object: crate::s3::Object| Body::Stream {
+            size: object.len,
+            source: Stream(object.body),
+        };
+        // On this thread, a small object read whole with its answer.
+        if let Some(got) = self.s3.get_whole(&key, INLINE_MAX).await {
+            let body = match got.map_err(store_error)? {
+                None => return Err(StoreError::NotFound),
+                Some(Whole::Bytes(bytes)) => Body::Bytes { bytes, offset: 0 },
+                Some(Whole::Streaming(object)) => streaming(object),
+            };
+            return Ok((body, None));
+        }
+        // Through the agent (an https:// store): a small object is read
+        // whole on the same trip to the blocking pool, and its bytes go out
+        // from the connection's thread, with no second trip.
         let s3 = self.s3.clone();
-        // A small object is read whole with its answer, on the same trip
-        // to the blocking pool: its bytes then go out from the
-        // connection's thread, with no second trip.
         let read = smol::unblock(move || -> Result<Body, StoreError> {
             let object = s3.get(&key, None, None).map_err(store_error)?;
             let mut object = object.ok_or(StoreError::NotFound)?;
             if object.len > INLINE_MAX {
-                // The size announced is this GET's own: a replaced object
-                // cannot make the header and the bytes disagree. Its bytes
-                // go from the store's answer to the client as they arrive.
-                let size = object.len;
-                return Ok(Body::Stream {
-                    source: Stream(object.body),
-                    size,
-                });
+                return Ok(streaming(object));
             }
             let mut bytes = Vec::with_capacity(object.len as usize);
             object.body.read_to_end(&mut bytes)?;
