@@ -1,25 +1,32 @@
 //! The blocking sender of large bodies: a thread of the blocking pool that
-//! loops `sendfile` (or reads and `send`s, or encrypts and writes) on the
-//! non-blocking socket and `poll(2)`s, as an event loop of its own would.
+//! loops `sendfile` (or `splice`s from another socket, reads and `send`s,
+//! or encrypts and writes) on the non-blocking socket and `poll(2)`s, as an
+//! event loop of its own would.
 
 use std::io::{self, Read};
 use std::net::TcpStream;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
+use crate::stream::Reader;
 use crate::tls::{TLS_CHUNK, Tls};
 
 /// Largest single `sendfile` call.
 pub(crate) const SENDFILE_CHUNK: usize = 1 << 30;
 /// Bytes read from a stream per `send`.
 const COPY_BUF: usize = 256 * 1024;
+/// Most bytes a pipe between two sockets holds, if the system allows it
+/// (`/proc/sys/fs/pipe-max-size`, 1 MiB by default): bytes spliced per call.
+const PIPE_SIZE: usize = 1 << 20;
 
 /// What [`Conn::send_blocking`](crate::conn::Conn::send_blocking) sends from.
 pub enum Source {
     /// A file, from an offset (with `sendfile`).
     File(std::fs::File, u64),
-    /// Bytes read as they arrive.
-    Reader(Box<dyn std::io::Read + Send>),
+    /// Bytes read as they arrive (or spliced, from a socket of the source's
+    /// own).
+    Reader(Box<dyn Reader>),
 }
 
 /// A blocking sender's progress on a non-blocking socket.
@@ -75,16 +82,36 @@ impl Progress {
         Ok(())
     }
 
-    /// Reads `len` bytes from `reader` and sends them as they come.
+    /// Sends `len` bytes of `reader` as they come: moved from its socket to
+    /// this one through a pipe, inside the kernel, while it can; else read
+    /// here and sent.
     pub(crate) fn copy(
         &mut self,
         socket: &TcpStream,
-        reader: &mut dyn std::io::Read,
+        reader: &mut dyn Reader,
         len: u64,
     ) -> io::Result<()> {
-        let mut buf = vec![0u8; COPY_BUF];
+        let pipe = Pipe::new();
+        let mut buf = Vec::new();
         while self.sent < len {
-            let want = (len - self.sent).min(buf.len() as u64) as usize;
+            let left = len - self.sent;
+            if let Some(pipe) = &pipe {
+                let want = left.min(pipe.size as u64) as usize;
+                let moved = reader.splice_into(pipe.write.as_fd(), want);
+                match moved {
+                    Some(Ok(0)) => break,
+                    Some(Ok(n)) => {
+                        self.drain(socket, pipe, n)?;
+                        continue;
+                    }
+                    Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    // The source failing ends the body short, not the connection.
+                    Some(Err(_)) => break,
+                    None => {}
+                }
+            }
+            buf.resize(COPY_BUF, 0);
+            let want = left.min(COPY_BUF as u64) as usize;
             let n = match reader.read(&mut buf[..want]) {
                 Ok(0) => break,
                 Ok(n) => n,
@@ -107,6 +134,47 @@ impl Progress {
             }
         }
         Ok(())
+    }
+
+    /// Moves the `n` bytes in `pipe` to `socket`.
+    fn drain(&mut self, socket: &TcpStream, pipe: &Pipe, n: usize) -> io::Result<()> {
+        use rustix::pipe::{SpliceFlags, splice};
+        let mut left = n;
+        while left > 0 {
+            let flags = SpliceFlags::MOVE | SpliceFlags::MORE | SpliceFlags::NONBLOCK;
+            match splice(&pipe.read, None, socket, None, left, flags) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(k) => {
+                    left -= k;
+                    self.sent += k as u64;
+                    self.moved = Instant::now();
+                }
+                Err(rustix::io::Errno::AGAIN) => self.wait_writable(socket)?,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A pipe that bytes pass through from one socket to another.
+struct Pipe {
+    read: OwnedFd,
+    write: OwnedFd,
+    /// What it holds at most.
+    size: usize,
+}
+
+impl Pipe {
+    /// A pipe as large as the system lets it be made, up to [`PIPE_SIZE`]
+    /// (`None` if none can be made: the bytes are then read and sent).
+    fn new() -> Option<Pipe> {
+        use rustix::pipe::{PipeFlags, fcntl_getpipe_size, fcntl_setpipe_size, pipe_with};
+        let (read, write) = pipe_with(PipeFlags::CLOEXEC).ok()?;
+        let _ = fcntl_setpipe_size(&write, PIPE_SIZE);
+        let size = fcntl_getpipe_size(&write).ok()?;
+        Some(Pipe { read, write, size })
     }
 }
 

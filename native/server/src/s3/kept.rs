@@ -6,12 +6,16 @@
 //! HEAD, PUT, LIST and `https://` endpoints go through the agent.
 
 use std::io::{self, Read};
+use std::net::TcpStream;
+use std::os::fd::BorrowedFd;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_io::{Async, Timer};
 use ferry_runtime::conn::{Conn, Socket};
+use ferry_runtime::stream::Reader;
 use ferry_runtime::{Waited, until};
+use rustix::pipe::{SpliceFlags, splice};
 use rusty_s3::S3Action;
 
 use super::error::{ERROR_BODY_MAX, busy, status_error};
@@ -295,7 +299,11 @@ impl S3 {
         stream
             .set_read_timeout(Some(self.timeout))
             .map_err(unreachable)?;
-        let body = io::Cursor::new(pending).chain(stream).take(len);
+        let body = SocketBody {
+            first: io::Cursor::new(pending),
+            socket: stream,
+            left: len,
+        };
         let object = Object {
             len,
             size: len,
@@ -349,6 +357,68 @@ impl S3 {
             )),
         }
     }
+}
+
+/// A large object's body, straight from its connection (blocking, with
+/// the timeout for each read): the bytes that came with the head first,
+/// then the socket's, which can be spliced on without copying them here.
+struct SocketBody {
+    first: io::Cursor<Vec<u8>>,
+    socket: TcpStream,
+    /// Bytes of the body not read yet.
+    left: u64,
+}
+
+impl SocketBody {
+    /// Whether the bytes that came with the head are all read.
+    fn past_first(&self) -> bool {
+        self.first.position() >= self.first.get_ref().len() as u64
+    }
+}
+
+impl Read for SocketBody {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        let n = if self.past_first() {
+            match self.socket.read(&mut buf[..want]) {
+                // The read timeout passed with nothing to read.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(silent()),
+                read => read?,
+            }
+        } else {
+            self.first.read(&mut buf[..want])?
+        };
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+impl Reader for SocketBody {
+    fn splice_into(&mut self, pipe: BorrowedFd<'_>, max: usize) -> Option<io::Result<usize>> {
+        if !self.past_first() {
+            return None;
+        }
+        let want = max.min(self.left.min(usize::MAX as u64) as usize);
+        let flags = SpliceFlags::MOVE | SpliceFlags::MORE;
+        let moved = match splice(&self.socket, None, pipe, None, want, flags) {
+            Ok(n) => {
+                self.left -= n as u64;
+                Ok(n)
+            }
+            // The read timeout passed with nothing to move.
+            Err(rustix::io::Errno::AGAIN) => Err(silent()),
+            Err(e) => Err(e.into()),
+        };
+        Some(moved)
+    }
+}
+
+/// A body's store that sent nothing for the whole timeout.
+fn silent() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        "the object store sent nothing for the whole timeout",
+    )
 }
 
 /// Whether a connection broke (closed, reset), as opposed to answering

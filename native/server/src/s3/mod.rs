@@ -27,6 +27,7 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use ferry_runtime::stream::Reader;
 use rusty_s3::actions::{ListObjectsV2, ListObjectsV2Response};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
@@ -119,7 +120,7 @@ pub struct Object {
     /// The version read.
     pub etag: String,
     /// The bytes, as they arrive.
-    pub body: Box<dyn Read + Send>,
+    pub body: Box<dyn Reader>,
 }
 
 impl std::fmt::Debug for Object {

@@ -3,7 +3,9 @@
 //! stopped.
 
 use std::io::Read;
+use std::os::fd::BorrowedFd;
 
+use ferry_runtime::stream::{Reader, Reading};
 use rusty_s3::S3Action;
 
 use super::error::failure;
@@ -95,7 +97,7 @@ impl S3 {
                     len: 0,
                     size: from.unwrap_or(0),
                     etag: if_match.unwrap_or_default().to_owned(),
-                    body: Box::new(std::io::empty()),
+                    body: Box::new(Reading(std::io::empty())),
                 }));
             }
             _ => return Err(failure(response)),
@@ -125,7 +127,7 @@ impl S3 {
             len,
             size,
             etag,
-            body: Box::new(response.into_body().into_reader()),
+            body: Box::new(Reading(response.into_body().into_reader())),
         }))
     }
 
@@ -206,7 +208,7 @@ struct Continuing {
     end: u64,
     /// Requests made for these bytes so far.
     tries: u32,
-    body: Box<dyn Read + Send>,
+    body: Box<dyn Reader>,
 }
 
 impl Read for Continuing {
@@ -226,42 +228,82 @@ impl Read for Continuing {
                 .len()
                 .min((self.end - self.next).min(usize::MAX as u64) as usize);
             let failure = match self.body.read(&mut buf[..want]) {
-                Ok(0) => std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the object store ended the body early",
-                ),
-                Ok(n) => {
+                Ok(n) if n > 0 => {
                     self.next += n as u64;
                     return Ok(n);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => e,
+                moved => cut(moved),
             };
-            if self.tries >= TRIES || self.etag.is_empty() {
-                return Err(failure);
+            self.go_on(failure)?;
+        }
+    }
+}
+
+impl Reader for Continuing {
+    fn splice_into(&mut self, pipe: BorrowedFd<'_>, max: usize) -> Option<std::io::Result<usize>> {
+        loop {
+            if self.next >= self.end {
+                // The end is read, not spliced (see `read`).
+                return None;
             }
-            self.tries += 1;
-            log::debug!(
-                "GET {}: {failure} at byte {}; asking for the rest",
-                self.s3.shown_key(&self.key),
-                self.next
-            );
-            let rest = self
-                .s3
-                .fetch_range(
-                    &self.key,
-                    Some((self.next, Some(self.end - 1))),
-                    Some(&self.etag),
-                )
-                .map_err(|e| std::io::Error::other(format!("{failure}, and the rest: {e}")))?;
-            match rest {
-                Some(object) if object.len == self.end - self.next => self.body = object.body,
-                _ => {
-                    return Err(std::io::Error::other(format!(
-                        "{failure}, and the rest is gone"
-                    )));
+            let want = max.min((self.end - self.next).min(usize::MAX as u64) as usize);
+            let failure = match self.body.splice_into(pipe, want)? {
+                Ok(n) if n > 0 => {
+                    self.next += n as u64;
+                    return Some(Ok(n));
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                moved => cut(moved),
+            };
+            if let Err(e) = self.go_on(failure) {
+                return Some(Err(e));
             }
+        }
+    }
+}
+
+/// What a read or splice that moved nothing met: the body ending early,
+/// or its error.
+fn cut(moved: std::io::Result<usize>) -> std::io::Error {
+    match moved {
+        Ok(_) => std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the object store ended the body early",
+        ),
+        Err(e) => e,
+    }
+}
+
+impl Continuing {
+    /// After the body broke (`failure`), asks for the rest of the same
+    /// version and reads on from that; the failure if it cannot.
+    fn go_on(&mut self, failure: std::io::Error) -> std::io::Result<()> {
+        if self.tries >= TRIES || self.etag.is_empty() {
+            return Err(failure);
+        }
+        self.tries += 1;
+        log::debug!(
+            "GET {}: {failure} at byte {}; asking for the rest",
+            self.s3.shown_key(&self.key),
+            self.next
+        );
+        let rest = self
+            .s3
+            .fetch_range(
+                &self.key,
+                Some((self.next, Some(self.end - 1))),
+                Some(&self.etag),
+            )
+            .map_err(|e| std::io::Error::other(format!("{failure}, and the rest: {e}")))?;
+        match rest {
+            Some(object) if object.len == self.end - self.next => {
+                self.body = object.body;
+                Ok(())
+            }
+            _ => Err(std::io::Error::other(format!(
+                "{failure}, and the rest is gone"
+            ))),
         }
     }
 }

@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use ferry_core::{Limits, ListEntry, Mask, Name, NameError, may_have_other_spellings, nfc};
 use ferry_runtime::growing::Growing;
+use ferry_runtime::stream::Reader;
 use ferry_runtime::{Body, Fetch, Stream};
 use ferry_storage::{FileId, ReadAt, Replace, StoreError, unnamed_file};
 
@@ -388,7 +389,7 @@ struct Object {
 }
 
 /// A ranged GET under way: where it stands, where it ends, its bytes.
-type Reading = Option<(u64, u64, Box<dyn Read + Send>)>;
+type Reading = Option<(u64, u64, Box<dyn Reader>)>;
 
 impl std::fmt::Debug for Object {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -437,7 +438,7 @@ impl Object {
     /// The bytes of this version from `offset`, at most one checkpoint
     /// interval of them (what one hashing step reads, no more), and where
     /// they end.
-    fn range(&self, offset: u64) -> io::Result<(u64, Box<dyn Read + Send>)> {
+    fn range(&self, offset: u64) -> io::Result<(u64, Box<dyn Reader>)> {
         let to = offset + ferry_storage::CHECKPOINT_INTERVAL - 1;
         let object = self
             .s3

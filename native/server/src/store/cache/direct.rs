@@ -78,7 +78,7 @@ pub(super) fn resume(
                     let body = io::Cursor::new(buf).chain(socket).take(remaining.into());
                     return Ok(Answer::Send {
                         remaining,
-                        body: Stream(Box::new(body)),
+                        body: Stream::reader(body),
                     });
                 }
                 Output::Event(ClientEvent::Resume(ResumeOutcome::Mismatch)) => {
