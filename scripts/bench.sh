@@ -246,6 +246,8 @@ The cache (ferry cache --max-size 4GiB) in front of the same ferry server
   200 clients at once on a cold 64 MiB file
     bytes from the origin            $COLD_ORIGIN    $(ratio "$COLD_ORIGIN" $((64 << 20))) the file
     first byte (ms): first client $(f "$COLD_LINE" first_byte_min_ms), median $(f "$COLD_LINE" first_byte_p50_ms), last $(f "$COLD_LINE" first_byte_max_ms); all done $(f "$COLD_LINE" all_done_ms) ms; failures $(f "$COLD_LINE" failures)
+    requests sent by the clients (ms): median $(f "$COLD_LINE" sent_p50_ms), last $(f "$COLD_LINE" sent_max_ms) after the first
+    each client's first byte after its own request (ms): median $(f "$COLD_LINE" wait_p50_ms), longest $(f "$COLD_LINE" wait_max_ms)
 $ABANDON
 
 TLS 1.3, the same client (ferry-load with rustls) for both; nginx with ssl on ferry's certificate

@@ -194,7 +194,7 @@ impl Conn {
         if self.calls >= CALLS_PER_TURN || self.sent >= BYTES_PER_TURN {
             self.calls = 0;
             self.sent = 0;
-            smol::future::yield_now().await;
+            crate::turns::next_turn().await;
         }
     }
 

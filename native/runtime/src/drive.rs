@@ -38,13 +38,7 @@ pub async fn drive<S: Session, H: Handler<S>>(
                 // Sent with the next body, or before the next wait.
                 Output::Transmit(bytes) => conn.queue(&bytes),
                 Output::SendBody { len } => {
-                    let mut sender = Sender {
-                        conn: &mut *conn,
-                        session: &mut *session,
-                        handler: &mut *handler,
-                        clock,
-                        sending,
-                    };
+                    let mut sender = Sender::new(conn, session, handler, clock, sending);
                     Box::pin(sender.body(len)).await?
                 }
                 Output::ReceiveBody { len } => {

@@ -7,9 +7,10 @@
 //! from ([`growing`]
 //! files still being written, [`window`]s of bytes passing through), and
 //! [`drive()`] is the one loop that feeds a session and hands its events to
-//! a role's [`Handler`] (`send.rs` has the body senders). [`listen`] binds
-//! the server's sockets, and [`upstream`] runs one request against a server,
-//! as the client and a cache's origin side do.
+//! a role's [`Handler`] (`send.rs` has the body senders). [`turns`] keeps
+//! long bodies from holding up new requests on a server's thread.
+//! [`listen`] binds the server's sockets, and [`upstream`] runs one request
+//! against a server, as the client and a cache's origin side do.
 //!
 //! The server side (`ferry-server`) and the client commands
 //! (`ferry-client`) sit on top; this crate knows neither, nor any store,
@@ -31,6 +32,7 @@ pub mod socket;
 mod step;
 pub mod stream;
 pub mod tls;
+pub mod turns;
 pub mod upstream;
 pub mod window;
 

@@ -25,9 +25,35 @@ pub(crate) struct Sender<'a, S, H> {
     pub handler: &'a mut H,
     pub clock: Clock,
     pub sending: Sending,
+    /// Whether the body's first bytes have left.
+    started: bool,
 }
 
-impl<S: Session, H: Handler<S>> Sender<'_, S, H> {
+/// The most bytes of a body's first send from a file: a new answer's
+/// first bytes leave soon, and its next sends take turns from the line
+/// (`crate::turns`), so 200 answers started at once do not each send a
+/// turn's worth before the last of them has sent anything.
+const FIRST_SEND: u64 = 16 * 1024;
+
+impl<'a, S: Session, H: Handler<S>> Sender<'a, S, H> {
+    /// A sender of one body, none of it sent yet.
+    pub(crate) fn new(
+        conn: &'a mut Conn,
+        session: &'a mut S,
+        handler: &'a mut H,
+        clock: Clock,
+        sending: Sending,
+    ) -> Self {
+        Sender {
+            conn,
+            session,
+            handler,
+            clock,
+            sending,
+            started: false,
+        }
+    }
+
     /// Sends the body `SendBody` announced, `len` bytes from the handler's source.
     pub(crate) async fn body(&mut self, len: u64) -> Result<(), Stop<H::Error>> {
         let Some(mut body) = self.handler.body() else {
@@ -80,8 +106,14 @@ impl<S: Session, H: Handler<S>> Sender<'_, S, H> {
             }
             Body::Window { reader, offset } => self.window(reader, offset, len).await,
             Body::Growing { source, mut offset } => {
-                let end = offset + len;
+                let (start, end) = (offset, offset + len);
                 while offset < end && !self.session.is_finished() {
+                    if offset > start {
+                        // A writer's progress wakes every client it feeds
+                        // at once: their next sends take turns from the
+                        // line, behind new requests.
+                        crate::turns::next_turn().await;
+                    }
                     match within(self.session, self.clock, source.past(offset)).await {
                         None => return Ok(()),
                         Some(None) => {
@@ -227,7 +259,12 @@ impl<S: Session, H: Handler<S>> Sender<'_, S, H> {
         end: u64,
     ) -> Result<(), Stop<H::Error>> {
         while *offset < end && !self.session.is_finished() {
-            let chunk = (end - *offset).min(self.sending.chunk);
+            let most = if self.started {
+                self.sending.chunk
+            } else {
+                FIRST_SEND
+            };
+            let chunk = (end - *offset).min(most);
             match within(
                 self.session,
                 self.clock,
@@ -247,6 +284,13 @@ impl<S: Session, H: Handler<S>> Sender<'_, S, H> {
                 Some(Ok(n)) => {
                     self.handler.sent(n as u64);
                     misuse(self.session.handle_body(self.clock.now(), n as u64));
+                    if !self.started {
+                        // The first bytes are out: the rest takes turns.
+                        self.started = true;
+                        if *offset < end {
+                            crate::turns::next_turn().await;
+                        }
+                    }
                 }
                 Some(Err(e)) if self.sending.watch_peer => {
                     // The peer may have answered (refused) and closed: read it.

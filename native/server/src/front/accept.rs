@@ -146,7 +146,7 @@ impl<St: Store> Front<St> {
                 log::warn!("no waiting room ({e}): idle connections are served as tasks")
             })
             .ok();
-        smol::block_on(local.run(async {
+        smol::block_on(ferry_runtime::turns::run(&local, async {
             let accepting = async {
                 self.accept_until(&listeners, &stop, &local, room.as_ref())
                     .await;
