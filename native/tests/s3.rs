@@ -596,6 +596,27 @@ fn downloads_reuse_one_connection_to_the_store_and_replace_it_once_closed() {
 }
 
 #[test]
+fn an_interim_answer_and_a_chunked_body_are_read_right() {
+    let store = fresh_store();
+    let faults = Faults::start(store_addr());
+    let server = serve(&store, &["--s3-endpoint", &faults.endpoint()]);
+    let small = data(3000, 10);
+    let large = data(300_000, 11);
+    upload(server.addr, None, "small.bin", &small);
+    upload(server.addr, None, "large.bin", &large);
+    faults.reframe("GET", "/public/small.bin", 1);
+    faults.reframe("GET", "/public/large.bin", 1);
+    assert!(download(server.addr, None, "small.bin").unwrap() == small);
+    assert!(download(server.addr, None, "large.bin").unwrap() == large);
+    // The 100 Continue is passed over; a body of unannounced length is
+    // asked again through the HTTP client that decodes chunks.
+    for name in ["small.bin", "large.bin"] {
+        let gets = faults.seen("GET", &format!("/public/{name}?"));
+        assert_eq!(gets.len(), 2, "{gets:?}");
+    }
+}
+
+#[test]
 fn the_store_over_https_is_trusted_through_s3_ca() {
     let store = fresh_store();
     let weed = common::s3::weed();

@@ -16,9 +16,13 @@ use crate::tls::{TLS_CHUNK, Tls};
 pub(crate) const SENDFILE_CHUNK: usize = 1 << 30;
 /// Bytes read from a stream per `send`.
 const COPY_BUF: usize = 256 * 1024;
-/// Most bytes a pipe between two sockets holds, if the system allows it
-/// (`/proc/sys/fs/pipe-max-size`, 1 MiB by default): bytes spliced per call.
-const PIPE_SIZE: usize = 1 << 20;
+/// Bytes a pipe between two sockets is asked to hold: spliced per call.
+/// Each pipe counts in its user's budget (`pipe-user-pages-soft`, 64 MiB
+/// by default) for as long as it is open.
+const PIPE_SIZE: usize = 256 * 1024;
+/// A smaller pipe (a budget used up: the kernel then gives 8 KiB) is not
+/// used: reads and sends of [`COPY_BUF`] move more per call.
+const PIPE_MIN: usize = 64 * 1024;
 
 /// What [`Conn::send_blocking`](crate::conn::Conn::send_blocking) sends from.
 pub enum Source {
@@ -36,9 +40,46 @@ pub(crate) struct Progress {
     pub(crate) moved: Instant,
     /// How long the socket may accept nothing.
     pub(crate) idle: Duration,
+    /// Why the source stopped early, if it failed (the body then ends
+    /// short; the connection goes on).
+    pub(crate) source_failed: Option<io::Error>,
+}
+
+/// What a blocking send came to.
+#[derive(Debug)]
+pub struct Sent {
+    /// Bytes sent: fewer than asked if the source ended early or the
+    /// socket failed.
+    pub bytes: u64,
+    /// When the last of them left.
+    pub moved: Instant,
+    /// What stopped the send on the socket's side, if anything did.
+    pub failure: Option<io::Error>,
+    /// Why the source ended early, if it failed.
+    pub source_failed: Option<io::Error>,
 }
 
 impl Progress {
+    /// Nothing sent yet; `idle`: how long the socket may accept nothing.
+    pub(crate) fn new(idle: Duration) -> Self {
+        Progress {
+            sent: 0,
+            moved: Instant::now(),
+            idle,
+            source_failed: None,
+        }
+    }
+
+    /// What the send came to, stopped by `failure` if it was.
+    pub(crate) fn end(self, failure: Option<io::Error>) -> Sent {
+        Sent {
+            bytes: self.sent,
+            moved: self.moved,
+            failure,
+            source_failed: self.source_failed,
+        }
+    }
+
     /// Waits until the socket takes bytes again, within the idle timeout
     /// counted from the last byte that left.
     fn wait_writable(&self, socket: &TcpStream) -> io::Result<()> {
@@ -91,7 +132,9 @@ impl Progress {
         reader: &mut dyn Reader,
         len: u64,
     ) -> io::Result<()> {
-        let pipe = Pipe::new();
+        // Only for a source that can splice: a pipe costs its size in the
+        // user's pipe budget from the start.
+        let pipe = reader.splices().then(Pipe::new).flatten();
         let mut buf = Vec::new();
         while self.sent < len {
             let left = len - self.sent;
@@ -106,7 +149,10 @@ impl Progress {
                     }
                     Some(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                     // The source failing ends the body short, not the connection.
-                    Some(Err(_)) => break,
+                    Some(Err(e)) => {
+                        self.source_failed = Some(e);
+                        break;
+                    }
                     None => {}
                 }
             }
@@ -117,7 +163,10 @@ impl Progress {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 // The source failing ends the body short, not the connection.
-                Err(_) => break,
+                Err(e) => {
+                    self.source_failed = Some(e);
+                    break;
+                }
             };
             let mut at = 0;
             while at < n {
@@ -167,14 +216,14 @@ struct Pipe {
 }
 
 impl Pipe {
-    /// A pipe as large as the system lets it be made, up to [`PIPE_SIZE`]
-    /// (`None` if none can be made: the bytes are then read and sent).
+    /// A pipe of [`PIPE_SIZE`] (`None` if the system will not make one at
+    /// least [`PIPE_MIN`] large: the bytes are then read and sent).
     fn new() -> Option<Pipe> {
         use rustix::pipe::{PipeFlags, fcntl_getpipe_size, fcntl_setpipe_size, pipe_with};
         let (read, write) = pipe_with(PipeFlags::CLOEXEC).ok()?;
         let _ = fcntl_setpipe_size(&write, PIPE_SIZE);
         let size = fcntl_getpipe_size(&write).ok()?;
-        Some(Pipe { read, write, size })
+        (size >= PIPE_MIN).then_some(Pipe { read, write, size })
     }
 }
 
@@ -198,7 +247,10 @@ impl Progress {
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     // The source failing ends the body short, not the connection.
-                    Err(_) => 0,
+                    Err(e) => {
+                        self.source_failed = Some(e);
+                        0
+                    }
                 },
             };
             if n == 0 {

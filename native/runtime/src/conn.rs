@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::blocking::Progress;
-pub use crate::blocking::Source;
+pub use crate::blocking::{Sent, Source};
 use crate::clock::{Waited, until};
 use crate::socket::Registration;
 pub use crate::socket::Socket;
@@ -219,14 +219,18 @@ impl Conn {
         }
     }
 
-    /// Gives back the read buffer if nothing is pending: a connection kept
-    /// for later costs no buffer until bytes arrive again.
-    pub fn drop_buffer(&mut self) {
+    /// Sets a connection aside for later (one kept open between
+    /// requests): gives back its read buffer if nothing is pending, so it
+    /// costs none until bytes arrive again, and its next use starts a
+    /// fresh turn.
+    pub fn set_aside(&mut self) {
         if self.start == self.end {
             self.buf = Vec::new();
             self.start = 0;
             self.end = 0;
         }
+        self.calls = 0;
+        self.sent = 0;
     }
 
     /// Whether bytes queued by [`Conn::queue`] are still to be written.
@@ -421,31 +425,20 @@ impl Conn {
     /// `sendfile` (a file) or reads and `send`s (a stream) and `poll(2)`s,
     /// as an event loop of its own would: for large bodies this avoids a
     /// wakeup through the reactor and the executor every time the socket
-    /// buffer fills. Gives up after `idle` without progress. Returns the
-    /// bytes sent (fewer than `len` if the source ended early), when the
-    /// last of them left, and what stopped it, if anything did: the count
-    /// is right even for a transfer cut short.
-    pub async fn send_blocking(
-        &mut self,
-        mut source: Source,
-        len: u64,
-        idle: Duration,
-    ) -> (u64, Instant, Option<io::Error>) {
+    /// buffer fills. Gives up after `idle` without progress. The count it
+    /// returns is right even for a transfer cut short.
+    pub async fn send_blocking(&mut self, mut source: Source, len: u64, idle: Duration) -> Sent {
         // The thread gets its own descriptor for the same socket.
         let stream = match self.io.get_ref().and_then(|s| s.try_clone()) {
             Ok(stream) => stream,
-            Err(e) => return (0, Instant::now(), Some(e)),
+            Err(e) => return Progress::new(idle).end(Some(e)),
         };
         if let Some(mut tls) = self.tls.take() {
             // The TLS state goes to the thread and comes back with it.
             let (tls, sent) = smol::unblock(move || {
-                let mut out = Progress {
-                    sent: 0,
-                    moved: Instant::now(),
-                    idle,
-                };
+                let mut out = Progress::new(idle);
                 let failure = out.encrypt(&stream, &mut tls, &mut source, len).err();
-                (tls, (out.sent, out.moved, failure))
+                (tls, out.end(failure))
             })
             .await;
             self.tls = Some(tls);
@@ -458,11 +451,7 @@ impl Conn {
             // restoring NODELAY below push the last partial segment.
             let _ = rustix::net::sockopt::set_tcp_nodelay(socket, false);
             let _ = rustix::net::sockopt::set_tcp_cork(socket, true);
-            let mut out = Progress {
-                sent: 0,
-                moved: Instant::now(),
-                idle,
-            };
+            let mut out = Progress::new(idle);
             let failure = match &mut source {
                 Source::File(file, offset) => out.sendfile(socket, file, *offset, len),
                 Source::Reader(reader) => out.copy(socket, reader.as_mut(), len),
@@ -470,7 +459,7 @@ impl Conn {
             .err();
             let _ = rustix::net::sockopt::set_tcp_cork(socket, false);
             let _ = rustix::net::sockopt::set_tcp_nodelay(socket, true);
-            (out.sent, out.moved, failure)
+            out.end(failure)
         })
         .await
     }

@@ -136,15 +136,16 @@ impl<'a, S: Session, H: Handler<S>> Sender<'a, S, H> {
     /// Sends `len` bytes of `source` from a thread of the blocking pool
     /// ([`Conn::send_blocking`]), then tells the session and the handler.
     async fn blocking(&mut self, source: Source, len: u64) -> Result<(), Stop<H::Error>> {
-        let (sent, moved, failure) = self
+        let out = self
             .conn
             .send_blocking(source, len, self.sending.idle)
             .await;
+        let sent = out.bytes;
         // Counted whatever happened (a cut transfer logs what it sent), as of
         // when the last byte left.
         self.handler.sent(sent);
-        misuse(self.session.handle_body(self.clock.at(moved), sent));
-        match failure {
+        misuse(self.session.handle_body(self.clock.at(out.moved), sent));
+        match out.failure {
             Some(e) if e.kind() == io::ErrorKind::TimedOut => {
                 // No progress for the whole timeout: the deadline has passed.
                 self.session.handle_timeout(self.clock.now());
@@ -155,7 +156,10 @@ impl<'a, S: Session, H: Handler<S>> Sender<'a, S, H> {
         }
         if sent < len {
             self.session.abort();
-            let why = format!("the source ended after {sent} of {len} bytes");
+            let mut why = format!("the source ended after {sent} of {len} bytes");
+            if let Some(e) = out.source_failed {
+                why = format!("{why}: {e}");
+            }
             self.handler.short_body(&why).map_err(Stop::Handler)?;
         }
         Ok(())
@@ -262,7 +266,7 @@ impl<'a, S: Session, H: Handler<S>> Sender<'a, S, H> {
             let most = if self.started {
                 self.sending.chunk
             } else {
-                FIRST_SEND
+                FIRST_SEND.min(self.sending.chunk)
             };
             let chunk = (end - *offset).min(most);
             match within(

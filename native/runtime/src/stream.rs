@@ -23,6 +23,11 @@ impl std::fmt::Debug for Stream {
 
 /// What a [`Stream`] reads: bytes, read once, in order.
 pub trait Reader: io::Read + Send {
+    /// Whether it may move bytes with [`Reader::splice_into`].
+    fn splices(&self) -> bool {
+        false
+    }
+
     /// Moves up to `max` of its next bytes into the pipe `pipe` without
     /// copying them through this process (`splice(2)` from a socket of its
     /// own), if it can now: how many moved (`Ok(0)`: it ended early), or

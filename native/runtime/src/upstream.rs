@@ -185,39 +185,69 @@ pub async fn exchange<H: Handler<ClientSession>>(
 pub async fn connect<E>(upstream: &Upstream) -> Result<Conn, ExchangeError<E>> {
     check_address(&upstream.addr).map_err(ExchangeError::Address)?;
     let shown = shown(upstream.addr.as_bytes());
-    let addrs: Vec<SocketAddr> = async_net::resolve(&upstream.addr)
+    let socket = match open(&upstream.addr, Instant::now() + upstream.timeout()).await {
+        Ok(socket) => socket,
+        Err(Unopened::TimedOut(message)) => return Err(ExchangeError::Timeout(message)),
+        Err(Unopened::Refused(message)) => {
+            return Err(ExchangeError::Connect(format!(
+                "{message}; is `ferry serve` running there?"
+            )));
+        }
+    };
+    let Some(config) = &upstream.tls else {
+        return Ok(Conn::new(socket));
+    };
+    let host = host_of(&upstream.addr);
+    let name = ServerName::try_from(host.to_owned()).map_err(|_| {
+        ExchangeError::Address(format!("\"{shown}\" has no usable host name for TLS"))
+    })?;
+    Conn::tls_client(socket, config.clone(), name)
+        .map_err(|e| ExchangeError::Tls(format!("cannot start TLS: {e}")))
+}
+
+/// Why [`open`] found no connection, in words that name the address.
+#[derive(Debug)]
+pub enum Unopened {
+    /// Time ran out.
+    TimedOut(String),
+    /// The name did not resolve, or no address took the connection.
+    Refused(String),
+}
+
+impl fmt::Display for Unopened {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unopened::TimedOut(m) | Unopened::Refused(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Connects to the first of `addr`'s addresses (`HOST:PORT`) that answers
+/// by `by`: a socket of the reactor's, with Nagle's algorithm off.
+pub async fn open(addr: &str, by: Instant) -> Result<Socket, Unopened> {
+    let shown = shown(addr.as_bytes());
+    let addrs: Vec<SocketAddr> = async_net::resolve(addr)
         .await
-        .map_err(|e| ExchangeError::Connect(format!("cannot resolve {shown}: {e}")))?;
-    let connect_by = Instant::now() + upstream.timeout();
+        .map_err(|e| Unopened::Refused(format!("cannot resolve {shown}: {e}")))?;
     let mut last_error = None;
-    for addr in addrs {
-        match until(Some(connect_by), async_net::TcpStream::connect(addr)).await {
+    for at in addrs {
+        match until(Some(by), async_net::TcpStream::connect(at)).await {
             Waited::Done(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
                 let io: Arc<Async<std::net::TcpStream>> = stream.into();
                 let io = Arc::try_unwrap(io)
-                    .map_err(|_| ExchangeError::Connect("the new connection is shared".into()))?;
-                let socket = Socket::registered(io);
-                let Some(config) = &upstream.tls else {
-                    return Ok(Conn::new(socket));
-                };
-                let host = host_of(&upstream.addr);
-                let name = ServerName::try_from(host.to_owned()).map_err(|_| {
-                    ExchangeError::Address(format!("\"{shown}\" has no usable host name for TLS"))
-                })?;
-                return Conn::tls_client(socket, config.clone(), name)
-                    .map_err(|e| ExchangeError::Tls(format!("cannot start TLS: {e}")));
+                    .map_err(|_| Unopened::Refused("the new connection is shared".into()))?;
+                return Ok(Socket::registered(io));
             }
-            Waited::Done(Err(e)) => last_error = Some(format!("cannot connect to {addr}: {e}")),
-            Waited::Deadline => last_error = Some(format!("connecting to {addr} timed out")),
+            Waited::Done(Err(e)) => {
+                last_error = Some(Unopened::Refused(format!("cannot connect to {at}: {e}")));
+            }
+            Waited::Deadline => {
+                last_error = Some(Unopened::TimedOut(format!("connecting to {at} timed out")));
+            }
         }
     }
-    let message = last_error.unwrap_or_else(|| format!("{} resolves to no address", upstream.addr));
-    Err(if message.contains("timed out") {
-        ExchangeError::Timeout(message)
-    } else {
-        ExchangeError::Connect(format!("{message}; is `ferry serve` running there?"))
-    })
+    Err(last_error.unwrap_or_else(|| Unopened::Refused(format!("{shown} resolves to no address"))))
 }
 
 /// The caller's handler, with a denied login turned into the exchange's

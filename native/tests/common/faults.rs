@@ -1,6 +1,7 @@
 //! An HTTP proxy in front of the object store that misbehaves on purpose:
 //! it answers chosen requests with an error status, cuts a response in the
-//! middle of its body, or stalls one. Every connection carries one request
+//! middle of its body, stalls one, or sends one after an interim answer
+//! with a chunked body. Every connection carries one request
 //! (the proxy asks the store to close after its answer), so each request's
 //! head is seen, and every request line and its `Range` and `If-Match`
 //! headers are recorded.
@@ -20,6 +21,9 @@ enum Fault {
     /// Pass this many bytes of the answer on, then nothing (the
     /// connection stays open) until the proxy is dropped.
     Stall(usize),
+    /// Pass the answer on after an interim `100 Continue`, its body in
+    /// chunks of unannounced length (as a proxy in front of a store may).
+    Reframe,
 }
 
 #[derive(Debug)]
@@ -78,6 +82,12 @@ impl Faults {
     /// The next `times` such answers are cut after `bytes` (head included).
     pub fn cut(&self, method: &str, path_has: &str, times: usize, bytes: usize) {
         self.add(method, path_has, times, Fault::Cut(bytes));
+    }
+
+    /// The next `times` such answers come after a `100 Continue`, their
+    /// bodies chunked, of unannounced length.
+    pub fn reframe(&self, method: &str, path_has: &str, times: usize) {
+        self.add(method, path_has, times, Fault::Reframe);
     }
 
     /// The next such answer stops after `bytes` and the connection stays
@@ -186,6 +196,13 @@ fn serve(mut client: TcpStream, target: SocketAddr, shared: &Mutex<Shared>) {
             let _ = to.shutdown(Shutdown::Write);
         });
     }
+    if let Some(Fault::Reframe) = fault {
+        let mut answer = Vec::new();
+        let _ = store.read_to_end(&mut answer);
+        let _ = client.write_all(&reframed(&answer));
+        let _ = client.shutdown(Shutdown::Both);
+        return;
+    }
     let limit = match fault {
         Some(Fault::Cut(bytes) | Fault::Stall(bytes)) => bytes,
         _ => usize::MAX,
@@ -215,4 +232,29 @@ fn serve(mut client: TcpStream, target: SocketAddr, shared: &Mutex<Shared>) {
             let _ = client.shutdown(Shutdown::Both);
         }
     }
+}
+
+/// `answer` after a `100 Continue`, with its body in chunks of 1,000 bytes
+/// and `Transfer-Encoding: chunked` instead of its length.
+fn reframed(answer: &[u8]) -> Vec<u8> {
+    let at = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(answer.len(), |at| at + 4);
+    let (head, body) = answer.split_at(at);
+    let head = String::from_utf8_lossy(head);
+    let mut out = b"HTTP/1.1 100 Continue\r\n\r\n".to_vec();
+    for line in head.split("\r\n").filter(|l| !l.is_empty()) {
+        if !line.to_ascii_lowercase().starts_with("content-length:") {
+            out.extend_from_slice(format!("{line}\r\n").as_bytes());
+        }
+    }
+    out.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+    for chunk in body.chunks(1000) {
+        out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
 }

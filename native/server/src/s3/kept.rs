@@ -11,9 +11,10 @@ use std::os::fd::BorrowedFd;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use async_io::{Async, Timer};
-use ferry_runtime::conn::{Conn, Socket};
+use async_io::Timer;
+use ferry_runtime::conn::Conn;
 use ferry_runtime::stream::Reader;
+use ferry_runtime::upstream::Unopened;
 use ferry_runtime::{Waited, until};
 use rustix::pipe::{SpliceFlags, splice};
 use rusty_s3::S3Action;
@@ -28,12 +29,17 @@ const HEAD_MAX: usize = 64 * 1024;
 /// Most headers an answer may have.
 const HEADERS_MAX: usize = 64;
 
+/// How long a connection is kept unused: stores close idle ones after a
+/// while (often 5 to 60 s), and one closed meanwhile is no use.
+const KEPT_FOR: Duration = Duration::from_secs(30);
+
 /// Connections to a plain-HTTP endpoint, kept open between GETs.
 #[derive(Debug)]
 pub(super) struct Kept {
     /// `HOST:PORT`, to connect to.
     authority: String,
-    idle: Mutex<Vec<Conn>>,
+    /// The connections, and since when each was unused (newest last).
+    idle: Mutex<Vec<(Conn, Instant)>>,
 }
 
 impl Kept {
@@ -57,44 +63,43 @@ impl Kept {
     /// A kept connection the store has not closed meanwhile, if any.
     fn take(&self) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(mut conn) = idle.pop() {
+        while let Some((mut conn, since)) = idle.pop() {
             // Nothing may be waiting on an idle connection: bytes or the
             // end of the stream mean the store is done with it.
-            if let Ok(None) = conn.try_fill() {
-                conn.drop_buffer();
+            if since.elapsed() < KEPT_FOR && matches!(conn.try_fill(), Ok(None)) {
+                conn.set_aside();
                 return Some(conn);
             }
         }
         None
     }
 
-    /// Keeps `conn` for a later GET, if there is room.
+    /// Keeps `conn` for a later GET, if there is room and it holds
+    /// nothing more (bytes past an answer's end are not the next one's).
     fn keep(&self, mut conn: Conn) {
-        conn.drop_buffer();
+        if !conn.pending().is_empty() {
+            return;
+        }
+        conn.set_aside();
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.retain(|(_, since)| since.elapsed() < KEPT_FOR);
         if idle.len() < KEPT_MAX {
-            idle.push(conn);
+            idle.push((conn, Instant::now()));
         }
     }
 
     /// A new connection, within `within`.
     async fn connect(&self, within: Duration) -> io::Result<Conn> {
-        let connect = async {
-            let mut last = io::Error::other(format!("{}: no address", self.authority));
-            for addr in async_net::resolve(self.authority.as_str()).await? {
-                match Async::<std::net::TcpStream>::connect(addr).await {
-                    Ok(io) => {
-                        io.get_ref().set_nodelay(true)?;
-                        return Ok(Conn::new(Socket::registered(io)));
-                    }
-                    Err(e) => last = e,
-                }
-            }
-            Err(last)
-        };
-        match until(Some(Instant::now() + within), connect).await {
-            Waited::Done(result) => result,
-            Waited::Deadline => Err(io::ErrorKind::TimedOut.into()),
+        match ferry_runtime::upstream::open(&self.authority, Instant::now() + within).await {
+            Ok(socket) => Ok(Conn::new(socket)),
+            Err(e @ Unopened::TimedOut(_)) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("{e} (after {within:?})"),
+            )),
+            Err(e) => Err(io::Error::new(
+                io::ErrorKind::ConnectionRefused,
+                e.to_string(),
+            )),
         }
     }
 }
@@ -127,17 +132,19 @@ enum Tried {
 }
 
 impl S3 {
-    /// Reads the object `key` whole, on this thread: its bytes if it holds
-    /// at most `inline_max`, else its body as it arrives. `Ok(None)`: no
-    /// such object. Tried again as [`S3::get`] is; only for a plain-HTTP
-    /// endpoint (`None` otherwise: use [`S3::get`]).
-    pub async fn get_whole(
-        &self,
-        key: &str,
-        inline_max: u64,
-    ) -> Option<Result<Option<Whole>, S3Error>> {
-        let kept = self.kept.as_ref()?;
-        Some(self.get_kept(kept, key, inline_max).await)
+    /// Reads the object `key` whole: its bytes if it holds at most
+    /// `inline_max`, else its body as it arrives. `Ok(None)`: no such
+    /// object. Tried again as [`S3::get`] is. From a plain-HTTP endpoint,
+    /// on this thread over a kept connection; else through the agent on
+    /// the blocking pool.
+    pub async fn get_whole(&self, key: &str, inline_max: u64) -> Result<Option<Whole>, S3Error> {
+        match &self.kept {
+            Some(kept) => self.get_kept(kept, key, inline_max).await,
+            None => {
+                let (s3, key) = (self.clone(), key.to_owned());
+                smol::unblock(move || s3.read_whole(&key, inline_max)).await
+            }
+        }
     }
 
     async fn get_kept(
@@ -231,6 +238,12 @@ impl S3 {
                 .parse(conn.pending())
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
             if let httparse::Status::Complete(used) = parsed {
+                let status = answer.code.unwrap_or(0);
+                if (100..200).contains(&status) && status != 101 {
+                    // An interim answer (100 Continue): the real one follows.
+                    conn.consume(used);
+                    continue;
+                }
                 let header = |name: &str| {
                     answer
                         .headers
@@ -240,10 +253,13 @@ impl S3 {
                         .map(str::trim)
                 };
                 let closes = header("connection").is_some_and(|c| c.eq_ignore_ascii_case("close"));
+                // A transfer coding overrides any length (RFC 9112, 6.3).
                 let chunked = header("transfer-encoding").is_some();
                 let head = Head {
-                    status: answer.code.unwrap_or(0),
-                    len: header("content-length").and_then(|l| l.parse().ok()),
+                    status,
+                    len: header("content-length")
+                        .and_then(|l| l.parse().ok())
+                        .filter(|_| !chunked),
                     etag: header("etag").unwrap_or_default().to_owned(),
                     reusable: answer.version == Some(1) && !closes && !chunked,
                 };
@@ -257,7 +273,10 @@ impl S3 {
                 ));
             }
             if self.within(conn.fill()).await? == 0 {
-                return Err(io::ErrorKind::UnexpectedEof.into());
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the object store closed the connection before answering",
+                ));
             }
         }
     }
@@ -279,9 +298,13 @@ impl S3 {
             }
             _ => return Err(self.error_answer(kept, head, conn).await),
         }
-        let len = head
-            .len
-            .ok_or_else(|| S3Error::Unreachable("an answer without Content-Length".into()))?;
+        let Some(len) = head.len else {
+            // A body of unannounced length (chunked, from a proxy in
+            // front of the store): read again through the agent, which
+            // decodes it.
+            let (s3, key) = (self.clone(), key.to_owned());
+            return smol::unblock(move || s3.read_whole(&key, inline_max)).await;
+        };
         if len <= inline_max {
             let bytes = self.read_body(&mut conn, len).await.map_err(|e| {
                 S3Error::Unreachable(format!("{} of {len} bytes: {e}", self.shown_key(key)))
@@ -394,6 +417,10 @@ impl Read for SocketBody {
 }
 
 impl Reader for SocketBody {
+    fn splices(&self) -> bool {
+        true
+    }
+
     fn splice_into(&mut self, pipe: BorrowedFd<'_>, max: usize) -> Option<io::Result<usize>> {
         if !self.past_first() {
             return None;

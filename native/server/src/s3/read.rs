@@ -9,7 +9,7 @@ use ferry_runtime::stream::{Reader, Reading};
 use rusty_s3::S3Action;
 
 use super::error::failure;
-use super::{Object, S3, S3Error, SIGNED_FOR, SMALL_MAX, Small, TRIES, header, header_u64};
+use super::{Object, S3, S3Error, SIGNED_FOR, SMALL_MAX, Small, TRIES, Whole, header, header_u64};
 
 impl S3 {
     /// Reads an object (from `from` on, if given), only if it is still the
@@ -131,6 +131,32 @@ impl S3 {
         }))
     }
 
+    /// [`S3::get_whole`] through the agent (blocking): a small object is
+    /// read whole on the same trip to the blocking pool.
+    pub(super) fn read_whole(&self, key: &str, inline_max: u64) -> Result<Option<Whole>, S3Error> {
+        let Some(mut object) = self.get(key, None, None)? else {
+            return Ok(None);
+        };
+        if object.len > inline_max {
+            return Ok(Some(Whole::Streaming(object)));
+        }
+        let mut bytes = Vec::with_capacity(object.len as usize);
+        let read = object.body.read_to_end(&mut bytes);
+        let unread = |why: String| {
+            let shown = self.shown_key(key);
+            S3Error::Unreachable(format!(
+                "{shown}: {} of {} bytes: {why}",
+                bytes.len(),
+                object.len
+            ))
+        };
+        read.map_err(|e| unread(e.to_string()))?;
+        if bytes.len() as u64 != object.len {
+            return Err(unread("the rest never came".into()));
+        }
+        Ok(Some(Whole::Bytes(bytes)))
+    }
+
     /// An object's size and version, if it exists.
     pub fn head(&self, key: &str) -> Result<Option<(u64, String)>, S3Error> {
         let url = self
@@ -218,10 +244,6 @@ impl Read for Continuing {
                 return Ok(0);
             }
             if self.next >= self.end {
-                // One more read sees the answer's end: only then does the
-                // agent keep its connection for the next request, instead
-                // of closing it (a new connection per object).
-                let _ = self.body.read(&mut [0; 1]);
                 return Ok(0);
             }
             let want = buf
@@ -230,6 +252,13 @@ impl Read for Continuing {
             let failure = match self.body.read(&mut buf[..want]) {
                 Ok(n) if n > 0 => {
                     self.next += n as u64;
+                    if self.next >= self.end {
+                        // One more read sees the answer's end: only then
+                        // does the agent keep its connection for the next
+                        // request, instead of closing it (a new connection
+                        // per object), even if nothing reads past the end.
+                        let _ = self.body.read(&mut [0; 1]);
+                    }
                     return Ok(n);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -241,6 +270,10 @@ impl Read for Continuing {
 }
 
 impl Reader for Continuing {
+    fn splices(&self) -> bool {
+        self.body.splices()
+    }
+
     fn splice_into(&mut self, pipe: BorrowedFd<'_>, max: usize) -> Option<std::io::Result<usize>> {
         loop {
             if self.next >= self.end {

@@ -199,41 +199,20 @@ impl Store for S3Store {
 
     async fn open(&self, scope: &Arc<Area>, name: &Name) -> Result<(Body, Note), StoreError> {
         let key = format!("{}{name}", scope.prefix);
-        // The size announced is the GET's own: a replaced object cannot
-        // make the header and the bytes disagree. A large object's bytes go
+        // A small object is read whole with its answer and sent with the
+        // header. A large one's size is its GET's own (a replaced object
+        // cannot make the header and the bytes disagree), and its bytes go
         // from the store's answer to the client as they arrive.
-        let streaming = |object: crate::s3::Object| Body::Stream {
-            size: object.len,
-            source: Stream(object.body),
+        let body = match self.s3.get_whole(&key, INLINE_MAX).await {
+            Ok(Some(Whole::Bytes(bytes))) => Body::Bytes { bytes, offset: 0 },
+            Ok(Some(Whole::Streaming(object))) => Body::Stream {
+                size: object.len,
+                source: Stream(object.body),
+            },
+            Ok(None) => return Err(StoreError::NotFound),
+            Err(e) => return Err(store_error(e)),
         };
-        // On this thread, a small object read whole with its answer.
-        if let Some(got) = self.s3.get_whole(&key, INLINE_MAX).await {
-            let body = match got.map_err(store_error)? {
-                None => return Err(StoreError::NotFound),
-                Some(Whole::Bytes(bytes)) => Body::Bytes { bytes, offset: 0 },
-                Some(Whole::Streaming(object)) => streaming(object),
-            };
-            return Ok((body, None));
-        }
-        // Through the agent (an https:// store): a small object is read
-        // whole on the same trip to the blocking pool, and its bytes go out
-        // from the connection's thread, with no second trip.
-        let s3 = self.s3.clone();
-        let read = smol::unblock(move || -> Result<Body, StoreError> {
-            let object = s3.get(&key, None, None).map_err(store_error)?;
-            let mut object = object.ok_or(StoreError::NotFound)?;
-            if object.len > INLINE_MAX {
-                return Ok(streaming(object));
-            }
-            let mut bytes = Vec::with_capacity(object.len as usize);
-            object.body.read_to_end(&mut bytes)?;
-            if bytes.len() as u64 != object.len {
-                let why = format!("{key}: {} of {} bytes arrived", bytes.len(), object.len);
-                return Err(StoreError::Io(io::Error::other(why)));
-            }
-            Ok(Body::Bytes { bytes, offset: 0 })
-        });
-        Ok((read.await?, None))
+        Ok((body, None))
     }
 
     async fn open_to_resume(
