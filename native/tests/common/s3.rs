@@ -54,19 +54,27 @@ pub fn with_env(command: &mut Command) -> &mut Command {
         .env_remove("AWS_REGION")
 }
 
-/// A port whose gRPC twin (port + 10000, SeaweedFS's default) is free too.
-fn free_port() -> u16 {
-    for _ in 0..1000 {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = probe.local_addr().unwrap().port();
-        if !(20000..=45000).contains(&port) {
-            continue;
-        }
-        if std::net::TcpListener::bind(("127.0.0.1", port + 10000)).is_ok() {
-            return port;
+/// `N` different free ports whose gRPC twins (port + 10000, SeaweedFS's
+/// default) are free too, all below the kernel's ephemeral range (32768
+/// and up by default): between this check and SeaweedFS binding them, no
+/// outgoing connection of another test can be given one of them.
+fn free_ports<const N: usize>() -> [u16; N] {
+    use std::hash::{BuildHasher, RandomState};
+    let random = RandomState::new();
+    let free = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+    let mut ports = [0; N];
+    let mut found = 0;
+    for attempt in 0u32..100_000 {
+        let port = 20000 + (random.hash_one(attempt) % 2700) as u16;
+        if !ports[..found].contains(&port) && free(port) && free(port + 10000) {
+            ports[found] = port;
+            found += 1;
+            if found == N {
+                return ports;
+            }
         }
     }
-    panic!("no free pair of ports for SeaweedFS");
+    panic!("no {N} free pairs of ports for SeaweedFS between 20000 and 32700");
 }
 
 fn start() -> Weed {
@@ -107,7 +115,7 @@ fn start() -> Weed {
         ),
     )
     .unwrap();
-    let [master, volume, filer, s3, https] = [(); 5].map(|()| free_port());
+    let [master, volume, filer, s3, https] = free_ports();
     // A certificate for the HTTPS port, made by openssl (not by ferry).
     let (cert, key) = (dir.join("s3-cert.pem"), dir.join("s3-key.pem"));
     let made = Command::new("openssl")
