@@ -21,19 +21,26 @@ LOAD=target/release/examples/ferry-load
 WORK=$(mktemp -d /tmp/ferry-bench-s3.XXXXXX)
 . scripts/lib/stop.sh
 
-# Ports whose gRPC twins (+10000) are free too.
-port() { python3 -c '
-import socket
-while True:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
-    if 20000 <= p <= 45000:
-        t = socket.socket()
-        try:
-            t.bind(("127.0.0.1", p + 10000)); print(p); break
-        except OSError:
-            pass
-'; }
-MASTER=$(port); VOLUME=$(port); FILER=$(port); S3=$(port)
+# Four different free ports whose gRPC twins (+10000) are free too, all
+# below the kernel's ephemeral range (32768 and up): no outgoing connection
+# can take one before weed binds it.
+read -r MASTER VOLUME FILER S3 < <(python3 -c '
+import random, socket
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+ports = []
+while len(ports) < 4:
+    p = random.randint(20000, 22700)
+    if p not in ports and free(p) and free(p + 10000):
+        ports.append(p)
+print(*ports)
+')
 export AWS_ACCESS_KEY_ID=bench-key AWS_SECRET_ACCESS_KEY=bench-secret
 cat > "$WORK/s3.json" <<JSON
 {"identities":[
@@ -52,7 +59,7 @@ for _ in $(seq 240); do
 done
 for _ in $(seq 240); do ss -Hltn "sport = :$S3" | grep -q . && break; sleep 0.25; done
 sleep 1
-FPORT=$(port)
+FPORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 RUST_LOG=warn "$FERRY" serve "$FPORT" --bind 127.0.0.1 --store s3://bench \
     --s3-endpoint "http://127.0.0.1:$S3" --quota-size 100GiB > /dev/null 2> "$WORK/ferry.log" &
 PIDS+=("$!")
