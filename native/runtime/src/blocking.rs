@@ -109,18 +109,37 @@ impl Progress {
     ) -> io::Result<()> {
         while self.sent < len {
             let count = (len - self.sent).min(SENDFILE_CHUNK as u64) as usize;
-            match rustix::fs::sendfile(socket, file, Some(&mut offset), count) {
-                Ok(0) => break,
+            let sent = self.push(socket, || {
+                rustix::fs::sendfile(socket, file, Some(&mut offset), count)
+            })?;
+            if sent == 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// One write to the non-blocking `socket`, made by `write`: waits while
+    /// the socket is full, and counts what left. `Ok(0)`: nothing did.
+    fn push(
+        &mut self,
+        socket: &TcpStream,
+        mut write: impl FnMut() -> rustix::io::Result<usize>,
+    ) -> io::Result<usize> {
+        loop {
+            match write() {
                 Ok(n) => {
                     self.sent += n as u64;
-                    self.moved = Instant::now();
+                    if n > 0 {
+                        self.moved = Instant::now();
+                    }
+                    return Ok(n);
                 }
                 Err(rustix::io::Errno::AGAIN) => self.wait_writable(socket)?,
                 Err(rustix::io::Errno::INTR) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(())
     }
 
     /// Sends `len` bytes of `reader` as they come: moved from its socket to
@@ -170,15 +189,10 @@ impl Progress {
             };
             let mut at = 0;
             while at < n {
-                match rustix::net::send(socket, &buf[at..n], rustix::net::SendFlags::NOSIGNAL) {
-                    Ok(k) => {
-                        at += k;
-                        self.sent += k as u64;
-                        self.moved = Instant::now();
-                    }
-                    Err(rustix::io::Errno::AGAIN) => self.wait_writable(socket)?,
-                    Err(rustix::io::Errno::INTR) => {}
-                    Err(e) => return Err(e.into()),
+                let flags = rustix::net::SendFlags::NOSIGNAL;
+                match self.push(socket, || rustix::net::send(socket, &buf[at..n], flags))? {
+                    0 => return Err(io::ErrorKind::WriteZero.into()),
+                    k => at += k,
                 }
             }
         }
@@ -188,19 +202,14 @@ impl Progress {
     /// Moves the `n` bytes in `pipe` to `socket`.
     fn drain(&mut self, socket: &TcpStream, pipe: &Pipe, n: usize) -> io::Result<()> {
         use rustix::pipe::{SpliceFlags, splice};
+        let flags = SpliceFlags::MOVE | SpliceFlags::MORE | SpliceFlags::NONBLOCK;
         let mut left = n;
         while left > 0 {
-            let flags = SpliceFlags::MOVE | SpliceFlags::MORE | SpliceFlags::NONBLOCK;
-            match splice(&pipe.read, None, socket, None, left, flags) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(k) => {
-                    left -= k;
-                    self.sent += k as u64;
-                    self.moved = Instant::now();
-                }
-                Err(rustix::io::Errno::AGAIN) => self.wait_writable(socket)?,
-                Err(rustix::io::Errno::INTR) => {}
-                Err(e) => return Err(e.into()),
+            match self.push(socket, || {
+                splice(&pipe.read, None, socket, None, left, flags)
+            })? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                k => left -= k,
             }
         }
         Ok(())
