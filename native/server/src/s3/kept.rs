@@ -8,7 +8,7 @@
 use std::io::{self, Read};
 use std::net::TcpStream;
 use std::os::fd::BorrowedFd;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
@@ -137,7 +137,11 @@ impl S3 {
     /// object. Tried again as [`S3::get`] is. From a plain-HTTP endpoint,
     /// on this thread over a kept connection; else through the agent on
     /// the blocking pool.
-    pub async fn get_whole(&self, key: &str, inline_max: u64) -> Result<Option<Whole>, S3Error> {
+    pub async fn get_whole(
+        self: &Arc<Self>,
+        key: &str,
+        inline_max: u64,
+    ) -> Result<Option<Whole>, S3Error> {
         match &self.kept {
             Some(kept) => self.get_kept(kept, key, inline_max).await,
             None => {
@@ -148,7 +152,7 @@ impl S3 {
     }
 
     async fn get_kept(
-        &self,
+        self: &Arc<Self>,
         kept: &Kept,
         key: &str,
         inline_max: u64,
@@ -283,7 +287,7 @@ impl S3 {
 
     /// A GET's answer other than a failure worth another try.
     async fn answered(
-        &self,
+        self: &Arc<Self>,
         kept: &Kept,
         key: &str,
         head: Head,
