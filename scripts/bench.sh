@@ -10,7 +10,8 @@
 #   4. the cache (ferry cache) in front of the same ferry server: 1 GiB and
 #      4 KiB hits against the origin directly (revalidated on every request,
 #      and fresh with --fresh-for), and 200 clients at once on a cold 64 MiB
-#      file: bytes moved from the origin and first-byte times; and requests
+#      file: bytes moved from the origin and first-byte times, by the
+#      clients and on the wire (scripts/bench-herd.sh); and requests
 #      abandoned after the header (scripts/bench-abandon.sh): origin bytes
 #      and peak disk per request;
 #   5. TLS (scripts/bench-tls.sh): a 1 GiB download and 4 KiB requests with
@@ -195,6 +196,7 @@ kill -USR1 "${PIDS[-1]}"
 for _ in $(seq 100); do grep -q "bytes from the origin" "$WORK/cache.log" && break; sleep 0.05; done
 COLD_ORIGIN=$(grep -o '[0-9]* bytes from the origin' "$WORK/cache.log" | tail -1 | awk '{print $1}')
 ABANDON=$(scripts/bench-abandon.sh "$FERRY" | sed 's/^/  /')
+HERD_WIRE=$(HERD_RUNS=${HERD_RUNS:-3} scripts/bench-herd.sh "$FERRY" 2>&1 | sed 's/^/  /' || true)
 
 # --- 4b. TLS (scripts/bench-tls.sh: its own ferry and nginx with ssl) ---
 echo "bench: TLS against nginx with ssl" >&2
@@ -248,6 +250,7 @@ The cache (ferry cache --max-size 4GiB) in front of the same ferry server
     first byte (ms): first client $(f "$COLD_LINE" first_byte_min_ms), median $(f "$COLD_LINE" first_byte_p50_ms), last $(f "$COLD_LINE" first_byte_max_ms); all done $(f "$COLD_LINE" all_done_ms) ms; failures $(f "$COLD_LINE" failures)
     requests sent by the clients (ms): median $(f "$COLD_LINE" sent_p50_ms), last $(f "$COLD_LINE" sent_max_ms) after the first
     each client's first byte after its own request (ms): median $(f "$COLD_LINE" wait_p50_ms), longest $(f "$COLD_LINE" wait_max_ms)
+$HERD_WIRE
 $ABANDON
 
 TLS 1.3, the same client (ferry-load with rustls) for both; nginx with ssl on ferry's certificate

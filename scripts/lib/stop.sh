@@ -13,7 +13,8 @@ running() {
     [ -n "$state" ] && [ "$state" != Z ]
 }
 
-stop_all() {
+# Stops what was started so far (the script goes on, and may start more).
+stop_started() {
     local pid left
     # (Empty-array-safe under set -u on every bash.)
     for pid in ${PIDS[@]+"${PIDS[@]}"}; do kill "$pid" 2>/dev/null || true; done
@@ -29,6 +30,11 @@ stop_all() {
     # Only what was started here: another child (a one-shot iperf3 -s
     # waiting for its client) must not hold the exit.
     if [ ${#PIDS[@]} -gt 0 ]; then wait "${PIDS[@]}" 2>/dev/null || true; fi
+    PIDS=()
+}
+
+stop_all() {
+    stop_started
     if [ -n "${WORK:-}" ]; then rm -rf "$WORK"; fi
 }
 trap stop_all EXIT
