@@ -667,3 +667,34 @@ fn sighup_without_tls_is_not_a_stop() {
     server.wait_log("SIGHUP: nothing to reload", 1);
     assert_eq!(raw(server.addr, &[20])[0], 0, "still serving");
 }
+
+/// The signals are watched before the banner says where to connect: a
+/// SIGHUP or SIGUSR1 sent the moment it shows (a supervisor's reload, a
+/// request for the counters) is answered, never met by its default action,
+/// which ends the process (half the servers ended so before).
+#[test]
+fn a_signal_sent_as_soon_as_the_banner_shows_is_answered() {
+    use rustix::process::{Pid, Signal, kill_process};
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("public")).unwrap();
+        let mut command = Command::new(BIN);
+        command
+            .args(["serve", "0", "--bind", "127.0.0.1", "--root"])
+            .arg(dir.path());
+        let (mut child, addr) = common::listening(command, &dir.path().join("server.log"));
+        let signal = if round % 2 == 0 {
+            Signal::HUP
+        } else {
+            Signal::USR1
+        };
+        kill_process(Pid::from_child(&child), signal).unwrap();
+        let answer = TcpStream::connect(addr).map(|_| raw(addr, &[20]));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            matches!(answer.as_deref(), Ok([0, ..])),
+            "round {round}: after {signal:?}, no answer: {answer:?}"
+        );
+    }
+}

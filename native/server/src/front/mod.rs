@@ -99,6 +99,19 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
         Some(settings) => Some(listen_tls(&config, settings)?),
         None => None,
     };
+    // The metrics port is bound before any client is served: a port in
+    // use stops the start-up, as the others do.
+    let metrics_port = match config.metrics {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .map_err(|e| anyhow::anyhow!("cannot serve --metrics on {addr}: {e}"))?,
+        ),
+        None => None,
+    };
+    // Watched before the banner says where to connect: a SIGHUP or SIGUSR1
+    // sent as soon as it shows (a supervisor's reload) must not find the
+    // default action, which ends the process.
+    let signals = signals()?;
     if let Some((sockets, port, reachable)) = plain {
         print_banner(what, port, &reachable, "");
         listeners.extend(sockets.into_iter().map(|s| (s, false)));
@@ -117,16 +130,6 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
         }
         None => None,
     };
-    // The metrics port is bound before any client is served: a port in
-    // use stops the start-up, as the others do.
-    let metrics_port = match config.metrics {
-        Some(addr) => Some(
-            TcpListener::bind(addr)
-                .map_err(|e| anyhow::anyhow!("cannot serve --metrics on {addr}: {e}"))?,
-        ),
-        None => None,
-    };
-    let signals = signals()?;
     let listeners = Arc::new(
         listeners
             .into_iter()
