@@ -23,7 +23,8 @@
 #      with a wrong MD5 (each costs a prefix hash) while a client on
 #      127.0.0.2 downloads and resumes the 4 KiB file: its latencies.
 # FERRY=BINARY benchmarks another ferry build with the same client.
-# Installs what it needs (Debian: nginx, iperf3, apache2-utils). Not a test:
+# Installs what it needs (Debian: nginx, iperf3, apache2-utils, tcpdump,
+# tshark). Not a test:
 # nothing here passes or fails on speed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,10 +38,13 @@ need=()
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v iperf3 >/dev/null || need+=(iperf3)
 command -v ab >/dev/null || need+=(apache2-utils)
+# The herd on the wire (scripts/bench-herd.sh).
+command -v tcpdump >/dev/null || need+=(tcpdump)
+command -v tshark >/dev/null || need+=(tshark)
 if [ ${#need[@]} -gt 0 ]; then
     echo "bench: installing ${need[*]}" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 

@@ -675,6 +675,14 @@ fn sighup_without_tls_is_not_a_stop() {
 #[test]
 fn a_signal_sent_as_soon_as_the_banner_shows_is_answered() {
     use rustix::process::{Pid, Signal, kill_process};
+    /// A server process, killed when dropped.
+    struct Stopped(std::process::Child);
+    impl Drop for Stopped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     for round in 0..20 {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("public")).unwrap();
@@ -682,16 +690,17 @@ fn a_signal_sent_as_soon_as_the_banner_shows_is_answered() {
         command
             .args(["serve", "0", "--bind", "127.0.0.1", "--root"])
             .arg(dir.path());
-        let (mut child, addr) = common::listening(command, &dir.path().join("server.log"));
+        let (child, addr) = common::listening(command, &dir.path().join("server.log"));
+        // Stopped however the round ends.
+        let child = Stopped(child);
         let signal = if round % 2 == 0 {
             Signal::HUP
         } else {
             Signal::USR1
         };
-        kill_process(Pid::from_child(&child), signal).unwrap();
+        kill_process(Pid::from_child(&child.0), signal).unwrap();
         let answer = TcpStream::connect(addr).map(|_| raw(addr, &[20]));
-        let _ = child.kill();
-        let _ = child.wait();
+        drop(child);
         assert!(
             matches!(answer.as_deref(), Ok([0, ..])),
             "round {round}: after {signal:?}, no answer: {answer:?}"

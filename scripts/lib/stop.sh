@@ -1,6 +1,7 @@
 # Sourced by the bench scripts: what they start is stopped when they exit.
 # A script adds each process it starts to PIDS and may set WORK (a scratch
-# directory). On exit every process gets SIGTERM, then SIGKILL if it is
+# directory); `stop_started` stops those started so far and goes on. On
+# exit every process gets SIGTERM, then SIGKILL if it is
 # still running 5 s later (SeaweedFS's `weed server` can ignore SIGTERM for
 # minutes), and WORK is removed: the script returns at once after its
 # figures.

@@ -109,8 +109,8 @@ fn serve<St: Store>(store: St, config: FrontConfig, what: &str) -> anyhow::Resul
         None => None,
     };
     // Watched before the banner says where to connect: a SIGHUP or SIGUSR1
-    // sent as soon as it shows (a supervisor's reload) must not find the
-    // default action, which ends the process.
+    // sent as soon as it shows (a supervisor's reload, a request for the
+    // counters) must not find the default action, which ends the process.
     let signals = signals()?;
     if let Some((sockets, port, reachable)) = plain {
         print_banner(what, port, &reachable, "");
