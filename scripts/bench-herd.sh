@@ -72,7 +72,7 @@ print(f"{len(streams):7d}  {spread:9.1f}  {q(0.5):6.1f}  {q(0.9):6.1f}  {late[-1
 
 # One run: $1 "free" or "own core".
 herd() {
-    local origin cache tcpdump cache_cpu="" other_cpu=""
+    local origin cache tcpdump load dropped cache_cpu="" other_cpu=""
     if [ "$1" = "own core" ]; then cache_cpu="taskset -c 0"; other_cpu="taskset -c 1"; fi
     rm -rf "$WORK/cache"
     origin=$(free_port)
