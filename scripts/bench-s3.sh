@@ -4,7 +4,9 @@
 # client (target/release/examples/ferry-load: ferry's protocol, or plain
 # HTTP GETs of the objects), and prints the ratios:
 #   1. a 1 GiB object downloaded to nowhere (median of RUNS, interleaved);
-#   2. a 4 KiB object, one request per connection, 50 clients.
+#   2. a 4 KiB object, one request per connection, 50 clients;
+#   3. the CPU each 1 GiB download cost the store, ferry and the client,
+#      and the ratio the extra hop's CPU allows when every core is busy.
 # The store is SeaweedFS (scripts/setup.sh installs it); every request is
 # signed (the direct GETs with presigned URLs). Not a test.
 set -euo pipefail
@@ -76,16 +78,32 @@ BIG_GET=$("$LOAD" presign "http://127.0.0.1:$S3" bench public/big.bin)
 SMALL_GET=$("$LOAD" presign "http://127.0.0.1:$S3" bench public/f4k)
 field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-: > "$WORK/direct"; : > "$WORK/ferry"
+# CPU seconds a process has used so far (user and system).
+cpu() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' "/proc/$1/stat"; }
+# One 1 GiB download ($1: direct or ferry; the rest: the client's command
+# line). Appends its speed to $WORK/$1, and to $WORK/$1.cpu the CPU
+# seconds it cost the store, ferry and the client, and its wall time.
+download() {
+    local path=$1 store ferry start out client
+    shift
+    store=$(cpu "${PIDS[0]}"); ferry=$(cpu "${PIDS[1]}"); start=$(date +%s.%N)
+    # `times` in the subshell: the CPU its child, the client, used.
+    out=$( ("$@"; times) )
+    echo "$out" | head -1 | field bytes_per_second >> "$WORK/$path"
+    client=$(echo "$out" | tail -1 | awk '{ for (i = 1; i <= 2; i++) { split($i, t, "m"); sum += t[1] * 60 + t[2] } print sum }')
+    echo "$(cpu "${PIDS[0]}") $store $(cpu "${PIDS[1]}") $ferry $client $(date +%s.%N) $start" \
+        | awk '{print $1 - $2, $3 - $4, $5, $6 - $7}' >> "$WORK/$path.cpu"
+}
+: > "$WORK/direct"; : > "$WORK/ferry"; : > "$WORK/direct.cpu"; : > "$WORK/ferry.cpu"
 for _ in $(seq "$RUNS"); do
-    "$LOAD" download http "127.0.0.1:$S3" "$BIG_GET" | field bytes_per_second >> "$WORK/direct"
-    "$LOAD" download ferry "127.0.0.1:$FPORT" big.bin | field bytes_per_second >> "$WORK/ferry"
+    download direct "$LOAD" download http "127.0.0.1:$S3" "$BIG_GET"
+    download ferry "$LOAD" download ferry "127.0.0.1:$FPORT" big.bin
 done
 DIRECT=$(median < "$WORK/direct"); THROUGH=$(median < "$WORK/ferry")
 RPS_DIRECT=$("$LOAD" rps http "127.0.0.1:$S3" "$SMALL_GET" -c 50 -n "$REQUESTS")
 RPS_FERRY=$("$LOAD" rps ferry "127.0.0.1:$FPORT" f4k -c 50 -n "$REQUESTS")
-python3 - "$DIRECT" "$THROUGH" "$RPS_DIRECT" "$RPS_FERRY" <<'PY'
-import sys
+python3 - "$DIRECT" "$THROUGH" "$RPS_DIRECT" "$RPS_FERRY" "$WORK" "$(nproc)" <<'PY'
+import statistics, sys
 direct, through = float(sys.argv[1]), float(sys.argv[2])
 def f(line, key):
     return dict(kv.split("=", 1) for kv in line.split() if "=" in kv)[key]
@@ -93,4 +111,16 @@ d, r = sys.argv[3], sys.argv[4]
 print(f"ferry serve --store s3://... (SeaweedFS) against its S3 endpoint, same client")
 print(f"  1 GiB object, GB/s (median)   S3 GET {direct/1e9:.2f}   through ferry {through/1e9:.2f}   {through/direct:.2f}x")
 print(f"  4 KiB object, 50 clients      S3 GET {f(d,'rps')} req/s (p99 {f(d,'p99_ms')} ms)   through ferry {f(r,'rps')} req/s (p99 {f(r,'p99_ms')} ms)   {float(f(r,'rps'))/float(f(d,'rps')):.2f}x   failures {f(d,'failures')}/{f(r,'failures')}")
+# Where the CPU went per 1 GiB download (medians). When both paths keep
+# every core busy, the ratio cannot pass the direct path's CPU over the
+# CPU of the path through ferry: the extra hop's cost caps it.
+def cpu(path):
+    rows = [list(map(float, line.split())) for line in open(f"{sys.argv[5]}/{path}.cpu")]
+    return [statistics.median(column) for column in zip(*rows)]
+cores = int(sys.argv[6])
+ds, _, dc, dw = cpu("direct")
+fs, ff, fc, fw = cpu("ferry")
+print(f"  1 GiB, CPU seconds (median)   S3 GET: store {ds:.2f} + client {dc:.2f} = {ds + dc:.2f} ({(ds + dc) / dw:.1f} of {cores} cores busy)")
+print(f"                                through ferry: store {fs:.2f} + ferry {ff:.2f} + client {fc:.2f} = {fs + ff + fc:.2f} ({(fs + ff + fc) / fw:.1f} of {cores} cores busy)")
+print(f"                                were both to keep every core busy, the ratio could reach at most {(ds + dc) / (fs + ff + fc):.2f}x")
 PY
