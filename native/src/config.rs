@@ -56,6 +56,7 @@ fn front(port: u16, args: &FrontArgs) -> anyhow::Result<FrontConfig> {
             bytes: size(&args.quota_total_size, "--quota-total-size")?,
         },
     };
+    check_binds(&args.bind)?;
     Ok(FrontConfig {
         port,
         quotas,
@@ -70,6 +71,24 @@ fn front(port: u16, args: &FrontArgs) -> anyhow::Result<FrontConfig> {
         tls: None,
         metrics: metrics(args)?,
     })
+}
+
+/// Refuses `--bind` addresses that would take the same port twice: one
+/// given twice, or one that `0.0.0.0` (or `::`) already covers.
+fn check_binds(binds: &[std::net::IpAddr]) -> anyhow::Result<()> {
+    for (i, ip) in binds.iter().enumerate() {
+        for other in &binds[..i] {
+            if other == ip {
+                bail!("--bind {ip} is given twice: give each address once");
+            }
+            let all = [other, ip].into_iter().find(|a| a.is_unspecified());
+            if let Some(all) = all.filter(|_| other.is_ipv4() == ip.is_ipv4()) {
+                let one = if all == ip { other } else { ip };
+                bail!("--bind {all} already takes every address {one} could: give one of the two");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `--metrics`: on a loopback address, or anywhere with --metrics-public

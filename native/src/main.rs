@@ -56,9 +56,15 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut command, "ferry", &mut std::io::stdout());
             Ok(())
         }
-        Command::Man => clap_mangen::Man::new(Cli::command())
-            .render(&mut std::io::stdout())
-            .map_err(|e| (1, format!("cannot write the manual page: {e}"))),
+        Command::Man => {
+            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                // A reader that stopped early (`ferry man | head`) is no failure.
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err((1, format!("cannot write the manual page: {e}")))
+                }
+                _ => Ok(()),
+            }
+        }
         Command::Decode {
             file,
             json,
@@ -380,6 +386,16 @@ mod tests {
         assert!(says("host:99999").contains("from 1 to 65535"));
         assert!(says("host:0").contains("from 1 to 65535"));
         assert!(says(":20000").contains("has no host"));
+        assert!(
+            says("20000").contains("127.0.0.1:20000"),
+            "{}",
+            says("20000")
+        );
+        let url = says("http://127.0.0.1:8080/a.txt");
+        assert!(
+            url.contains("not http:") && url.ends_with("for example 127.0.0.1:8080"),
+            "{url}"
+        );
         for bad in ["::1", "[::1]", "host:abc", "host:99999"] {
             assert_eq!(check_address(bad).unwrap_err().exit_code(), 2, "{bad}");
         }

@@ -2,6 +2,7 @@
 //! folder's users file, or of a bucket's (`--store`).
 
 use std::fs;
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use ferry_core::{Limits, check_component};
@@ -34,6 +35,17 @@ fn check_user_name(name: &str) -> anyhow::Result<()> {
     })
 }
 
+/// What to say of a root folder that is not there.
+fn missing_root(root: &Path) -> String {
+    format!(
+        "the root folder {} does not exist: give --root the folder `ferry serve` serves \
+         (without --root, `ferry serve` makes ./ferry-demo), or create it with \
+         `mkdir -p {}/public`",
+        root.display(),
+        root.display()
+    )
+}
+
 /// Runs `ferry user ...`.
 pub fn run(command: UserCommand) -> anyhow::Result<()> {
     let store = match &command {
@@ -48,10 +60,7 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::List(root) => {
             if !root.root.is_dir() {
-                bail!(
-                    "the root folder {} does not exist; create it or run `ferry serve` once",
-                    root.root.display()
-                );
+                bail!("{}", missing_root(&root.root));
             }
             for (name, _) in load(&users_path(&root.root))? {
                 println!("{name}");
@@ -61,10 +70,7 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
             check_user_name(&args.name)?;
             let root = &args.root.root;
             if !root.is_dir() {
-                bail!(
-                    "the root folder {} does not exist; create it or run `ferry serve` once",
-                    root.display()
-                );
+                bail!("{}", missing_root(root));
             }
             let path = users_path(root);
             let mut users = load(&path)?;

@@ -68,8 +68,30 @@ fn cache_options_are_checked_at_startup() {
     ] {
         assert!(out.contains(flag), "{flag} missing from {out}");
     }
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["--origin", "localhost"], "has no port"),
+        (
+            &[
+                "--origin",
+                "127.0.0.1:1",
+                "--bind",
+                "127.0.0.1",
+                "--bind",
+                "127.0.0.1",
+            ],
+            "--bind 127.0.0.1 is given twice",
+        ),
+        (
+            &[
+                "--origin",
+                "127.0.0.1:1",
+                "--bind",
+                "127.0.0.1",
+                "--bind",
+                "0.0.0.0",
+            ],
+            "--bind 0.0.0.0 already takes every address 127.0.0.1 could",
+        ),
         (
             &["--origin", "127.0.0.1:1", "--max-size", "lots"],
             "is not a size",

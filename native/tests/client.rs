@@ -881,8 +881,7 @@ fn the_shell_takes_ftp_words_quotes_and_several_names() {
     let dir = local();
     std::fs::create_dir(dir.path().join("sub")).unwrap();
     std::fs::write(dir.path().join("sub/note.txt"), b"a note").unwrap();
-    let script =
-        "get a.txt 'with space.txt' pics/1.jpg\nput -r sub\nlcd sub\nlpwd\nget a.txt\nls\nbye\n";
+    let script = "lpwd\nget a.txt 'with space.txt' pics/1.jpg\nput -r sub\nlcd sub\nlpwd\nget a.txt\nls\nbye\n";
     let (code, stdout, err) = shell_script(dir.path(), &[&s.addr.to_string()], script);
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"alpha");
@@ -898,7 +897,17 @@ fn the_shell_takes_ftp_words_quotes_and_several_names() {
         std::fs::read(dir.path().join("sub/a.txt")).unwrap(),
         b"alpha"
     );
-    assert!(stdout.contains("/sub"), "lpwd shows the folder: {stdout}");
+    // LPWD shows the whole path, before an LCD as after it.
+    let whole = dir.path().canonicalize().unwrap();
+    let shown: Vec<&str> = stdout.lines().filter(|l| l.starts_with('/')).collect();
+    assert_eq!(
+        shown,
+        [
+            whole.display().to_string(),
+            whole.join("sub").display().to_string()
+        ],
+        "{stdout}"
+    );
     assert_eq!(s.stored("public/sub/note.txt").unwrap(), b"a note");
     assert!(stdout.contains("with space.txt"), "{stdout}");
 }
@@ -1009,12 +1018,23 @@ fn a_local_file_changed_here_is_never_replaced_without_force() {
     assert_eq!(std::fs::read(&a).unwrap(), b"my notes");
     // --force replaces it; what ferry wrote and nobody touched is then
     // updated as before.
+    // The message says which side changed.
     let out = ferry(dir.path(), &["get", &addr, "a.txt", "--force"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a.txt was changed here"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(std::fs::read(&a).unwrap(), b"ALPHA");
     std::fs::write(s.public().join("a.txt"), b"omega").unwrap();
     let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a.txt changed on the server"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(std::fs::read(&a).unwrap(), b"omega");
 }
 

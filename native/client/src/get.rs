@@ -342,12 +342,15 @@ async fn refresh(
     )
     .await?;
     if x.mismatch {
+        let mut changed = "changed on the server";
         if let Some(base) = &x.base {
             keep.check(base, md5)?;
+            // Allowed by --force: the change may be this side's.
+            if keep.folder.written(keep.local, &base.file) != Some(md5) {
+                changed = "was changed here (--force: the server's version replaces it)";
+            }
         }
-        remote.say(format!(
-            "{shown} changed on the server: downloading it again"
-        ));
+        remote.say(format!("{shown} {changed}: downloading it again"));
         x.mismatch = false;
         x.base = None;
         return exchange(remote, Request::Download { name }, x).await;

@@ -212,7 +212,7 @@ pub use upstream::shown;
 pub fn local_name(text: &str, limits: &Limits) -> Result<Name, ClientError> {
     Name::parse(text.as_bytes(), limits).map_err(|e| {
         ClientError::Usage(format!(
-            "\"{}\" cannot be used: {e} (names are relative to --dir, with '/' between folders)",
+            "\"{}\" cannot be used: {e} (names are relative paths, with '/' between folders)",
             shown(text.as_bytes())
         ))
     })

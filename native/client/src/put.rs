@@ -39,8 +39,8 @@ impl Handler<ClientSession> for Uploading {
             ClientEvent::Refused if self.remote.upstream.auth.is_none() => {
                 return Err(ClientError::Refused(format!(
                     "the server refused to receive \"{shown}\": the name may already exist, and \
-                     uploads without a login cannot replace files: use --as NEW, or log in to store \
-                     it in your private folder \
+                     uploads without a login cannot replace files: upload it under a name not taken \
+                     (ferry put --as NEW), or log in to store it in your private folder \
                      (or the name is refused, the server is read-only, your upload quota is \
                      spent, or the server could not do it)"
                 )));

@@ -109,6 +109,24 @@ pub fn shown(bytes: &[u8]) -> String {
 /// `Err` says which form to use.
 pub fn check_address(addr: &str) -> Result<(), String> {
     let shown = shown(addr.as_bytes());
+    // A URL: ferry's protocol has no scheme of its own but tls://.
+    if let Some((scheme, rest)) = addr.split_once("://") {
+        let example = match rest.split('/').next().unwrap_or_default() {
+            "" => "127.0.0.1:20000".to_owned(),
+            host_port => self::shown(host_port.as_bytes()),
+        };
+        return Err(format!(
+            "\"{shown}\": ferry speaks its own protocol, not {}: write HOST:PORT (tls://HOST:PORT \
+             for a TLS port), for example {example}",
+            self::shown(scheme.as_bytes()),
+        ));
+    }
+    // Just a port.
+    if !addr.is_empty() && addr.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "\"{shown}\" has no host: write HOST:PORT, for example 127.0.0.1:{shown}"
+        ));
+    }
     let (host, port) = match addr.rsplit_once(':') {
         // "::1" or "fe80::1:20000": an IPv6 address needs brackets.
         Some((host, port)) if host.contains(':') && !host.starts_with('[') => {

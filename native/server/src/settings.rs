@@ -120,7 +120,10 @@ pub fn parse_size(text: &str) -> anyhow::Result<u64> {
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
         "t" | "tb" | "tib" => 1 << 40,
-        other => bail!("has an unknown unit \"{other}\": use B, KiB, MiB, GiB or TiB"),
+        _ => bail!(
+            "has an unknown unit \"{}\": use K, M, G or T (or KiB, MiB, GiB, TiB), or none for bytes",
+            unit.trim()
+        ),
     };
     let bytes = number * scale as f64;
     if !(1.0..1e18).contains(&bytes) {

@@ -109,7 +109,11 @@ pub fn run(remote: Remote, folder: Folder) -> Result<(), ClientError> {
     }
     let known = Rc::new(RefCell::new(Known {
         remote,
-        dir: folder.path().to_owned(),
+        // Shown whole, as after an LCD.
+        dir: folder
+            .path()
+            .canonicalize()
+            .unwrap_or_else(|_| folder.path().to_owned()),
         names: None,
     }));
     let mut shell = Shell {
