@@ -84,7 +84,10 @@ fn check_binds(binds: &[std::net::IpAddr]) -> anyhow::Result<()> {
             let all = [other, ip].into_iter().find(|a| a.is_unspecified());
             if let Some(all) = all.filter(|_| other.is_ipv4() == ip.is_ipv4()) {
                 let one = if all == ip { other } else { ip };
-                bail!("--bind {all} already takes every address {one} could: give one of the two");
+                let family = if ip.is_ipv4() { "IPv4" } else { "IPv6" };
+                bail!(
+                    "--bind {all} already covers {one} (every {family} address): give one of the two"
+                );
             }
         }
     }

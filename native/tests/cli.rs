@@ -90,7 +90,7 @@ fn cache_options_are_checked_at_startup() {
                 "--bind",
                 "0.0.0.0",
             ],
-            "--bind 0.0.0.0 already takes every address 127.0.0.1 could",
+            "--bind 0.0.0.0 already covers 127.0.0.1 (every IPv4 address)",
         ),
         (
             &["--origin", "127.0.0.1:1", "--max-size", "lots"],

@@ -1016,9 +1016,8 @@ fn a_local_file_changed_here_is_never_replaced_without_force() {
         b"ALPHA"
     );
     assert_eq!(std::fs::read(&a).unwrap(), b"my notes");
-    // --force replaces it; what ferry wrote and nobody touched is then
-    // updated as before.
-    // The message says which side changed.
+    // --force replaces it, saying the change was here; what ferry wrote
+    // and nobody touched is then updated as before, the change the server's.
     let out = ferry(dir.path(), &["get", &addr, "a.txt", "--force"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(
