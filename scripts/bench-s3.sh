@@ -79,7 +79,9 @@ SMALL_GET=$("$LOAD" presign "http://127.0.0.1:$S3" bench public/f4k)
 field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 # CPU seconds a process has used so far (user and system).
-cpu() { awk -v t="$(getconf CLK_TCK)" '{print ($14 + $15) / t}' "/proc/$1/stat"; }
+# Past the name in parentheses, which may hold spaces: utime and stime
+# are then the 12th and 13th fields.
+cpu() { sed 's/.*) //' "/proc/$1/stat" | awk -v t="$(getconf CLK_TCK)" '{print ($12 + $13) / t}'; }
 # One 1 GiB download ($1: direct or ferry; the rest: the client's command
 # line). Appends its speed to $WORK/$1, and to $WORK/$1.cpu the CPU
 # seconds it cost the store, ferry and the client, and its wall time.
@@ -87,8 +89,9 @@ download() {
     local path=$1 store ferry start out client
     shift
     store=$(cpu "${PIDS[0]}"); ferry=$(cpu "${PIDS[1]}"); start=$(date +%s.%N)
-    # `times` in the subshell: the CPU its child, the client, used.
-    out=$( ("$@"; times) )
+    # `times` in the subshell: the CPU its child, the client, used (with a
+    # decimal point whatever the locale). A client that fails stops the script.
+    out=$( (LC_ALL=C; "$@" && times) )
     echo "$out" | head -1 | field bytes_per_second >> "$WORK/$path"
     client=$(echo "$out" | tail -1 | awk '{ for (i = 1; i <= 2; i++) { split($i, t, "m"); sum += t[1] * 60 + t[2] } print sum }')
     echo "$(cpu "${PIDS[0]}") $store $(cpu "${PIDS[1]}") $ferry $client $(date +%s.%N) $start" \

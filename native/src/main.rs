@@ -52,18 +52,16 @@ fn main() -> ExitCode {
             known_hosts::run(command).map_err(|e| (e.exit_code(), e.to_string()))
         }
         Command::Completions { shell } => {
-            let mut command = Cli::command();
-            clap_complete::generate(shell, &mut command, "ferry", &mut std::io::stdout());
-            Ok(())
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ferry", &mut script);
+            print_all("the completion script", &script)
         }
         Command::Man => {
-            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
-                // A reader that stopped early (`ferry man | head`) is no failure.
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    Err((1, format!("cannot write the manual page: {e}")))
-                }
-                _ => Ok(()),
-            }
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| (1, format!("cannot make the manual page: {e}")))
+                .and_then(|()| print_all("the manual page", &page))
         }
         Command::Decode {
             file,
@@ -81,6 +79,19 @@ fn main() -> ExitCode {
             eprintln!("ferry: {message}");
             ExitCode::from(code)
         }
+    }
+}
+
+/// Writes `text` (`what`) to standard output. A reader that stopped early
+/// (`ferry man | head`) is no failure.
+fn print_all(what: &str, text: &[u8]) -> Result<(), (u8, String)> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err((1, format!("cannot write {what}: {e}")))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -386,16 +397,30 @@ mod tests {
         assert!(says("host:99999").contains("from 1 to 65535"));
         assert!(says("host:0").contains("from 1 to 65535"));
         assert!(says(":20000").contains("has no host"));
+        let port = says("20000");
         assert!(
-            says("20000").contains("127.0.0.1:20000"),
+            port.contains("has no host") && port.ends_with("127.0.0.1:20000"),
+            "{port}"
+        );
+        assert!(
+            says("99999").ends_with("127.0.0.1:20000"),
             "{}",
-            says("20000")
+            says("99999")
         );
-        let url = says("http://127.0.0.1:8080/a.txt");
-        assert!(
-            url.contains("not http:") && url.ends_with("for example 127.0.0.1:8080"),
-            "{url}"
-        );
+        // A URL: the form to type instead, itself a valid address.
+        for (url, instead) in [
+            ("http://127.0.0.1:8080/a.txt", "127.0.0.1:8080"),
+            ("https://example.com/x", "example.com:20000"),
+            ("ftp://host:99999", "127.0.0.1:20000"),
+        ] {
+            let said = says(url);
+            let scheme = url.split(':').next().unwrap();
+            assert!(
+                said.contains(&format!("not {scheme}:"))
+                    && said.ends_with(&format!("for example {instead}")),
+                "{said}"
+            );
+        }
         for bad in ["::1", "[::1]", "host:abc", "host:99999"] {
             assert_eq!(check_address(bad).unwrap_err().exit_code(), 2, "{bad}");
         }

@@ -115,6 +115,26 @@ fn cache_options_are_checked_at_startup() {
 }
 
 #[test]
+fn man_and_completions_stop_quietly_when_their_reader_is_gone() {
+    let tmp = tempfile::tempdir().unwrap();
+    for args in [&["man"][..], &["completions", "bash"]] {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .current_dir(tmp.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Gone before anything is written, as `ferry man | head` soon is.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {said}");
+        assert!(said.is_empty(), "{args:?}: {said}");
+    }
+}
+
+#[test]
 fn a_port_in_use_is_one_clear_sentence_and_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     let taken = TcpListener::bind("[::]:0")

@@ -1052,6 +1052,15 @@ fn a_local_file_ferry_has_no_record_of_is_kept_until_forced() {
         stderr(&out)
     );
     assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"older");
+    // Forced: replaced, and the message does not guess which side changed.
+    let out = ferry(dir.path(), &["get", &addr, "a.txt", "--force"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("a.txt is not one ferry wrote (forced"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"alpha");
     // A part left beside it would replace it too: also refused.
     std::fs::write(dir.path().join("big.bin"), b"mine").unwrap();
     std::fs::write(dir.path().join("big.bin.part"), data(1000, 5)).unwrap();

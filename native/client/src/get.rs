@@ -345,9 +345,13 @@ async fn refresh(
         let mut changed = "changed on the server";
         if let Some(base) = &x.base {
             keep.check(base, md5)?;
-            // Allowed by --force: the change may be this side's.
-            if keep.folder.written(keep.local, &base.file) != Some(md5) {
-                changed = "was changed here (--force: the server's version replaces it)";
+            // Forced: the local file may be what differs.
+            if keep.force {
+                changed = match keep.folder.written(keep.local, &base.file) {
+                    Some(written) if written == md5 => changed,
+                    Some(_) => "was changed here (forced: the server's version replaces it)",
+                    None => "is not one ferry wrote (forced: the server's version replaces it)",
+                };
             }
         }
         remote.say(format!("{shown} {changed}: downloading it again"));

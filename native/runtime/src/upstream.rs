@@ -111,9 +111,13 @@ pub fn check_address(addr: &str) -> Result<(), String> {
     let shown = shown(addr.as_bytes());
     // A URL: ferry's protocol has no scheme of its own but tls://.
     if let Some((scheme, rest)) = addr.split_once("://") {
+        // The URL's host and port, if they make an address.
         let example = match rest.split('/').next().unwrap_or_default() {
-            "" => "127.0.0.1:20000".to_owned(),
-            host_port => self::shown(host_port.as_bytes()),
+            host_port if check_address(host_port).is_ok() => self::shown(host_port.as_bytes()),
+            host if !host.is_empty() && !host.contains(':') => {
+                format!("{}:20000", self::shown(host.as_bytes()))
+            }
+            _ => "127.0.0.1:20000".to_owned(),
         };
         return Err(format!(
             "\"{shown}\": ferry speaks its own protocol, not {}: write HOST:PORT (tls://HOST:PORT \
@@ -123,8 +127,9 @@ pub fn check_address(addr: &str) -> Result<(), String> {
     }
     // Just a port.
     if !addr.is_empty() && addr.bytes().all(|b| b.is_ascii_digit()) {
+        let port = addr.parse::<u16>().ok().filter(|&p| p > 0).unwrap_or(20000);
         return Err(format!(
-            "\"{shown}\" has no host: write HOST:PORT, for example 127.0.0.1:{shown}"
+            "\"{shown}\" has no host: write HOST:PORT, for example 127.0.0.1:{port}"
         ));
     }
     let (host, port) = match addr.rsplit_once(':') {
