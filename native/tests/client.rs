@@ -30,6 +30,12 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Asserts that a command ended with exit code `want`, saying `text`.
+fn ended_saying(out: &Output, want: i32, text: &str) {
+    assert_eq!(code(out), want, "{}", stderr(out));
+    assert!(stderr(out).contains(text), "{}", stderr(out));
+}
+
 fn server() -> Server {
     Server::start(&[], |root| {
         std::fs::write(root.join("public/a.txt"), b"alpha").unwrap();
@@ -217,12 +223,7 @@ fn an_interrupted_download_resumes_with_op_40() {
     // What an interrupted run leaves: the first part in big.bin.part.
     std::fs::write(dir.path().join("big.bin.part"), &original[..1_234_567]).unwrap();
     let out = ferry(dir.path(), &["get", &s.addr.to_string(), "big.bin"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("resuming big.bin from byte 1234567"),
-        "{}",
-        stderr(&out)
-    );
+    ended_saying(&out, 0, "resuming big.bin from byte 1234567");
     assert!(std::fs::read(dir.path().join("big.bin")).unwrap() == original);
     assert!(!dir.path().join("big.bin.part").exists());
     std::thread::sleep(Duration::from_millis(200));
@@ -279,8 +280,7 @@ fn a_corrupt_part_is_restarted_from_zero() {
     let dir = local();
     std::fs::write(dir.path().join("big.bin.part"), vec![0xAA; 100_000]).unwrap();
     let out = ferry(dir.path(), &["get", &s.addr.to_string(), "big.bin"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stderr(&out).contains("does not match"), "{}", stderr(&out));
+    ended_saying(&out, 0, "does not match");
     assert!(
         std::fs::read(dir.path().join("big.bin")).unwrap()
             == std::fs::read(s.public().join("big.bin")).unwrap()
@@ -338,12 +338,7 @@ fn a_server_dying_mid_download_leaves_a_part_that_resumes() {
     let (addr, handle) = scripted(1 + 4 + 7, reply);
     let out = ferry(dir.path(), &["get", &addr, "big.bin"]);
     handle.join().unwrap();
-    assert_eq!(code(&out), 8, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("closed the connection in the middle"),
-        "{}",
-        stderr(&out)
-    );
+    ended_saying(&out, 8, "closed the connection in the middle");
     assert_eq!(
         std::fs::read(dir.path().join("big.bin.part"))
             .unwrap()
@@ -457,8 +452,7 @@ fn an_early_refusal_of_an_upload_is_reported() {
     });
     let out = ferry(dir.path(), &["put", &addr, "big.bin"]);
     let drained = handle.join().unwrap();
-    assert_eq!(code(&out), 5, "{}", stderr(&out));
-    assert!(stderr(&out).contains("could not store"), "{}", stderr(&out));
+    ended_saying(&out, 5, "could not store");
     assert!(
         drained < 8 << 20,
         "the client kept sending the whole body: {drained}"
@@ -515,19 +509,13 @@ fn each_error_class_has_its_exit_code() {
         .set_len(5 << 30)
         .unwrap();
     let out = ferry(dir.path(), &["put", &addr, "huge.bin"]);
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
-    assert!(stderr(&out).contains("under 4 GiB"), "{}", stderr(&out));
+    ended_saying(&out, 7, "under 4 GiB");
     assert!(!s.public().join("huge.bin").exists());
     // 8: a server that breaks the protocol.
     let (bad_addr, handle) = scripted(1, vec![7]);
     let out = ferry(dir.path(), &["ls", &bad_addr]);
     handle.join().unwrap();
-    assert_eq!(code(&out), 8, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("undefined value 7"),
-        "{}",
-        stderr(&out)
-    );
+    ended_saying(&out, 8, "undefined value 7");
     // The codes are documented in --help.
     let help = String::from_utf8_lossy(&ferry(dir.path(), &["--help"]).stdout).into_owned();
     for line in [
@@ -583,23 +571,13 @@ fn a_complete_local_file_is_checked_not_fetched_again() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     // Up to date: op 40 at its end, nothing sent.
     let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("a.txt is up to date"),
-        "{}",
-        stderr(&out)
-    );
+    ended_saying(&out, 0, "a.txt is up to date");
     let log = wait_log(&s, "RESUME \"a.txt\"", 1);
     assert!(log.contains("RESUME \"a.txt\" ok from 5 0 bytes"), "{log}");
     // Grown: only the tail moves, then the file is whole.
     std::fs::write(s.public().join("a.txt"), b"alpha beta").unwrap();
     let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("a.txt grew on the server"),
-        "{}",
-        stderr(&out)
-    );
+    ended_saying(&out, 0, "a.txt grew on the server");
     assert_eq!(
         std::fs::read(dir.path().join("a.txt")).unwrap(),
         b"alpha beta"
@@ -609,12 +587,7 @@ fn a_complete_local_file_is_checked_not_fetched_again() {
     // Changed (same size): downloaded again, replaced, and said so.
     std::fs::write(s.public().join("a.txt"), b"ALPHA BETA").unwrap();
     let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("a.txt changed on the server"),
-        "{}",
-        stderr(&out)
-    );
+    ended_saying(&out, 0, "a.txt changed on the server");
     assert!(stderr(&out).contains("replaced a.txt"), "{}", stderr(&out));
     assert_eq!(
         std::fs::read(dir.path().join("a.txt")).unwrap(),
@@ -624,8 +597,7 @@ fn a_complete_local_file_is_checked_not_fetched_again() {
     // --no-clobber keeps a different local file untouched.
     std::fs::write(dir.path().join("a.txt"), b"mine").unwrap();
     let out = ferry(dir.path(), &["get", &addr, "a.txt", "--no-clobber"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stderr(&out).contains("--no-clobber"), "{}", stderr(&out));
+    ended_saying(&out, 0, "--no-clobber");
     assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"mine");
 }
 
@@ -637,8 +609,7 @@ fn verify_checks_the_finished_file_with_the_server() {
         dir.path(),
         &["get", &s.addr.to_string(), "big.bin", "--verify", "-v"],
     );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stderr(&out).contains("verified: MD5"), "{}", stderr(&out));
+    ended_saying(&out, 0, "verified: MD5");
     let size = std::fs::metadata(s.public().join("big.bin")).unwrap().len();
     let log = wait_log(&s, "RESUME \"big.bin\"", 1);
     assert!(
@@ -743,12 +714,7 @@ fn mget_checks_files_already_here_and_says_when_nothing_matches() {
     // The folder now holds the matches: a second mget checks each with op 40.
     let before = s.log().matches("MGET").count();
     let out = ferry(dir.path(), &["mget", &addr, "pics/*.jpg", "--dir", "fresh"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("2 files match; 2 already here"),
-        "{}",
-        stderr(&out)
-    );
+    ended_saying(&out, 0, "2 files match; 2 already here");
     let log = wait_log(&s, "RESUME \"pics/", 2);
     assert!(
         log.contains("RESUME \"pics/1.jpg\" ok from 5000 0 bytes"),
@@ -777,11 +743,9 @@ fn mget_checks_files_already_here_and_says_when_nothing_matches() {
     std::fs::write(dir.path().join("a.jpg"), b"local").unwrap();
     std::fs::write(dir.path().join("b.jpg"), b"local").unwrap();
     let out = ferry(dir.path(), &["mget", &addr, "a.jpg", "b.jpg"]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(stderr(&out).contains("quote it"), "{}", stderr(&out));
+    ended_saying(&out, 2, "quote it");
     let out = ferry(dir.path(), &["get", &addr, "*.txt"]);
-    assert_eq!(code(&out), 5, "{}", stderr(&out));
-    assert!(stderr(&out).contains("ferry mget"), "{}", stderr(&out));
+    ended_saying(&out, 5, "ferry mget");
 }
 
 #[test]
@@ -1019,21 +983,11 @@ fn a_local_file_changed_here_is_never_replaced_without_force() {
     // --force replaces it, saying the change was here; what ferry wrote
     // and nobody touched is then updated as before, the change the server's.
     let out = ferry(dir.path(), &["get", &addr, "a.txt", "--force"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("a.txt was changed here"),
-        "{}",
-        stderr(&out)
-    );
+    ended_saying(&out, 0, "a.txt was changed here");
     assert_eq!(std::fs::read(&a).unwrap(), b"ALPHA");
     std::fs::write(s.public().join("a.txt"), b"omega").unwrap();
     let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("a.txt changed on the server"),
-        "{}",
-        stderr(&out)
-    );
+    ended_saying(&out, 0, "a.txt changed on the server");
     assert_eq!(std::fs::read(&a).unwrap(), b"omega");
 }
 
@@ -1045,21 +999,11 @@ fn a_local_file_ferry_has_no_record_of_is_kept_until_forced() {
     // Made here (or downloaded by a ferry that kept no records).
     std::fs::write(dir.path().join("a.txt"), b"older").unwrap();
     let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("is not one ferry wrote"),
-        "{}",
-        stderr(&out)
-    );
+    ended_saying(&out, 7, "is not one ferry wrote");
     assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"older");
     // Forced: replaced, and the message does not guess which side changed.
     let out = ferry(dir.path(), &["get", &addr, "a.txt", "--force"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("a.txt is not one ferry wrote (forced"),
-        "{}",
-        stderr(&out)
-    );
+    ended_saying(&out, 0, "a.txt is not one ferry wrote (forced");
     assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"alpha");
     // A part left beside it would replace it too: also refused.
     std::fs::write(dir.path().join("big.bin"), b"mine").unwrap();
@@ -1070,8 +1014,7 @@ fn a_local_file_ferry_has_no_record_of_is_kept_until_forced() {
     // A file equal to the server's is up to date, record or not.
     std::fs::write(dir.path().join("a.txt"), b"alpha").unwrap();
     let out = ferry(dir.path(), &["get", &addr, "a.txt"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stderr(&out).contains("up to date"), "{}", stderr(&out));
+    ended_saying(&out, 0, "up to date");
     let out = ferry(dir.path(), &["get", &addr, "big.bin", "-f"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(std::fs::read(dir.path().join("big.bin")).unwrap() == data(3 << 20, 5));
@@ -1153,8 +1096,7 @@ fn mget_asks_with_op_50_when_the_server_cannot_list() {
     let log = s.wait_log("over --max-listing-size", 1);
     assert!(log.contains("bytes, over --max-listing-size 64B"), "{log}");
     let out = ferry(dir.path(), &["mget", &addr, "target.*", "target.[0-3]"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stderr(&out).contains("op 50"), "{}", stderr(&out));
+    ended_saying(&out, 0, "op 50");
     for i in 0..8 {
         assert_eq!(
             std::fs::read_to_string(dir.path().join(format!("target.{i}"))).unwrap(),
@@ -1188,8 +1130,7 @@ fn put_r_sends_every_file_of_a_folder_and_goes_on_past_refusals() {
     std::os::unix::fs::symlink("/etc/passwd", course.join("passwd")).unwrap();
     // Without -r: told to add it.
     let out = ferry(dir.path(), &["put", &addr, "course"]);
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(stderr(&out).contains("add -r"), "{}", stderr(&out));
+    ended_saying(&out, 2, "add -r");
     let out = ferry(dir.path(), &["put", &addr, "-r", "course/"]);
     assert_eq!(
         code(&out),
@@ -1249,22 +1190,12 @@ fn an_interrupted_get_says_the_same_command_resumes_it() {
     let pid = rustix::process::Pid::from_child(&child);
     rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(code(&out), 130, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("the same command resumes it"),
-        "{}",
-        stderr(&out)
-    );
+    ended_saying(&out, 130, "the same command resumes it");
     let held = std::fs::metadata(&part).unwrap().len();
     assert!(held > 0 && held < 3 << 20, "{held}");
     proxy.pace(0);
     let out = ferry(dir.path(), &["get", &proxy.address(), "big.bin"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("resuming big.bin"),
-        "{}",
-        stderr(&out)
-    );
+    ended_saying(&out, 0, "resuming big.bin");
     assert!(std::fs::read(dir.path().join("big.bin")).unwrap() == data(3 << 20, 5));
 }
 
@@ -1317,12 +1248,7 @@ fn a_local_file_edited_during_the_download_is_kept() {
     let (child, _) = get_under_way(dir.path(), &proxy.address(), "big.bin");
     std::fs::write(dir.path().join("big.bin"), b"edited while it came").unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(code(&out), 7, "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("changed here during the download"),
-        "{}",
-        stderr(&out)
-    );
+    ended_saying(&out, 7, "changed here during the download");
     assert_eq!(
         std::fs::read(dir.path().join("big.bin")).unwrap(),
         b"edited while it came"
